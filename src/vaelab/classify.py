@@ -1,0 +1,103 @@
+"""Training and evaluating the CNN evaluator on prepared MNIST."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vaelab.data.batches import batch_indices, random_shift
+from vaelab.data.mnist import MnistSplit, to_float
+from vaelab.models.classifier import CNNClassifier
+from vaelab.params import ClassifierParams
+from vaelab.runtime import torch_generator
+from vaelab.train import FitResult, fit
+
+KIND = "cnn_classifier"
+
+
+def classifier_config(p: ClassifierParams) -> dict:
+    """Keyword arguments that rebuild the classifier (stored beside its weights)."""
+    return {"channels": list(p.channels), "hidden": p.hidden, "dropout": p.dropout}
+
+
+def build_classifier(p: ClassifierParams) -> CNNClassifier:
+    return CNNClassifier(tuple(p.channels), hidden=p.hidden, dropout=p.dropout)
+
+
+@torch.no_grad()
+def predict_proba(model: nn.Module, images: torch.Tensor, batch_size: int,
+                  device: torch.device | str = "cpu") -> torch.Tensor:
+    """Softmax probabilities (N, 10) for uint8 images (N, 28, 28), on the CPU."""
+    was_training = model.training
+    model.eval()
+    out = [F.softmax(model(to_float(images[i].to(device))), dim=1).cpu()
+           for i in batch_indices(len(images), batch_size)]
+    model.train(was_training)
+    return torch.cat(out) if out else torch.empty(0, 10)
+
+
+def train_classifier(p: ClassifierParams, seed: int, train: MnistSplit, val: MnistSplit,
+                     device: torch.device, live=None) -> tuple[CNNClassifier, FitResult]:
+    """Train with AdamW and a one-cycle schedule; return the model at its best validation epoch."""
+    torch.manual_seed(seed)
+    model = build_classifier(p).to(device)
+    augment = torch_generator(seed, "classifier/augment")
+
+    def step(model: nn.Module, batch):
+        images, labels = batch
+        x = random_shift(to_float(images), p.augment_shift, augment)
+        logits = model(x)
+        loss = F.cross_entropy(logits, labels)
+        return loss, {"loss": loss.item(),
+                      "accuracy": (logits.argmax(1) == labels).float().mean().item()}
+
+    def validate(model: nn.Module):
+        probs = predict_proba(model, val.images, p.eval_batch_size, device)
+        nll = F.nll_loss(probs.clamp_min(1e-12).log(), val.labels).item()
+        return {"loss": nll, "accuracy": (probs.argmax(1) == val.labels).float().mean().item()}
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+    steps = p.epochs * math.ceil(len(train) / p.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=p.lr, total_steps=steps)
+    result = fit(model, name="classifier", train_tensors=(train.images, train.labels), step=step,
+                 validate=validate, optimizer=optimizer, scheduler=scheduler, epochs=p.epochs,
+                 batch_size=p.batch_size, generator=torch_generator(seed, "classifier/batches"),
+                 device=device, monitor="val/accuracy", mode="max", live=live)
+    model.load_state_dict(result.best_state)
+    return model.eval(), result
+
+
+def accuracy_report(probs: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Accuracy and mean max-softmax confidence of predictions ``probs`` against ``labels``."""
+    confidence, predicted = probs.max(dim=1)
+    return {"accuracy": _r((predicted == labels).float().mean()),
+            "mean_confidence": _r(confidence.mean()), "count": int(labels.numel())}
+
+
+def per_class_accuracy(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    predicted = probs.argmax(1)
+    return {str(c): _r((predicted[labels == c] == c).float().mean())
+            for c in range(probs.shape[1]) if (labels == c).any()}
+
+
+def confusion_counts(probs: torch.Tensor, labels: torch.Tensor, classes: int = 10) -> np.ndarray:
+    """Rows: true class, columns: predicted class."""
+    index = labels * classes + probs.argmax(1)
+    return torch.bincount(index, minlength=classes * classes).reshape(classes, classes).numpy()
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _r(x: torch.Tensor | float) -> float:
+    return round(float(x), 6)
+
+
+__all__ = ["KIND", "build_classifier", "classifier_config", "predict_proba", "train_classifier",
+           "accuracy_report", "per_class_accuracy", "confusion_counts", "count_parameters",
+           "dataclasses"]

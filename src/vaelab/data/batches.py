@@ -1,0 +1,38 @@
+"""In-memory batching: datasets live as tensors and batches are taken by index.
+
+No per-sample Python work happens in the training loop: a batch is one fancy-indexing call on
+uint8 tensors, converted to floats as a whole (see benchmarks/classifier_throughput.py for what
+this buys over a per-sample torchvision Dataset + DataLoader).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+
+
+def batch_indices(n: int, batch_size: int, generator: torch.Generator | None = None
+                  ) -> Iterator[torch.Tensor]:
+    """Index batches over ``range(n)``: shuffled with ``generator``, in order without it."""
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    yield from order.split(batch_size)
+
+
+def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Translate each image of a (N, C, H, W) batch by its own integer offset in ±max_shift.
+
+    Pixels shifted in from outside are 0. Vectorised: one pad and one gather for the whole batch.
+    """
+    if max_shift == 0:
+        return images
+    n, c, h, w = images.shape
+    padded = F.pad(images, (max_shift,) * 4)
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator).to(images.device)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator).to(images.device)
+    rows = (dy[:, None] + torch.arange(h, device=images.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=images.device))[:, None, None, :]
+    batch = torch.arange(n, device=images.device)[:, None, None, None]
+    channel = torch.arange(c, device=images.device)[None, :, None, None]
+    return padded[batch, channel, rows, cols]

@@ -1,0 +1,38 @@
+"""The CNN evaluator: three conv blocks and a small fully connected head for 28×28 digits.
+
+``features`` gives the penultimate-layer vector (after the hidden fully connected layer), which
+later stages use for Fréchet distances and Mahalanobis scores; ``forward`` gives the class logits.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def conv_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True)]
+
+
+class CNNClassifier(nn.Module):
+    def __init__(self, channels: tuple[int, int, int] = (16, 32, 64), hidden: int = 128,
+                 dropout: float = 0.1, num_classes: int = 10) -> None:
+        super().__init__()
+        c1, c2, c3 = channels
+        self.body = nn.Sequential(
+            *conv_bn_relu(1, c1), nn.MaxPool2d(2),     # 28 → 14
+            *conv_bn_relu(c1, c2), nn.MaxPool2d(2),    # 14 → 7
+            *conv_bn_relu(c2, c3), nn.MaxPool2d(2),    # 7 → 3
+            nn.Flatten(),
+            nn.Linear(c3 * 9, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+        self.feature_dim = hidden
+        self.to(memory_format=torch.channels_last)  # ~1.4× faster convolutions on CPU
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate features, shape (N, hidden)."""
+        return self.body(x.contiguous(memory_format=torch.channels_last))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))

@@ -1,0 +1,22 @@
+"""One registry picks a model class by its ``kind`` name (as written in params and checkpoints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from vaelab.models.classifier import CNNClassifier
+
+MODEL_KINDS: dict[str, type[nn.Module]] = {
+    "cnn_classifier": CNNClassifier,
+}
+
+
+def build_model(kind: str, config: dict[str, Any]) -> nn.Module:
+    """Instantiate the model ``kind`` with keyword arguments ``config``."""
+    try:
+        cls = MODEL_KINDS[kind]
+    except KeyError:
+        raise ValueError(f"unknown model kind {kind!r}; known kinds: {', '.join(MODEL_KINDS)}") from None
+    return cls(**config)

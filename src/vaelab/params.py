@@ -1,0 +1,236 @@
+"""Load params.yaml once and validate it into frozen dataclasses.
+
+Every key of params.yaml is declared here as a typed field; there are no defaults in code, so the
+file stays the single source of every knob. Errors name the key path and what is allowed:
+
+    params.yaml: data.shifts.noisy.sigma = -0.1: must be >= 0
+
+Range limits live in the field metadata (``knob(ge=0)``); checks that involve several keys live in a
+class's ``cross_checks`` method, which yields ``(key, message)`` pairs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+PARAMS_FILE = "params.yaml"
+MNIST_TRAIN_IMAGES = 60_000
+MNIST_TEST_IMAGES = 10_000
+
+
+class ParamsError(ValueError):
+    """params.yaml is missing, unreadable or holds a value that is not allowed."""
+
+
+def knob(*, ge: float | None = None, gt: float | None = None, le: float | None = None,
+         lt: float | None = None) -> Any:
+    """A required dataclass field with optional numeric bounds (checked on load)."""
+    return dataclasses.field(metadata={"ge": ge, "gt": gt, "le": le, "lt": lt})
+
+
+# --------------------------------------------------------------------------------------------
+# The schema
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RotatedShift:
+    max_degrees: float = knob(ge=0, le=180)
+
+
+@dataclass(frozen=True)
+class NoisyShift:
+    sigma: float = knob(ge=0)
+
+
+@dataclass(frozen=True)
+class OccludedShift:
+    patch: int = knob(ge=1, le=28)
+
+
+@dataclass(frozen=True)
+class LabelShift:
+    digits: tuple[int, ...]
+
+    def cross_checks(self) -> Iterator[tuple[str, str]]:
+        if not self.digits:
+            yield "digits", "must name at least one digit"
+        if any(not 0 <= d <= 9 for d in self.digits):
+            yield "digits", "every digit must be in 0..9"
+        if len(set(self.digits)) != len(self.digits):
+            yield "digits", "digits must not repeat"
+
+
+@dataclass(frozen=True)
+class Shifts:
+    rotated: RotatedShift
+    noisy: NoisyShift
+    occluded: OccludedShift
+    label_shift: LabelShift
+
+
+@dataclass(frozen=True)
+class DataParams:
+    val_size: int = knob(ge=1)
+    max_train_images: int | None = knob(ge=2, le=MNIST_TRAIN_IMAGES)
+    max_test_images: int | None = knob(ge=1, le=MNIST_TEST_IMAGES)
+    shifts: Shifts = knob()
+
+    @property
+    def train_pool_size(self) -> int:
+        """Images of the official training set used (train + validation)."""
+        return self.max_train_images or MNIST_TRAIN_IMAGES
+
+    def cross_checks(self) -> Iterator[tuple[str, str]]:
+        if self.val_size >= self.train_pool_size:
+            yield "val_size", (f"must be smaller than the training images used "
+                               f"({self.train_pool_size}), so that some are left to train on")
+
+
+@dataclass(frozen=True)
+class ClassifierParams:
+    channels: tuple[int, ...]
+    hidden: int = knob(ge=1)
+    dropout: float = knob(ge=0, lt=1)
+    epochs: int = knob(ge=1)
+    batch_size: int = knob(ge=1)
+    lr: float = knob(gt=0)
+    weight_decay: float = knob(ge=0)
+    augment_shift: int = knob(ge=0, le=8)
+    eval_batch_size: int = knob(ge=1)
+
+    def cross_checks(self) -> Iterator[tuple[str, str]]:
+        if len(self.channels) != 3 or any(c < 1 for c in self.channels):
+            yield "channels", "must be three positive conv widths, e.g. [16, 32, 64]"
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = knob(ge=0)
+    device: Literal["auto", "cpu", "cuda"] = knob()
+    threads: int = knob(ge=1)
+    data: DataParams = knob()
+    classifier: ClassifierParams = knob()
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+def load_params(path: str | Path = PARAMS_FILE) -> Params:
+    """Read and validate params.yaml (default: the one in the working directory)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found (run stages from the repository root)") from None
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from None
+    return parse_params(raw, source=str(path))
+
+
+def parse_params(raw: Any, source: str = PARAMS_FILE) -> Params:
+    """Validate an already-parsed mapping (e.g. from a test) into :class:`Params`."""
+    return _parse(Params, raw, "", source)
+
+
+def _describe(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in get_args(tp))
+    if origin is tuple:
+        return f"a list of {_describe(get_args(tp)[0])}"
+    if tp is type(None):
+        return "null"
+    if dataclasses.is_dataclass(tp):
+        return "a mapping with keys " + ", ".join(f.name for f in dataclasses.fields(tp))
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
+        tp, getattr(tp, "__name__", str(tp)))
+
+
+def _fail(source: str, path: str, value: Any, allowed: str) -> typing.NoReturn:
+    raise ParamsError(f"{source}: {path or '<top level>'} = {value!r}: {allowed}")
+
+
+def _parse(tp: Any, value: Any, path: str, source: str) -> Any:
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _parse_dataclass(tp, value, path, source)
+    if origin in (Union, types.UnionType):
+        options = get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        inner = [o for o in options if o is not type(None)]
+        if len(inner) == 1:
+            return _parse(inner[0], value, path, source)
+        raise TypeError(f"unsupported union type {tp}")
+    if origin is Literal:
+        if value not in get_args(tp):
+            _fail(source, path, value, f"must be {_describe(tp)}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            _fail(source, path, value, f"must be {_describe(tp)}")
+        item_type = get_args(tp)[0]
+        return tuple(_parse(item_type, v, f"{path}[{i}]", source) for i, v in enumerate(value))
+    if tp is bool:
+        if not isinstance(value, bool):
+            _fail(source, path, value, "must be true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            _fail(source, path, value, "must be an integer")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            _fail(source, path, value, "must be a number")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            _fail(source, path, value, "must be a string")
+        return value
+    raise TypeError(f"unsupported params type {tp} at {path}")
+
+
+def _check_bounds(field: dataclasses.Field, value: Any, path: str, source: str) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    meta = field.metadata
+    for key, ok, word in (("ge", lambda v, b: v >= b, ">="), ("gt", lambda v, b: v > b, ">"),
+                          ("le", lambda v, b: v <= b, "<="), ("lt", lambda v, b: v < b, "<")):
+        bound = meta.get(key)
+        if bound is not None and not ok(value, bound):
+            _fail(source, path, value, f"must be {word} {bound}")
+
+
+def _parse_dataclass(cls: type, value: Any, path: str, source: str) -> Any:
+    prefix = f"{path}." if path else ""
+    if not isinstance(value, Mapping):
+        _fail(source, path, value, f"must be {_describe(cls)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise ParamsError(f"{source}: unknown key {prefix}{unknown[0]}; allowed keys here: "
+                          + ", ".join(fields))
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for name, field in fields.items():
+        key_path = prefix + name
+        if name not in value:
+            raise ParamsError(f"{source}: missing key {key_path} ({_describe(hints[name])})")
+        parsed = _parse(hints[name], value[name], key_path, source)
+        _check_bounds(field, parsed, key_path, source)
+        kwargs[name] = parsed
+    obj = cls(**kwargs)
+    for key, message in getattr(obj, "cross_checks", lambda: ())():
+        _fail(source, prefix + key, getattr(obj, key), message)
+    return obj
