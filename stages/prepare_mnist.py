@@ -8,11 +8,13 @@ grid of examples per set in plots/prepare_mnist/.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from torchvision.datasets import MNIST
 
 from vaelab.data import mnist
+from vaelab.cli import run_stage
 from vaelab.io import write_json
 from vaelab.params import load_params
 from vaelab.plots import image_grid
@@ -45,7 +47,7 @@ def main() -> None:
                    "source_index": "row in the official train (train, val) or test set",
                    "angle": "rotated: degrees, counter-clockwise positive",
                    "patch_yx": "occluded: top-left corner (row, column) of the zeroed patch"},
-        "params": {"seed": params.seed, "data": _as_dict(params.data)},
+        "params": {"seed": params.seed, "data": dataclasses.asdict(params.data)},
         "sets": mnist.describe_sets(sets),
     }
     write_json(out / "manifest.json", manifest)
@@ -60,10 +62,5 @@ def main() -> None:
     print(f"prepared {', '.join(f'{k}={len(v)}' for k, v in sets.items())} → {out}")
 
 
-def _as_dict(obj):
-    import dataclasses
-    return dataclasses.asdict(obj)
-
-
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -16,6 +16,7 @@ from dvclive import Live
 from vaelab import classify
 from vaelab.checkpoint import save_checkpoint
 from vaelab.data.mnist import SHIFT_NAMES, load_split
+from vaelab.cli import run_stage
 from vaelab.io import write_json
 from vaelab.params import load_params
 from vaelab.plots import confusion_matrix_figure
@@ -72,4 +73,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

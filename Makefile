@@ -1,0 +1,32 @@
+# The two commands README promises: `make repro` and `make test`.
+# Both create .venv (if missing) and install requirements.txt into it first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Stage commands in dvc.yaml say `python`; put the venv first on PATH so they use it.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: repro test setup benchmark clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	touch $(STAMP)
+
+repro: $(STAMP)
+	dvc repro
+
+test: $(STAMP)
+	python -m pytest
+
+benchmark: $(STAMP)
+	python benchmarks/classifier_throughput.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,95 @@
+"""Shared fixtures: where the repo and the real data are, and a temporary git + DVC copy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+VENV_BIN = Path(sys.executable).parent
+
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "vaelab tests", "GIT_AUTHOR_EMAIL": "tests@vaelab.invalid",
+                "GIT_COMMITTER_NAME": "vaelab tests", "GIT_COMMITTER_EMAIL": "tests@vaelab.invalid"}
+
+
+def _data_dir(env_name: str, fallback: Path) -> Path:
+    """The folder named by ``env_name``, else ``fallback``; skip (or fail in CI) when absent."""
+    path = Path(os.environ.get(env_name) or fallback)
+    if not path.is_dir():
+        message = f"real data not found: set {env_name} (looked in {path})"
+        if os.environ.get("VAELAB_REQUIRE_DATA"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path.resolve()
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    return _data_dir("VAELAB_MNIST_DIR", SHARED_DATASETS / "mnist")
+
+
+@pytest.fixture
+def default_params() -> dict:
+    """params.yaml of the repository as a plain dict (tests modify a copy)."""
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def tiny_params() -> dict:
+    """Default params shrunk to a small slice of MNIST and short training (end-to-end tests)."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["data"].update(max_train_images=1200, val_size=200, max_test_images=300)
+    params["classifier"].update(epochs=2, batch_size=64, eval_batch_size=256)
+    return params
+
+
+class RepoCopy:
+    """A temporary git + DVC copy of the working tree, with helpers to run commands in it."""
+
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self.root, self.env = root, env
+
+    def run(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(cmd, cwd=self.root, env=self.env, text=True, capture_output=True)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
+                                 f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        return proc
+
+    def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run(str(VENV_BIN / "dvc"), *args, check=check)
+
+    def write_params(self, params: dict) -> None:
+        (self.root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    def commit(self, message: str) -> None:
+        self.run("git", "add", "-A")
+        self.run("git", "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path, mnist_dir: Path) -> RepoCopy:
+    """Copy tracked and untracked-but-not-ignored files (no .venv, data, models) and `git init`."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                           cwd=REPO, capture_output=True, text=True, check=True).stdout.split("\0")
+    root = tmp_path / "repo"
+    for name in filter(None, files):
+        source = REPO / name
+        if source.is_file():
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    env = {**os.environ, **GIT_IDENTITY, "VAELAB_MNIST_DIR": str(mnist_dir),
+           "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}", "DVC_NO_ANALYTICS": "1"}
+    env.pop("DVC_EXP_BASELINE_REV", None)
+    copy = RepoCopy(root, env)
+    copy.run("git", "init", "-q", "-b", "main")
+    copy.write_params(tiny_params())
+    copy.commit("copy of vaelab with tiny params")
+    return copy

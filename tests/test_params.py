@@ -1,0 +1,112 @@
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from vaelab.params import ParamsError, load_params, parse_params
+
+from conftest import REPO
+
+
+def broken(params: dict, path: str, value) -> dict:
+    """A deep copy of ``params`` with the dotted key ``path`` set to ``value``."""
+    params = copy.deepcopy(params)
+    *parents, last = path.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return params
+
+
+def error_of(params: dict) -> str:
+    with pytest.raises(ParamsError) as info:
+        parse_params(params)
+    return str(info.value)
+
+
+def test_repository_params_are_valid():
+    params = load_params(REPO / "params.yaml")
+    assert params.data.shifts.noisy.sigma == 0.2
+    assert params.data.shifts.label_shift.digits == (0, 1, 2, 3, 4)
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("data.shifts.noisy.sigma", -0.1, "data.shifts.noisy.sigma = -0.1: must be >= 0"),
+    ("data.shifts.rotated.max_degrees", 181, "data.shifts.rotated.max_degrees = 181.0: must be <= 180"),
+    ("data.shifts.rotated.max_degrees", -5, "data.shifts.rotated.max_degrees = -5.0: must be >= 0"),
+    ("device", "tpu", "device = 'tpu': must be one of 'auto', 'cpu', 'cuda'"),
+    ("seed", "zero", "seed = 'zero': must be an integer"),
+    ("threads", True, "threads = True: must be an integer"),
+    ("threads", 0, "threads = 0: must be >= 1"),
+    ("classifier.epochs", 2.5, "classifier.epochs = 2.5: must be an integer"),
+    ("classifier.lr", 0, "classifier.lr = 0.0: must be > 0"),
+    ("data.shifts.occluded.patch", 29, "data.shifts.occluded.patch = 29: must be <= 28"),
+    ("data.shifts.label_shift.digits", [0, 10], "data.shifts.label_shift.digits"),
+    ("data.shifts.label_shift.digits", [], "must name at least one digit"),
+    ("data.shifts.label_shift.digits", "0-4", "must be a list of an integer"),
+    ("classifier.channels", [8, 16], "classifier.channels"),
+    ("data", 5, "data = 5: must be a mapping with keys val_size"),
+])
+def test_bad_values_name_the_key_and_what_is_allowed(default_params, path, value, expected):
+    assert expected in error_of(broken(default_params, path, value))
+
+
+def test_validation_size_must_leave_training_images(default_params):
+    message = error_of(broken(default_params, "data.val_size", 60000))
+    assert "data.val_size = 60000" in message and "smaller than the training images used (60000)" in message
+    limited = broken(default_params, "data.max_train_images", 1000)
+    assert "(1000)" in error_of(broken(limited, "data.val_size", 1000))
+    parse_params(broken(limited, "data.val_size", 999))  # one image left to train on is allowed
+
+
+def test_unknown_keys_are_rejected_at_any_depth(default_params):
+    top = copy.deepcopy(default_params)
+    top["betta"] = 4
+    assert "unknown key betta" in error_of(top)
+    nested = copy.deepcopy(default_params)
+    nested["data"]["shifts"]["noisy"]["sgima"] = 0.1
+    message = error_of(nested)
+    assert "unknown key data.shifts.noisy.sgima" in message and "allowed keys here: sigma" in message
+
+
+def test_missing_key_is_named(default_params):
+    params = copy.deepcopy(default_params)
+    del params["classifier"]["epochs"]
+    assert "missing key classifier.epochs" in error_of(params)
+
+
+def test_numbers_accept_integers_and_nullables_accept_null(default_params):
+    params = parse_params(broken(default_params, "data.shifts.noisy.sigma", 1))
+    assert isinstance(params.data.shifts.noisy.sigma, float)
+    assert parse_params(broken(default_params, "data.max_test_images", None)).data.max_test_images is None
+
+
+def test_params_objects_are_frozen(default_params):
+    params = parse_params(default_params)
+    with pytest.raises(Exception):
+        params.seed = 3
+
+
+def test_unreadable_files_are_named(tmp_path):
+    with pytest.raises(ParamsError, match="file not found"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "params.yaml"
+    bad.write_text("seed: [1,\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(bad)
+
+
+def test_a_stage_stops_on_bad_params_before_any_work(tmp_path, default_params):
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump(broken(default_params, "data.shifts.noisy.sigma", -1)))
+    out = tmp_path / "prepared"
+    proc = subprocess.run([sys.executable, str(REPO / "stages/prepare_mnist.py"),
+                           "--params", str(params_file), "--raw-dir", str(tmp_path / "raw"),
+                           "--out", str(out), "--plots", str(tmp_path / "plots")],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "data.shifts.noisy.sigma = -1.0: must be >= 0" in proc.stderr
+    assert not out.exists() and not (tmp_path / "raw").exists()

@@ -1,0 +1,141 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from vaelab.data import mnist
+from vaelab.data.batches import batch_indices, random_shift
+from vaelab.data.mnist import MnistSplit
+from vaelab.params import parse_params
+from vaelab.runtime import rng_for, torch_generator
+
+
+def make_split(images: torch.Tensor, labels=None) -> MnistSplit:
+    n = images.shape[0]
+    labels = torch.arange(n) % 10 if labels is None else labels
+    return MnistSplit(images, labels, {"source_index": torch.arange(n)})
+
+
+def bar_images(n: int) -> torch.Tensor:
+    """A thick horizontal bar through the centre: orientation 0°."""
+    images = torch.zeros(n, 28, 28, dtype=torch.uint8)
+    images[:, 12:16, 4:24] = 255
+    return images
+
+
+def orientation_degrees(image: torch.Tensor) -> float:
+    """Principal-axis angle of the ink, counter-clockwise positive, in (-90, 90]."""
+    weights = image.double()
+    rows, cols = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    x, y = cols.double(), -rows.double()  # y up, so counter-clockwise is positive
+    total = weights.sum()
+    mx, my = (weights * x).sum() / total, (weights * y).sum() / total
+    cxx = (weights * (x - mx) ** 2).sum() / total
+    cyy = (weights * (y - my) ** 2).sum() / total
+    cxy = (weights * (x - mx) * (y - my)).sum() / total
+    return math.degrees(0.5 * math.atan2(2 * cxy, cxx - cyy))
+
+
+def test_rotation_turns_each_image_by_its_recorded_angle():
+    clean = make_split(bar_images(200))
+    rotated = mnist.rotate(clean, 30.0, rng_for(0, "rotated"))
+    angles = rotated.extras["angle"]
+    assert angles.abs().max() <= 30.0
+    assert angles.min() < -25 and angles.max() > 25  # spread over the whole range
+    for image, angle in zip(rotated.images, angles.tolist()):
+        assert orientation_degrees(image) == pytest.approx(angle, abs=2.0)
+    assert torch.equal(rotated.labels, clean.labels)
+
+
+def test_rotation_angles_are_uniform_and_seeded():
+    clean = make_split(torch.zeros(5000, 28, 28, dtype=torch.uint8))
+    angles = mnist.rotate(clean, 30.0, rng_for(0, "rotated")).extras["angle"].numpy()
+    assert abs(angles.mean()) < 1.0
+    assert np.histogram(angles, bins=6, range=(-30, 30))[0].min() > 700  # ≈ 833 each
+    again = mnist.rotate(clean, 30.0, rng_for(0, "rotated")).extras["angle"].numpy()
+    other = mnist.rotate(clean, 30.0, rng_for(1, "rotated")).extras["angle"].numpy()
+    assert np.array_equal(angles, again) and not np.array_equal(angles, other)
+
+
+def test_zero_rotation_changes_nothing():
+    images = torch.randint(0, 256, (20, 28, 28), dtype=torch.uint8)
+    assert torch.equal(mnist.rotate(make_split(images), 0.0, rng_for(0, "r")).images, images)
+
+
+def test_noise_has_the_requested_statistics_and_stays_in_range():
+    grey = torch.full((400, 28, 28), 128, dtype=torch.uint8)
+    noisy = mnist.add_noise(make_split(grey), 0.2, rng_for(0, "noisy"))
+    change = noisy.images.float().sub(128).div(255)
+    assert noisy.images.dtype == torch.uint8
+    assert abs(change.mean().item()) < 0.003
+    assert change.std().item() == pytest.approx(0.2, rel=0.03)  # clipping at ±2.5σ is rare
+    black = mnist.add_noise(make_split(torch.zeros(50, 28, 28, dtype=torch.uint8)), 0.2,
+                            rng_for(0, "noisy"))
+    assert black.images.min() == 0 and black.images.float().mean() > 10  # negative noise clipped
+
+
+def test_zero_noise_changes_nothing():
+    images = torch.randint(0, 256, (20, 28, 28), dtype=torch.uint8)
+    assert torch.equal(mnist.add_noise(make_split(images), 0.0, rng_for(0, "n")).images, images)
+
+
+def test_occlusion_zeroes_exactly_one_patch_inside_the_image():
+    white = torch.full((3000, 28, 28), 255, dtype=torch.uint8)
+    occluded = mnist.occlude(make_split(white), 8, rng_for(0, "occluded"))
+    zeroed = occluded.images == 0
+    assert (zeroed.flatten(1).sum(1) == 64).all()
+    yx = occluded.extras["patch_yx"].long()
+    assert yx.min() == 0 and yx.max() == 20  # both extremes reached, never outside
+    for image_zeroed, (y, x) in zip(zeroed[:100], yx[:100].tolist()):
+        assert image_zeroed[y:y + 8, x:x + 8].all()
+
+
+def test_label_shift_keeps_exactly_the_named_digits():
+    labels = torch.arange(100) % 10
+    images = torch.arange(100, dtype=torch.uint8)[:, None, None].expand(100, 28, 28).clone()
+    shifted = mnist.select_digits(make_split(images, labels), (0, 1, 2, 3, 4))
+    assert len(shifted) == 50
+    assert set(shifted.labels.tolist()) == {0, 1, 2, 3, 4}
+    assert torch.equal(shifted.images[:, 0, 0].long(), shifted.extras["source_index"])
+
+
+def test_split_is_disjoint_complete_and_seeded():
+    pool = make_split(torch.zeros(1000, 28, 28, dtype=torch.uint8))
+    train, val = mnist.split_train_val(pool, 100, rng_for(0, "split"))
+    train_ids, val_ids = set(train.extras["source_index"].tolist()), set(val.extras["source_index"].tolist())
+    assert len(val) == 100 and len(train) == 900
+    assert not train_ids & val_ids and train_ids | val_ids == set(range(1000))
+    _, again = mnist.split_train_val(pool, 100, rng_for(0, "split"))
+    assert torch.equal(again.extras["source_index"], val.extras["source_index"])
+
+
+def test_build_sets_follows_params(default_params):
+    params = parse_params(default_params)
+    images = torch.randint(0, 256, (300, 28, 28), dtype=torch.uint8)
+    pool, test = make_split(images), make_split(images[:120].clone())
+    sets = mnist.build_sets(pool, test, params.data.__class__(
+        val_size=50, max_train_images=300, max_test_images=120, shifts=params.data.shifts), seed=0)
+    assert [len(sets[k]) for k in ("train", "val", "test", "rotated", "noisy", "occluded")] == \
+           [250, 50, 120, 120, 120, 120]
+    assert set(sets["label_shift"].labels.tolist()) == {0, 1, 2, 3, 4}
+    summary = mnist.describe_sets(sets)
+    assert summary["rotated"]["angle_degrees"]["max"] <= 30
+    assert 0 <= summary["occluded"]["share_unchanged"] <= 1
+
+
+def test_random_shift_moves_each_image_by_an_integer_offset_within_range():
+    images = torch.zeros(500, 1, 28, 28)
+    images[:, 0, 14, 14] = 1.0
+    shifted = random_shift(images, 2, torch_generator(0, "aug"))
+    assert torch.equal(shifted.sum(dim=(1, 2, 3)), torch.ones(500))  # nothing lost, nothing added
+    where = shifted.flatten(1).argmax(1)
+    rows, cols = where // 28, where % 28
+    assert set(rows.tolist()) == set(range(12, 17)) and set(cols.tolist()) == set(range(12, 17))
+    assert torch.equal(random_shift(images, 0, torch_generator(0, "aug")), images)
+
+
+def test_batch_indices_cover_every_index_once():
+    seen = torch.cat(list(batch_indices(103, 10, torch_generator(0, "b"))))
+    assert sorted(seen.tolist()) == list(range(103))
+    assert torch.equal(torch.cat(list(batch_indices(7, 3))), torch.arange(7))
