@@ -46,6 +46,11 @@ def tiny_params() -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["data"].update(max_train_images=1200, val_size=200, max_test_images=300)
     params["classifier"].update(epochs=2, batch_size=64, eval_batch_size=256)
+    params["autoencoder_training"].update(epochs=1, batch_size=64, eval_batch_size=100,
+                                          iw_samples=4, iw_test_images=20, plot_images=8)
+    for entry in params["autoencoders"].values():
+        entry.pop("epochs", None)
+        entry.pop("batch_size", None)
     return params
 
 

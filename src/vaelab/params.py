@@ -12,6 +12,7 @@ class's ``cross_checks`` method, which yields ``(key, message)`` pairs.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -26,14 +27,27 @@ MNIST_TRAIN_IMAGES = 60_000
 MNIST_TEST_IMAGES = 10_000
 
 
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
 class ParamsError(ValueError):
     """params.yaml is missing, unreadable or holds a value that is not allowed."""
 
 
+_REQUIRED = object()
+
+
 def knob(*, ge: float | None = None, gt: float | None = None, le: float | None = None,
-         lt: float | None = None) -> Any:
-    """A required dataclass field with optional numeric bounds (checked on load)."""
-    return dataclasses.field(metadata={"ge": ge, "gt": gt, "le": le, "lt": lt})
+         lt: float | None = None, default: Any = _REQUIRED) -> Any:
+    """A dataclass field with optional numeric bounds (checked on load).
+
+    Without ``default`` the key must be present in params.yaml; with one (only for per-entry
+    overrides such as ``autoencoders.<name>.epochs``) it may be left out.
+    """
+    metadata = {"ge": ge, "gt": gt, "le": le, "lt": lt}
+    if default is _REQUIRED:
+        return dataclasses.field(metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,13 +125,104 @@ class ClassifierParams:
             yield "channels", "must be three positive conv widths, e.g. [16, 32, 64]"
 
 
+AutoencoderKind = Literal["cae", "fc_vae", "conv_vae", "cond_resvae"]
+VARIATIONAL_KINDS = frozenset({"fc_vae", "conv_vae", "cond_resvae"})
+
+
+@dataclass(frozen=True)
+class AutoencoderTraining:
+    """``autoencoder_training``: what every autoencoder shares unless its entry overrides it."""
+    epochs: int = knob(ge=1)
+    batch_size: int = knob(ge=1)
+    lr: float = knob(gt=0)
+    kl_warmup_epochs: float = knob(ge=0)
+    eval_batch_size: int = knob(ge=1)
+    iw_samples: int = knob(ge=1)
+    iw_test_images: int = knob(ge=1, le=MNIST_TEST_IMAGES)
+    plot_images: int = knob(ge=1, le=64)
+
+
+@dataclass(frozen=True)
+class AutoencoderEntry:
+    """One entry of ``autoencoders``; every key but ``kind`` is an optional override."""
+    kind: AutoencoderKind
+    beta: float | None = knob(ge=0, default=None)
+    latent_dim: int | None = knob(ge=1, default=None)
+    epochs: int | None = knob(ge=1, default=None)
+    batch_size: int | None = knob(ge=1, default=None)
+    lr: float | None = knob(gt=0, default=None)
+    kl_warmup_epochs: float | None = knob(ge=0, default=None)
+    spectral_norm: bool | None = knob(default=None)
+
+    def cross_checks(self) -> Iterator[tuple[str, str]]:
+        if self.kind not in VARIATIONAL_KINDS:
+            for key in ("beta", "kl_warmup_epochs"):
+                if getattr(self, key) is not None:
+                    yield key, f"a {self.kind} has no KL term; remove this key"
+        if self.spectral_norm is not None and self.kind != "cond_resvae":
+            yield "spectral_norm", "only a cond_resvae has this switch"
+
+
+@dataclass(frozen=True)
+class AutoencoderSpec:
+    """An autoencoder entry with every inherited value filled in (what training uses)."""
+    name: str
+    kind: str
+    latent_dim: int
+    beta: float | None            # None for the deterministic cae
+    epochs: int
+    batch_size: int
+    lr: float
+    kl_warmup_epochs: float
+    spectral_norm: bool
+    inherited: tuple[str, ...]    # top-level keys it takes its value from ("beta", "latent_dim")
+
+    @property
+    def variational(self) -> bool:
+        return self.kind in VARIATIONAL_KINDS
+
+
 @dataclass(frozen=True)
 class Params:
     seed: int = knob(ge=0)
     device: Literal["auto", "cpu", "cuda"] = knob()
     threads: int = knob(ge=1)
+    beta: float = knob(ge=0)
+    latent_dim: int = knob(ge=1)
     data: DataParams = knob()
     classifier: ClassifierParams = knob()
+    autoencoder_training: AutoencoderTraining = knob()
+    autoencoders: dict[str, AutoencoderEntry] = knob()
+
+    def cross_checks(self) -> Iterator[tuple[str, str]]:
+        if not self.autoencoders:
+            yield "autoencoders", "must name at least one model"
+
+    def autoencoder(self, name: str) -> AutoencoderSpec:
+        """The resolved settings of ``autoencoders.<name>``; ParamsError for an unknown name."""
+        if name not in self.autoencoders:
+            raise ParamsError(f"unknown model {name!r}: params.yaml autoencoders has "
+                              + ", ".join(self.autoencoders))
+        entry, shared = self.autoencoders[name], self.autoencoder_training
+        inherited = []
+        if entry.latent_dim is None:
+            inherited.append("latent_dim")
+        beta = None
+        if entry.kind in VARIATIONAL_KINDS:
+            beta = self.beta if entry.beta is None else entry.beta
+            if entry.beta is None:
+                inherited.append("beta")
+
+        def pick(key: str):
+            own = getattr(entry, key)
+            return getattr(shared, key) if own is None else own
+
+        return AutoencoderSpec(
+            name=name, kind=entry.kind,
+            latent_dim=self.latent_dim if entry.latent_dim is None else entry.latent_dim,
+            beta=beta, epochs=pick("epochs"), batch_size=pick("batch_size"), lr=pick("lr"),
+            kl_warmup_epochs=pick("kl_warmup_epochs") if beta is not None else 0.0,
+            spectral_norm=bool(entry.spectral_norm), inherited=tuple(inherited))
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,6 +252,16 @@ def _describe(tp: Any) -> str:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
     if origin in (Union, types.UnionType):
         return " or ".join(_describe(a) for a in get_args(tp))
+    if origin is dict:
+        key_type, value_type = get_args(tp)
+        if not isinstance(value, Mapping):
+            _fail(source, path, value, "must be a mapping of names to entries")
+        prefix = f"{path}." if path else ""
+        for key in value:
+            if not isinstance(key, str) or not _NAME.fullmatch(key):
+                _fail(source, f"{prefix}{key}", key,
+                      "names must be lower-case letters, digits and _ (they become file names)")
+        return {k: _parse(value_type, v, f"{prefix}{k}", source) for k, v in value.items()}
     if origin is tuple:
         return f"a list of {_describe(get_args(tp)[0])}"
     if tp is type(None):
@@ -177,6 +292,16 @@ def _parse(tp: Any, value: Any, path: str, source: str) -> Any:
         if value not in get_args(tp):
             _fail(source, path, value, f"must be {_describe(tp)}")
         return value
+    if origin is dict:
+        key_type, value_type = get_args(tp)
+        if not isinstance(value, Mapping):
+            _fail(source, path, value, "must be a mapping of names to entries")
+        prefix = f"{path}." if path else ""
+        for key in value:
+            if not isinstance(key, str) or not _NAME.fullmatch(key):
+                _fail(source, f"{prefix}{key}", key,
+                      "names must be lower-case letters, digits and _ (they become file names)")
+        return {k: _parse(value_type, v, f"{prefix}{k}", source) for k, v in value.items()}
     if origin is tuple:
         if not isinstance(value, list):
             _fail(source, path, value, f"must be {_describe(tp)}")
@@ -226,6 +351,8 @@ def _parse_dataclass(cls: type, value: Any, path: str, source: str) -> Any:
     for name, field in fields.items():
         key_path = prefix + name
         if name not in value:
+            if field.default is not dataclasses.MISSING:
+                continue
             raise ParamsError(f"{source}: missing key {key_path} ({_describe(hints[name])})")
         parsed = _parse(hints[name], value[name], key_path, source)
         _check_bounds(field, parsed, key_path, source)

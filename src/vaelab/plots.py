@@ -52,3 +52,17 @@ def confusion_matrix_figure(counts: np.ndarray, path: str | Path, title: str,
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label="log(1 + count)")
     save_figure(fig, path)
+
+
+def reconstruction_grid(originals: torch.Tensor, reconstructions: torch.Tensor, path: str | Path,
+                        title: str, ncols: int = 8) -> None:
+    """Rows of ``ncols`` originals, each followed by the row of their reconstructions.
+
+    Both are (N, H, W) floats in [0, 1]; N is cut to a multiple of ``ncols``.
+    """
+    n = max(ncols, originals.shape[0] - originals.shape[0] % ncols)
+    blocks, titles = [], []
+    for start in range(0, n, ncols):
+        blocks += [originals[start:start + ncols], reconstructions[start:start + ncols]]
+        titles += ["original"] * ncols + ["reconstruction"] * ncols
+    image_grid(torch.cat(blocks), path, titles, ncols=ncols, suptitle=title)

@@ -6,10 +6,16 @@ from typing import Any
 
 from torch import nn
 
+from vaelab.models.autoencoders import FCVAE, ConvAutoencoder, ConvVAE
 from vaelab.models.classifier import CNNClassifier
+from vaelab.models.cond_resvae import CondResVAE
 
 MODEL_KINDS: dict[str, type[nn.Module]] = {
     "cnn_classifier": CNNClassifier,
+    "cae": ConvAutoencoder,
+    "fc_vae": FCVAE,
+    "conv_vae": ConvVAE,
+    "cond_resvae": CondResVAE,
 }
 
 

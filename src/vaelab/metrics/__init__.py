@@ -1,0 +1,1 @@
+"""Metric functions, kept apart from models and data (recon, likelihood, anomaly, ...)."""

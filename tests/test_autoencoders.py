@@ -1,0 +1,173 @@
+import math
+
+import pytest
+import torch
+import yaml
+
+from vaelab.autoencoder_training import beta_schedule, build_autoencoder, loss_terms, train_autoencoder
+from vaelab.checkpoint import load_checkpoint, save_checkpoint
+from vaelab.autoencoder_training import autoencoder_config
+from vaelab.data.mnist import MnistSplit
+from vaelab.losses import gaussian_kl
+from vaelab.metrics.likelihood import active_units, encode_set, importance_weighted_nll
+from vaelab.params import ParamsError, parse_params
+
+from conftest import REPO
+
+MODELS = ("cae", "fc_vae", "conv_vae", "conv_vae_b4", "cond_resvae")
+
+
+@pytest.fixture
+def params(default_params):
+    return parse_params(default_params)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_output_shapes(params, name):
+    spec = params.autoencoder(name)
+    model = build_autoencoder(spec)
+    x, y = torch.rand(5, 1, 28, 28), torch.arange(5)
+    out = model(x, y)
+    assert out.logits.shape == (5, 1, 28, 28)
+    assert out.mu.shape == out.z.shape == (5, spec.latent_dim)
+    assert (out.logvar is None) == (not spec.variational)
+
+
+def test_cond_resvae_has_about_3_5_million_parameters(params):
+    model = build_autoencoder(params.autoencoder("cond_resvae"))
+    assert 3.0e6 < sum(p.numel() for p in model.parameters()) < 4.0e6
+
+
+def test_kl_is_never_negative():
+    torch.manual_seed(0)
+    mu, logvar = torch.randn(1000, 16) * 3, torch.randn(1000, 16) * 3
+    assert (gaussian_kl(mu, logvar) >= 0).all()
+    assert gaussian_kl(torch.zeros(2, 4), torch.zeros(2, 4)).abs().max() < 1e-7
+
+
+def test_conditional_decoder_output_depends_on_the_label(params):
+    torch.manual_seed(0)
+    model = build_autoencoder(params.autoencoder("cond_resvae")).eval()
+    z = torch.randn(4, 16)
+    with torch.no_grad():
+        as_three = model.decode(z, torch.full((4,), 3))
+        as_eight = model.decode(z, torch.full((4,), 8))
+    assert (as_three - as_eight).abs().mean() > 1e-3
+    with pytest.raises(ValueError, match="conditional"):
+        model.decode(z, None)
+
+
+def stroke_digits(n, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 2, (n,), generator=gen)
+    images = torch.zeros(n, 28, 28, dtype=torch.uint8)
+    for i, label in enumerate(labels.tolist()):
+        offset = int(torch.randint(6, 18, (1,), generator=gen))
+        if label:
+            images[i, offset:offset + 4, 6:22] = 255
+        else:
+            images[i, 6:22, offset:offset + 4] = 255
+    return MnistSplit(images, labels)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_loss_falls_on_a_small_slice(params, name):
+    import dataclasses
+    spec = dataclasses.replace(params.autoencoder(name), epochs=3, batch_size=32, lr=2e-3,
+                               kl_warmup_epochs=0)
+    torch.set_num_threads(2)
+    _, result = train_autoencoder(spec, 0, stroke_digits(256), stroke_digits(64, 1),
+                                  torch.device("cpu"), 64, progress=False)
+    losses = [h["val/loss"] for h in result.history]
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_kl_warmup_ramps_beta_linearly(params):
+    import dataclasses
+    spec = dataclasses.replace(params.autoencoder("conv_vae"), beta=4.0, kl_warmup_epochs=2)
+    beta_at = beta_schedule(spec, steps_per_epoch=10)
+    assert [beta_at(s) for s in (0, 5, 10, 20, 99)] == [0.0, 1.0, 2.0, 4.0, 4.0]
+    no_warmup = dataclasses.replace(spec, kl_warmup_epochs=0)
+    assert beta_schedule(no_warmup, 10)(0) == 4.0
+
+
+@pytest.mark.parametrize("name", ["cae", "cond_resvae"])
+def test_checkpoint_round_trip_reproduces_outputs_exactly(tmp_path, params, name):
+    spec = params.autoencoder(name)
+    torch.manual_seed(1)
+    model = build_autoencoder(spec).eval()
+    save_checkpoint(tmp_path / name, model, spec.kind, autoencoder_config(spec))
+    restored = load_checkpoint(tmp_path / name)
+    x, y = torch.rand(6, 1, 28, 28), torch.arange(6)
+    with torch.no_grad():
+        mu, _ = model.encode(x, y)
+        assert torch.equal(mu, restored.encode(x, y)[0])
+        assert torch.equal(model.decode(mu, y), restored.decode(mu, y))
+
+
+def test_importance_weighting_tightens_the_bound(params):
+    """With one sample the estimate is the ELBO on average; with many it is lower (tighter)."""
+    torch.manual_seed(0)
+    model = build_autoencoder(params.autoencoder("fc_vae")).eval()
+    x = torch.rand(64, 1, 28, 28).round()
+    with torch.no_grad():
+        recon, kl = loss_terms(model, x, None)
+        elbo_estimates = torch.stack([importance_weighted_nll(model, x, None, 1) for _ in range(20)])
+        iw = importance_weighted_nll(model, x, None, 200)
+    assert elbo_estimates.mean() == pytest.approx((recon + kl).mean().item(), rel=0.01)
+    assert iw.mean() < elbo_estimates.mean()
+
+
+def test_active_units_count_only_dimensions_that_vary():
+    mu = torch.zeros(500, 4)
+    mu[:, 0] = torch.linspace(-2, 2, 500)
+    mu[:, 1] = torch.linspace(-0.01, 0.01, 500)
+    assert active_units(mu) == 1
+
+
+def test_encode_set_is_deterministic_for_one_seed(params):
+    model = build_autoencoder(params.autoencoder("conv_vae")).eval()
+    split = stroke_digits(50)
+    first = encode_set(model, split, 16, torch.device("cpu"), seed=3)
+    second = encode_set(model, split, 16, torch.device("cpu"), seed=3)
+    assert torch.equal(first.recon, second.recon) and torch.equal(first.mu, second.mu)
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("beta", -1, "beta = -1.0: must be >= 0"),
+    ("latent_dim", 0, "latent_dim = 0: must be >= 1"),
+    ("autoencoders.fc_vae.beta", -0.5, "autoencoders.fc_vae.beta = -0.5: must be >= 0"),
+    ("autoencoders.conv_vae.latent_dim", 0, "autoencoders.conv_vae.latent_dim = 0: must be >= 1"),
+    ("autoencoders.cae.kind", "gan", "autoencoders.cae.kind = 'gan': must be one of 'cae', 'fc_vae'"),
+    ("autoencoders.cae.beta", 1.0, "autoencoders.cae.beta = 1.0: a cae has no KL term"),
+    ("autoencoders.conv_vae.spectral_norm", True, "only a cond_resvae has this switch"),
+    ("autoencoders.conv_vae.epochs", 0, "autoencoders.conv_vae.epochs = 0: must be >= 1"),
+])
+def test_bad_autoencoder_params_name_the_key(default_params, path, value, expected):
+    from test_params import broken, error_of
+    assert expected in error_of(broken(default_params, path, value))
+
+
+def test_unknown_model_name_is_refused(params):
+    with pytest.raises(ParamsError, match="unknown model 'vae9': params.yaml autoencoders has cae, fc_vae"):
+        params.autoencoder("vae9")
+
+
+def test_entries_override_and_inherit(params):
+    conv, b4, cae = (params.autoencoder(n) for n in ("conv_vae", "conv_vae_b4", "cae"))
+    assert conv.beta == params.beta and "beta" in conv.inherited
+    assert b4.beta == 4.0 and "beta" not in b4.inherited
+    assert cae.beta is None and cae.inherited == ("latent_dim",)
+    assert conv.latent_dim == params.latent_dim
+
+
+def test_dvc_yaml_wiring_matches_params(params):
+    """Each model's stage depends on the top-level keys it inherits, and only on those."""
+    stage = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["train_autoencoder"]
+    table = stage["foreach"]
+    assert set(table) == set(params.autoencoders)
+    for name, keys in table.items():
+        spec = params.autoencoder(name)
+        own = f"autoencoders.{name}"
+        assert keys["beta_key"] == ("beta" if "beta" in spec.inherited else own), name
+        assert keys["latent_key"] == ("latent_dim" if "latent_dim" in spec.inherited else own), name
