@@ -27,6 +27,7 @@ test: $(STAMP)
 
 benchmark: $(STAMP)
 	python benchmarks/classifier_throughput.py
+	python benchmarks/autoencoder_throughput.py
 
 clean-venv:
 	rm -rf $(VENV)

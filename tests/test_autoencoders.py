@@ -171,3 +171,15 @@ def test_dvc_yaml_wiring_matches_params(params):
         own = f"autoencoders.{name}"
         assert keys["beta_key"] == ("beta" if "beta" in spec.inherited else own), name
         assert keys["latent_key"] == ("latent_dim" if "latent_dim" in spec.inherited else own), name
+
+
+def test_the_stage_refuses_an_unknown_model_with_one_clear_line(tmp_path):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, str(REPO / "stages/train_autoencoder.py"), "--model", "vae9",
+                           "--params", str(REPO / "params.yaml"), "--data", str(tmp_path)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("train_autoencoder: error: unknown model 'vae9': params.yaml "
+                                   "autoencoders has cae, fc_vae, conv_vae, conv_vae_b4, cond_resvae")
+    assert not (tmp_path / "models").exists()
