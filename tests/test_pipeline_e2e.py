@@ -41,7 +41,7 @@ def test_prepare_and_classifier_stages_reproduce(repo_copy):
     assert (repo.root / "plots/classifier/confusion_matrix.png").is_file()
 
     # up to date, and a second repro runs nothing
-    status = repo.dvc("status", "--json")
+    status = repo.dvc("status", "--with-deps", "train_classifier", "--json")
     assert json.loads(status.stdout) == {}
     again = repo.dvc("repro", "train_classifier")
     assert "didn't change" in again.stdout and "Running stage" not in again.stdout
