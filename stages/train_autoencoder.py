@@ -23,7 +23,7 @@ from vaelab.io import write_json
 from vaelab.metrics.likelihood import encode_set, iw_nll_over, summarise
 from vaelab.params import load_params
 from vaelab.plots import image_grid, reconstruction_grid
-from vaelab.runtime import setup
+from vaelab.runtime import peak_memory_mb, setup
 
 SAMPLES_PER_ROW = 8
 
@@ -66,7 +66,8 @@ def main() -> None:
     write_json(Path("metrics/timings/autoencoders") / f"{name}.json",
                {"train_seconds": round(result.seconds, 2),
                 "train_images_per_second": round(spec.epochs * len(train) / result.seconds, 1),
-                "device": str(device), "threads": params.threads})
+                "device": str(device), "threads": params.threads,
+                "peak_memory_mb": peak_memory_mb()})
 
     save_grids(model, spec, test, shared.plot_images, plots, device, params.seed)
     summary = metrics["test"]

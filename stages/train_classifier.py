@@ -20,7 +20,7 @@ from vaelab.cli import run_stage
 from vaelab.io import write_json
 from vaelab.params import load_params
 from vaelab.plots import confusion_matrix_figure
-from vaelab.runtime import setup
+from vaelab.runtime import peak_memory_mb, setup
 
 
 def main() -> None:
@@ -63,7 +63,8 @@ def main() -> None:
     write_json(args.metrics, metrics)
     write_json(args.timings, {"train_seconds": round(result.seconds, 2),
                               "train_images_per_second": round(p.epochs * len(train) / result.seconds, 1),
-                              "device": str(device), "threads": params.threads})
+                              "device": str(device), "threads": params.threads,
+                "peak_memory_mb": peak_memory_mb()})
     confusion_matrix_figure(classify.confusion_counts(test_probs, test.labels),
                             plots / "confusion_matrix.png",
                             f"CNN evaluator on the MNIST test set "

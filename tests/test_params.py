@@ -110,3 +110,13 @@ def test_a_stage_stops_on_bad_params_before_any_work(tmp_path, default_params):
     assert proc.returncode != 0
     assert "data.shifts.noisy.sigma = -1.0: must be >= 0" in proc.stderr
     assert not out.exists() and not (tmp_path / "raw").exists()
+
+
+def test_mappings_of_entries_are_described_and_their_names_checked(default_params):
+    params = copy.deepcopy(default_params)
+    del params["autoencoders"]
+    assert "missing key autoencoders (a mapping of names to a mapping with keys kind, beta" in error_of(params)
+    assert "autoencoders = [1]: must be a mapping of names to" in error_of(broken(default_params, "autoencoders", [1]))
+    params = copy.deepcopy(default_params)
+    params["autoencoders"]["Conv VAE"] = {"kind": "conv_vae"}
+    assert "autoencoders.Conv VAE = 'Conv VAE': names must be lower-case letters" in error_of(params)

@@ -54,7 +54,8 @@ def beta_schedule(spec: AutoencoderSpec, steps_per_epoch: int):
 @torch.no_grad()
 def validation_terms(model: Autoencoder, split: MnistSplit, beta: float, batch_size: int,
                      device: torch.device, seed: int) -> dict[str, float]:
-    """Mean loss, reconstruction, KL and negative ELBO (β = 1) over ``split``."""
+    """Mean loss, reconstruction, KL and negative ELBO (β = 1) over ``split`` (a deterministic
+    model has only loss = reconstruction)."""
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(seed)  # the same posterior samples at every validation
     recon_sum = kl_sum = 0.0
@@ -66,6 +67,8 @@ def validation_terms(model: Autoencoder, split: MnistSplit, beta: float, batch_s
         kl_sum += kl.sum().item()
     torch.random.set_rng_state(generator_state)
     n = len(split)
+    if not model.variational:
+        return {"loss": recon_sum / n, "recon": recon_sum / n}
     return {"loss": (recon_sum + beta * kl_sum) / n, "recon": recon_sum / n, "kl": kl_sum / n,
             "neg_elbo": (recon_sum + kl_sum) / n}
 
@@ -87,6 +90,8 @@ def train_autoencoder(spec: AutoencoderSpec, seed: int, train: MnistSplit, val: 
         beta = beta_at(counter["step"])
         counter["step"] += 1
         loss = (recon + beta * kl).mean()
+        if not model.variational:
+            return loss, {"loss": loss.item()}
         return loss, {"loss": loss.item(), "recon": recon.mean().item(), "kl": kl.mean().item(),
                       "beta": beta}
 

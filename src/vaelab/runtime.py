@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import resource
 import zlib
 
 import numpy as np
@@ -49,3 +50,8 @@ def torch_generator(seed: int, purpose: str) -> torch.Generator:
     gen = torch.Generator()
     gen.manual_seed(int(rng_for(seed, purpose).integers(2**62)))
     return gen
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux ru_maxrss is in KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
