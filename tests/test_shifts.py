@@ -58,9 +58,10 @@ def test_rotation_angles_are_uniform_and_seeded():
     assert np.array_equal(angles, again) and not np.array_equal(angles, other)
 
 
-def test_zero_rotation_changes_nothing():
+@pytest.mark.parametrize("shift", [mnist.rotate, mnist.add_noise], ids=["rotation", "noise"])
+def test_a_zero_strength_shift_changes_nothing(shift):
     images = torch.randint(0, 256, (20, 28, 28), dtype=torch.uint8)
-    assert torch.equal(mnist.rotate(make_split(images), 0.0, rng_for(0, "r")).images, images)
+    assert torch.equal(shift(make_split(images), 0.0, rng_for(0, "zero")).images, images)
 
 
 def test_noise_has_the_requested_statistics_and_stays_in_range():
@@ -73,11 +74,6 @@ def test_noise_has_the_requested_statistics_and_stays_in_range():
     black = mnist.add_noise(make_split(torch.zeros(50, 28, 28, dtype=torch.uint8)), 0.2,
                             rng_for(0, "noisy"))
     assert black.images.min() == 0 and black.images.float().mean() > 10  # negative noise clipped
-
-
-def test_zero_noise_changes_nothing():
-    images = torch.randint(0, 256, (20, 28, 28), dtype=torch.uint8)
-    assert torch.equal(mnist.add_noise(make_split(images), 0.0, rng_for(0, "n")).images, images)
 
 
 def test_occlusion_zeroes_exactly_one_patch_inside_the_image():
