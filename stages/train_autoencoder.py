@@ -18,7 +18,7 @@ from dvclive import Live
 from vaelab.autoencoder_training import autoencoder_config, train_autoencoder
 from vaelab.checkpoint import save_checkpoint
 from vaelab.cli import run_stage
-from vaelab.data.mnist import load_split, to_float
+from vaelab.data.mnist import load_split, select_digits, to_float
 from vaelab.io import write_json
 from vaelab.metrics.likelihood import encode_set, iw_nll_over, summarise
 from vaelab.params import load_params
@@ -42,6 +42,8 @@ def main() -> None:
     name = spec.name
     plots = Path("plots/autoencoders") / name
     train, val, test = (load_split(args.data, s) for s in ("train", "val", "test"))
+    if spec.novelty:  # a novelty detector learns (and is measured on) its own digits only
+        train, val, test = (select_digits(s, spec.train_digits) for s in (train, val, test))
 
     with Live(str(plots / "live"), dvcyaml=False, save_dvc_exp=False, report=None) as live:
         model, result = train_autoencoder(spec, params.seed, train, val, device,
@@ -52,6 +54,7 @@ def main() -> None:
 
     encoded = encode_set(model, test, shared.eval_batch_size, device, params.seed)
     metrics = {"model": name, "kind": spec.kind, "beta": spec.beta,
+               "train_digits": list(spec.train_digits) if spec.novelty else "all",
                "test": summarise(encoded, spec.variational),
                "best_epoch": result.best_epoch, "epochs": spec.epochs,
                "parameters": sum(p.numel() for p in model.parameters())}

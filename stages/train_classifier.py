@@ -1,9 +1,12 @@
-"""Stage train_classifier: the CNN evaluator on prepared MNIST.
+"""Stage train_classifier (and train_judge): a CNN classifier on prepared MNIST.
 
-Writes models/classifier.{safetensors,json}, metrics/classifier.json (accuracy on the clean test
-set and on every shifted set), metrics/timings/classifier.json (wall-clock only, kept apart so the
+    python stages/train_classifier.py                   # the evaluator, params section `classifier`
+    python stages/train_classifier.py --section judge   # the independent judge, section `judge`
+
+Writes models/<section>.{safetensors,json}, metrics/<section>.json (accuracy on the clean test
+set and on every shifted set), metrics/timings/<section>.json (wall-clock only, kept apart so the
 metrics are identical across runs with one seed), per-epoch curves through dvclive and a confusion
-matrix in plots/classifier/.
+matrix in plots/<section>/.
 """
 
 from __future__ import annotations
@@ -22,26 +25,30 @@ from vaelab.params import load_params
 from vaelab.plots import confusion_matrix_figure
 from vaelab.runtime import peak_memory_mb, setup
 
+TITLES = {"classifier": "CNN evaluator", "judge": "Independent judge (LeNet)"}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--section", choices=("classifier", "judge"), default="classifier",
+                        help="params section: the evaluator (classifier) or the independent judge")
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--data", default="data/prepared/mnist")
-    parser.add_argument("--model", default="models/classifier", help="checkpoint path without suffix")
-    parser.add_argument("--metrics", default="metrics/classifier.json")
-    parser.add_argument("--timings", default="metrics/timings/classifier.json")
-    parser.add_argument("--plots", default="plots/classifier")
     args = parser.parse_args()
+    section = args.section
 
     params = load_params(args.params)
-    p = params.classifier
+    p = getattr(params, section)
+    seed = params.judge.seed if section == "judge" else params.seed
     device = setup(params)
     train, val = load_split(args.data, "train"), load_split(args.data, "val")
 
-    plots = Path(args.plots)
+    plots = Path("plots") / section
     with Live(str(plots / "live"), dvcyaml=False, save_dvc_exp=False, report=None) as live:
-        model, result = classify.train_classifier(p, params.seed, train, val, device, live=live)
-    save_checkpoint(args.model, model, classify.KIND, classify.classifier_config(p),
+        model, result = classify.train_classifier(p, seed, train, val, device, live=live,
+                                                   name=section)
+    save_checkpoint(Path("models") / section, model, classify.kind_for(p),
+                    classify.classifier_config(p),
                     info={"best_epoch": result.best_epoch, "val_accuracy": result.best_value})
 
     test = load_split(args.data, "test")
@@ -60,16 +67,16 @@ def main() -> None:
         "epochs": p.epochs,
         "parameters": classify.count_parameters(model),
     }
-    write_json(args.metrics, metrics)
-    write_json(args.timings, {"train_seconds": round(result.seconds, 2),
+    write_json(Path("metrics") / f"{section}.json", metrics)
+    write_json(Path("metrics/timings") / f"{section}.json", {"train_seconds": round(result.seconds, 2),
                               "train_images_per_second": round(p.epochs * len(train) / result.seconds, 1),
                               "device": str(device), "threads": params.threads,
                 "peak_memory_mb": peak_memory_mb()})
     confusion_matrix_figure(classify.confusion_counts(test_probs, test.labels),
                             plots / "confusion_matrix.png",
-                            f"CNN evaluator on the MNIST test set "
+                            f"{TITLES[section]} on the MNIST test set "
                             f"(accuracy {metrics['test']['accuracy']:.2%})")
-    print(f"classifier: test accuracy {metrics['test']['accuracy']:.4f}, "
+    print(f"{section}: test accuracy {metrics['test']['accuracy']:.4f}, "
           f"best epoch {result.best_epoch}, {result.seconds:.0f} s of training")
 
 

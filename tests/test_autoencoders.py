@@ -181,5 +181,6 @@ def test_the_stage_refuses_an_unknown_model_with_one_clear_line(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("train_autoencoder: error: unknown model 'vae9': params.yaml "
-                                   "autoencoders has cae, fc_vae, conv_vae, conv_vae_b4, cond_resvae")
+                                   "autoencoders has cae, fc_vae, conv_vae, conv_vae_b4, cond_resvae, "
+                                   "novelty_vae")
     assert not (tmp_path / "models").exists()

@@ -14,6 +14,7 @@ from torch import nn
 
 from vaelab.data.mnist import MnistSplit, to_float
 from vaelab.losses import bernoulli_nll, gaussian_kl
+from vaelab.metrics.likelihood import encode_set
 from vaelab.models.autoencoders import Autoencoder
 from vaelab.models.registry import build_model
 from vaelab.params import AutoencoderSpec
@@ -51,26 +52,16 @@ def beta_schedule(spec: AutoencoderSpec, steps_per_epoch: int):
     return lambda step: beta * min(1.0, step / warmup_steps)
 
 
-@torch.no_grad()
 def validation_terms(model: Autoencoder, split: MnistSplit, beta: float, batch_size: int,
                      device: torch.device, seed: int) -> dict[str, float]:
     """Mean loss, reconstruction, KL and negative ELBO (β = 1) over ``split`` (a deterministic
-    model has only loss = reconstruction)."""
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)  # the same posterior samples at every validation
-    recon_sum = kl_sum = 0.0
-    for start in range(0, len(split), batch_size):
-        x = to_float(split.images[start:start + batch_size]).to(device)
-        y = split.labels[start:start + batch_size].to(device)
-        recon, kl = loss_terms(model, x, y)
-        recon_sum += recon.sum().item()
-        kl_sum += kl.sum().item()
-    torch.random.set_rng_state(generator_state)
-    n = len(split)
+    model has only loss = reconstruction); the same posterior samples at every validation."""
+    encoded = encode_set(model, split, batch_size, device, seed, decode_mean=False)
+    recon = encoded.recon.double().mean().item()
     if not model.variational:
-        return {"loss": recon_sum / n, "recon": recon_sum / n}
-    return {"loss": (recon_sum + beta * kl_sum) / n, "recon": recon_sum / n, "kl": kl_sum / n,
-            "neg_elbo": (recon_sum + kl_sum) / n}
+        return {"loss": recon, "recon": recon}
+    kl = encoded.kl_per_dim.double().sum(1).mean().item()
+    return {"loss": recon + beta * kl, "recon": recon, "kl": kl, "neg_elbo": recon + kl}
 
 
 def train_autoencoder(spec: AutoencoderSpec, seed: int, train: MnistSplit, val: MnistSplit,

@@ -11,12 +11,18 @@ from torch import nn
 
 from vaelab.data.batches import batch_indices, random_shift
 from vaelab.data.mnist import MnistSplit, to_float
-from vaelab.models.classifier import CNNClassifier
-from vaelab.params import ClassifierParams
+from vaelab.models.registry import build_model
+from vaelab.params import ClassifierParams, JudgeParams
 from vaelab.runtime import torch_generator
 from vaelab.train import FitResult, fit
 
 KIND = "cnn_classifier"
+JUDGE_KIND = "lenet_judge"
+
+
+def kind_for(p: ClassifierParams) -> str:
+    """The registry kind of a ``classifier`` section (the evaluator) or ``judge`` section."""
+    return JUDGE_KIND if isinstance(p, JudgeParams) else KIND
 
 
 def classifier_config(p: ClassifierParams) -> dict:
@@ -24,8 +30,8 @@ def classifier_config(p: ClassifierParams) -> dict:
     return {"channels": list(p.channels), "hidden": p.hidden, "dropout": p.dropout}
 
 
-def build_classifier(p: ClassifierParams) -> CNNClassifier:
-    return CNNClassifier(tuple(p.channels), hidden=p.hidden, dropout=p.dropout)
+def build_classifier(p: ClassifierParams) -> nn.Module:
+    return build_model(kind_for(p), classifier_config(p))
 
 
 @torch.no_grad()
@@ -41,11 +47,15 @@ def predict_proba(model: nn.Module, images: torch.Tensor, batch_size: int,
 
 
 def train_classifier(p: ClassifierParams, seed: int, train: MnistSplit, val: MnistSplit,
-                     device: torch.device, live=None) -> tuple[CNNClassifier, FitResult]:
-    """Train with AdamW and a one-cycle schedule; return the model at its best validation epoch."""
+                     device: torch.device, live=None, name: str = "classifier"
+                     ) -> tuple[nn.Module, FitResult]:
+    """Train with AdamW and a one-cycle schedule; return the model at its best validation epoch.
+
+    ``name`` (the params section) labels the log and keys the random streams of augmentation
+    and batch order."""
     torch.manual_seed(seed)
     model = build_classifier(p).to(device)
-    augment = torch_generator(seed, "classifier/augment")
+    augment = torch_generator(seed, f"{name}/augment")
 
     def step(model: nn.Module, batch):
         images, labels = batch
@@ -63,9 +73,9 @@ def train_classifier(p: ClassifierParams, seed: int, train: MnistSplit, val: Mni
     optimizer = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
     steps = p.epochs * math.ceil(len(train) / p.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=p.lr, total_steps=steps)
-    result = fit(model, name="classifier", train_tensors=(train.images, train.labels), step=step,
+    result = fit(model, name=name, train_tensors=(train.images, train.labels), step=step,
                  validate=validate, optimizer=optimizer, scheduler=scheduler, epochs=p.epochs,
-                 batch_size=p.batch_size, generator=torch_generator(seed, "classifier/batches"),
+                 batch_size=p.batch_size, generator=torch_generator(seed, f"{name}/batches"),
                  device=device, monitor="val/accuracy", mode="max", live=live)
     model.load_state_dict(result.best_state)
     return model.eval(), result
@@ -98,6 +108,5 @@ def _r(x: torch.Tensor | float) -> float:
     return round(float(x), 6)
 
 
-__all__ = ["KIND", "build_classifier", "classifier_config", "predict_proba", "train_classifier",
-           "accuracy_report", "per_class_accuracy", "confusion_counts", "count_parameters",
-           "dataclasses"]
+__all__ = ["KIND", "JUDGE_KIND", "kind_for", "build_classifier", "classifier_config", "predict_proba", "train_classifier",
+           "accuracy_report", "per_class_accuracy", "confusion_counts", "count_parameters"]

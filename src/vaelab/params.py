@@ -22,32 +22,13 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-PARAMS_FILE = "params.yaml"
-MNIST_TRAIN_IMAGES = 60_000
-MNIST_TEST_IMAGES = 10_000
+from vaelab.params_defects import DefectParams
+from vaelab.params_eval import AnomalyParams, QualityParams, SamplingParams
+from vaelab.schema import MNIST_TEST_IMAGES, MNIST_TRAIN_IMAGES, ParamsError, check_digits, knob
 
+PARAMS_FILE = "params.yaml"
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-
-
-class ParamsError(ValueError):
-    """params.yaml is missing, unreadable or holds a value that is not allowed."""
-
-
-_REQUIRED = object()
-
-
-def knob(*, ge: float | None = None, gt: float | None = None, le: float | None = None,
-         lt: float | None = None, default: Any = _REQUIRED) -> Any:
-    """A dataclass field with optional numeric bounds (checked on load).
-
-    Without ``default`` the key must be present in params.yaml; with one (only for per-entry
-    overrides such as ``autoencoders.<name>.epochs``) it may be left out.
-    """
-    metadata = {"ge": ge, "gt": gt, "le": le, "lt": lt}
-    if default is _REQUIRED:
-        return dataclasses.field(metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,12 +55,9 @@ class LabelShift:
     digits: tuple[int, ...]
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
-        if not self.digits:
-            yield "digits", "must name at least one digit"
-        if any(not 0 <= d <= 9 for d in self.digits):
-            yield "digits", "every digit must be in 0..9"
-        if len(set(self.digits)) != len(self.digits):
-            yield "digits", "digits must not repeat"
+        problem = check_digits(self.digits)
+        if problem:
+            yield "digits", problem
 
 
 @dataclass(frozen=True)
@@ -125,6 +103,17 @@ class ClassifierParams:
             yield "channels", "must be three positive conv widths, e.g. [16, 32, 64]"
 
 
+@dataclass(frozen=True)
+class JudgeParams(ClassifierParams):
+    """``judge``: the independent judge of generated digits, a LeNet-style CNN (two 5×5 conv
+    layers, no batch norm) trained like the evaluator but with its own seed."""
+    seed: int = knob(ge=0)
+
+    def cross_checks(self) -> Iterator[tuple[str, str]]:
+        if len(self.channels) != 2 or any(c < 1 for c in self.channels):
+            yield "channels", "must be two positive conv widths, e.g. [20, 50]"
+
+
 AutoencoderKind = Literal["cae", "fc_vae", "conv_vae", "cond_resvae"]
 VARIATIONAL_KINDS = frozenset({"fc_vae", "conv_vae", "cond_resvae"})
 
@@ -153,8 +142,13 @@ class AutoencoderEntry:
     lr: float | None = knob(gt=0, default=None)
     kl_warmup_epochs: float | None = knob(ge=0, default=None)
     spectral_norm: bool | None = knob(default=None)
+    train_digits: tuple[int, ...] | None = knob(default=None)
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
+        if self.train_digits is not None:
+            problem = check_digits(self.train_digits)
+            if problem:
+                yield "train_digits", problem
         if self.kind not in VARIATIONAL_KINDS:
             for key in ("beta", "kl_warmup_epochs"):
                 if getattr(self, key) is not None:
@@ -176,6 +170,12 @@ class AutoencoderSpec:
     kl_warmup_epochs: float
     spectral_norm: bool
     inherited: tuple[str, ...]    # top-level keys it takes its value from ("beta", "latent_dim")
+    train_digits: tuple[int, ...] | None = None  # None: all digits; else a novelty model
+
+    @property
+    def novelty(self) -> bool:
+        """Trained on some digits only (a novelty detector), not one of the MNIST family."""
+        return self.train_digits is not None
 
     @property
     def variational(self) -> bool:
@@ -193,10 +193,34 @@ class Params:
     classifier: ClassifierParams = knob()
     autoencoder_training: AutoencoderTraining = knob()
     autoencoders: dict[str, AutoencoderEntry] = knob()
+    judge: JudgeParams = knob()
+    sampling: SamplingParams = knob()
+    quality: QualityParams = knob()
+    anomaly: AnomalyParams = knob()
+    defects: DefectParams = knob()
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
-        if not self.autoencoders:
-            yield "autoencoders", "must name at least one model"
+        if not self.family():
+            yield "autoencoders", "must name at least one model trained on all digits"
+        entry = self.autoencoders.get(self.sampling.model)
+        if entry is None or entry.kind != "cond_resvae":
+            yield "sampling.model", "must name a conditional (kind cond_resvae) entry of autoencoders"
+        for name in self.sampling.unconditional_models:
+            entry = self.autoencoders.get(name)
+            if entry is None or entry.kind not in ("fc_vae", "conv_vae"):
+                yield "sampling.unconditional_models", (f"{name!r} must name an fc_vae or conv_vae "
+                                                        "entry of autoencoders")
+        if self.quality.traversal_model not in self.autoencoders:
+            yield "quality.traversal_model", "must name an entry of autoencoders"
+        entry = self.autoencoders.get(self.anomaly.novelty_model)
+        if entry is None or entry.train_digits is None or entry.kind not in VARIATIONAL_KINDS:
+            yield "anomaly.novelty_model", ("must name a variational entry of autoencoders with "
+                                            "train_digits")
+
+    def family(self) -> list[str]:
+        """The MNIST autoencoders trained on every digit (what assess_quality and anomaly_roc
+        compare), in params order."""
+        return [name for name, e in self.autoencoders.items() if e.train_digits is None]
 
     def autoencoder(self, name: str) -> AutoencoderSpec:
         """The resolved settings of ``autoencoders.<name>``; ParamsError for an unknown name."""
@@ -222,7 +246,8 @@ class Params:
             latent_dim=self.latent_dim if entry.latent_dim is None else entry.latent_dim,
             beta=beta, epochs=pick("epochs"), batch_size=pick("batch_size"), lr=pick("lr"),
             kl_warmup_epochs=pick("kl_warmup_epochs") if beta is not None else 0.0,
-            spectral_norm=bool(entry.spectral_norm), inherited=tuple(inherited))
+            spectral_norm=bool(entry.spectral_norm), inherited=tuple(inherited),
+            train_digits=entry.train_digits)
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,5 +376,8 @@ def _parse_dataclass(cls: type, value: Any, path: str, source: str) -> Any:
         kwargs[name] = parsed
     obj = cls(**kwargs)
     for key, message in getattr(obj, "cross_checks", lambda: ())():
-        _fail(source, prefix + key, getattr(obj, key), message)
+        value = obj
+        for part in key.split("."):  # a check may name a key inside a nested section
+            value = getattr(value, part)
+        _fail(source, prefix + key, value, message)
     return obj

@@ -37,8 +37,12 @@ def labels_for(model: Autoencoder, y: torch.Tensor) -> torch.Tensor | None:
 
 @torch.no_grad()
 def encode_set(model: Autoencoder, split: MnistSplit, batch_size: int, device: torch.device,
-               seed: int) -> EncodedSet:
+               seed: int, decode_mean: bool = True) -> EncodedSet:
+    """Encode and reconstruct ``split`` in batches (posterior samples drawn from ``seed``; the
+    global RNG state is restored afterwards). ``decode_mean=False`` skips the posterior-mean
+    decode, leaving ``mse`` empty (training-time validation needs only recon and KL)."""
     model.eval()
+    rng_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     parts: dict[str, list[torch.Tensor]] = {k: [] for k in ("mu", "logvar", "recon", "kl", "mse")}
     for start in range(0, len(split), batch_size):
@@ -52,9 +56,13 @@ def encode_set(model: Autoencoder, split: MnistSplit, batch_size: int, device: t
             parts["kl"].append(gaussian_kl_per_dim(out.mu, out.logvar).cpu())
         else:
             parts["kl"].append(torch.zeros_like(out.mu).cpu())
-        mean_image = torch.sigmoid(model.decode(out.mu, y))
-        parts["mse"].append((mean_image - x).pow(2).flatten(1).mean(1).cpu())
+        if decode_mean:
+            mean_image = torch.sigmoid(model.decode(out.mu, y))
+            parts["mse"].append((mean_image - x).pow(2).flatten(1).mean(1).cpu())
+    torch.random.set_rng_state(rng_state)
     cat = {k: torch.cat(v) if v else None for k, v in parts.items()}
+    if cat["mse"] is None:
+        cat["mse"] = torch.empty(0)
     return EncodedSet(cat["mu"], cat["logvar"], cat["recon"], cat["kl"], cat["mse"])
 
 

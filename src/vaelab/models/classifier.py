@@ -36,3 +36,26 @@ class CNNClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+class LeNetJudge(nn.Module):
+    """The independent judge: LeNet-style, two 5×5 valid convolutions with max-pooling, no batch
+    norm, a wide fully connected layer (28 → 24 → 12 → 8 → 4). Deliberately unlike
+    :class:`CNNClassifier`, so that its errors are not the evaluator's errors."""
+
+    def __init__(self, channels: tuple[int, int] = (20, 50), hidden: int = 500,
+                 dropout: float = 0.3, num_classes: int = 10) -> None:
+        super().__init__()
+        c1, c2 = channels
+        self.body = nn.Sequential(
+            nn.Conv2d(1, c1, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(c2 * 16, hidden), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+        self.feature_dim = hidden
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))

@@ -7,11 +7,12 @@ from typing import Any
 from torch import nn
 
 from vaelab.models.autoencoders import FCVAE, ConvAutoencoder, ConvVAE
-from vaelab.models.classifier import CNNClassifier
+from vaelab.models.classifier import CNNClassifier, LeNetJudge
 from vaelab.models.cond_resvae import CondResVAE
 
 MODEL_KINDS: dict[str, type[nn.Module]] = {
     "cnn_classifier": CNNClassifier,
+    "lenet_judge": LeNetJudge,
     "cae": ConvAutoencoder,
     "fc_vae": FCVAE,
     "conv_vae": ConvVAE,
