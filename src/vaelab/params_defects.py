@@ -61,8 +61,10 @@ class DetailVAEParams:
 @dataclass(frozen=True)
 class DefectThreshold:
     mode: Literal["percentile", "fixed"]
-    percentile: float = knob(gt=0, lt=100)  # of validation defect-free pixels' scores
-    value: float = knob()                   # used when mode is fixed
+    percentile: float = knob(gt=0, lt=100)        # of validation defect-free pixels' map values
+    image_percentile: float = knob(gt=0, lt=100)  # of validation defect-free images' scores
+    value: float = knob()                         # pixel threshold when mode is fixed
+    image_value: float = knob()                   # image threshold when mode is fixed
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class DefectEvalParams:
 @dataclass(frozen=True)
 class DefectParams:
     image_size: int = knob(ge=16, le=1024)
+    max_images_per_category: int | None = knob(ge=3)  # null = all; a number: the first N (tests)
     source: DefectSource = knob()
     split: DefectSplit = knob()
     detailvae: DetailVAEParams = knob()

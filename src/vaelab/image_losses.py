@@ -1,0 +1,74 @@
+"""Image losses for the DetailVAE: a differentiable SSIM and an optional VGG16 perceptual loss.
+
+The SSIM follows Wang et al. 2004 with a Gaussian window (σ = 1.5, 11 taps, as scikit-image's
+``structural_similarity(gaussian_weights=True, use_sample_covariance=False)``), so its mean
+matches scikit-image's on images in [0, 1] (tested).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+SSIM_SIGMA = 1.5
+SSIM_WINDOW = 11
+C1, C2 = 0.01 ** 2, 0.03 ** 2
+
+
+def _gaussian_window(device, dtype) -> torch.Tensor:
+    r = torch.arange(SSIM_WINDOW, dtype=dtype, device=device) - SSIM_WINDOW // 2
+    g = torch.exp(-r ** 2 / (2 * SSIM_SIGMA ** 2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :]).view(1, 1, SSIM_WINDOW, SSIM_WINDOW)
+
+
+def ssim_map(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-pixel SSIM of (N, 1, H, W) images in [0, 1], same size (reflect padding)."""
+    w = _gaussian_window(x.device, x.dtype)
+    pad = SSIM_WINDOW // 2
+
+    def blur(t):
+        return F.conv2d(F.pad(t, (pad,) * 4, mode="reflect"), w)
+
+    mx, my = blur(x), blur(y)
+    vx = blur(x * x) - mx ** 2
+    vy = blur(y * y) - my ** 2
+    cxy = blur(x * y) - mx * my
+    return ((2 * mx * my + C1) * (2 * cxy + C2)) / ((mx ** 2 + my ** 2 + C1) * (vx + vy + C2))
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM per image (N,), borders of half a window excluded (as scikit-image does)."""
+    pad = SSIM_WINDOW // 2
+    return ssim_map(x, y)[..., pad:-pad, pad:-pad].flatten(1).mean(1)
+
+
+class PerceptualLoss(nn.Module):
+    """Mean squared distance of VGG16 features (up to relu2_2) of grey images, ImageNet-normalised.
+
+    The weights come from torchvision (downloaded to $TORCH_HOME on first use); without network
+    access and without a cached copy this raises an error that says what to do."""
+
+    LAYERS = 9  # vgg16.features[:9] ends at relu2_2
+
+    def __init__(self) -> None:
+        super().__init__()
+        from torchvision.models import VGG16_Weights, vgg16
+
+        try:
+            net = vgg16(weights=VGG16_Weights.IMAGENET1K_V1)
+        except Exception as err:  # URLError, OSError, RuntimeError, depending on the failure
+            raise FileNotFoundError(
+                "defects.detailvae.perceptual_weight > 0 needs torchvision's VGG16 ImageNet "
+                f"weights, which could not be loaded ({err}). Either run where download.pytorch.org "
+                "can be reached, copy vgg16-397923af.pth into $TORCH_HOME/hub/checkpoints/, or set "
+                "defects.detailvae.perceptual_weight: 0") from None
+        self.features = net.features[:self.LAYERS].eval().requires_grad_(False)
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        fx = self.features((x.expand(-1, 3, -1, -1) - self.mean) / self.std)
+        fy = self.features((y.expand(-1, 3, -1, -1) - self.mean) / self.std)
+        return (fx - fy).pow(2).flatten(1).mean(1)

@@ -1,0 +1,154 @@
+"""Scores that say how unusual an image is, and how well a score tells two sets apart.
+
+Every score is "larger = more anomalous". ROC-AUC and curves come from scikit-learn; the Gaussian
+fits are plain mean/covariance estimates with a small ridge so that they can be inverted.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score, roc_curve
+
+
+def _labels_and_scores(clean, shifted) -> tuple[np.ndarray, np.ndarray]:
+    clean, shifted = np.asarray(clean, dtype=np.float64), np.asarray(shifted, dtype=np.float64)
+    if not len(clean) or not len(shifted):
+        raise ValueError("both sets need at least one score")
+    return (np.concatenate([np.zeros(len(clean)), np.ones(len(shifted))]),
+            np.concatenate([clean, shifted]))
+
+
+def auc(clean, shifted) -> float:
+    """ROC-AUC of telling ``shifted`` (positives) from ``clean`` by score (1 = perfect, 0.5 = chance)."""
+    labels, scores = _labels_and_scores(clean, shifted)
+    return float(roc_auc_score(labels, scores))
+
+
+def roc_points(clean, shifted, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """(false positive rate, true positive rate) of the ROC curve, thinned to ≤ ``max_points``
+    (always keeping both ends)."""
+    labels, scores = _labels_and_scores(clean, shifted)
+    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=True)
+    if len(fpr) > max_points:
+        keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype(int))
+        fpr, tpr = fpr[keep], tpr[keep]
+    return fpr, tpr
+
+
+def auc_ceiling(indistinguishable_share: float) -> float:
+    """Best AUC possible when a share f of the shifted images is distributed like clean ones and
+    the rest is perfectly separable: those f tie with clean images at chance, so 1 − f / 2."""
+    return 1.0 - indistinguishable_share / 2.0
+
+
+class GaussianFit:
+    """A Gaussian fitted to (N, D) vectors; :meth:`mahalanobis` scores distance from it."""
+
+    def __init__(self, vectors: torch.Tensor, ridge: float = 1e-6) -> None:
+        x = vectors.double()
+        self.mean = x.mean(0)
+        centred = x - self.mean
+        cov = centred.T @ centred / max(1, len(x) - 1)
+        cov += ridge * torch.eye(cov.shape[0], dtype=cov.dtype) * max(1e-12, float(cov.diagonal().mean()))
+        self.precision = torch.linalg.inv(cov)
+
+    def mahalanobis(self, vectors: torch.Tensor) -> torch.Tensor:
+        d = vectors.double() - self.mean
+        return ((d @ self.precision) * d).sum(1).clamp_min(0).sqrt()
+
+
+class ClassGaussians:
+    """Class-conditional Gaussians with one shared covariance (Lee et al. 2018): the score of a
+    vector is its Mahalanobis distance to the nearest class mean."""
+
+    def __init__(self, vectors: torch.Tensor, labels: torch.Tensor, ridge: float = 1e-6) -> None:
+        x = vectors.double()
+        self.classes = torch.unique(labels)
+        self.means = torch.stack([x[labels == c].mean(0) for c in self.classes])
+        centred = x - self.means[torch.searchsorted(self.classes, labels)]
+        cov = centred.T @ centred / max(1, len(x) - 1)
+        cov += ridge * torch.eye(cov.shape[0], dtype=cov.dtype) * max(1e-12, float(cov.diagonal().mean()))
+        self.precision = torch.linalg.inv(cov)
+
+    def mahalanobis(self, vectors: torch.Tensor) -> torch.Tensor:
+        x = vectors.double()
+        d = x.unsqueeze(1) - self.means.unsqueeze(0)                 # (N, C, D)
+        dist = torch.einsum("ncd,de,nce->nc", d, self.precision, d)  # squared distances
+        return dist.min(1).values.clamp_min(0).sqrt()
+
+
+def window_max_error(images: torch.Tensor, reconstructions: torch.Tensor, window: int) -> torch.Tensor:
+    """Largest mean squared error over any ``window``×``window`` patch, per image (N,): a local
+    defect (a missing stroke) stands out there while it is diluted in the whole-image mean."""
+    error = (images.float() - reconstructions.float()).pow(2).unsqueeze(1)  # (N, 1, H, W)
+    return F.avg_pool2d(error, window, stride=1).flatten(1).max(1).values
+
+
+def principal_angle(images: torch.Tensor) -> torch.Tensor:
+    """Orientation (degrees, in (−90, 90]) of each image's principal axis of ink, from its
+    second-order central moments; images (N, H, W) with ink > 0."""
+    x = images.double()
+    n, h, w = x.shape
+    ys = torch.arange(h, dtype=torch.float64).view(1, h, 1)
+    xs = torch.arange(w, dtype=torch.float64).view(1, 1, w)
+    mass = x.sum((1, 2)).clamp_min(1e-9)
+    cy, cx = (x * ys).sum((1, 2)) / mass, (x * xs).sum((1, 2)) / mass
+    dy, dx = ys - cy.view(n, 1, 1), xs - cx.view(n, 1, 1)
+    mu20, mu02, mu11 = ((x * dx * dx).sum((1, 2)), (x * dy * dy).sum((1, 2)),
+                        (x * dx * dy).sum((1, 2)))
+    return torch.rad2deg(0.5 * torch.atan2(2 * mu11, mu20 - mu02))
+
+
+def angle_difference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Smallest difference between axis orientations (period 180°), in degrees, ≥ 0."""
+    d = torch.remainder(a - b + 90.0, 180.0) - 90.0
+    return d.abs()
+
+
+class OrientationModel:
+    """Per-class statistics of the principal-axis angle on training images; the score of an
+    image is how far its angle lies from the typical angle of its (predicted) class, in that
+    class's standard deviations (a rotation-specific score, blind to other shifts)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, classes: int = 10) -> None:
+        angles = principal_angle(images)
+        self.centre = torch.zeros(classes, dtype=torch.float64)
+        self.spread = torch.ones(classes, dtype=torch.float64)
+        for c in range(classes):
+            a = angles[labels == c]
+            if len(a):
+                # circular mean on the doubled angle (axis orientation has period 180°)
+                rad = torch.deg2rad(2 * a)
+                self.centre[c] = torch.rad2deg(torch.atan2(rad.sin().mean(), rad.cos().mean())) / 2
+                self.spread[c] = angle_difference(a, self.centre[c]).pow(2).mean().sqrt().clamp_min(1.0)
+
+    def score(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return angle_difference(principal_angle(images), self.centre[labels]) / self.spread[labels]
+
+
+class ZScore:
+    """Standardise a score by its mean and standard deviation on reference (clean) images, so
+    that scores of different units can be added."""
+
+    def __init__(self, reference: torch.Tensor) -> None:
+        self.mean = float(reference.double().mean())
+        self.std = float(reference.double().std()) or 1.0
+
+    def __call__(self, values: torch.Tensor) -> torch.Tensor:
+        return (values.double() - self.mean) / self.std
+
+
+def bernoulli_nll_per_image(images: torch.Tensor, probabilities: torch.Tensor,
+                            eps: float = 1e-6) -> torch.Tensor:
+    """Σ over pixels of −[x log p + (1 − x) log(1 − p)] (nats), images and p in [0, 1]."""
+    p = probabilities.double().clamp(eps, 1 - eps)
+    x = images.double()
+    return -(x * p.log() + (1 - x) * (1 - p).log()).flatten(1).sum(1)
+
+
+def finite(value: float) -> float:
+    return round(value, 4) if math.isfinite(value) else float("nan")

@@ -1,0 +1,216 @@
+"""Stage anomaly_roc: ROC-AUC of telling shifted (or novel) test images from clean ones.
+
+For every MNIST autoencoder of the family and every shifted set (rotated, noisy, occluded,
+label_shift), each clean test image and each shifted image gets several scores (larger = more
+anomalous):
+
+* recon_bce — Bernoulli NLL of the posterior-mean reconstruction (the reconstruction loss);
+* recon_window — largest mean squared error in any `anomaly.window`² patch (localised error);
+* latent_mahalanobis — Mahalanobis distance of the posterior mean to a Gaussian fitted on
+  training codes;
+* kl, neg_elbo — for the VAEs (one posterior sample, seeded);
+* fused — the mean of recon_window, latent_mahalanobis and the evaluator's feature Mahalanobis,
+  each standardised on the clean validation images (no shifted image is used to build it).
+
+The evaluator alone gives the baselines: max_softmax (1 − its top probability), feature
+Mahalanobis (nearest class mean in its penultimate features, shared covariance) and orientation
+(principal-axis angle against its predicted class's typical angle). A conditional model is given
+the evaluator's predicted label: at test time the true one is not known.
+
+Novelty: `anomaly.novelty_model`, trained on its train_digits only, scores test images of those
+digits (clean) against the other digits (novel).
+
+Writes metrics/anomaly.json, ROC points per shift and model (best score) as CSV for `dvc plots`,
+a heatmap of every AUC and clean-vs-shifted score histograms of the best score per shift.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vaelab.checkpoint import load_checkpoint
+from vaelab.classify import accuracy_report
+from vaelab.cli import run_stage
+from vaelab.data.mnist import SHIFT_NAMES, MnistSplit, load_split, select_digits, to_float
+from vaelab.io import write_json
+from vaelab.latent import decode_codes, encode_images
+from vaelab.losses import gaussian_kl_per_dim
+from vaelab.metrics import anomaly as A
+from vaelab.params import load_params
+from vaelab.plots_eval import heatmap_figure, histograms_figure, write_roc_csv
+from vaelab.runtime import setup, torch_generator
+from vaelab.sampling import classify_images
+
+EVALUATOR = "evaluator"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--data", default="data/prepared/mnist")
+    parser.add_argument("--models", default="models")
+    parser.add_argument("--metrics", default="metrics/anomaly.json")
+    parser.add_argument("--plots", default="plots/anomaly")
+    args = parser.parse_args()
+
+    params = load_params(args.params)
+    a = params.anomaly
+    device = setup(params)
+    models = Path(args.models)
+    plots = Path(args.plots)
+    sets = {name: load_split(args.data, name) for name in ("train", "val", "test", *SHIFT_NAMES)}
+    fit_set = sets["train"].subset(torch.arange(min(a.fit_images, len(sets["train"]))))
+    evaluated = ("val", "test", *SHIFT_NAMES)
+
+    # The evaluator: predictions (labels for the conditional model), baselines, shift costs.
+    evaluator = load_checkpoint(models / "classifier", device)
+    fit_probs, fit_features = classify_images(evaluator, to_float(fit_set.images), a.eval_batch_size, device)
+    feature_fit = A.ClassGaussians(fit_features, fit_set.labels)
+    orientation = A.OrientationModel(fit_set.images.float() / 255.0, fit_set.labels)
+    predicted, evaluator_scores, shift_cost = {}, {}, {}
+    for name in evaluated:
+        split = sets[name]
+        probs, features = classify_images(evaluator, to_float(split.images), a.eval_batch_size, device)
+        predicted[name] = probs.argmax(1)
+        evaluator_scores[name] = {
+            "max_softmax": 1.0 - probs.max(1).values.double(),
+            "feature_mahalanobis": feature_fit.mahalanobis(features),
+            "orientation": orientation.score(split.images.float() / 255.0, predicted[name])}
+        if name != "val":
+            shift_cost[name] = accuracy_report(probs, split.labels)
+
+    all_scores: dict[str, dict[str, dict[str, torch.Tensor]]] = {EVALUATOR: evaluator_scores}
+    for name in params.family():
+        model = load_checkpoint(models / name, device)
+        all_scores[name] = model_scores(model, fit_set, {n: sets[n] for n in evaluated},
+                                        {n: predicted[n] for n in evaluated}, a, params.seed, name,
+                                        device)
+        fuse = {key: A.ZScore(source["val"][key]) for source, key in
+                ((all_scores[name], "recon_window"), (all_scores[name], "latent_mahalanobis"),
+                 (evaluator_scores, "feature_mahalanobis"))}
+        for split in evaluated:
+            all_scores[name][split]["fused"] = (
+                fuse["recon_window"](all_scores[name][split]["recon_window"])
+                + fuse["latent_mahalanobis"](all_scores[name][split]["latent_mahalanobis"])
+                + fuse["feature_mahalanobis"](evaluator_scores[split]["feature_mahalanobis"])) / 3
+
+    aucs = {model: {shift: {score: A.finite(A.auc(per_split["test"][score], per_split[shift][score]))
+                            for score in per_split["test"]}
+                    for shift in SHIFT_NAMES}
+            for model, per_split in all_scores.items()}
+    best = {}
+    for shift in SHIFT_NAMES:
+        model, score, value = max(((m, s, v) for m, by_shift in aucs.items()
+                                   for s, v in by_shift[shift].items()), key=lambda t: t[2])
+        best[shift] = {"model": model, "score": score, "auc": value}
+
+    barely = barely_shifted(sets, a.small_angle)
+    novelty = novelty_scores(params, models, sets, predicted, a, device)
+    metrics = {"auc": aucs, "best": best, "barely_shifted": barely, "novelty": novelty["metrics"],
+               "evaluator_on_shift": shift_cost,
+               "models": params.family(), "window": a.window, "fit_images": len(fit_set)}
+    write_json(args.metrics, metrics)
+
+    write_roc_points(all_scores, aucs, novelty, plots / "roc", a.roc_points)
+    rows = [(m, s) for m in aucs for s in aucs[m][SHIFT_NAMES[0]]]
+    heatmap_figure(np.array([[aucs[m][shift][s] for shift in SHIFT_NAMES] for m, s in rows]),
+                   [f"{m} · {s}" for m, s in rows], list(SHIFT_NAMES), plots / "auc_heatmap.png",
+                   "ROC-AUC, shifted vs clean test images (0.5 = chance)", vmin=0.3, vmax=1.0)
+    histograms_figure(
+        {f"{shift}: {best[shift]['model']} · {best[shift]['score']} (AUC {best[shift]['auc']:.3f})":
+         {"clean": all_scores[best[shift]["model"]]["test"][best[shift]["score"]].numpy(),
+          shift: all_scores[best[shift]["model"]][shift][best[shift]["score"]].numpy()}
+         for shift in SHIFT_NAMES},
+        plots / "best_score_histograms.png", "Best score per shift: clean vs shifted test images",
+        bins=a.histogram_bins)
+    for shift in SHIFT_NAMES:
+        print(f"anomaly_roc: {shift}: best {best[shift]['model']} · {best[shift]['score']} "
+              f"AUC {best[shift]['auc']:.4f} (ceiling {barely[shift]['auc_ceiling']:.4f})")
+    print(f"anomaly_roc: novelty ({novelty['metrics']['model']}): "
+          + ", ".join(f"{k} {v:.4f}" for k, v in novelty["metrics"]["auc"].items()))
+
+
+@torch.no_grad()
+def model_scores(model, fit_set: MnistSplit, splits: dict[str, MnistSplit],
+                 predicted: dict[str, torch.Tensor], a, seed: int, name: str, device
+                 ) -> dict[str, dict[str, torch.Tensor]]:
+    """Every score of one autoencoder on every split; Gaussian fitted on ``fit_set`` codes."""
+    fit_codes = encode_images(model, fit_set.images, fit_set.labels, a.eval_batch_size, device)
+    latent_fit = A.GaussianFit(fit_codes.mu)
+    out = {}
+    for split_name, split in splits.items():
+        labels = predicted[split_name]  # a conditional model gets the evaluator's guess
+        x = split.images.float() / 255.0
+        codes = encode_images(model, split.images, labels, a.eval_batch_size, device)
+        mean_recon = decode_codes(model, codes.mu, labels, a.eval_batch_size, device)
+        scores = {"recon_bce": A.bernoulli_nll_per_image(x, mean_recon),
+                  "recon_window": A.window_max_error(x, mean_recon, a.window).double(),
+                  "latent_mahalanobis": latent_fit.mahalanobis(codes.mu)}
+        if codes.logvar is not None:
+            z = codes.sample(torch_generator(seed, f"anomaly/{name}/{split_name}"))
+            sample_recon = decode_codes(model, z, labels, a.eval_batch_size, device)
+            kl = gaussian_kl_per_dim(codes.mu, codes.logvar).sum(1).double()
+            scores["kl"] = kl
+            scores["neg_elbo"] = A.bernoulli_nll_per_image(x, sample_recon) + kl
+        out[split_name] = scores
+    return out
+
+
+def barely_shifted(sets: dict[str, MnistSplit], small_angle: float) -> dict:
+    """Per shifted set: the share of images indistinguishable from clean ones and the AUC
+    ceiling that share implies (1 − share / 2)."""
+    test = sets["test"]
+    out = {}
+    for shift in SHIFT_NAMES:
+        split = sets[shift]
+        if shift == "rotated":
+            share = float((split.extras["angle"].abs() < small_angle).double().mean())
+            rule = f"|angle| < {small_angle}°"
+        elif shift == "label_shift":
+            # the shifted set is P(x | digit in S); the clean set holds a share π of exactly that
+            share = float(torch.isin(test.labels, torch.unique(split.labels)).double().mean())
+            rule = "share of clean test images whose digit is in the shifted set's digits"
+        else:
+            source = test.images[split.extras["source_index"].long()]
+            share = float((split.images == source).flatten(1).all(1).double().mean())
+            rule = "image identical to its clean source"
+        out[shift] = {"share": round(share, 4), "auc_ceiling": round(A.auc_ceiling(share), 4),
+                      "rule": rule}
+    return out
+
+
+def novelty_scores(params, models: Path, sets, predicted, a, device) -> dict:
+    name = params.anomaly.novelty_model
+    digits = params.autoencoders[name].train_digits
+    model = load_checkpoint(models / name, device)
+    known = torch.isin(sets["test"].labels, torch.tensor(digits))
+    fit = select_digits(sets["train"], digits)
+    fit = fit.subset(torch.arange(min(a.fit_images, len(fit))))
+    scores = model_scores(model, fit, {"test": sets["test"]}, {"test": predicted["test"]}, a,
+                          params.seed, name, device)["test"]
+    aucs = {score: A.finite(A.auc(v[known], v[~known])) for score, v in scores.items()}
+    return {"metrics": {"model": name, "train_digits": list(digits), "auc": aucs,
+                        "known_images": int(known.sum()), "novel_images": int((~known).sum())},
+            "scores": scores, "known": known}
+
+
+def write_roc_points(all_scores, aucs, novelty, folder: Path, max_points: int) -> None:
+    """One CSV per shift and model with the curve of that model's best score (fpr, tpr), and
+    one per novelty score."""
+    for shift in SHIFT_NAMES:
+        for model, per_split in all_scores.items():
+            score = max(aucs[model][shift], key=aucs[model][shift].get)
+            fpr, tpr = A.roc_points(per_split["test"][score], per_split[shift][score], max_points)
+            write_roc_csv(folder / shift / f"{model}.csv", fpr, tpr)
+    known = novelty["known"]
+    for score, values in novelty["scores"].items():
+        fpr, tpr = A.roc_points(values[known], values[~known], max_points)
+        write_roc_csv(folder / "novelty" / f"{score}.csv", fpr, tpr)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,70 @@
+"""Stage prepare_defects: the magnetic tile defect images, resized, split and checked.
+
+Reads the dataset from $VAELAB_DEFECTS_DIR, or downloads the archive named in params
+`defects.source` (see src/vaelab/data/defects.py). Resizes images and masks to
+`defects.image_size` squared, binarises masks (> 127), splits the defect-free images into
+train / val / test (`defects.split`) and puts every defective image in test under its category.
+
+Writes data/prepared/defects/{train,val,test}.safetensors, manifest.json (counts per split and
+category, masks' pixel shares) and plots/defects/prepare/examples.png (images with mask outlines).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from vaelab.cli import run_stage
+from vaelab.data import defects as D
+from vaelab.io import write_json
+from vaelab.params import load_params
+from vaelab.plots_eval import outlined_grid
+
+EXAMPLES_PER_CATEGORY = 4
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--out", default="data/prepared/defects")
+    parser.add_argument("--plots", default="plots/defects/prepare")
+    args = parser.parse_args()
+
+    p = load_params(args.params).defects
+    root = D.locate_dataset(p.source)
+    by_category = {c: D.load_category(root, c, p.image_size, p.max_images_per_category) for c in D.CATEGORIES}
+    splits = D.split_good(by_category[D.GOOD], p.split)
+    splits["test"] = D.concat([splits["test"], *(by_category[c] for c in D.DEFECT_CATEGORIES)])
+    out = Path(args.out)
+    for name, data in splits.items():
+        D.save_set(out / f"{name}.safetensors", data)
+
+    manifest = {"image_size": p.image_size, "source": str(p.source.url),
+                "categories": list(D.CATEGORIES), "splits": {}}
+    for name, data in splits.items():
+        counts = {c: int((data.category == i).sum()) for i, c in enumerate(D.CATEGORIES)
+                  if (data.category == i).any()}
+        manifest["splits"][name] = {"images": len(data), "per_category": counts}
+    test = splits["test"]
+    manifest["defect_pixel_share"] = {
+        c: round(float(test.masks[test.category == i].float().mean()), 5)
+        for i, c in enumerate(D.CATEGORIES) if (test.category == i).any()}
+    manifest["empty_masks_in_defect_categories"] = int(
+        (test.defective & (test.masks.flatten(1).sum(1) == 0)).sum())
+    write_json(out / "manifest.json", manifest)
+
+    shown = []
+    for i, c in enumerate(D.CATEGORIES):
+        index = np.flatnonzero((test.category == i).numpy())[:EXAMPLES_PER_CATEGORY]
+        shown += [(int(j), c) for j in index]
+    outlined_grid(test.images[[j for j, _ in shown]].numpy(), test.masks[[j for j, _ in shown]].numpy(),
+                  [c for _, c in shown], Path(args.plots) / "examples.png",
+                  f"Magnetic tile test images at {p.image_size}×{p.image_size}, defect masks outlined",
+                  ncols=EXAMPLES_PER_CATEGORY * 2)
+    print("prepare_defects: " + ", ".join(f"{k} {v['images']}" for k, v in manifest["splits"].items()))
+
+
+if __name__ == "__main__":
+    run_stage(main)

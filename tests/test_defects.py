@@ -1,0 +1,121 @@
+"""Defect data, DetailVAE, anomaly maps and segmentation metrics on cases with known answers."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage.metrics import structural_similarity
+
+from vaelab.data import defects as D
+from vaelab.defect_maps import calibrate, image_scores
+from vaelab.defect_training import augment
+from vaelab.image_losses import ssim
+from vaelab.metrics import segmentation as S
+from vaelab.models.detailvae import DetailVAE
+from vaelab.params import load_params
+from conftest import REPO
+
+
+def square_mask(size=16, top=4, side=4):
+    m = np.zeros((1, size, size), bool)
+    m[0, top:top + side, top:top + side] = True
+    return m
+
+
+def test_overlap_scores_of_a_prediction_inside_the_truth():
+    truth = square_mask(side=4)                 # 16 pixels
+    predicted = square_mask(top=5, side=2)      # 4 pixels, all inside
+    s = S.overlap_scores(predicted, truth)
+    assert s["iou"] == 0.25 and s["precision"] == 1.0 and s["recall"] == 0.25
+    assert s["f1"] == pytest.approx(0.4)
+    assert S.overlap_scores(np.zeros_like(truth), np.zeros_like(truth))["iou"] is None
+
+
+def test_pixel_auroc_and_pro_of_perfect_half_and_useless_maps():
+    truth = np.zeros((2, 32, 32), bool)
+    truth[0, 2:8, 2:8] = True      # region A (36 px)
+    truth[1, 20:30, 20:30] = True  # region B (100 px): PRO weighs regions, not pixels
+    perfect = truth.astype(float)
+    assert S.pixel_auroc(perfect, truth) == 1.0
+    assert S.pro_score(perfect, truth, max_fpr=0.3) == pytest.approx(1.0, abs=0.02)
+    half = np.zeros_like(perfect)
+    half[0][truth[0]] = 1.0        # finds region A only
+    assert S.pro_score(half, truth, max_fpr=0.3) == pytest.approx(0.5, abs=0.02)
+    assert S.pro_score(np.zeros_like(perfect), truth) == pytest.approx(0.0, abs=1e-9)
+    assert S.pixel_auroc(np.zeros_like(perfect), truth) == 0.5
+    assert S.pro_score(perfect, np.zeros_like(truth)) is None
+
+
+def test_torch_ssim_matches_scikit_image():
+    rng = np.random.default_rng(0)
+    a = rng.random((48, 48))
+    b = np.clip(a + rng.normal(0, 0.1, a.shape), 0, 1)
+    expected = structural_similarity(a, b, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                                     use_sample_covariance=False)
+    got = ssim(torch.tensor(a).view(1, 1, 48, 48), torch.tensor(b).view(1, 1, 48, 48))
+    assert float(got) == pytest.approx(expected, abs=2e-3)
+
+
+def write_pair(folder, name, size_wh, box, mask_size_wh=None):
+    w, h = size_wh
+    image = np.full((h, w), 40, np.uint8)
+    x0, y0, x1, y1 = box
+    image[y0:y1, x0:x1] = 220
+    mask = np.zeros((h, w), np.uint8)
+    mask[y0:y1, x0:x1] = 255
+    Image.fromarray(image).save(folder / f"{name}.jpg", quality=95)
+    mask_img = Image.fromarray(mask)
+    if mask_size_wh:
+        mask_img = mask_img.resize(mask_size_wh)
+    mask_img.save(folder / f"{name}.png")
+
+
+def test_masks_stay_aligned_with_their_images_after_resizing(tmp_path):
+    write_pair(tmp_path, "a", (300, 200), (150, 40, 210, 120))  # non-square, off-centre defect
+    image, mask = D.load_pair(tmp_path / "a.jpg", 64)
+    assert image.shape == mask.shape == (64, 64) and set(np.unique(mask)) <= {0, 1}
+    bright = image > 130
+    iou = (bright & (mask == 1)).sum() / (bright | (mask == 1)).sum()
+    assert iou > 0.85
+
+
+def test_a_mask_of_another_size_or_a_broken_image_is_named(tmp_path):
+    write_pair(tmp_path, "b", (100, 80), (10, 10, 20, 20), mask_size_wh=(90, 80))
+    with pytest.raises(D.DefectDataError, match=r"b\.png: mask is 90×80 but its image is 100×80"):
+        D.load_pair(tmp_path / "b.jpg", 32)
+    (tmp_path / "c.jpg").write_bytes(b"not a jpeg")
+    write_pair(tmp_path, "tmp", (10, 10), (1, 1, 2, 2))
+    (tmp_path / "tmp.png").rename(tmp_path / "c.png")
+    with pytest.raises(D.DefectDataError, match=r"c\.jpg: not a readable image"):
+        D.load_pair(tmp_path / "c.jpg", 32)
+
+
+def test_thresholds_come_from_validation_maps_only():
+    e = load_params(REPO / "params.yaml").defects.evaluation
+    rng = np.random.default_rng(0)
+    train, val = rng.random((20, 16, 16)), rng.random((10, 16, 16)) * 2
+    cal = calibrate(e, train, val)
+    normalised = (val - train.mean(0)) / (train.std(0) + 1e-6)
+    assert cal.pixel_threshold == pytest.approx(np.percentile(normalised, e.threshold.percentile))
+    assert cal.image_threshold == pytest.approx(np.percentile(
+        image_scores(normalised, e.image_score, e.topk_fraction), e.threshold.image_percentile))
+    # more anomalous validation images raise the thresholds; test data is never an input
+    assert calibrate(e, train, val * 3).pixel_threshold > cal.pixel_threshold
+
+
+@pytest.mark.parametrize("skips", [False, True])
+def test_detailvae_shapes_and_two_latents(skips):
+    model = DetailVAE(channels=(8, 16, 32), residual_blocks=1, global_latent=12,
+                      detail_channels=4, skip_connections=skips)
+    out = model(torch.rand(2, 1, 64, 64))
+    assert out.logits.shape == (2, 1, 64, 64)
+    assert out.mu_global.shape == (2, 12) and out.mu_detail.shape == (2, 4, 8, 8)
+    deterministic = model(torch.rand(2, 1, 64, 64), sample=False)
+    assert deterministic.logits.shape == (2, 1, 64, 64)
+
+
+def test_augment_keeps_shape_and_range():
+    p = load_params(REPO / "params.yaml").defects.detailvae
+    x = torch.rand(4, 1, 32, 32)
+    y = augment(x, p.augment, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1 and not torch.equal(x, y)
