@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Stage commands in dvc.yaml say `python`; put the venv first on PATH so they use it.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro test setup benchmark clean-venv
+.PHONY: repro test setup benchmark results clean-venv
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ repro: $(STAMP)
 
 test: $(STAMP)
 	python -m pytest
+
+# README's result tables, regenerated from metrics/ (run after `make repro`)
+results: $(STAMP)
+	python -m vaelab.summary --readme README.md
 
 benchmark: $(STAMP)
 	python benchmarks/classifier_throughput.py

@@ -9,8 +9,10 @@ anomalous):
 * latent_mahalanobis — Mahalanobis distance of the posterior mean to a Gaussian fitted on
   training codes;
 * kl, neg_elbo — for the VAEs (one posterior sample, seeded);
-* fused — the mean of recon_window, latent_mahalanobis and the evaluator's feature Mahalanobis,
-  each standardised on the clean validation images (no shifted image is used to build it).
+* fused — a logistic regression over all of the model's scores and the evaluator's, fitted per
+  shift on the validation images: clean ones against shifted copies made with the same shift
+  function and params (`data.shifts`); no test image is used to fit it. The row "ensemble" fuses
+  the scores of every model at once.
 
 The evaluator alone gives the baselines: max_softmax (1 − its top probability), feature
 Mahalanobis (nearest class mean in its penultimate features, shared covariance) and orientation
@@ -35,14 +37,15 @@ import torch
 from vaelab.checkpoint import load_checkpoint
 from vaelab.classify import accuracy_report
 from vaelab.cli import run_stage
-from vaelab.data.mnist import SHIFT_NAMES, MnistSplit, load_split, select_digits, to_float
+from vaelab.data.mnist import (SHIFT_NAMES, MnistSplit, add_noise, load_split, occlude,
+                               rotate, select_digits, to_float)
 from vaelab.io import write_json
 from vaelab.latent import decode_codes, encode_images
 from vaelab.losses import gaussian_kl_per_dim
 from vaelab.metrics import anomaly as A
 from vaelab.params import load_params
 from vaelab.plots_eval import heatmap_figure, histograms_figure, write_roc_csv
-from vaelab.runtime import setup, torch_generator
+from vaelab.runtime import rng_for, setup, torch_generator
 from vaelab.sampling import classify_images
 
 EVALUATOR = "evaluator"
@@ -63,12 +66,13 @@ def main() -> None:
     models = Path(args.models)
     plots = Path(args.plots)
     sets = {name: load_split(args.data, name) for name in ("train", "val", "test", *SHIFT_NAMES)}
+    sets.update(validation_shifts(sets["val"], params.data.shifts, params.seed))
     fit_set = sets["train"].subset(torch.arange(min(a.fit_images, len(sets["train"]))))
-    evaluated = ("val", "test", *SHIFT_NAMES)
+    evaluated = ("val", *(f"val_{s}" for s in SHIFT_NAMES), "test", *SHIFT_NAMES)
 
     # The evaluator: predictions (labels for the conditional model), baselines, shift costs.
     evaluator = load_checkpoint(models / "classifier", device)
-    fit_probs, fit_features = classify_images(evaluator, to_float(fit_set.images), a.eval_batch_size, device)
+    _, fit_features = classify_images(evaluator, to_float(fit_set.images), a.eval_batch_size, device)
     feature_fit = A.ClassGaussians(fit_features, fit_set.labels)
     orientation = A.OrientationModel(fit_set.images.float() / 255.0, fit_set.labels)
     predicted, evaluator_scores, shift_cost = {}, {}, {}
@@ -80,28 +84,32 @@ def main() -> None:
             "max_softmax": 1.0 - probs.max(1).values.double(),
             "feature_mahalanobis": feature_fit.mahalanobis(features),
             "orientation": orientation.score(split.images.float() / 255.0, predicted[name])}
-        if name != "val":
+        if name in ("test", *SHIFT_NAMES):
             shift_cost[name] = accuracy_report(probs, split.labels)
 
     all_scores: dict[str, dict[str, dict[str, torch.Tensor]]] = {EVALUATOR: evaluator_scores}
     for name in params.family():
         model = load_checkpoint(models / name, device)
         all_scores[name] = model_scores(model, fit_set, {n: sets[n] for n in evaluated},
-                                        {n: predicted[n] for n in evaluated}, a, params.seed, name,
-                                        device)
-        fuse = {key: A.ZScore(source["val"][key]) for source, key in
-                ((all_scores[name], "recon_window"), (all_scores[name], "latent_mahalanobis"),
-                 (evaluator_scores, "feature_mahalanobis"))}
-        for split in evaluated:
-            all_scores[name][split]["fused"] = (
-                fuse["recon_window"](all_scores[name][split]["recon_window"])
-                + fuse["latent_mahalanobis"](all_scores[name][split]["latent_mahalanobis"])
-                + fuse["feature_mahalanobis"](evaluator_scores[split]["feature_mahalanobis"])) / 3
+                                        predicted, a, params.seed, name, device)
 
-    aucs = {model: {shift: {score: A.finite(A.auc(per_split["test"][score], per_split[shift][score]))
-                            for score in per_split["test"]}
-                    for shift in SHIFT_NAMES}
-            for model, per_split in all_scores.items()}
+    # (clean test scores, shifted scores) of every model, shift and score; "fused" per shift
+    pairs: dict[str, dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]]] = {}
+    for model, per_split in all_scores.items():
+        pairs[model] = {shift: {score: (per_split["test"][score], per_split[shift][score])
+                                for score in per_split["test"]} for shift in SHIFT_NAMES}
+    groups = {**{m: [m, EVALUATOR] for m in params.family()}, "ensemble": list(all_scores)}
+    for model, members in groups.items():
+        pairs.setdefault(model, {shift: {} for shift in SHIFT_NAMES})
+        for shift in SHIFT_NAMES:
+            def columns(split: str) -> dict[str, torch.Tensor]:
+                return {f"{m}/{k}": v for m in members for k, v in all_scores[m][split].items()}
+            fusion = A.FittedFusion(columns("val"), columns(f"val_{shift}"))
+            pairs[model][shift]["fused"] = (fusion(columns("test")), fusion(columns(shift)))
+
+    aucs = {model: {shift: {score: A.finite(A.auc(*pair)) for score, pair in by_score.items()}
+                    for shift, by_score in by_shift.items()}
+            for model, by_shift in pairs.items()}
     best = {}
     for shift in SHIFT_NAMES:
         model, score, value = max(((m, s, v) for m, by_shift in aucs.items()
@@ -109,21 +117,31 @@ def main() -> None:
         best[shift] = {"model": model, "score": score, "auc": value}
 
     barely = barely_shifted(sets, a.small_angle)
+    for shift in ("rotated", "occluded"):
+        # how the best score does on the barely shifted images alone: near 0.5 means they are
+        # as hard as assumed; well above it means the shift leaves traces beyond the rule
+        mask = barely[shift].pop("mask")
+        clean, shifted = pairs[best[shift]["model"]][shift][best[shift]["score"]]
+        barely[shift]["best_score_auc_on_these"] = (A.finite(A.auc(clean, shifted[mask]))
+                                                    if mask.any() else None)
+    for info in barely.values():
+        info.pop("mask", None)
     novelty = novelty_scores(params, models, sets, predicted, a, device)
     metrics = {"auc": aucs, "best": best, "barely_shifted": barely, "novelty": novelty["metrics"],
                "evaluator_on_shift": shift_cost,
-               "models": params.family(), "window": a.window, "fit_images": len(fit_set)}
+               "models": params.family(), "fused_from": "validation images and their shifted copies",
+               "window": a.window, "fit_images": len(fit_set)}
     write_json(args.metrics, metrics)
 
-    write_roc_points(all_scores, aucs, novelty, plots / "roc", a.roc_points)
+    write_roc_points(pairs, aucs, novelty, plots / "roc", a.roc_points)
     rows = [(m, s) for m in aucs for s in aucs[m][SHIFT_NAMES[0]]]
     heatmap_figure(np.array([[aucs[m][shift][s] for shift in SHIFT_NAMES] for m, s in rows]),
                    [f"{m} · {s}" for m, s in rows], list(SHIFT_NAMES), plots / "auc_heatmap.png",
                    "ROC-AUC, shifted vs clean test images (0.5 = chance)", vmin=0.3, vmax=1.0)
     histograms_figure(
         {f"{shift}: {best[shift]['model']} · {best[shift]['score']} (AUC {best[shift]['auc']:.3f})":
-         {"clean": all_scores[best[shift]["model"]]["test"][best[shift]["score"]].numpy(),
-          shift: all_scores[best[shift]["model"]][shift][best[shift]["score"]].numpy()}
+         dict(zip(("clean", shift), (v.numpy() for v in
+                                     pairs[best[shift]["model"]][shift][best[shift]["score"]])))
          for shift in SHIFT_NAMES},
         plots / "best_score_histograms.png", "Best score per shift: clean vs shifted test images",
         bins=a.histogram_bins)
@@ -168,18 +186,21 @@ def barely_shifted(sets: dict[str, MnistSplit], small_angle: float) -> dict:
     for shift in SHIFT_NAMES:
         split = sets[shift]
         if shift == "rotated":
-            share = float((split.extras["angle"].abs() < small_angle).double().mean())
+            mask = split.extras["angle"].abs() < small_angle
             rule = f"|angle| < {small_angle}°"
         elif shift == "label_shift":
             # the shifted set is P(x | digit in S); the clean set holds a share π of exactly that
             share = float(torch.isin(test.labels, torch.unique(split.labels)).double().mean())
+            mask = None
             rule = "share of clean test images whose digit is in the shifted set's digits"
         else:
             source = test.images[split.extras["source_index"].long()]
-            share = float((split.images == source).flatten(1).all(1).double().mean())
+            mask = (split.images == source).flatten(1).all(1)
             rule = "image identical to its clean source"
+        if mask is not None:
+            share = float(mask.double().mean())
         out[shift] = {"share": round(share, 4), "auc_ceiling": round(A.auc_ceiling(share), 4),
-                      "rule": rule}
+                      "rule": rule, "mask": mask}
     return out
 
 
@@ -198,19 +219,27 @@ def novelty_scores(params, models: Path, sets, predicted, a, device) -> dict:
             "scores": scores, "known": known}
 
 
-def write_roc_points(all_scores, aucs, novelty, folder: Path, max_points: int) -> None:
+def write_roc_points(pairs, aucs, novelty, folder: Path, max_points: int) -> None:
     """One CSV per shift and model with the curve of that model's best score (fpr, tpr), and
     one per novelty score."""
     for shift in SHIFT_NAMES:
-        for model, per_split in all_scores.items():
+        for model, by_shift in pairs.items():
             score = max(aucs[model][shift], key=aucs[model][shift].get)
-            fpr, tpr = A.roc_points(per_split["test"][score], per_split[shift][score], max_points)
+            fpr, tpr = A.roc_points(*by_shift[shift][score], max_points)
             write_roc_csv(folder / shift / f"{model}.csv", fpr, tpr)
     known = novelty["known"]
     for score, values in novelty["scores"].items():
         fpr, tpr = A.roc_points(values[known], values[~known], max_points)
         write_roc_csv(folder / "novelty" / f"{score}.csv", fpr, tpr)
 
+
+def validation_shifts(val: MnistSplit, shifts, seed: int) -> dict[str, MnistSplit]:
+    """Shifted copies of the validation images, made like the test sets (own random streams):
+    what the fused score is fitted on."""
+    return {"val_rotated": rotate(val, shifts.rotated.max_degrees, rng_for(seed, "anomaly/val/rotated")),
+            "val_noisy": add_noise(val, shifts.noisy.sigma, rng_for(seed, "anomaly/val/noisy")),
+            "val_occluded": occlude(val, shifts.occluded.patch, rng_for(seed, "anomaly/val/occluded")),
+            "val_label_shift": select_digits(val, shifts.label_shift.digits)}
 
 if __name__ == "__main__":
     run_stage(main)

@@ -35,6 +35,11 @@ def mnist_dir() -> Path:
     return _data_dir("VAELAB_MNIST_DIR", SHARED_DATASETS / "mnist")
 
 
+@pytest.fixture(scope="session")
+def defects_dir() -> Path:
+    return _data_dir("VAELAB_DEFECTS_DIR", SHARED_DATASETS / "magnetic-tile")
+
+
 @pytest.fixture
 def default_params() -> dict:
     """params.yaml of the repository as a plain dict (tests modify a copy)."""
@@ -51,6 +56,14 @@ def tiny_params() -> dict:
     for entry in params["autoencoders"].values():
         entry.pop("epochs", None)
         entry.pop("batch_size", None)
+    params["judge"].update(epochs=1, batch_size=64, eval_batch_size=256)
+    params["sampling"].update(candidates=10, keep=3, rounds=2, unconditional_samples=40)
+    params["anomaly"].update(fit_images=500, eval_batch_size=256)
+    params["quality"].update(traversal_steps=5, interpolation_steps=5)
+    defects = params["defects"]
+    defects.update(image_size=64, max_images_per_category=8)
+    defects["detailvae"].update(epochs=1, batch_size=4, plot_images=3)
+    defects["evaluation"].update(figure_rows=2)
     return params
 
 
@@ -79,7 +92,7 @@ class RepoCopy:
 
 
 @pytest.fixture
-def repo_copy(tmp_path: Path, mnist_dir: Path) -> RepoCopy:
+def repo_copy(tmp_path: Path, mnist_dir: Path, defects_dir: Path) -> RepoCopy:
     """Copy tracked and untracked-but-not-ignored files (no .venv, data, models) and `git init`."""
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
                            cwd=REPO, capture_output=True, text=True, check=True).stdout.split("\0")
@@ -91,6 +104,7 @@ def repo_copy(tmp_path: Path, mnist_dir: Path) -> RepoCopy:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     env = {**os.environ, **GIT_IDENTITY, "VAELAB_MNIST_DIR": str(mnist_dir),
+           "VAELAB_DEFECTS_DIR": str(defects_dir),
            "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}", "DVC_NO_ANALYTICS": "1"}
     env.pop("DVC_EXP_BASELINE_REV", None)
     copy = RepoCopy(root, env)

@@ -1,7 +1,11 @@
-"""End to end: the five autoencoder stages through DVC, and exactly what `-S` retrains."""
+"""End to end: the whole pipeline through DVC on a small slice (autoencoders, judging stages,
+defect stages), and exactly what `-S` retrains."""
 
+import csv
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +15,9 @@ from vaelab.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.e2e
 
-MODELS = ("cae", "fc_vae", "conv_vae", "conv_vae_b4", "cond_resvae")
+FAMILY = ("cae", "fc_vae", "conv_vae", "conv_vae_b4", "cond_resvae")
+MODELS = (*FAMILY, "novelty_vae")
+JUDGING = {"guided_sampling", "assess_quality", "anomaly_roc"}
 
 
 def stages_changed_by(repo, key, value):
@@ -45,6 +51,8 @@ def test_autoencoders_train_and_params_retrain_exactly_their_dependents(repo_cop
         model = load_checkpoint(repo.root / f"models/{name}")
         out = model(torch.rand(2, 1, 28, 28), torch.tensor([3, 7]))
         assert out.logits.shape == (2, 1, 28, 28)
+    check_judging_stages(repo)
+    check_defect_stages(repo)
     assert json.loads(repo.dvc("status", "--json").stdout) == {}
     repo.commit("reproduced")
 
@@ -57,8 +65,88 @@ def test_autoencoders_train_and_params_retrain_exactly_their_dependents(repo_cop
     assert stages_changed_by(repo, "autoencoder_training.lr", 0.01) == {
         f"train_autoencoder@{n}" for n in MODELS}
 
-    # and the real experiment retrains conv_vae with β = 4, and nothing else
+    # and the real experiment retrains conv_vae with β = 4 and re-judges it, nothing else
     ran = repo.dvc("exp", "run", "-S", "beta=4").stdout
-    assert set(re.findall(r"Running stage '([^']+)'", ran)) == {"train_autoencoder@conv_vae"}
+    assert set(re.findall(r"Running stage '([^']+)'", ran)) == {"train_autoencoder@conv_vae",
+                                                                 *JUDGING}
     metrics = json.loads((repo.root / "metrics/autoencoders/conv_vae.json").read_text())
     assert metrics["beta"] == 4.0
+
+
+def check_judging_stages(repo):
+    generation = json.loads((repo.root / "metrics/generation.json").read_text())
+    for judged in ("unguided", "guided"):
+        for judge in ("evaluator", "judge"):
+            report = generation["conditional"][judged][judge]
+            assert set(report["per_digit"]) == {str(d) for d in range(10)}
+            assert 0 <= report["overall"]["accuracy"] <= 1 and report["set"]["frechet"] >= 0
+    assert generation["conditional"]["guided"]["evaluator"]["overall"]["count"] == 10 * 3 * 2
+    # the evaluator chose the guided samples: by its own confidence they beat the unguided ones
+    assert (generation["conditional"]["guided"]["evaluator"]["overall"]["mean_confidence"]
+            >= generation["conditional"]["unguided"]["evaluator"]["overall"]["mean_confidence"])
+    assert set(generation["unconditional"]) == {"fc_vae", "conv_vae", "conv_vae_b4"}
+    for png in ("guided_samples.png", "unguided_samples.png"):
+        assert (repo.root / "plots/generation" / png).is_file()
+
+    quality = json.loads((repo.root / "metrics/quality.json").read_text())
+    assert set(quality["models"]) == set(FAMILY)
+    for name, m in quality["models"].items():
+        assert 0 < m["ssim"]["mean"] <= 1 and m["psnr"]["mean"] > 0
+        for png in ("differences.png", "latent_stats.png", "interpolation.png"):
+            assert (repo.root / "plots/quality" / name / png).is_file()
+    assert (repo.root / "plots/quality/conv_vae_b4/traversal.png").is_file()
+
+    anomaly = json.loads((repo.root / "metrics/anomaly.json").read_text())
+    assert set(anomaly["auc"]) == {"evaluator", *FAMILY}
+    for model, by_shift in anomaly["auc"].items():
+        assert set(by_shift) == {"rotated", "noisy", "occluded", "label_shift"}
+        for scores in by_shift.values():
+            assert all(0 <= v <= 1 for v in scores.values())
+            if model in ("fc_vae", "conv_vae", "conv_vae_b4", "cond_resvae"):
+                assert {"kl", "neg_elbo", "fused"} <= set(scores)
+    assert anomaly["novelty"]["model"] == "novelty_vae"
+    assert anomaly["barely_shifted"]["noisy"]["share"] == 0.0
+    roc = (repo.root / "plots/anomaly/roc/rotated/conv_vae.csv").read_text().splitlines()
+    assert roc[0] == "fpr,tpr" and 3 <= len(roc) <= 201
+
+
+def check_defect_stages(repo):
+    manifest = json.loads((repo.root / "data/prepared/defects/manifest.json").read_text())
+    assert manifest["splits"]["test"]["per_category"]["Blowhole"] == 8
+    defects = json.loads((repo.root / "metrics/defects.json").read_text())
+    assert set(defects["pixel"]) == {"Blowhole", "Break", "Crack", "Fray", "Uneven", "overall"}
+    assert 0 <= defects["image"]["auroc"] <= 1
+    assert sum(defects["image"]["confusion"].values()) == sum(defects["test_images"].values())
+    thresholds = defects["thresholds"]
+
+    # the thresholds come from validation images: rewriting the test split changes nothing
+    test_file = repo.root / "data/prepared/defects/test.safetensors"
+    original = test_file.read_bytes()
+    from safetensors.torch import load_file, save_file
+    tensors = load_file(str(test_file))
+    tensors["images"] = 255 - tensors["images"]
+    save_file(tensors, str(test_file))
+    try:
+        repo.run("python", "stages/defect_eval.py", "--plots", "/tmp/ignored-defect-plots")
+        after = json.loads((repo.root / "metrics/defects.json").read_text())
+        assert after["thresholds"] == thresholds
+        assert after["image"] != defects["image"]  # ...while the test figures did change
+    finally:
+        test_file.write_bytes(original)
+        repo.run("python", "stages/defect_eval.py")
+
+    # classify_images labels a folder of new images with the chosen threshold
+    folder = repo.root.parent / "new_images"
+    folder.mkdir()
+    source = Path(repo.env["VAELAB_DEFECTS_DIR"])
+    for category in ("MT_Free", "MT_Fray"):
+        for jpg in sorted((source / category / "Imgs").glob("*.jpg"))[-2:]:
+            shutil.copy(jpg, folder / f"{category}_{jpg.name}")
+    out = repo.root.parent / "labels.csv"
+    repo.run("python", "stages/classify_images.py", "--images", str(folder), "--out", str(out))
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 4 and {r["label"] for r in rows} <= {"good", "defective"}
+    assert all(float(r["threshold"]) == pytest.approx(thresholds["image"], abs=1e-5) for r in rows)
+    bad = repo.run("python", "stages/classify_images.py", "--images", str(folder / "nope"),
+                   "--out", str(out), check=False)
+    assert bad.returncode == 2 and "nope: not a folder" in bad.stderr

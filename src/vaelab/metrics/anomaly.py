@@ -152,3 +152,27 @@ def bernoulli_nll_per_image(images: torch.Tensor, probabilities: torch.Tensor,
 
 def finite(value: float) -> float:
     return round(value, 4) if math.isfinite(value) else float("nan")
+
+
+class FittedFusion:
+    """A logistic regression over several standardised scores, fitted to tell clean images from
+    images with one kind of shift. Fit it on validation images (clean vs shifted copies made
+    with the same shift function), never on the test sets it is judged on."""
+
+    def __init__(self, clean: dict[str, torch.Tensor], shifted: dict[str, torch.Tensor]) -> None:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self.names = sorted(clean)
+        x = np.concatenate([self._matrix(clean), self._matrix(shifted)])
+        y = np.concatenate([np.zeros(len(clean[self.names[0]])), np.ones(len(shifted[self.names[0]]))])
+        self.model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        self.model.fit(x, y)
+
+    def _matrix(self, scores: dict[str, torch.Tensor]) -> np.ndarray:
+        columns = [np.asarray(scores[n], dtype=np.float64) for n in self.names]
+        return np.nan_to_num(np.stack(columns, axis=1), posinf=1e6, neginf=-1e6)
+
+    def __call__(self, scores: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.from_numpy(self.model.decision_function(self._matrix(scores)))

@@ -1,0 +1,176 @@
+"""Markdown tables of the current metrics, so that README's numbers are never typed by hand.
+
+    python -m vaelab.summary            # print every table
+    python -m vaelab.summary --readme README.md   # rewrite README's marked blocks in place
+
+README marks each generated block with ``<!-- table:NAME -->`` … ``<!-- /table:NAME -->``; the
+text between the markers is replaced by the table NAME built from metrics/*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from vaelab.io import write_text
+
+SHIFTS = ("rotated", "noisy", "occluded", "label_shift")
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    def cell(v: object) -> str:
+        if v is None:
+            return "–"
+        if isinstance(v, float):
+            return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f} %"
+
+
+def _load(metrics: Path, name: str) -> dict:
+    return json.loads((metrics / name).read_text())
+
+
+def generation_table(metrics: Path) -> str:
+    g = _load(metrics, "generation.json")
+    rows = []
+    for sampled in ("unguided", "guided"):
+        for judge in ("evaluator", "judge"):
+            r, s = g["conditional"][sampled][judge]["overall"], g["conditional"][sampled][judge]["set"]
+            rows.append([f"{g['model']} {sampled}", judge, _pct(r["accuracy"]), r["mean_confidence"],
+                         _pct(r["confident_share"]), r["quality"], s["frechet"], s["precision"],
+                         s["recall"], s["diversity"], s["images"]])
+    for model, by_judge in g["unconditional"].items():
+        for judge in ("evaluator", "judge"):
+            r, s = by_judge[judge], by_judge[judge]["set"]
+            rows.append([f"{model} prior", judge, "–", r["mean_confidence"], _pct(r["confident_share"]),
+                         "–", s["frechet"], s["precision"], s["recall"], s["diversity"], s["images"]])
+    for ref in ("real_train_images", "uniform_noise"):
+        for judge in ("evaluator", "judge"):
+            s = g["reference"][ref][judge]
+            rows.append([ref.replace("_", " "), judge, "–", "–", "–", "–", s["frechet"],
+                         s["precision"], s["recall"], s["diversity"], s["images"]])
+    return markdown_table(["samples", "judged by", "accuracy", "mean confidence",
+                           f"confidence > {g['confidence_threshold']}", "quality", "Fréchet",
+                           "precision", "recall", "diversity", "images"], rows)
+
+
+def quality_table(metrics: Path) -> str:
+    q = _load(metrics, "quality.json")
+    rows = [[name, m["mse"]["mean"], m["mae"]["mean"], m["psnr"]["mean"], m["psnr"]["p05"],
+             m["ssim"]["mean"], m["ssim"]["p05"], _pct(m["red_flags"]["psnr_below_min"]),
+             _pct(m["red_flags"]["ssim_below_min"]), _pct(m["red_flags"]["any"]),
+             f"{m['latent']['active_units']}/{m['latent']['latent_dim']}", m["latent"].get("kl")]
+            for name, m in q["models"].items()]
+    t = q["thresholds"]
+    return markdown_table(["model", "MSE", "MAE", "PSNR dB", "PSNR p05", "SSIM", "SSIM p05",
+                           f"PSNR < {t['psnr_min']}", f"SSIM < {t['ssim_min']}", "any red flag",
+                           "active units", "KL"], rows)
+
+
+def anomaly_table(metrics: Path) -> str:
+    a = _load(metrics, "anomaly.json")
+    rows = []
+    for model, by_shift in a["auc"].items():
+        row = [model]
+        for shift in SHIFTS:
+            scores = by_shift[shift]
+            best = max(scores, key=scores.get)
+            row.append(f"{scores[best]:.3f} ({best})")
+        rows.append(row)
+    rows.append(["best (model · score)"] + [f"**{a['best'][s]['auc']:.3f}** ({a['best'][s]['model']} · "
+                                             f"{a['best'][s]['score']})" for s in SHIFTS])
+    rows.append(["barely shifted share → AUC ceiling"] + [
+        f"{_pct(a['barely_shifted'][s]['share'])} → {a['barely_shifted'][s]['auc_ceiling']:.3f}"
+        for s in SHIFTS])
+    rows.append(["best score on the barely shifted only"] + [
+        "–" if a["barely_shifted"][s].get("best_score_auc_on_these") is None
+        else f"{a['barely_shifted'][s]['best_score_auc_on_these']:.3f}" for s in SHIFTS])
+    rows.append(["evaluator accuracy / confidence"] + [
+        f"{_pct(a['evaluator_on_shift'][s]['accuracy'])} / {a['evaluator_on_shift'][s]['mean_confidence']:.3f}"
+        for s in SHIFTS])
+    return markdown_table(["model (best of its scores)", *SHIFTS], rows)
+
+
+def anomaly_scores_table(metrics: Path) -> str:
+    a = _load(metrics, "anomaly.json")
+    names = sorted({s for by_shift in a["auc"].values() for s in by_shift[SHIFTS[0]]})
+    rows = [[f"{model} · {score}"] + [by_shift[s].get(score) for s in SHIFTS]
+            for model, by_shift in a["auc"].items() for score in names if score in by_shift[SHIFTS[0]]]
+    return markdown_table(["model · score", *SHIFTS], rows)
+
+
+def novelty_table(metrics: Path) -> str:
+    n = _load(metrics, "anomaly.json")["novelty"]
+    return markdown_table(["score", "ROC-AUC"], [[k, v] for k, v in n["auc"].items()]) + (
+        f"\n\n{n['model']} trained on digits {n['train_digits']}; {n['known_images']} test images of "
+        f"those digits (clean) against {n['novel_images']} of the others (novel).")
+
+
+def defects_table(metrics: Path) -> str:
+    d = _load(metrics, "defects.json")
+    rows = []
+    for c, p in d["pixel"].items():
+        detected = d["image"]["detected_per_category"].get(c) if c != "overall" else d["image"]["recall"]
+        rows.append([c, d["test_images"].get(c, sum(d["test_images"].values())), p["pixel_auroc"],
+                     p["pro"], p["iou"], p["precision"], p["recall"], p["f1"], _pct(detected)])
+    rows.append(["Free (defect-free)", d["test_images"]["Free"], "–", "–", "–", "–", "–", "–",
+                 f"{_pct(d['image']['detected_per_category']['Free'])} flagged"])
+    return markdown_table(["category", "test images", "pixel AUROC", "PRO (FPR ≤ 0.3)", "IoU",
+                           "precision", "recall", "F1", "images flagged defective"], rows)
+
+
+def defects_image_table(metrics: Path) -> str:
+    d = _load(metrics, "defects.json")
+    i, r = d["image"], d["reconstruction_good_test"]
+    c = i["confusion"]
+    return markdown_table(
+        ["image AUROC", "accuracy", "precision", "recall", "F1", "good→good", "good→defective",
+         "defective→good", "defective→defective", "recon MSE (good)", "PSNR", "SSIM"],
+        [[i["auroc"], i["accuracy"], i["precision"], i["recall"], i["f1"], c["good_as_good"],
+          c["good_as_defective"], c["defective_as_good"], c["defective_as_defective"],
+          r["mse"]["mean"], r["psnr"]["mean"], r["ssim"]["mean"]]])
+
+
+TABLES: dict[str, Callable[[Path], str]] = {
+    "generation": generation_table, "quality": quality_table, "anomaly": anomaly_table,
+    "anomaly_scores": anomaly_scores_table, "novelty": novelty_table, "defects": defects_table,
+    "defects_image": defects_image_table,
+}
+
+_BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
+
+
+def fill_readme(text: str, metrics: Path) -> str:
+    def replace(match: re.Match) -> str:
+        name = match.group(2)
+        if name not in TABLES:
+            raise KeyError(f"README names an unknown table {name!r}; known: {', '.join(TABLES)}")
+        return f"{match.group(1)}{TABLES[name](metrics)}\n{match.group(4)}"
+    return _BLOCK.sub(replace, text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--metrics", type=Path, default=Path("metrics"))
+    parser.add_argument("--readme", type=Path, help="rewrite this file's marked table blocks")
+    args = parser.parse_args()
+    if args.readme:
+        write_text(args.readme, fill_readme(args.readme.read_text(), args.metrics))
+    else:
+        for name, build in TABLES.items():
+            print(f"## {name}\n\n{build(args.metrics)}\n")
+
+
+if __name__ == "__main__":
+    main()
