@@ -32,6 +32,7 @@ results: $(STAMP)
 benchmark: $(STAMP)
 	python benchmarks/classifier_throughput.py
 	python benchmarks/autoencoder_throughput.py
+	python benchmarks/defect_stages.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -72,6 +72,26 @@ def test_autoencoders_train_and_params_retrain_exactly_their_dependents(repo_cop
     metrics = json.loads((repo.root / "metrics/autoencoders/conv_vae.json").read_text())
     assert metrics["beta"] == 4.0
 
+    # the experiment is listed with its params and metrics
+    shown = json.loads(repo.dvc("exp", "show", "--json").stdout)
+    experiments = [e for rev in shown for e in (rev.get("experiments") or [])]
+    assert len(experiments) == 1
+    exp_data = experiments[0]["revs"][0]["data"]
+    assert exp_data["params"]["params.yaml"]["data"]["beta"] == 4
+    assert exp_data["metrics"]["metrics/autoencoders/conv_vae.json"]["data"]["beta"] == 4.0
+
+    # metrics diff against the commit: conv_vae's figures changed, cae's did not
+    diff = json.loads(repo.dvc("metrics", "diff", "HEAD", "--json").stdout)
+    assert "metrics/autoencoders/conv_vae.json" in diff
+    assert diff["metrics/autoencoders/conv_vae.json"]["beta"] == {"old": 1.0, "new": 4.0, "diff": 3.0}
+    assert "metrics/autoencoders/cae.json" not in diff
+    assert "metrics/generation.json" in diff or "metrics/quality.json" in diff
+
+    # and plots diff renders the curves of both revisions
+    out = repo.root.parent / "plots_diff"
+    repo.dvc("plots", "diff", "HEAD", "-o", str(out))
+    assert (out / "index.html").is_file()
+
 
 def check_judging_stages(repo):
     generation = json.loads((repo.root / "metrics/generation.json").read_text())
