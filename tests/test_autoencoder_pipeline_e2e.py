@@ -117,7 +117,8 @@ def check_judging_stages(repo):
     assert (repo.root / "plots/quality/conv_vae_b4/traversal.png").is_file()
 
     anomaly = json.loads((repo.root / "metrics/anomaly.json").read_text())
-    assert set(anomaly["auc"]) == {"evaluator", *FAMILY}
+    assert set(anomaly["auc"]) == {"evaluator", "ensemble", *FAMILY}
+    assert all(set(scores) == {"fused"} for scores in anomaly["auc"]["ensemble"].values())
     for model, by_shift in anomaly["auc"].items():
         assert set(by_shift) == {"rotated", "noisy", "occluded", "label_shift"}
         for scores in by_shift.values():
