@@ -119,3 +119,79 @@ def test_augment_keeps_shape_and_range():
     x = torch.rand(4, 1, 32, 32)
     y = augment(x, p.augment, torch.Generator().manual_seed(0))
     assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1 and not torch.equal(x, y)
+
+
+def make_archive(tmp_path, root_name="Magnetic-tile-defect-datasets.-master"):
+    import zipfile
+    src = tmp_path / "src" / root_name
+    for category in D.CATEGORIES:
+        folder = src / f"MT_{category}" / "Imgs"
+        folder.mkdir(parents=True)
+        write_pair(folder, "exp1_num_1", (40, 30), (5, 5, 10, 10))
+    archive = tmp_path / "serve" / "master.zip"
+    archive.parent.mkdir(exist_ok=True)
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in src.rglob("*"):
+            z.write(path, path.relative_to(tmp_path / "src"))
+    return archive
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """Serve tmp_path/serve over HTTP on localhost (a stand-in for the public archive)."""
+    import functools
+    import http.server
+    import threading
+    (tmp_path / "serve").mkdir(exist_ok=True)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "serve"))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_without_a_local_folder_the_archive_is_downloaded_checked_and_unpacked(tmp_path, monkeypatch,
+                                                                               http_server):
+    from vaelab.params_defects import DefectSource
+    monkeypatch.delenv(D.DEFECTS_ENV, raising=False)
+    archive = make_archive(tmp_path)
+    digest = D.sha256_of(archive)
+    source = DefectSource(url=f"{http_server}/master.zip", sha256=digest,
+                          archive_root="Magnetic-tile-defect-datasets.-master")
+    folder = D.locate_dataset(source, tmp_path / "raw")
+    assert (folder / "MT_Free" / "Imgs" / "exp1_num_1.jpg").is_file()
+    assert D.load_category(folder, "Blowhole", 16).masks.sum() > 0
+    # a second call finds the unpacked copy without downloading again
+    archive.unlink()
+    assert D.locate_dataset(source, tmp_path / "raw") == folder
+
+
+def test_a_download_with_the_wrong_checksum_is_refused_and_moved_aside(tmp_path, monkeypatch,
+                                                                       http_server):
+    from vaelab.params_defects import DefectSource
+    monkeypatch.delenv(D.DEFECTS_ENV, raising=False)
+    archive = make_archive(tmp_path)
+    source = DefectSource(url=f"{http_server}/master.zip", sha256="0" * 64,
+                          archive_root="Magnetic-tile-defect-datasets.-master")
+    with pytest.raises(D.DefectDataError, match="sha256 .* differs from defects.source.sha256"):
+        D.locate_dataset(source, tmp_path / "raw")
+    assert (tmp_path / "raw" / "master.zip.bad").is_file()
+    unreachable = DefectSource(url=f"{http_server}/missing.zip", sha256=None,
+                               archive_root="x")
+    with pytest.raises(D.DefectDataError, match="VAELAB_DEFECTS_DIR is not set"):
+        D.locate_dataset(unreachable, tmp_path / "raw2")
+
+
+def test_the_perceptual_loss_fails_with_a_clear_message_when_vgg_weights_are_unavailable(monkeypatch):
+    import urllib.error
+
+    import torchvision.models
+
+    from vaelab.image_losses import PerceptualLoss
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+    monkeypatch.setattr(torchvision.models, "vgg16", offline)
+    with pytest.raises(FileNotFoundError, match="perceptual_weight: 0"):
+        PerceptualLoss()
