@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 FAMILY = ("cae", "fc_vae", "conv_vae", "conv_vae_b4", "cond_resvae")
 MODELS = (*FAMILY, "novelty_vae")
-JUDGING = {"guided_sampling", "assess_quality", "anomaly_roc"}
+JUDGING = {"guided_sampling", "assess_quality", "anomaly_roc", "report"}
 
 
 def stages_changed_by(repo, key, value):

@@ -27,7 +27,16 @@ def test_schema_modules_are_deps_only_of_the_stages_that_read_them():
         body = stage.get("do", stage)
         deps = set(body["deps"])
         assert "src/vaelab/params.py" in deps and "src/vaelab/schema.py" in deps, name
-        reads_eval = name in ("guided_sampling", "assess_quality", "anomaly_roc")
-        reads_defects = name in ("prepare_defects", "train_detailvae", "defect_eval")
+        reads_eval = name in ("guided_sampling", "assess_quality", "anomaly_roc", "report")
+        reads_defects = name in ("prepare_defects", "train_detailvae", "defect_eval", "report")
         assert ("src/vaelab/params_eval.py" in deps) == reads_eval, name
         assert ("src/vaelab/params_defects.py" in deps) == reads_defects, name
+
+
+def test_the_report_depends_on_every_metrics_file_and_figure_it_shows():
+    from vaelab.report import FIGURES
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    deps = set(stages["report"]["deps"])
+    assert {path for _, path in FIGURES} <= deps
+    committed = {str(p.relative_to(REPO)) for p in (REPO / "metrics").rglob("*.json")}
+    assert committed - {"metrics/defects_training.json", "metrics/timings/detailvae.json"} <= deps

@@ -13,6 +13,7 @@ import argparse
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from vaelab.io import write_text
@@ -20,14 +21,35 @@ from vaelab.io import write_text
 SHIFTS = ("rotated", "noisy", "occluded", "label_shift")
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    def cell(v: object) -> str:
-        if v is None:
-            return "–"
-        if isinstance(v, float):
-            return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
-        return str(v)
+@dataclass
+class Table:
+    header: Sequence[str]
+    rows: Sequence[Sequence[object]]
+    note: str = ""
 
+    def markdown(self) -> str:
+        text = markdown_table(self.header, self.rows)
+        return f"{text}\n\n{self.note}" if self.note else text
+
+    def html(self) -> str:
+        import html
+
+        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in self.header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(v)).replace('**', '')}</td>"
+                                        for v in row) + "</tr>" for row in self.rows)
+        note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+
+
+def cell(v: object) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -41,7 +63,7 @@ def _load(metrics: Path, name: str) -> dict:
     return json.loads((metrics / name).read_text())
 
 
-def generation_table(metrics: Path) -> str:
+def generation_table(metrics: Path) -> Table:
     g = _load(metrics, "generation.json")
     rows = []
     for sampled in ("unguided", "guided"):
@@ -60,12 +82,12 @@ def generation_table(metrics: Path) -> str:
             s = g["reference"][ref][judge]
             rows.append([ref.replace("_", " "), judge, "–", "–", "–", "–", s["frechet"],
                          s["precision"], s["recall"], s["diversity"], s["images"]])
-    return markdown_table(["samples", "judged by", "accuracy", "mean confidence",
+    return Table(["samples", "judged by", "accuracy", "mean confidence",
                            f"confidence > {g['confidence_threshold']}", "quality", "Fréchet",
                            "precision", "recall", "diversity", "images"], rows)
 
 
-def quality_table(metrics: Path) -> str:
+def quality_table(metrics: Path) -> Table:
     q = _load(metrics, "quality.json")
     rows = [[name, m["mse"]["mean"], m["mae"]["mean"], m["psnr"]["mean"], m["psnr"]["p05"],
              m["ssim"]["mean"], m["ssim"]["p05"], _pct(m["red_flags"]["psnr_below_min"]),
@@ -73,12 +95,12 @@ def quality_table(metrics: Path) -> str:
              f"{m['latent']['active_units']}/{m['latent']['latent_dim']}", m["latent"].get("kl")]
             for name, m in q["models"].items()]
     t = q["thresholds"]
-    return markdown_table(["model", "MSE", "MAE", "PSNR dB", "PSNR p05", "SSIM", "SSIM p05",
+    return Table(["model", "MSE", "MAE", "PSNR dB", "PSNR p05", "SSIM", "SSIM p05",
                            f"PSNR < {t['psnr_min']}", f"SSIM < {t['ssim_min']}", "any red flag",
                            "active units", "KL"], rows)
 
 
-def anomaly_table(metrics: Path) -> str:
+def anomaly_table(metrics: Path) -> Table:
     a = _load(metrics, "anomaly.json")
     rows = []
     for model, by_shift in a["auc"].items():
@@ -99,25 +121,25 @@ def anomaly_table(metrics: Path) -> str:
     rows.append(["evaluator accuracy / confidence"] + [
         f"{_pct(a['evaluator_on_shift'][s]['accuracy'])} / {a['evaluator_on_shift'][s]['mean_confidence']:.3f}"
         for s in SHIFTS])
-    return markdown_table(["model (best of its scores)", *SHIFTS], rows)
+    return Table(["model (best of its scores)", *SHIFTS], rows)
 
 
-def anomaly_scores_table(metrics: Path) -> str:
+def anomaly_scores_table(metrics: Path) -> Table:
     a = _load(metrics, "anomaly.json")
     names = sorted({s for by_shift in a["auc"].values() for s in by_shift[SHIFTS[0]]})
     rows = [[f"{model} · {score}"] + [by_shift[s].get(score) for s in SHIFTS]
             for model, by_shift in a["auc"].items() for score in names if score in by_shift[SHIFTS[0]]]
-    return markdown_table(["model · score", *SHIFTS], rows)
+    return Table(["model · score", *SHIFTS], rows)
 
 
-def novelty_table(metrics: Path) -> str:
+def novelty_table(metrics: Path) -> Table:
     n = _load(metrics, "anomaly.json")["novelty"]
-    return markdown_table(["score", "ROC-AUC"], [[k, v] for k, v in n["auc"].items()]) + (
-        f"\n\n{n['model']} trained on digits {n['train_digits']}; {n['known_images']} test images of "
-        f"those digits (clean) against {n['novel_images']} of the others (novel).")
+    return Table(["score", "ROC-AUC"], [[k, v] for k, v in n["auc"].items()],
+                 f"{n['model']} trained on digits {n['train_digits']}; {n['known_images']} test "
+                 f"images of those digits (clean) against {n['novel_images']} of the others (novel).")
 
 
-def defects_table(metrics: Path) -> str:
+def defects_table(metrics: Path) -> Table:
     d = _load(metrics, "defects.json")
     rows = []
     for c, p in d["pixel"].items():
@@ -126,15 +148,15 @@ def defects_table(metrics: Path) -> str:
                      p["pro"], p["iou"], p["precision"], p["recall"], p["f1"], _pct(detected)])
     rows.append(["Free (defect-free)", d["test_images"]["Free"], "–", "–", "–", "–", "–", "–",
                  f"{_pct(d['image']['detected_per_category']['Free'])} flagged"])
-    return markdown_table(["category", "test images", "pixel AUROC", "PRO (FPR ≤ 0.3)", "IoU",
+    return Table(["category", "test images", "pixel AUROC", "PRO (FPR ≤ 0.3)", "IoU",
                            "precision", "recall", "F1", "images flagged defective"], rows)
 
 
-def defects_image_table(metrics: Path) -> str:
+def defects_image_table(metrics: Path) -> Table:
     d = _load(metrics, "defects.json")
     i, r = d["image"], d["reconstruction_good_test"]
     c = i["confusion"]
-    return markdown_table(
+    return Table(
         ["image AUROC", "accuracy", "precision", "recall", "F1", "good→good", "good→defective",
          "defective→good", "defective→defective", "recon MSE (good)", "PSNR", "SSIM"],
         [[i["auroc"], i["accuracy"], i["precision"], i["recall"], i["f1"], c["good_as_good"],
@@ -142,7 +164,33 @@ def defects_image_table(metrics: Path) -> str:
           r["mse"]["mean"], r["psnr"]["mean"], r["ssim"]["mean"]]])
 
 
-TABLES: dict[str, Callable[[Path], str]] = {
+def classifier_table(metrics: Path) -> Table:
+    rows = []
+    for name in ("classifier", "judge"):
+        m = _load(metrics, f"{name}.json")
+        t = _load(metrics, f"timings/{name}.json")
+        rows.append([name, _pct(m["test"]["accuracy"]), *(_pct(m["shifted"][s]["accuracy"]) for s in SHIFTS),
+                     m["parameters"], m["best_epoch"], m["epochs"], t["train_seconds"]])
+    return Table(["classifier", "clean test", *SHIFTS, "params", "best epoch", "epochs",
+                  "train s"], rows)
+
+
+def autoencoders_table(metrics: Path) -> Table:
+    rows = []
+    for path in sorted((metrics / "autoencoders").glob("*.json")):
+        m = json.loads(path.read_text())
+        t = _load(metrics, f"timings/autoencoders/{path.name}")
+        test, iw = m["test"], m.get("iw")
+        rows.append([m["model"], m["beta"], m["epochs"], test.get("neg_elbo"), test["recon_bce"],
+                     test.get("kl"), f"{iw['nll']} ({iw['neg_elbo_same_images']})" if iw else None,
+                     test["mse"], f"{test['active_units']}/{test['latent_dim']}", m["parameters"],
+                     t["train_seconds"], m.get("train_digits", "all")])
+    return Table(["model", "β", "epochs", "−ELBO", "recon BCE", "KL", "IWAE NLL (−ELBO same images)",
+                  "MSE/pixel", "active units", "params", "train s", "digits"], rows)
+
+
+TABLES: dict[str, Callable[[Path], Table]] = {
+    "classifier": classifier_table, "autoencoders": autoencoders_table,
     "generation": generation_table, "quality": quality_table, "anomaly": anomaly_table,
     "anomaly_scores": anomaly_scores_table, "novelty": novelty_table, "defects": defects_table,
     "defects_image": defects_image_table,
@@ -156,7 +204,7 @@ def fill_readme(text: str, metrics: Path) -> str:
         name = match.group(2)
         if name not in TABLES:
             raise KeyError(f"README names an unknown table {name!r}; known: {', '.join(TABLES)}")
-        return f"{match.group(1)}{TABLES[name](metrics)}\n{match.group(4)}"
+        return f"{match.group(1)}{TABLES[name](metrics).markdown()}\n{match.group(4)}"
     return _BLOCK.sub(replace, text)
 
 
@@ -169,7 +217,7 @@ def main() -> None:
         write_text(args.readme, fill_readme(args.readme.read_text(), args.metrics))
     else:
         for name, build in TABLES.items():
-            print(f"## {name}\n\n{build(args.metrics)}\n")
+            print(f"## {name}\n\n{build(args.metrics).markdown()}\n")
 
 
 if __name__ == "__main__":
