@@ -15,25 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from vaelab.cli import run_stage
-from vaelab.data.defects import DefectDataError
+from vaelab.data.defects import read_image
 from vaelab.defect_maps import Calibration
 from vaelab.defect_training import load_detailvae, reconstruct
 from vaelab.io import atomic_path
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
-
-
-def read_image(path: Path, size: int) -> np.ndarray:
-    try:
-        with Image.open(path) as image:
-            grey = image.convert("L").resize((size, size), Image.Resampling.BILINEAR,
-                                             reducing_gap=None)
-            return np.asarray(grey, dtype=np.uint8)
-    except (OSError, ValueError) as err:
-        raise DefectDataError(f"{path}: not a readable image ({err})") from None
 
 
 def main() -> None:

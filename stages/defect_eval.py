@@ -56,7 +56,7 @@ def main() -> None:
     cal.save("models/detailvae_calibration")
 
     test = sets["test"]
-    maps = cal.maps(test.images.numpy(), recon["test"])
+    maps = cal.normalise(raw["test"])
     predicted = maps > cal.pixel_threshold
     truth = test.masks.numpy().astype(bool)
     category = test.category.numpy()
@@ -71,13 +71,11 @@ def main() -> None:
         pixel[name] = {**S.overlap_scores(predicted[rows], truth[rows]),
                        "pixel_auroc": S.pixel_auroc(maps[rows], truth[rows]),
                        "pro": S.pro_score(maps[rows], truth[rows], e.pro_max_fpr)}
-    tn, fp = int((good & ~flagged).sum()), int((good & flagged).sum())
-    fn, tp = int((defective & ~flagged).sum()), int((defective & flagged).sum())
+    counts = S.overlap_scores(flagged, defective)  # images as "pixels": the same ratios
+    tp, fp, fn, tn = counts["tp"], counts["fp"], counts["fn"], counts["tn"]
     image = {"auroc": round(float(roc_auc_score(defective, scores)), 6),
              "accuracy": round((tp + tn) / len(scores), 6),
-             "precision": round(tp / (tp + fp), 6) if tp + fp else None,
-             "recall": round(tp / (tp + fn), 6) if tp + fn else None,
-             "f1": round(2 * tp / (2 * tp + fp + fn), 6) if tp else 0.0,
+             "precision": counts["precision"], "recall": counts["recall"], "f1": counts["f1"],
              "confusion": {"good_as_good": tn, "good_as_defective": fp,
                            "defective_as_good": fn, "defective_as_defective": tp},
              "detected_per_category": {c: round(float(flagged[category == CATEGORIES.index(c)].mean()), 6)

@@ -133,7 +133,7 @@ def save_sample_grids(draws, judges: dict, keep: int, plots: Path, device) -> No
         for d in draws:
             index = d.kept[:keep] if name == "guided" else torch.arange(keep)
             chosen = d.candidates[index]
-            p_eval = classify_images(judges["evaluator"], chosen, device=device)[0][:, d.digit]
+            p_eval = d.confidence[index]  # the evaluator scored every candidate in the draw
             p_judge = classify_images(judges["judge"], chosen, device=device)[0][:, d.digit]
             images.append(chosen[:, 0])
             titles += [f"{d.digit}: {e:.2f} / {j:.2f}" for e, j in zip(p_eval, p_judge)]

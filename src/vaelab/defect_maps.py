@@ -65,11 +65,15 @@ class Calibration:
     position_mean: np.ndarray | None = None   # (S, S)
     position_std: np.ndarray | None = None
 
-    def maps(self, images: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
-        maps = raw_maps(images, reconstructions, self.ssim_weight, self.smoothing_sigma)
+    def normalise(self, raw: np.ndarray) -> np.ndarray:
+        """Raw maps → the maps thresholds apply to (per-position z-scores when configured)."""
         if self.normalize_per_position:
-            maps = (maps - self.position_mean) / (self.position_std + EPS)
-        return maps
+            return (raw - self.position_mean) / (self.position_std + EPS)
+        return raw
+
+    def maps(self, images: np.ndarray, reconstructions: np.ndarray) -> np.ndarray:
+        return self.normalise(raw_maps(images, reconstructions, self.ssim_weight,
+                                       self.smoothing_sigma))
 
     def scores(self, maps: np.ndarray) -> np.ndarray:
         return image_scores(maps, self.image_score, self.topk_fraction)
@@ -102,11 +106,10 @@ def calibrate(e: DefectEvalParams, train_maps_raw: np.ndarray, val_maps_raw: np.
     cal = Calibration(e.ssim_weight, e.smoothing_sigma, e.normalize_per_position, e.image_score,
                       e.topk_fraction, image_size=int(val_maps_raw.shape[-1]),
                       pixel_threshold=0.0, image_threshold=0.0)
-    val_maps = val_maps_raw
     if e.normalize_per_position:
         cal.position_mean = train_maps_raw.mean(0)
         cal.position_std = train_maps_raw.std(0)
-        val_maps = (val_maps_raw - cal.position_mean) / (cal.position_std + EPS)
+    val_maps = cal.normalise(val_maps_raw)
     if e.threshold.mode == "percentile":
         cal.pixel_threshold = float(np.percentile(val_maps, e.threshold.percentile))
         cal.image_threshold = float(np.percentile(cal.scores(val_maps), e.threshold.image_percentile))

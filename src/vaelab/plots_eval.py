@@ -4,6 +4,7 @@ Matplotlib with the Agg backend; each figure is saved atomically as PNG."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -13,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vaelab.io import save_figure  # noqa: E402
+from vaelab.io import atomic_path, save_figure  # noqa: E402
 
 
 def difference_figure(originals: np.ndarray, reconstructions: np.ndarray, mse: np.ndarray,
@@ -181,10 +182,6 @@ def roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], path:
 
 def write_roc_csv(path: str | Path, fpr: np.ndarray, tpr: np.ndarray) -> None:
     """ROC points as a two-column CSV (fpr, tpr) for `dvc plots`, written atomically."""
-    import csv
-
-    from vaelab.io import atomic_path
-
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["fpr", "tpr"])

@@ -143,6 +143,16 @@ def _open_grey(path: Path) -> Image.Image:
         raise DefectDataError(f"{path}: not a readable image ({err})") from None
 
 
+def _square(image: Image.Image, size: int) -> Image.Image:
+    """Resize to ``size``×``size``, bilinear with antialiasing (images and masks alike)."""
+    return image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
+
+
+def read_image(path: Path, size: int) -> np.ndarray:
+    """One grey image resized as the dataset's are, uint8 (size, size)."""
+    return np.asarray(_square(_open_grey(path), size), dtype=np.uint8)
+
+
 def load_pair(image_path: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
     """One image and its mask, checked and resized to ``size``×``size`` (bilinear with
     antialiasing for both; the resized mask is thresholded at 127 so it stays aligned)."""
@@ -153,9 +163,8 @@ def load_pair(image_path: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
     if image.size != mask.size:
         raise DefectDataError(f"{mask_path}: mask is {mask.size[0]}×{mask.size[1]} but its image "
                               f"is {image.size[0]}×{image.size[1]}; they must match")
-    image = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
-    mask = mask.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
-    return np.asarray(image, dtype=np.uint8), (np.asarray(mask) > 127).astype(np.uint8)
+    return (np.asarray(_square(image, size), dtype=np.uint8),
+            (np.asarray(_square(mask, size)) > 127).astype(np.uint8))
 
 
 def load_category(root: Path, category: str, size: int, limit: int | None = None) -> DefectSet:

@@ -45,16 +45,21 @@ def auc_ceiling(indistinguishable_share: float) -> float:
     return 1.0 - indistinguishable_share / 2.0
 
 
+def _ridge_precision(centred: torch.Tensor, ridge: float) -> torch.Tensor:
+    """Inverse of the covariance of centred (N, D) rows, with ``ridge`` × mean variance added
+    to the diagonal so that it can be inverted."""
+    cov = centred.T @ centred / max(1, len(centred) - 1)
+    cov += ridge * torch.eye(cov.shape[0], dtype=cov.dtype) * max(1e-12, float(cov.diagonal().mean()))
+    return torch.linalg.inv(cov)
+
+
 class GaussianFit:
     """A Gaussian fitted to (N, D) vectors; :meth:`mahalanobis` scores distance from it."""
 
     def __init__(self, vectors: torch.Tensor, ridge: float = 1e-6) -> None:
         x = vectors.double()
         self.mean = x.mean(0)
-        centred = x - self.mean
-        cov = centred.T @ centred / max(1, len(x) - 1)
-        cov += ridge * torch.eye(cov.shape[0], dtype=cov.dtype) * max(1e-12, float(cov.diagonal().mean()))
-        self.precision = torch.linalg.inv(cov)
+        self.precision = _ridge_precision(x - self.mean, ridge)
 
     def mahalanobis(self, vectors: torch.Tensor) -> torch.Tensor:
         d = vectors.double() - self.mean
@@ -69,10 +74,8 @@ class ClassGaussians:
         x = vectors.double()
         self.classes = torch.unique(labels)
         self.means = torch.stack([x[labels == c].mean(0) for c in self.classes])
-        centred = x - self.means[torch.searchsorted(self.classes, labels)]
-        cov = centred.T @ centred / max(1, len(x) - 1)
-        cov += ridge * torch.eye(cov.shape[0], dtype=cov.dtype) * max(1e-12, float(cov.diagonal().mean()))
-        self.precision = torch.linalg.inv(cov)
+        self.precision = _ridge_precision(
+            x - self.means[torch.searchsorted(self.classes, labels)], ridge)
 
     def mahalanobis(self, vectors: torch.Tensor) -> torch.Tensor:
         x = vectors.double()
