@@ -4,7 +4,7 @@
 
 Copies the repository's tracked files into a temporary folder (so the real outputs are left
 alone), runs prepare_defects, train_detailvae and defect_eval there one after the other with the
-default params, and prints each stage's seconds and peak RSS and the total (target: ≤ 10 minutes
+default params, and prints each stage's seconds and peak RSS and the total (target: ≤ 12 minutes
 on 2 CPU cores).
 """
 

@@ -1,28 +1,26 @@
-"""Classify a folder of new tile images as good or defective with the trained DetailVAE.
+"""Classify a folder of new tile images as good or defective with the fitted defect detector.
 
     python stages/classify_images.py --images DIR --out FILE.csv [--glob '*.jpg']
 
-Uses models/detailvae.{safetensors,json} and the thresholds that defect_eval chose on validation
-images (models/detailvae_calibration.*). Each image is read as grey, resized to the model's size
-and scored like the test images; the CSV has one row per file: file, score, label, threshold.
+Uses models/detailvae.* and models/defect_detector.* (written by defect_eval, with the method it
+chose on validation images and its thresholds). Images are read as grey, resized as the dataset's
+are and scored in batches of the detector's batch size, so memory does not grow with the folder.
+One CSV row per file: file, score, label, threshold, method, error (a file that cannot be read
+gets its reason there and the others are still classified; the exit status is then 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from vaelab.cli import run_stage
-from vaelab.data.defects import read_image
-from vaelab.defect_maps import Calibration
-from vaelab.defect_training import load_detailvae, reconstruct
+from vaelab.defect_training import load_detailvae
+from vaelab.defects.detector import DefectDetector
+from vaelab.defects.inference import IMAGE_SUFFIXES, classify_files
 from vaelab.io import atomic_path
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
 
 def main() -> None:
@@ -31,7 +29,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path, help="CSV file to write")
     parser.add_argument("--glob", default="*", help="which files of the folder (default: all images)")
     parser.add_argument("--model", default="models/detailvae")
-    parser.add_argument("--calibration", default="models/detailvae_calibration")
+    parser.add_argument("--detector", default="models/defect_detector")
     args = parser.parse_args()
 
     if not args.images.is_dir():
@@ -41,20 +39,20 @@ def main() -> None:
     if not files:
         raise FileNotFoundError(f"{args.images}: no images matching {args.glob!r} "
                                 f"({', '.join(sorted(IMAGE_SUFFIXES))})")
-    model = load_detailvae(args.model)
-    cal = Calibration.load(args.calibration)
-    images = np.stack([read_image(p, cal.image_size) for p in files])
-    recon = reconstruct(model, torch.from_numpy(images)).numpy()
-    scores = cal.scores(cal.maps(images, recon))
+    detector = DefectDetector.load(args.detector, load_detailvae(args.model))
+    failed = flagged = 0
     with atomic_path(args.out) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["file", "score", "label", "threshold"])
-        for path, score in zip(files, scores):
-            writer.writerow([path.name, f"{score:.6f}",
-                             "defective" if score > cal.image_threshold else "good",
-                             f"{cal.image_threshold:.6f}"])
-    flagged = int((scores > cal.image_threshold).sum())
-    print(f"classify_images: {len(files)} images, {flagged} defective → {args.out}")
+        writer.writerow(["file", "score", "label", "threshold", "method", "error"])
+        for row in classify_files(detector, files):
+            failed += bool(row.error)
+            flagged += row.label == "defective"
+            writer.writerow([row.file.name, "" if row.error else f"{row.score:.6f}", row.label,
+                             f"{row.threshold:.6f}", detector.method, row.error])
+    print(f"classify_images: {len(files)} images, {flagged} defective, {failed} unreadable "
+          f"(method {detector.method}) → {args.out}")
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -34,14 +34,14 @@ def main() -> None:
 
     p = load_params(args.params).defects
     root = D.locate_dataset(p.source)
-    by_category = {c: D.load_category(root, c, p.image_size, p.max_images_per_category) for c in D.CATEGORIES}
+    by_category = {c: D.load_category(root, c, p.image_size, p.max_images_per_category, p.resize) for c in D.CATEGORIES}
     splits = D.split_good(by_category[D.GOOD], p.split)
     splits["test"] = D.concat([splits["test"], *(by_category[c] for c in D.DEFECT_CATEGORIES)])
     out = Path(args.out)
     for name, data in splits.items():
         D.save_set(out / f"{name}.safetensors", data)
 
-    manifest = {"image_size": p.image_size, "source": str(p.source.url),
+    manifest = {"image_size": p.image_size, "resize": p.resize, "source": str(p.source.url),
                 "categories": list(D.CATEGORIES), "splits": {}}
     for name, data in splits.items():
         counts = {c: int((data.category == i).sum()) for i, c in enumerate(D.CATEGORIES)

@@ -17,7 +17,7 @@ from dvclive import Live
 from vaelab.checkpoint import save_checkpoint
 from vaelab.cli import run_stage
 from vaelab.data.defects import CATEGORIES, load_set
-from vaelab.defect_training import KIND, detailvae_config, reconstruct, train_detailvae
+from vaelab.defect_training import KIND, detailvae_config, reconstruct, train_detailvae, vae_input
 from vaelab.io import write_json
 from vaelab.params import load_params
 from vaelab.plots_eval import panel_rows
@@ -53,9 +53,9 @@ def main() -> None:
     for name, data in sets.items():
         index = spread_index(data, p.plot_images)
         recon = reconstruct(model, data.images[index], device=device)
-        rows = [[data.images[i].numpy(), recon[k].numpy(),
-                 (recon[k] - data.images[i].float() / 255).abs().numpy()]
-                for k, i in enumerate(index.tolist())]
+        small = vae_input(data.images[index], p.input_size).float() / 255
+        rows = [[small[k].numpy(), recon[k].numpy(), (recon[k] - small[k]).abs().numpy()]
+                for k in range(len(index))]
         panel_rows(rows, ["image", "reconstruction", "|difference|"],
                    [CATEGORIES[int(data.category[i])] for i in index.tolist()],
                    plots / f"reconstructions_{name}.png",

@@ -62,7 +62,7 @@ def tiny_params() -> dict:
     params["quality"].update(traversal_steps=5, interpolation_steps=5)
     defects = params["defects"]
     defects.update(image_size=64, max_images_per_category=8)
-    defects["detailvae"].update(epochs=1, batch_size=4, plot_images=3)
+    defects["detailvae"].update(input_size=32, epochs=1, batch_size=4, plot_images=3)
     defects["evaluation"].update(figure_rows=2)
     return params
 

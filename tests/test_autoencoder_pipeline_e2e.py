@@ -141,7 +141,10 @@ def check_defect_stages(repo):
     assert set(defects["pixel"]) == {"Blowhole", "Break", "Crack", "Fray", "Uneven", "overall"}
     assert 0 <= defects["image"]["auroc"] <= 1
     assert sum(defects["image"]["confusion"].values()) == sum(defects["test_images"].values())
+    assert set(defects["methods"]) == {"pixel", "feature_distance", "padim", "patchcore", "fused"}
+    assert defects["method"] == defects["validation_choice"]["chosen"]
     thresholds = defects["thresholds"]
+    choice = defects["validation_choice"]
 
     # the thresholds come from validation images: rewriting the test split changes nothing
     test_file = repo.root / "data/prepared/defects/test.safetensors"
@@ -154,6 +157,7 @@ def check_defect_stages(repo):
         repo.run("python", "stages/defect_eval.py", "--plots", "/tmp/ignored-defect-plots")
         after = json.loads((repo.root / "metrics/defects.json").read_text())
         assert after["thresholds"] == thresholds
+        assert after["validation_choice"] == choice  # the method choice reads no test image
         assert after["image"] != defects["image"]  # ...while the test figures did change
     finally:
         test_file.write_bytes(original)
@@ -170,7 +174,16 @@ def check_defect_stages(repo):
     repo.run("python", "stages/classify_images.py", "--images", str(folder), "--out", str(out))
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 4 and {r["label"] for r in rows} <= {"good", "defective"}
+    assert {r["method"] for r in rows} == {defects["method"]} and not any(r["error"] for r in rows)
     assert all(float(r["threshold"]) == pytest.approx(thresholds["image"], abs=1e-5) for r in rows)
+    # an unreadable file gets its own error row; the others are still classified; exit status 1
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    partial = repo.run("python", "stages/classify_images.py", "--images", str(folder), "--out",
+                       str(out), check=False)
+    rows = {r["file"]: r for r in csv.DictReader(out.open())}
+    assert partial.returncode == 1 and len(rows) == 5
+    assert rows["broken.jpg"]["label"] == "error" and "not a readable image" in rows["broken.jpg"]["error"]
+    assert all(r["label"] in ("good", "defective") for f, r in rows.items() if f != "broken.jpg")
     bad = repo.run("python", "stages/classify_images.py", "--images", str(folder / "nope"),
                    "--out", str(out), check=False)
     assert bad.returncode == 2 and "nope: not a folder" in bad.stderr

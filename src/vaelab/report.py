@@ -38,7 +38,7 @@ FIGURES = (
     ("Magnetic tile examples with masks", "plots/defects/prepare/examples.png"),
     ("DetailVAE test reconstructions", "plots/defects/detailvae/reconstructions_test.png"),
     ("Defect metrics heatmap", "plots/defects/eval/metrics_heatmap.png"),
-    ("Defect ROC curves", "plots/defects/eval/roc.png"),
+    ("Defect ROC curves per method", "plots/defects/eval/roc_image.png"),
     ("Blowhole examples", "plots/defects/eval/examples_blowhole.png"),
     ("Uneven examples", "plots/defects/eval/examples_uneven.png"),
 )

@@ -38,11 +38,17 @@ class DefectDataError(FileNotFoundError):
 @dataclass
 class DefectSet:
     """Images (N, S, S) uint8, binary masks (N, S, S) uint8, category index (N,) into CATEGORIES,
-    and the source file of each image (relative to the dataset folder)."""
+    the source file of each image (relative to the dataset folder) and ``valid`` (N, S, S) bool:
+    the pixels that show the tile (False on padding added to keep the aspect ratio)."""
     images: torch.Tensor
     masks: torch.Tensor
     category: torch.Tensor
     files: list[str] = field(default_factory=list)
+    valid: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.valid is None:
+            self.valid = torch.ones(self.images.shape, dtype=torch.bool)
 
     def __len__(self) -> int:
         return int(self.category.shape[0])
@@ -50,7 +56,7 @@ class DefectSet:
     def subset(self, index) -> "DefectSet":
         index = torch.as_tensor(index, dtype=torch.long)
         return DefectSet(self.images[index], self.masks[index], self.category[index],
-                         [self.files[i] for i in index.tolist()])
+                         [self.files[i] for i in index.tolist()], self.valid[index])
 
     @property
     def defective(self) -> torch.Tensor:
@@ -60,7 +66,8 @@ class DefectSet:
 
 def concat(sets: list[DefectSet]) -> DefectSet:
     return DefectSet(torch.cat([s.images for s in sets]), torch.cat([s.masks for s in sets]),
-                     torch.cat([s.category for s in sets]), [f for s in sets for f in s.files])
+                     torch.cat([s.category for s in sets]), [f for s in sets for f in s.files],
+                     torch.cat([s.valid for s in sets]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,23 +146,60 @@ def _open_grey(path: Path) -> Image.Image:
         with Image.open(path) as image:
             image.load()
             return image.convert("L")
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise DefectDataError(f"{path}: not a readable image ({err})") from None
 
 
-def _square(image: Image.Image, size: int) -> Image.Image:
-    """Resize to ``size``×``size``, bilinear with antialiasing (images and masks alike)."""
-    return image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
+RESIZE_MODES = ("squash", "pad")
 
 
-def read_image(path: Path, size: int) -> np.ndarray:
-    """One grey image resized as the dataset's are, uint8 (size, size)."""
-    return np.asarray(_square(_open_grey(path), size), dtype=np.uint8)
+def _resize(image: Image.Image, size: int, mode: str) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """Bilinear with antialiasing (images and masks alike): ``squash`` to size × size, or ``pad``:
+    the longer side to ``size``, aspect kept. Returns the image and (top, bottom, left, right) of
+    padding still to add."""
+    if mode == "squash":
+        return image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None), (0, 0, 0, 0)
+    if mode != "pad":
+        raise ValueError(f"resize mode {mode!r}: must be one of {', '.join(RESIZE_MODES)}")
+    w, h = image.size
+    scale = size / max(w, h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    resized = image.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=None)
+    py, px = size - nh, size - nw
+    return resized, (py // 2, py - py // 2, px // 2, px - px // 2)
 
 
-def load_pair(image_path: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """One image and its mask, checked and resized to ``size``×``size`` (bilinear with
-    antialiasing for both; the resized mask is thresholded at 127 so it stays aligned)."""
+def _pad(array: np.ndarray, padding: tuple[int, int, int, int], mode: str) -> np.ndarray:
+    top, bottom, left, right = padding
+    if not any(padding):
+        return array
+    # mirror the tile into the padding (repeatedly when the padding is wider than the tile)
+    while True:
+        t, b = min(top, array.shape[0]), min(bottom, array.shape[0])
+        l, r = min(left, array.shape[1]), min(right, array.shape[1])
+        array = np.pad(array, ((t, b), (l, r)), mode=mode)
+        top, bottom, left, right = top - t, bottom - b, left - l, right - r
+        if not (top or bottom or left or right):
+            return array
+
+
+def fit_to_square(image: Image.Image, size: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """A grey PIL image → uint8 (size, size) and its ``valid`` mask (False on padding)."""
+    resized, padding = _resize(image, size, mode)
+    array = np.asarray(resized, dtype=np.uint8)
+    valid = _pad(np.ones(array.shape, bool), padding, "constant")
+    return _pad(array, padding, "symmetric"), valid
+
+
+def read_image(path: Path, size: int, mode: str = "squash") -> tuple[np.ndarray, np.ndarray]:
+    """One grey image resized as the dataset's are: uint8 (size, size) and its valid mask."""
+    return fit_to_square(_open_grey(path), size, mode)
+
+
+def load_pair(image_path: Path, size: int, mode: str = "squash"
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image, its mask and its valid mask, checked and resized to ``size``×``size`` (bilinear
+    with antialiasing for both; the resized mask is thresholded at 127 so it stays aligned)."""
     mask_path = image_path.with_suffix(".png")
     if not mask_path.is_file():
         raise DefectDataError(f"{mask_path}: mask missing (every image needs <id>.png beside it)")
@@ -163,20 +207,22 @@ def load_pair(image_path: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
     if image.size != mask.size:
         raise DefectDataError(f"{mask_path}: mask is {mask.size[0]}×{mask.size[1]} but its image "
                               f"is {image.size[0]}×{image.size[1]}; they must match")
-    return (np.asarray(_square(image, size), dtype=np.uint8),
-            (np.asarray(_square(mask, size)) > 127).astype(np.uint8))
+    pixels, valid = fit_to_square(image, size, mode)
+    resized_mask, padding = _resize(mask, size, mode)
+    mask_array = _pad((np.asarray(resized_mask) > 127).astype(np.uint8), padding, "constant")
+    return pixels, mask_array, valid
 
 
-def load_category(root: Path, category: str, size: int, limit: int | None = None) -> DefectSet:
+def load_category(root: Path, category: str, size: int, limit: int | None = None,
+                  mode: str = "squash") -> DefectSet:
     folder = root / f"MT_{category}" / "Imgs"
     paths = sorted(folder.glob("*.jpg"))[:limit]
     if not paths:
         raise DefectDataError(f"{folder}: no .jpg images")
-    pairs = [load_pair(p, size) for p in paths]
-    images = torch.from_numpy(np.stack([p[0] for p in pairs]))
-    masks = torch.from_numpy(np.stack([p[1] for p in pairs]))
+    triples = [load_pair(p, size, mode) for p in paths]
+    images, masks, valid = (torch.from_numpy(np.stack([t[k] for t in triples])) for k in range(3))
     index = torch.full((len(paths),), CATEGORIES.index(category), dtype=torch.long)
-    return DefectSet(images, masks, index, [str(p.relative_to(root)) for p in paths])
+    return DefectSet(images, masks, index, [str(p.relative_to(root)) for p in paths], valid)
 
 
 def split_good(good: DefectSet, split: DefectSplit) -> dict[str, DefectSet]:
@@ -198,7 +244,8 @@ def split_good(good: DefectSet, split: DefectSplit) -> dict[str, DefectSet]:
 
 def save_set(path: str | Path, data: DefectSet) -> None:
     save_tensors(path, {"images": data.images, "masks": data.masks,
-                        "category": data.category.to(torch.uint8)},
+                        "category": data.category.to(torch.uint8),
+                        "valid": data.valid.to(torch.uint8)},
                  metadata={"files": "\n".join(data.files)})
 
 
@@ -211,8 +258,9 @@ def load_set(prepared_dir: str | Path, name: str) -> DefectSet:
     tensors = load_tensors(path)
     with safe_open(str(path), framework="pt") as f:
         files = (f.metadata() or {}).get("files", "")
+    valid = tensors["valid"].bool() if "valid" in tensors else None
     return DefectSet(tensors["images"], tensors["masks"], tensors["category"].long(),
-                     files.split("\n") if files else [])
+                     files.split("\n") if files else [], valid)
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

@@ -43,9 +43,10 @@ class DetailOutput:
 class DetailVAE(nn.Module):
     def __init__(self, channels: tuple[int, ...] = (16, 32, 64), residual_blocks: int = 2,
                  global_latent: int = 64, detail_channels: int = 8,
-                 skip_connections: bool = False) -> None:
+                 skip_connections: bool = False, input_size: int = 128) -> None:
         super().__init__()
         channels = tuple(channels)
+        self.input_size = input_size  # images are resized to this before encoding (vae_input)
         self.channels, self.skip_connections = channels, skip_connections
         self.global_latent, self.detail_channels = global_latent, detail_channels
         c_last = channels[-1]

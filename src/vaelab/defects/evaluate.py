@@ -1,0 +1,188 @@
+"""What stage defect_eval does: fit the detector, choose its method on validation, score the test.
+
+1. Fit (:meth:`DefectDetector.fit`): training images → PaDiM, PatchCore, position statistics;
+   validation defect-free images → scales and thresholds.
+2. Choose: validation defect-free images and copies of them with synthetic defects
+   (:mod:`vaelab.defects.synthetic`) → image and pixel AUROC per method; ``method: auto`` takes
+   the best image AUROC (pixel AUROC breaks ties). Test images play no part.
+3. Report every method on the test split: per category and overall pixel AUROC, PRO, IoU / P / R /
+   F1 at the validation threshold; image AUROC, confusion matrix, share flagged per category; and,
+   labelled as an oracle, the best image F1 over all thresholds on test, to show what the
+   validation threshold gives away. Padding pixels are left out of every pixel metric.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import precision_recall_curve, roc_auc_score
+
+from vaelab.data.defects import CATEGORIES, DEFECT_CATEGORIES, GOOD, DefectSet
+from vaelab.defect_training import vae_input
+from vaelab.defects.detector import MAPS, DefectDetector
+from vaelab.defects.synthetic import KINDS, synthetic_set
+from vaelab.metrics import segmentation as S
+from vaelab.metrics.anomaly import roc_points
+from vaelab.metrics.recon import distribution, per_image_quality
+from vaelab.params_defects import METHODS, DefectParams
+from vaelab.plots_eval import heatmap_figure, panel_rows, roc_figure, write_roc_csv
+
+HEATMAP_COLUMNS = ("pixel_auroc", "pro", "iou", "precision", "recall", "f1", "image_detected")
+
+
+def _auroc(labels: np.ndarray, scores: np.ndarray) -> float | None:
+    return round(float(roc_auc_score(labels, scores)), 6) if 0 < labels.sum() < len(labels) else None
+
+
+def choose_method(detector: DefectDetector, val: DefectSet, val_maps: dict[str, torch.Tensor],
+                  p: DefectParams) -> tuple[str, dict]:
+    """Image and pixel AUROC of each method on validation images with and without synthetic
+    defects; the chosen method (``auto``: best image AUROC, then pixel AUROC)."""
+    s = p.evaluation.synthetic
+    images, masks, kinds = synthetic_set(val.images.numpy(), val.valid.numpy(), s.per_image, s.seed)
+    valid = val.valid.repeat_interleave(s.per_image, 0)
+    raw, _ = detector.raw_maps(torch.from_numpy(images))
+    synthetic_maps = detector.normalise(raw)
+    all_valid = torch.cat([val.valid, valid]).numpy()
+    truth = np.concatenate([np.zeros(val.masks.shape, bool), masks.astype(bool)])
+    labels = np.r_[np.zeros(len(val)), np.ones(len(images))]
+    table = {}
+    for name in METHODS:
+        maps = torch.cat([val_maps[name], synthetic_maps[name]])
+        scores = detector.scores(maps, torch.from_numpy(all_valid))
+        table[name] = {"image_auroc": _auroc(labels, scores),
+                       "pixel_auroc": S.pixel_auroc(maps.numpy(), truth, all_valid),
+                       "image_auroc_per_kind": {
+                           kind: _auroc(np.r_[np.zeros(len(val)), np.ones((kinds == k).sum())],
+                                        np.r_[scores[:len(val)], scores[len(val):][kinds == k]])
+                           for k, kind in enumerate(KINDS)}}
+    if p.evaluation.method == "auto":
+        chosen = max(METHODS, key=lambda m: (table[m]["image_auroc"], table[m]["pixel_auroc"]))
+    else:
+        chosen = p.evaluation.method
+    return chosen, {"chosen": chosen, "rule": p.evaluation.method, "images_defect_free": len(val),
+                    "images_synthetic": len(images), "methods": table,
+                    "examples": (images[:6], masks[:6])}
+
+
+def _pixel_metrics(maps: np.ndarray, predicted: np.ndarray, truth: np.ndarray, valid: np.ndarray,
+                   max_fpr: float) -> dict:
+    return {**S.overlap_scores(predicted[valid], truth[valid]),
+            "pixel_auroc": S.pixel_auroc(maps, truth, valid),
+            "pro": S.pro_score(maps, truth, max_fpr, valid=valid)}
+
+
+def method_metrics(detector: DefectDetector, name: str, maps: np.ndarray, test: DefectSet,
+                   max_fpr: float) -> tuple[dict, np.ndarray]:
+    """Test metrics of one method's maps (N, S, S); and its image scores."""
+    truth = test.masks.numpy().astype(bool)
+    valid = test.valid.numpy()
+    category = test.category.numpy()
+    good = category == CATEGORIES.index(GOOD)
+    predicted = maps > detector.pixel_thresholds[name]
+    scores = detector.scores(torch.from_numpy(maps), test.valid)
+    pixel = {}
+    for c in (*DEFECT_CATEGORIES, "overall"):
+        rows = np.ones_like(good) if c == "overall" else (category == CATEGORIES.index(c)) | good
+        pixel[c] = _pixel_metrics(maps[rows], predicted[rows], truth[rows], valid[rows], max_fpr)
+    defective = ~good
+    flagged = scores > detector.image_thresholds[name]
+    counts = S.overlap_scores(flagged, defective)  # images as "pixels": the same ratios
+    precision, recall, _ = precision_recall_curve(defective, scores)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    image = {"auroc": _auroc(defective, scores),
+             "accuracy": round((counts["tp"] + counts["tn"]) / len(scores), 6),
+             "precision": counts["precision"], "recall": counts["recall"], "f1": counts["f1"],
+             "confusion": {"good_as_good": counts["tn"], "good_as_defective": counts["fp"],
+                           "defective_as_good": counts["fn"], "defective_as_defective": counts["tp"]},
+             "detected_per_category": {c: round(float(flagged[category == i].mean()), 6)
+                                       for i, c in enumerate(CATEGORIES) if (category == i).any()},
+             "auroc_per_category": {c: _auroc(defective[(category == i) | good],
+                                              scores[(category == i) | good])
+                                    for i, c in enumerate(CATEGORIES) if c != GOOD},
+             "oracle_best_f1_on_test": round(float(f1.max()), 6)}
+    return {"pixel": pixel, "image": image,
+            "thresholds": {"pixel": round(detector.pixel_thresholds[name], 6),
+                           "image": round(detector.image_thresholds[name], 6)}}, scores
+
+
+def evaluate(detector: DefectDetector, sets: dict[str, DefectSet], p: DefectParams,
+             plots: Path) -> dict:
+    """Fit, choose, score every method on test; write figures to ``plots``; return the metrics."""
+    e = p.evaluation
+    val_maps = detector.fit(sets["train"].images, sets["val"].images, sets["val"].valid, p)
+    chosen, choice = choose_method(detector, sets["val"], val_maps, p)
+    detector.method = chosen
+    synthetic_examples = choice.pop("examples")
+
+    test = sets["test"]
+    raw, recon = detector.raw_maps(test.images)
+    maps = {k: v.numpy() for k, v in detector.normalise(raw).items()}
+    methods, scores = {}, {}
+    for name in METHODS:
+        methods[name], scores[name] = method_metrics(detector, name, maps[name], test, e.pro_max_fpr)
+        print(f"defect_eval: {name:17s} image AUROC {methods[name]['image']['auroc']}, pixel AUROC "
+              f"{methods[name]['pixel']['overall']['pixel_auroc']}, PRO {methods[name]['pixel']['overall']['pro']}")
+    category = test.category.numpy()
+    good = category == CATEGORIES.index(GOOD)
+    quality = per_image_quality(vae_input(test.images, detector.vae.input_size).numpy()[good] / 255.0,
+                                recon.numpy()[good])
+    metrics = {"method": chosen, **{k: methods[chosen][k] for k in ("pixel", "image", "thresholds")},
+               "methods": methods, "validation_choice": choice,
+               "reconstruction_good_test": {k: distribution(v) for k, v in quality.items()
+                                            if k in ("mse", "psnr", "ssim")},
+               "settings": {"image_size": p.image_size, "resize": p.resize,
+                            "vae_input_size": detector.vae.input_size,
+                            "threshold_mode": e.threshold.mode},
+               "test_images": {c: int((category == i).sum()) for i, c in enumerate(CATEGORIES)}}
+    _figures(detector, chosen, test, maps, recon.numpy(), methods, scores, synthetic_examples, plots, e)
+    return metrics
+
+
+def _nan(value) -> float:
+    return np.nan if value is None else float(value)
+
+
+def _figures(detector, chosen, test, maps, recon, methods, scores, synthetic_examples, plots, e):
+    category = test.category.numpy()
+    good = category == CATEGORIES.index(GOOD)
+    truth = test.masks.numpy().astype(bool)
+    valid = test.valid.numpy()
+    m = methods[chosen]
+    heat = np.array([[_nan(m["pixel"][c][k]) if k != "image_detected" else
+                      m["image"]["detected_per_category"].get(c, np.nan) for k in HEATMAP_COLUMNS]
+                     for c in (*DEFECT_CATEGORIES, "overall")])
+    heat[-1, -1] = _nan(m["image"]["recall"])
+    heatmap_figure(heat, [*DEFECT_CATEGORIES, "overall"], list(HEATMAP_COLUMNS),
+                   plots / "metrics_heatmap.png", f"Defect detection ({chosen}) on the test split")
+    pixel_curves, image_curves = {}, {}
+    for name in METHODS:
+        fpr, tpr = roc_points(maps[name][valid & ~truth], maps[name][valid & truth], e.roc_points)
+        pixel_curves[name] = (fpr, tpr, _nan(methods[name]["pixel"]["overall"]["pixel_auroc"]))
+        write_roc_csv(plots / "roc" / f"pixel_{name}.csv", fpr, tpr)
+        fpr, tpr = roc_points(scores[name][good], scores[name][~good], e.roc_points)
+        image_curves[name] = (fpr, tpr, _nan(methods[name]["image"]["auroc"]))
+        write_roc_csv(plots / "roc" / f"image_{name}.csv", fpr, tpr)
+    roc_figure(image_curves, plots / "roc_image.png", "Good vs defective tiles (test), per method")
+    roc_figure(pixel_curves, plots / "roc_pixel.png", "Defect vs defect-free pixels (test), per method")
+    chosen_scores = scores[chosen]
+    columns = ["image", "reconstruction", *MAPS, "fused", "predicted", "ground truth"]
+    for c in CATEGORIES:
+        index = np.flatnonzero(category == CATEGORIES.index(c))[:e.figure_rows]
+        rows = [[test.images[i].numpy(), recon[i], *(np.where(valid[i], maps[k][i], np.nan)
+                                                     for k in (*MAPS, "fused")),
+                 (maps[chosen][i] > detector.pixel_thresholds[chosen]) & valid[i], truth[i]]
+                for i in index]
+        panel_rows(rows, columns, [f"{chosen} score {chosen_scores[i]:.2f}" for i in index],
+                   plots / f"examples_{c.lower()}.png",
+                   f"{c}: {chosen} map, pixel threshold {detector.pixel_thresholds[chosen]:.2f}, "
+                   f"image threshold {detector.image_thresholds[chosen]:.2f}",
+                   cmaps=["gray", "gray", *(["magma"] * (len(MAPS) + 1)), "gray", "gray"])
+    images, masks = synthetic_examples
+    panel_rows([[im, mk] for im, mk in zip(images, masks)], ["validation + synthetic defect", "mask"],
+               [KINDS[k % len(KINDS)] for k in range(len(images))], plots / "synthetic_examples.png",
+               "Synthetic defects on validation images (used to choose the method)",
+               cmaps=["gray", "gray"])
+
