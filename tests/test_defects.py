@@ -45,6 +45,28 @@ def test_pixel_auroc_and_pro_of_perfect_half_and_useless_maps():
     assert S.pro_score(perfect, np.zeros_like(truth)) is None
 
 
+def test_ranked_pixels_match_sklearn_and_a_quantile_pro_on_every_subset():
+    from sklearn.metrics import roc_auc_score
+    rng = np.random.default_rng(1)
+    maps = np.round(rng.random((6, 20, 20)), 2)      # rounded: many tied scores
+    truth = np.zeros(maps.shape, bool)
+    truth[1, 3:9, 3:9] = truth[3, 10:18, 5:7] = truth[5, 0:4, 0:20] = True
+    maps[truth] += 0.3
+    valid = np.ones(maps.shape, bool)
+    valid[:, :, 17:] = False                          # padding: left out
+    ranked = S.RankedPixels(maps, truth, valid)
+    for images in (None, np.array([1, 1, 0, 0, 0, 0], bool), np.array([0, 0, 1, 1, 1, 1], bool)):
+        rows = np.ones(6, bool) if images is None else images
+        m, t, v = maps[rows], truth[rows], valid[rows]
+        assert ranked.auroc(images) == pytest.approx(roc_auc_score(t[v], m[v]), abs=1e-6)
+        negatives = m[v & ~t]
+        thresholds = np.quantile(negatives, 1 - np.linspace(0, 0.3, 200))
+        pro_low = np.mean([(m[i][t[i] & v[i]] > thresholds[-1]).mean()
+                           for i in range(len(m)) if (t[i] & v[i]).any()])
+        assert 0 <= ranked.pro(images) <= pro_low + 1e-9   # PRO only rises with FPR
+    assert ranked.auroc(np.array([1, 0, 1, 0, 1, 0], bool)) is None   # no defective pixel there
+
+
 def test_torch_ssim_matches_scikit_image():
     rng = np.random.default_rng(0)
     a = rng.random((48, 48))

@@ -67,13 +67,6 @@ def choose_method(detector: DefectDetector, val: DefectSet, val_maps: dict[str, 
                     "examples": (images[:6], masks[:6])}
 
 
-def _pixel_metrics(maps: np.ndarray, predicted: np.ndarray, truth: np.ndarray, valid: np.ndarray,
-                   max_fpr: float) -> dict:
-    return {**S.overlap_scores(predicted[valid], truth[valid]),
-            "pixel_auroc": S.pixel_auroc(maps, truth, valid),
-            "pro": S.pro_score(maps, truth, max_fpr, valid=valid)}
-
-
 def method_metrics(detector: DefectDetector, name: str, maps: np.ndarray, test: DefectSet,
                    max_fpr: float) -> tuple[dict, np.ndarray]:
     """Test metrics of one method's maps (N, S, S); and its image scores."""
@@ -83,10 +76,12 @@ def method_metrics(detector: DefectDetector, name: str, maps: np.ndarray, test: 
     good = category == CATEGORIES.index(GOOD)
     predicted = maps > detector.pixel_thresholds[name]
     scores = detector.scores(torch.from_numpy(maps), test.valid)
+    ranked = S.RankedPixels(maps, truth, valid)   # one sort serves every category
     pixel = {}
     for c in (*DEFECT_CATEGORIES, "overall"):
         rows = np.ones_like(good) if c == "overall" else (category == CATEGORIES.index(c)) | good
-        pixel[c] = _pixel_metrics(maps[rows], predicted[rows], truth[rows], valid[rows], max_fpr)
+        pixel[c] = {**S.overlap_scores(predicted[rows][valid[rows]], truth[rows][valid[rows]]),
+                    "pixel_auroc": ranked.auroc(rows), "pro": ranked.pro(rows, max_fpr)}
     defective = ~good
     flagged = scores > detector.image_thresholds[name]
     counts = S.overlap_scores(flagged, defective)  # images as "pixels": the same ratios

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 from skimage.measure import label as connected_regions
-from sklearn.metrics import roc_auc_score
 
 
 def confusion(predicted: np.ndarray, truth: np.ndarray) -> dict[str, int]:
@@ -32,46 +31,93 @@ def overlap_scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float 
             "false_positive_rate": ratio(fp, fp + c["tn"]), **c}
 
 
+class RankedPixels:
+    """The (valid) pixels of a set of maps, sorted once by score.
+
+    AUROC and PRO of any subset of the images then reuse that sort (a subset of a sorted list is
+    sorted), which makes per-category metrics on tens of millions of pixels a matter of seconds.
+    Both are exact: tied scores get their average rank, as in sklearn's ``roc_auc_score``."""
+
+    def __init__(self, maps: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> None:
+        truth = truth.astype(bool)
+        if valid is not None:
+            truth = truth & valid
+        n, size = len(maps), maps[0].size
+        flat = maps.reshape(-1)
+        kept = np.arange(flat.size) if valid is None else np.flatnonzero(valid.reshape(-1))
+        order = kept[np.argsort(flat[kept], kind="stable")]
+        self.scores = flat[order]
+        self.positive = truth.reshape(-1)[order]
+        self.image = (order // size).astype(np.int32)
+        self.images = n
+        # every ground-truth region (8-connected, per image) as its sorted scores
+        self.regions: list[tuple[int, np.ndarray]] = []
+        for i, t in enumerate(truth):
+            if t.any():
+                labels = connected_regions(t, connectivity=2)
+                self.regions += [(i, np.sort(maps[i][labels == k])) for k in range(1, labels.max() + 1)]
+
+    def _subset(self, images: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        if images is None:
+            return self.scores, self.positive
+        keep = np.asarray(images, bool)[self.image]
+        return self.scores[keep], self.positive[keep]
+
+    def auroc(self, images: np.ndarray | None = None) -> float | None:
+        """ROC-AUC over the pixels of ``images`` (a boolean mask over images; None: all); None
+        when those pixels are all one class."""
+        scores, positive = self._subset(images)
+        n_pos = int(positive.sum())
+        n_neg = len(scores) - n_pos
+        if n_pos == 0 or n_neg == 0:
+            return None
+        starts = np.r_[0, np.flatnonzero(np.diff(scores)) + 1]      # runs of tied scores
+        ends = np.r_[starts[1:], len(scores)]
+        mean_rank = (starts + ends + 1) / 2.0                       # 1-based, ties averaged
+        positives_per_run = np.add.reduceat(positive.astype(np.int64), starts)
+        rank_sum = float((positives_per_run * mean_rank).sum())
+        return round((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg), 6)
+
+    def pro(self, images: np.ndarray | None = None, max_fpr: float = 0.3, steps: int = 200
+            ) -> float | None:
+        """Area under the PRO-vs-FPR curve for FPR in [0, max_fpr], divided by max_fpr.
+
+        Thresholds are quantiles of the defect-free pixels' scores, so that FPR steps evenly; PRO
+        at each threshold is the mean over the ground-truth regions of the share of its pixels
+        predicted. None when there is no region."""
+        chosen = None if images is None else np.asarray(images, bool)
+        region_scores = [s for i, s in self.regions if chosen is None or chosen[i]]
+        scores, positive = self._subset(images)
+        negatives = scores[~positive]
+        if not region_scores or len(negatives) == 0:
+            return None
+        fprs = np.linspace(0, max_fpr, steps)
+        position = (1 - fprs) * (len(negatives) - 1)    # np.quantile's "linear" on sorted data
+        low = np.floor(position).astype(np.int64)
+        high = np.minimum(low + 1, len(negatives) - 1)
+        thresholds = negatives[low] + (position - low) * (negatives[high] - negatives[low])
+        pro = np.mean([1 - np.searchsorted(s, thresholds, side="right") / len(s)
+                       for s in region_scores], axis=0)
+        actual_fpr = 1 - np.searchsorted(negatives, thresholds, side="right") / len(negatives)
+        order = np.argsort(actual_fpr, kind="stable")
+        x = np.concatenate([[0.0], actual_fpr[order]])  # nothing predicted: FPR 0, PRO 0
+        y = np.concatenate([[0.0], pro[order]])
+        if x[-1] < max_fpr:
+            x, y = np.append(x, max_fpr), np.append(y, y[-1])
+        else:
+            at_max = np.interp(max_fpr, x, y)
+            keep = x < max_fpr
+            x, y = np.append(x[keep], max_fpr), np.append(y[keep], at_max)
+        return round(float(np.trapezoid(y, x) / max_fpr), 6)
+
+
 def pixel_auroc(maps: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> float | None:
     """ROC-AUC over all (valid) pixels; None when the pixels are all one class."""
-    if valid is not None:
-        maps, truth = maps[valid], truth[valid]
-    y = truth.astype(bool).ravel()
-    if y.all() or not y.any():
-        return None
-    return round(float(roc_auc_score(y, maps.ravel())), 6)
+    return RankedPixels(maps, truth, valid).auroc()
 
 
 def pro_score(maps: np.ndarray, truth: np.ndarray, max_fpr: float = 0.3, steps: int = 200,
               valid: np.ndarray | None = None) -> float | None:
-    """Area under the PRO-vs-FPR curve for FPR in [0, max_fpr], divided by max_fpr.
-
-    Thresholds are quantiles of the defect-free pixels' scores, so that FPR steps evenly; PRO at
-    each threshold is the mean over every ground-truth region (8-connected, per image) of the share
-    of its pixels predicted. None when there is no region. Pixels outside ``valid`` (padding)
-    count neither as regions nor as negatives."""
-    truth = truth.astype(bool)
-    if valid is not None:
-        truth = truth & valid
-    regions = [connected_regions(t, connectivity=2) for t in truth]
-    region_pixels = [(i, r == k) for i, r in enumerate(regions) for k in range(1, r.max() + 1)]
-    if not region_pixels:
-        return None
-    negatives = np.sort(maps[~truth] if valid is None else maps[~truth & valid], axis=None)
-    fprs = np.linspace(0, max_fpr, steps)
-    thresholds = np.quantile(negatives, 1 - fprs, method="linear")
-    # each region's scores, sorted: share above a threshold by binary search
-    sorted_scores = [np.sort(maps[i][mask]) for i, mask in region_pixels]
-    pro = np.array([np.mean([1 - np.searchsorted(s, t, side="right") / len(s)
-                             for s in sorted_scores]) for t in thresholds])
-    actual_fpr = 1 - np.searchsorted(negatives, thresholds, side="right") / len(negatives)
-    order = np.argsort(actual_fpr, kind="stable")
-    x = np.concatenate([[0.0], actual_fpr[order]])  # nothing predicted: FPR 0, PRO 0
-    y = np.concatenate([[0.0], pro[order]])
-    if x[-1] < max_fpr:
-        x, y = np.append(x, max_fpr), np.append(y, y[-1])
-    else:
-        at_max = np.interp(max_fpr, x, y)
-        keep = x < max_fpr
-        x, y = np.append(x[keep], max_fpr), np.append(y[keep], at_max)
-    return round(float(np.trapezoid(y, x) / max_fpr), 6)
+    """PRO integrated up to ``max_fpr`` (see :meth:`RankedPixels.pro`). Pixels outside ``valid``
+    (padding) count neither as regions nor as negatives."""
+    return RankedPixels(maps, truth, valid).pro(max_fpr=max_fpr, steps=steps)
