@@ -6,29 +6,12 @@ plots/generation/{guided,unguided}_samples.png and the unconditional models' sam
 
 from __future__ import annotations
 
-import argparse
+from functools import partial
 
-from vaelab.core.cli import run_stage
-from vaelab.core.io import write_json
-from vaelab.core.params import load_params
-from vaelab.core.runtime import setup
+from vaelab.core.cli import evaluation_main, run_stage
 from vaelab.generation.evaluate import run
 
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--data", default="data/prepared/mnist")
-    parser.add_argument("--models", default="models")
-    parser.add_argument("--metrics", default="metrics/generation.json")
-    parser.add_argument("--plots", default="plots/generation")
-    args = parser.parse_args()
-
-    params = load_params(args.params)
-    device = setup(params)
-    metrics = run(params, args.data, args.models, args.plots, device)
-    write_json(args.metrics, metrics)
-
+main = partial(evaluation_main, __doc__, run, "metrics/generation.json", "plots/generation")
 
 if __name__ == "__main__":
     run_stage(main)
