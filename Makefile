@@ -27,7 +27,7 @@ test: $(STAMP)
 
 # README's result tables, regenerated from metrics/ (run after `make repro`)
 results: $(STAMP)
-	python -m vaelab.summary --readme README.md
+	python -m vaelab.report.tables --readme README.md
 
 benchmark: $(STAMP)
 	python benchmarks/classifier_throughput.py

@@ -19,11 +19,11 @@ import time
 
 import torch
 
-from vaelab.autoencoder_training import build_autoencoder, loss_terms
-from vaelab.data.batches import batch_indices
-from vaelab.data.mnist import load_split, to_float
-from vaelab.params import load_params
-from vaelab.runtime import setup, torch_generator
+from vaelab.core.batches import batch_indices
+from vaelab.core.params import load_params
+from vaelab.core.runtime import setup, torch_generator
+from vaelab.mnist.autoencoder_training import build_autoencoder, loss_terms
+from vaelab.mnist.data import load_split, to_float
 
 
 def measure(name: str, steps: int, params_path: str, data: str) -> dict:

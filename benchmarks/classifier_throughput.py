@@ -19,11 +19,11 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from torchvision.transforms import v2
 
-from vaelab.classify import build_classifier
-from vaelab.data import mnist
-from vaelab.data.batches import batch_indices, random_shift
-from vaelab.params import load_params
-from vaelab.runtime import setup, torch_generator
+from vaelab.core.batches import batch_indices, random_shift
+from vaelab.core.params import load_params
+from vaelab.core.runtime import setup, torch_generator
+from vaelab.mnist import data as mnist
+from vaelab.mnist.classify import build_classifier
 
 
 def timed(batches, n_batches: int, work) -> float:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from vaelab.io import write_text
-from vaelab.params import ParamsError, parse_params
+from vaelab.core.io import write_text
+from vaelab.core.schema import ParamsError
+from vaelab.core.params import parse_params
 
 
 def merge(base: dict, profile: dict) -> dict:

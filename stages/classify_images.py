@@ -16,11 +16,11 @@ import csv
 import sys
 from pathlib import Path
 
-from vaelab.cli import run_stage
-from vaelab.defect_training import load_detailvae
+from vaelab.core.cli import run_stage
+from vaelab.core.io import atomic_path
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.inference import IMAGE_SUFFIXES, classify_files
-from vaelab.io import atomic_path
+from vaelab.defects.training import load_detailvae
 
 
 def main() -> None:

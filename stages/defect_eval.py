@@ -16,14 +16,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vaelab.cli import run_stage
-from vaelab.data.defects import load_set
-from vaelab.defect_training import load_detailvae
+from vaelab.core.cli import run_stage
+from vaelab.core.io import write_json
+from vaelab.core.params import load_params
+from vaelab.core.runtime import setup
+from vaelab.defects.data import load_set
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.evaluate import evaluate
-from vaelab.io import write_json
-from vaelab.params import load_params
-from vaelab.runtime import setup
+from vaelab.defects.training import load_detailvae
 
 
 def main() -> None:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.cli import run_stage
-from vaelab.data import defects as D
-from vaelab.io import write_json
-from vaelab.params import load_params
-from vaelab.plots_eval import outlined_grid
+from vaelab.core.cli import run_stage
+from vaelab.core.io import write_json
+from vaelab.core.params import load_params
+from vaelab.core.plots import outlined_grid
+from vaelab.defects import data as D
 
 EXAMPLES_PER_CATEGORY = 4
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from torchvision.datasets import MNIST
 
-from vaelab.data import mnist
-from vaelab.cli import run_stage
-from vaelab.io import write_json
-from vaelab.params import load_params
-from vaelab.plots import image_grid
+from vaelab.core.cli import run_stage
+from vaelab.core.io import write_json
+from vaelab.core.params import load_params
+from vaelab.core.plots import image_grid
+from vaelab.mnist import data as mnist
 
 GRID_IMAGES = 32
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vaelab.cli import run_stage
-from vaelab.io import write_text
-from vaelab.params import load_params
-from vaelab.report import build_report
+from vaelab.core.cli import run_stage
+from vaelab.core.io import write_text
+from vaelab.core.params import load_params
+from vaelab.report.html import build_report
 
 
 def main() -> None:

@@ -16,14 +16,14 @@ from pathlib import Path
 
 from dvclive import Live
 
-from vaelab import classify
-from vaelab.checkpoint import save_checkpoint
-from vaelab.data.mnist import SHIFT_NAMES, load_split
-from vaelab.cli import run_stage
-from vaelab.io import write_json
-from vaelab.params import load_params
-from vaelab.plots import confusion_matrix_figure
-from vaelab.runtime import peak_memory_mb, setup
+from vaelab.core.checkpoint import save_checkpoint
+from vaelab.core.cli import run_stage
+from vaelab.core.io import write_json
+from vaelab.core.params import load_params
+from vaelab.core.plots import confusion_matrix_figure
+from vaelab.core.runtime import peak_memory_mb, setup
+from vaelab.mnist import classify
+from vaelab.mnist.data import SHIFT_NAMES, load_split
 
 TITLES = {"classifier": "CNN evaluator", "judge": "Independent judge (LeNet)"}
 

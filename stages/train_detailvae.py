@@ -14,14 +14,20 @@ from pathlib import Path
 import torch
 from dvclive import Live
 
-from vaelab.checkpoint import save_checkpoint
-from vaelab.cli import run_stage
-from vaelab.data.defects import CATEGORIES, load_set
-from vaelab.defect_training import KIND, detailvae_config, reconstruct, train_detailvae, vae_input
-from vaelab.io import write_json
-from vaelab.params import load_params
-from vaelab.plots_eval import panel_rows
-from vaelab.runtime import peak_memory_mb, setup
+from vaelab.core.checkpoint import save_checkpoint
+from vaelab.core.cli import run_stage
+from vaelab.core.io import write_json
+from vaelab.core.params import load_params
+from vaelab.core.plots import panel_rows
+from vaelab.core.runtime import peak_memory_mb, setup
+from vaelab.defects.data import CATEGORIES, load_set
+from vaelab.defects.training import (
+    KIND,
+    detailvae_config,
+    reconstruct,
+    train_detailvae,
+    vae_input,
+)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from vaelab.checkpoint import load_checkpoint
+from vaelab.core.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.e2e
 

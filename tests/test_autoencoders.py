@@ -1,18 +1,22 @@
-import math
 
 import pytest
 import torch
 import yaml
-
-from vaelab.autoencoder_training import beta_schedule, build_autoencoder, loss_terms, train_autoencoder
-from vaelab.checkpoint import load_checkpoint, save_checkpoint
-from vaelab.autoencoder_training import autoencoder_config
-from vaelab.data.mnist import MnistSplit
-from vaelab.losses import gaussian_kl
-from vaelab.metrics.likelihood import active_units, encode_set, importance_weighted_nll
-from vaelab.params import ParamsError, parse_params
-
 from conftest import REPO
+
+from vaelab.core.checkpoint import load_checkpoint, save_checkpoint
+from vaelab.core.losses import gaussian_kl
+from vaelab.core.params import parse_params
+from vaelab.core.schema import ParamsError
+from vaelab.mnist.autoencoder_training import (
+    autoencoder_config,
+    beta_schedule,
+    build_autoencoder,
+    loss_terms,
+    train_autoencoder,
+)
+from vaelab.mnist.data import MnistSplit
+from vaelab.mnist.likelihood import active_units, encode_set, importance_weighted_nll
 
 MODELS = ("cae", "fc_vae", "conv_vae", "conv_vae_b4", "cond_resvae")
 

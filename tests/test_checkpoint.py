@@ -4,10 +4,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from vaelab.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
-from vaelab.classify import build_classifier, classifier_config
-from vaelab.models.registry import build_model
-from vaelab.params import parse_params
+from vaelab.core.checkpoint import checkpoint_paths, load_checkpoint, save_checkpoint
+from vaelab.core.params import parse_params
+from vaelab.core.registry import build_model
+from vaelab.mnist.classify import build_classifier, classifier_config
 
 
 def trained_looking_classifier(default_params):

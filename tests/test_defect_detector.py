@@ -4,18 +4,18 @@ thresholds from validation only, files that are missing or broken."""
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from PIL import Image
 
-from conftest import REPO
-from vaelab.data import defects as D
-from vaelab.defect_training import detailvae_config, load_detailvae
-from vaelab.defects import UnreadableFile
+from vaelab.core.io import UnreadableFile
+from vaelab.core.params import load_params
+from vaelab.defects import data as D
+from vaelab.defects.detailvae import DetailVAE
 from vaelab.defects.detector import DefectDetector, GaussianPositions, PatchMemory
 from vaelab.defects.features import FeatureWeightsError, Lite0Features, embedding
+from vaelab.defects.image_losses import PerceptualLoss
 from vaelab.defects.synthetic import KINDS, add_defect, synthetic_set
-from vaelab.image_losses import PerceptualLoss
-from vaelab.models.detailvae import DetailVAE
-from vaelab.params import load_params
+from vaelab.defects.training import detailvae_config, load_detailvae
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_a_saved_detector_loads_and_detects_and_a_broken_one_is_named(tmp_path):
 
 
 def test_a_corrupt_or_mismatched_detailvae_checkpoint_is_named(tmp_path):
-    from vaelab.checkpoint import save_checkpoint
+    from vaelab.core.checkpoint import save_checkpoint
     model = DetailVAE(channels=(8, 16), residual_blocks=0, global_latent=4, detail_channels=2,
                       input_size=32)
     config = {"channels": [8, 16], "residual_blocks": 0, "global_latent": 4, "detail_channels": 2,

@@ -3,16 +3,16 @@
 import numpy as np
 import pytest
 import torch
+from conftest import REPO
 from PIL import Image
 from skimage.metrics import structural_similarity
 
-from vaelab.data import defects as D
-from vaelab.defect_training import augment
-from vaelab.image_losses import ssim
-from vaelab.metrics import segmentation as S
-from vaelab.models.detailvae import DetailVAE
-from vaelab.params import load_params
-from conftest import REPO
+from vaelab.core.params import load_params
+from vaelab.defects import data as D
+from vaelab.defects import segmentation as S
+from vaelab.defects.detailvae import DetailVAE
+from vaelab.defects.image_losses import ssim
+from vaelab.defects.training import augment
 
 
 def square_mask(size=16, top=4, side=4):
@@ -162,7 +162,7 @@ def http_server(tmp_path):
 
 def test_without_a_local_folder_the_archive_is_downloaded_checked_and_unpacked(tmp_path, monkeypatch,
                                                                                http_server):
-    from vaelab.params_defects import DefectSource
+    from vaelab.defects.params import DefectSource
     monkeypatch.delenv(D.DEFECTS_ENV, raising=False)
     archive = make_archive(tmp_path)
     digest = D.sha256_of(archive)
@@ -178,9 +178,9 @@ def test_without_a_local_folder_the_archive_is_downloaded_checked_and_unpacked(t
 
 def test_a_download_with_the_wrong_checksum_is_refused_and_moved_aside(tmp_path, monkeypatch,
                                                                        http_server):
-    from vaelab.params_defects import DefectSource
+    from vaelab.defects.params import DefectSource
     monkeypatch.delenv(D.DEFECTS_ENV, raising=False)
-    archive = make_archive(tmp_path)
+    make_archive(tmp_path)
     source = DefectSource(url=f"{http_server}/master.zip", sha256="0" * 64,
                           archive_root="Magnetic-tile-defect-datasets.-master")
     with pytest.raises(D.DefectDataError, match="sha256 .* differs from defects.source.sha256"):
@@ -197,7 +197,7 @@ def test_the_perceptual_loss_fails_with_a_clear_message_when_vgg_weights_are_una
 
     import torchvision.models
 
-    from vaelab.image_losses import PerceptualLoss
+    from vaelab.defects.image_losses import PerceptualLoss
 
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")

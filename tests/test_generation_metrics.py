@@ -5,8 +5,13 @@ import math
 import pytest
 import torch
 
-from vaelab.metrics import generative as G
-from vaelab.sampling import GuidedDraw, guided_draw, sample_prior, select_top_k
+from vaelab.generation import metrics as G
+from vaelab.generation.sampling import (
+    GuidedDraw,
+    guided_draw,
+    sample_prior,
+    select_top_k,
+)
 
 
 def gaussian(n, d=8, shift=0.0, seed=0):

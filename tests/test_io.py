@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from vaelab.io import atomic_path, read_json, write_json
+from vaelab.core.io import atomic_path, read_json, write_json
 
 
 def test_write_json_is_stable_and_readable(tmp_path):

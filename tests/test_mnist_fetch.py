@@ -5,7 +5,7 @@ import shutil
 import pytest
 from torchvision.datasets import MNIST
 
-from vaelab.data import mnist
+from vaelab.mnist import data as mnist
 
 
 def test_local_folder_serves_as_mirror(tmp_path, mnist_dir, monkeypatch):

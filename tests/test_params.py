@@ -4,10 +4,10 @@ import sys
 
 import pytest
 import yaml
-
-from vaelab.params import ParamsError, load_params, parse_params
-
 from conftest import REPO
+
+from vaelab.core.params import load_params, parse_params
+from vaelab.core.schema import ParamsError
 
 
 def broken(params: dict, path: str, value) -> dict:

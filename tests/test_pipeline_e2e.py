@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from vaelab.checkpoint import load_checkpoint
-from vaelab.data.mnist import SPLIT_NAMES, load_split
+from vaelab.core.checkpoint import load_checkpoint
+from vaelab.mnist.data import SPLIT_NAMES, load_split
 
 pytestmark = pytest.mark.e2e
 

@@ -1,7 +1,6 @@
 """The pull-request workflow parses, runs the pipeline on the small profile and posts the diffs."""
 
 import yaml
-
 from conftest import REPO
 
 

@@ -6,9 +6,9 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import REPO
-from vaelab.report import FIGURES, SECTIONS, build_report
+
+from vaelab.report.html import FIGURES, SECTIONS, build_report
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import time
 
 import pytest
 import yaml
-
 from conftest import VENV_BIN
 
 pytestmark = pytest.mark.e2e

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from vaelab.data import mnist
-from vaelab.data.batches import batch_indices, random_shift
-from vaelab.data.mnist import MnistSplit
-from vaelab.params import parse_params
-from vaelab.runtime import rng_for, torch_generator
+from vaelab.core.batches import batch_indices, random_shift
+from vaelab.core.params import parse_params
+from vaelab.core.runtime import rng_for, torch_generator
+from vaelab.mnist import data as mnist
+from vaelab.mnist.data import MnistSplit
 
 
 def make_split(images: torch.Tensor, labels=None) -> MnistSplit:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from vaelab.summary import fill_readme, markdown_table
+from vaelab.report.tables import fill_readme, markdown_table
 
 
 def write_quality(folder, psnr_mean):

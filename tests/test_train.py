@@ -3,11 +3,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaelab.classify import train_classifier
-from vaelab.data.mnist import MnistSplit
-from vaelab.params import parse_params
-from vaelab.runtime import torch_generator
-from vaelab.train import NonFiniteLossError, fit
+from vaelab.core.params import parse_params
+from vaelab.core.runtime import torch_generator
+from vaelab.core.train import NonFiniteLossError, fit
+from vaelab.mnist.classify import train_classifier
+from vaelab.mnist.data import MnistSplit
 
 
 def toy_problem(n=256):

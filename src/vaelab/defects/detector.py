@@ -28,13 +28,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vaelab.defect_maps import image_scores, raw_maps
-from vaelab.defect_training import reconstruct, vae_input
+from vaelab.core.io import (
+    UnreadableFile,
+    load_tensors_checked,
+    read_json,
+    save_tensors,
+    write_json,
+)
+from vaelab.defects.detailvae import DetailVAE
 from vaelab.defects.features import Lite0Features, build_backbone, embedding
-from vaelab.defects import UnreadableFile, load_tensors_checked
-from vaelab.io import read_json, save_tensors, write_json
-from vaelab.models.detailvae import DetailVAE
-from vaelab.params_defects import METHODS, DefectParams
+from vaelab.defects.maps import raw_maps
+from vaelab.defects.params import METHODS, DefectParams
+from vaelab.defects.training import reconstruct, vae_input
 
 MAPS = METHODS[:-1]          # the four maps; METHODS adds "fused"
 EPS = 1e-6

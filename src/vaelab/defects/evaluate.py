@@ -19,15 +19,15 @@ import numpy as np
 import torch
 from sklearn.metrics import precision_recall_curve, roc_auc_score
 
-from vaelab.data.defects import CATEGORIES, DEFECT_CATEGORIES, GOOD, DefectSet
-from vaelab.defect_training import vae_input
+from vaelab.core.plots import heatmap_figure, panel_rows, roc_figure, write_roc_csv
+from vaelab.defects import segmentation as S
+from vaelab.defects.data import CATEGORIES, DEFECT_CATEGORIES, GOOD, DefectSet
 from vaelab.defects.detector import MAPS, DefectDetector
+from vaelab.defects.params import METHODS, DefectParams
 from vaelab.defects.synthetic import KINDS, synthetic_set
-from vaelab.metrics import segmentation as S
-from vaelab.metrics.anomaly import roc_points
-from vaelab.metrics.recon import distribution, per_image_quality
-from vaelab.params_defects import METHODS, DefectParams
-from vaelab.plots_eval import heatmap_figure, panel_rows, roc_figure, write_roc_csv
+from vaelab.defects.training import vae_input
+from vaelab.quality.metrics import distribution, per_image_quality
+from vaelab.shift.scores import roc_points
 
 HEATMAP_COLUMNS = ("pixel_auroc", "pro", "iou", "precision", "recall", "f1", "image_detected")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vaelab.data.defects import DefectDataError, read_image
+from vaelab.defects.data import DefectDataError, read_image
 from vaelab.defects.detector import DefectDetector
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}

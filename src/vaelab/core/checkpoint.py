@@ -1,0 +1,61 @@
+"""Checkpoints: weights as safetensors plus a JSON that says how to rebuild the model.
+
+``models/<name>.safetensors`` holds the state dict (tensors only, never a pickled module);
+``models/<name>.json`` holds ``{"kind": ..., "config": {...}, "info": {...}}`` where ``kind`` and
+``config`` rebuild the architecture through :mod:`vaelab.core.registry`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from vaelab.core.io import (
+    UnreadableFile,
+    load_tensors_checked,
+    read_json,
+    save_tensors,
+    write_json,
+)
+from vaelab.core.registry import build_model
+
+
+def checkpoint_paths(stem: str | Path) -> tuple[Path, Path]:
+    """``models/classifier`` → (models/classifier.safetensors, models/classifier.json)."""
+    stem = Path(stem)
+    return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
+
+
+def save_checkpoint(stem: str | Path, model: nn.Module, kind: str, config: dict[str, Any],
+                    info: dict[str, Any] | None = None) -> None:
+    weights, description = checkpoint_paths(stem)
+    save_tensors(weights, model.state_dict(), metadata={"kind": kind})
+    write_json(description, {"kind": kind, "config": config, "info": info or {},
+                             "weights": weights.name, "format": "safetensors state_dict"})
+
+
+def load_checkpoint(stem: str | Path, device: Any = "cpu", kind: str | None = None) -> nn.Module:
+    """Rebuild the model described by ``<stem>.json`` and load ``<stem>.safetensors`` into it.
+
+    ``kind``: the kind the caller expects (a checkpoint of another kind is an error). A missing,
+    corrupt or mismatched file stops with the file named (FileNotFoundError / UnreadableFile)."""
+    weights, description = checkpoint_paths(stem)
+    if not description.is_file():
+        raise FileNotFoundError(f"{description}: not found (train the model first: `dvc repro`)")
+    try:
+        meta = read_json(description)
+        found = meta["kind"]
+        config = meta["config"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise UnreadableFile(f"{description}: not a checkpoint description ({err})") from None
+    if kind is not None and found != kind:
+        raise UnreadableFile(f"{description}: kind {found!r}, expected {kind!r}")
+    model = build_model(found, config)
+    try:
+        model.load_state_dict(load_tensors_checked(weights), strict=True)
+    except RuntimeError as err:
+        raise UnreadableFile(f"{weights}: does not fit the model described in {description} "
+                             f"({str(err).splitlines()[0]})") from None
+    return model.to(device).eval()

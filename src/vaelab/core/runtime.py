@@ -1,0 +1,57 @@
+"""Compute set-up shared by every stage: device, CPU threads, seeds, determinism."""
+
+from __future__ import annotations
+
+import random
+import resource
+import zlib
+
+import numpy as np
+import torch
+
+from vaelab.core.params import Params
+
+
+def select_device(requested: str) -> torch.device:
+    """Map the params value ``device`` (auto | cpu | cuda) to a torch device."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("params.yaml: device = 'cuda' but torch sees no CUDA device; "
+                           "use 'auto' or 'cpu'")
+    return torch.device(requested)
+
+
+def setup(params: Params) -> torch.device:
+    """Fix thread count and seeds, make kernels deterministic, return the device to use."""
+    torch.set_num_threads(params.threads)
+    seed_everything(params.seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    return select_device(params.device)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_for(seed: int, purpose: str) -> np.random.Generator:
+    """An independent numpy generator per purpose ("split", "rotated", ...) from one seed.
+
+    Adding a new purpose never changes the stream of an existing one.
+    """
+    return np.random.default_rng([seed, zlib.crc32(purpose.encode())])
+
+
+def torch_generator(seed: int, purpose: str) -> torch.Generator:
+    """A seeded CPU torch generator per purpose (batch order, augmentation...)."""
+    gen = torch.Generator()
+    gen.manual_seed(int(rng_for(seed, purpose).integers(2**62)))
+    return gen
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux ru_maxrss is in KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

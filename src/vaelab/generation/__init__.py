@@ -1,0 +1,2 @@
+"""Guided sampling from the conditional VAE and the generative metrics (Fréchet distance,
+precision/recall, diversity)."""

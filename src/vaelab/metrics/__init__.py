@@ -1,1 +1,0 @@
-"""Metric functions, kept apart from models and data (recon, likelihood, anomaly, ...)."""

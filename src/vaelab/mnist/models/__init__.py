@@ -1,0 +1,1 @@
+"""The MNIST models; :mod:`vaelab.core.registry` names them by kind."""

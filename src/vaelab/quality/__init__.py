@@ -1,0 +1,1 @@
+"""Reconstruction quality: per-image metrics, their distributions and red flags."""

@@ -1,0 +1,1 @@
+"""Results for readers: README tables from metrics/ (tables) and the offline HTML report (html)."""

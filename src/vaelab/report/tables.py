@@ -1,0 +1,245 @@
+"""Markdown tables of the current metrics, so that README's numbers are never typed by hand.
+
+    python -m vaelab.report.tables            # print every table
+    python -m vaelab.report.tables --readme README.md   # rewrite README's marked blocks in place
+
+README marks each generated block with ``<!-- table:NAME -->`` … ``<!-- /table:NAME -->``; the
+text between the markers is replaced by the table NAME built from metrics/*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vaelab.core.io import write_text
+
+SHIFTS = ("rotated", "noisy", "occluded", "label_shift")
+
+
+@dataclass
+class Table:
+    header: Sequence[str]
+    rows: Sequence[Sequence[object]]
+    note: str = ""
+
+    def markdown(self) -> str:
+        text = markdown_table(self.header, self.rows)
+        return f"{text}\n\n{self.note}" if self.note else text
+
+    def html(self) -> str:
+        import html
+
+        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in self.header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(v)).replace('**', '')}</td>"
+                                        for v in row) + "</tr>" for row in self.rows)
+        note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+
+
+def cell(v: object) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f} %"
+
+
+def _load(metrics: Path, name: str) -> dict:
+    return json.loads((metrics / name).read_text())
+
+
+def generation_table(metrics: Path) -> Table:
+    g = _load(metrics, "generation.json")
+    rows = []
+    for sampled in ("unguided", "guided"):
+        for judge in ("evaluator", "judge"):
+            r, s = g["conditional"][sampled][judge]["overall"], g["conditional"][sampled][judge]["set"]
+            rows.append([f"{g['model']} {sampled}", judge, _pct(r["accuracy"]), r["mean_confidence"],
+                         _pct(r["confident_share"]), r["quality"], s["frechet"], s["precision"],
+                         s["recall"], s["diversity"], s["images"]])
+    for model, by_judge in g["unconditional"].items():
+        for judge in ("evaluator", "judge"):
+            r, s = by_judge[judge], by_judge[judge]["set"]
+            rows.append([f"{model} prior", judge, "–", r["mean_confidence"], _pct(r["confident_share"]),
+                         "–", s["frechet"], s["precision"], s["recall"], s["diversity"], s["images"]])
+    for ref in ("real_train_images", "uniform_noise"):
+        for judge in ("evaluator", "judge"):
+            s = g["reference"][ref][judge]
+            rows.append([ref.replace("_", " "), judge, "–", "–", "–", "–", s["frechet"],
+                         s["precision"], s["recall"], s["diversity"], s["images"]])
+    return Table(["samples", "judged by", "accuracy", "mean confidence",
+                           f"confidence > {g['confidence_threshold']}", "quality", "Fréchet",
+                           "precision", "recall", "diversity", "images"], rows)
+
+
+def quality_table(metrics: Path) -> Table:
+    q = _load(metrics, "quality.json")
+    rows = [[name, m["mse"]["mean"], m["mae"]["mean"], m["psnr"]["mean"], m["psnr"]["p05"],
+             m["ssim"]["mean"], m["ssim"]["p05"], _pct(m["red_flags"]["psnr_below_min"]),
+             _pct(m["red_flags"]["ssim_below_min"]), _pct(m["red_flags"]["any"]),
+             f"{m['latent']['active_units']}/{m['latent']['latent_dim']}", m["latent"].get("kl")]
+            for name, m in q["models"].items()]
+    t = q["thresholds"]
+    return Table(["model", "MSE", "MAE", "PSNR dB", "PSNR p05", "SSIM", "SSIM p05",
+                           f"PSNR < {t['psnr_min']}", f"SSIM < {t['ssim_min']}", "any red flag",
+                           "active units", "KL"], rows)
+
+
+def anomaly_table(metrics: Path) -> Table:
+    a = _load(metrics, "anomaly.json")
+    rows = []
+    for model, by_shift in a["auc"].items():
+        row = [model]
+        for shift in SHIFTS:
+            scores = by_shift[shift]
+            best = max(scores, key=scores.get)
+            row.append(f"{scores[best]:.3f} ({best})")
+        rows.append(row)
+    rows.append(["best (model · score)"] + [f"**{a['best'][s]['auc']:.3f}** ({a['best'][s]['model']} · "
+                                             f"{a['best'][s]['score']})" for s in SHIFTS])
+    rows.append(["barely shifted share → AUC ceiling"] + [
+        f"{_pct(a['barely_shifted'][s]['share'])} → {a['barely_shifted'][s]['auc_ceiling']:.3f}"
+        for s in SHIFTS])
+    rows.append(["best score on the barely shifted only"] + [
+        "–" if a["barely_shifted"][s].get("best_score_auc_on_these") is None
+        else f"{a['barely_shifted'][s]['best_score_auc_on_these']:.3f}" for s in SHIFTS])
+    rows.append(["evaluator accuracy / confidence"] + [
+        f"{_pct(a['evaluator_on_shift'][s]['accuracy'])} / {a['evaluator_on_shift'][s]['mean_confidence']:.3f}"
+        for s in SHIFTS])
+    return Table(["model (best of its scores)", *SHIFTS], rows)
+
+
+def anomaly_scores_table(metrics: Path) -> Table:
+    a = _load(metrics, "anomaly.json")
+    names = sorted({s for by_shift in a["auc"].values() for s in by_shift[SHIFTS[0]]})
+    rows = [[f"{model} · {score}"] + [by_shift[s].get(score) for s in SHIFTS]
+            for model, by_shift in a["auc"].items() for score in names if score in by_shift[SHIFTS[0]]]
+    return Table(["model · score", *SHIFTS], rows)
+
+
+def novelty_table(metrics: Path) -> Table:
+    n = _load(metrics, "anomaly.json")["novelty"]
+    return Table(["score", "ROC-AUC"], [[k, v] for k, v in n["auc"].items()],
+                 f"{n['model']} trained on digits {n['train_digits']}; {n['known_images']} test "
+                 f"images of those digits (clean) against {n['novel_images']} of the others (novel).")
+
+
+def defects_table(metrics: Path) -> Table:
+    d = _load(metrics, "defects.json")
+    rows = []
+    for c, p in d["pixel"].items():
+        detected = d["image"]["detected_per_category"].get(c) if c != "overall" else d["image"]["recall"]
+        rows.append([c, d["test_images"].get(c, sum(d["test_images"].values())), p["pixel_auroc"],
+                     p["pro"], p["iou"], p["precision"], p["recall"], p["f1"], _pct(detected)])
+    rows.append(["Free (defect-free)", d["test_images"]["Free"], "–", "–", "–", "–", "–", "–",
+                 f"{_pct(d['image']['detected_per_category']['Free'])} flagged"])
+    return Table(["category", "test images", "pixel AUROC", "PRO (FPR ≤ 0.3)", "IoU",
+                           "precision", "recall", "F1", "images flagged defective"], rows)
+
+
+def defects_image_table(metrics: Path) -> Table:
+    d = _load(metrics, "defects.json")
+    i, r = d["image"], d["reconstruction_good_test"]
+    c = i["confusion"]
+    return Table(
+        ["image AUROC", "accuracy", "precision", "recall", "F1", "good→good", "good→defective",
+         "defective→good", "defective→defective", "recon MSE (good)", "PSNR", "SSIM"],
+        [[i["auroc"], i["accuracy"], i["precision"], i["recall"], i["f1"], c["good_as_good"],
+          c["good_as_defective"], c["defective_as_good"], c["defective_as_defective"],
+          r["mse"]["mean"], r["psnr"]["mean"], r["ssim"]["mean"]]])
+
+
+def defects_methods_table(metrics: Path) -> Table:
+    """Every defect method on test, beside what validation (with synthetic defects) said of it."""
+    d = _load(metrics, "defects.json")
+    rows = []
+    for name, m in d["methods"].items():
+        v = d["validation_choice"]["methods"][name]
+        per_category = [m["pixel"][c]["pixel_auroc"] for c in m["pixel"] if c != "overall"]
+        rows.append([f"**{name}**" if name == d["method"] else name, v["image_auroc"],
+                     v["pixel_auroc"], m["image"]["auroc"], m["pixel"]["overall"]["pixel_auroc"],
+                     min(x for x in per_category if x is not None), m["pixel"]["overall"]["pro"],
+                     m["image"]["f1"], m["image"]["oracle_best_f1_on_test"]])
+    return Table(["method", "val+synthetic image AUROC", "val+synthetic pixel AUROC",
+                  "test image AUROC", "test pixel AUROC", "worst category pixel AUROC",
+                  "test PRO", "test image F1 (val threshold)", "oracle: best test F1"], rows,
+                 f"Chosen on validation ({d['validation_choice']['rule']}): **{d['method']}**. "
+                 f"Validation: {d['validation_choice']['images_defect_free']} defect-free images and "
+                 f"{d['validation_choice']['images_synthetic']} copies with synthetic defects. "
+                 "The oracle column picks its threshold on test and is shown only to measure what "
+                 "the validation threshold gives away.")
+
+
+def classifier_table(metrics: Path) -> Table:
+    rows = []
+    for name in ("classifier", "judge"):
+        m = _load(metrics, f"{name}.json")
+        t = _load(metrics, f"timings/{name}.json")
+        rows.append([name, _pct(m["test"]["accuracy"]), *(_pct(m["shifted"][s]["accuracy"]) for s in SHIFTS),
+                     m["parameters"], m["best_epoch"], m["epochs"], t["train_seconds"]])
+    return Table(["classifier", "clean test", *SHIFTS, "params", "best epoch", "epochs",
+                  "train s"], rows)
+
+
+def autoencoders_table(metrics: Path) -> Table:
+    rows = []
+    for path in sorted((metrics / "autoencoders").glob("*.json")):
+        m = json.loads(path.read_text())
+        t = _load(metrics, f"timings/autoencoders/{path.name}")
+        test, iw = m["test"], m.get("iw")
+        rows.append([m["model"], m["beta"], m["epochs"], test.get("neg_elbo"), test["recon_bce"],
+                     test.get("kl"), f"{iw['nll']} ({iw['neg_elbo_same_images']})" if iw else None,
+                     test["mse"], f"{test['active_units']}/{test['latent_dim']}", m["parameters"],
+                     t["train_seconds"], m.get("train_digits", "all")])
+    return Table(["model", "β", "epochs", "−ELBO", "recon BCE", "KL", "IWAE NLL (−ELBO same images)",
+                  "MSE/pixel", "active units", "params", "train s", "digits"], rows)
+
+
+TABLES: dict[str, Callable[[Path], Table]] = {
+    "classifier": classifier_table, "autoencoders": autoencoders_table,
+    "generation": generation_table, "quality": quality_table, "anomaly": anomaly_table,
+    "anomaly_scores": anomaly_scores_table, "novelty": novelty_table, "defects": defects_table,
+    "defects_image": defects_image_table, "defects_methods": defects_methods_table,
+}
+
+_BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
+
+
+def fill_readme(text: str, metrics: Path) -> str:
+    def replace(match: re.Match) -> str:
+        name = match.group(2)
+        if name not in TABLES:
+            raise KeyError(f"README names an unknown table {name!r}; known: {', '.join(TABLES)}")
+        return f"{match.group(1)}{TABLES[name](metrics).markdown()}\n{match.group(4)}"
+    return _BLOCK.sub(replace, text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--metrics", type=Path, default=Path("metrics"))
+    parser.add_argument("--readme", type=Path, help="rewrite this file's marked table blocks")
+    args = parser.parse_args()
+    if args.readme:
+        write_text(args.readme, fill_readme(args.readme.read_text(), args.metrics))
+    else:
+        for name, build in TABLES.items():
+            print(f"## {name}\n\n{build(args.metrics).markdown()}\n")
+
+
+if __name__ == "__main__":
+    main()
