@@ -20,6 +20,8 @@ SECTIONS = {
     "novelty": "Novelty detection",
     "defects": "Defect detection per category (pixel level)",
     "defects_image": "Defect detection, image level",
+    "defects_methods": "Defect detection, every method: validation (synthetic defects) and test",
+    "defects_categories": "Defect detection, every method per category",
 }
 
 FIGURES = (

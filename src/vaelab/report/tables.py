@@ -164,6 +164,19 @@ def defects_image_table(metrics: Path) -> Table:
           r["mse"]["mean"], r["psnr"]["mean"], r["ssim"]["mean"]]])
 
 
+def defects_categories_table(metrics: Path) -> Table:
+    """Every defect method per category on test: pixel AUROC and image AUROC (each category's
+    tiles against the defect-free test tiles)."""
+    d = _load(metrics, "defects.json")
+    categories = [c for c in next(iter(d["methods"].values()))["pixel"] if c != "overall"]
+    rows = [[f"**{name}**" if name == d["method"] else name,
+             *(m["pixel"][c]["pixel_auroc"] for c in categories),
+             *(m["image"]["auroc_per_category"].get(c) for c in categories)]
+            for name, m in d["methods"].items()]
+    return Table(["method", *(f"pixel AUROC {c}" for c in categories),
+                  *(f"image AUROC {c}" for c in categories)], rows)
+
+
 def defects_methods_table(metrics: Path) -> Table:
     """Every defect method on test, beside what validation (with synthetic defects) said of it."""
     d = _load(metrics, "defects.json")
@@ -215,6 +228,7 @@ TABLES: dict[str, Callable[[Path], Table]] = {
     "generation": generation_table, "quality": quality_table, "anomaly": anomaly_table,
     "anomaly_scores": anomaly_scores_table, "novelty": novelty_table, "defects": defects_table,
     "defects_image": defects_image_table, "defects_methods": defects_methods_table,
+    "defects_categories": defects_categories_table,
 }
 
 _BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
