@@ -4,7 +4,8 @@ Maps, each computed at its own resolution, then upsampled to the prepared image 
 
 * ``pixel``: |image − DetailVAE reconstruction| + ssim_weight · (1 − SSIM), at the VAE's size;
 * ``feature_distance``: the squared distance between EfficientNet-Lite0 features of the image and
-  of its reconstruction (both at the VAE's size, upsampled to the image size), per tap, summed;
+  of its reconstruction, both at the VAE's size, on the taps ``distance_strides`` (by default those
+  the VAE's perceptual loss matches, strides 4 and 8), per tap, summed;
 * ``padim``: Mahalanobis distance of each patch embedding to a Gaussian fitted per position on the
   training images (Defard et al. 2020);
 * ``patchcore``: distance of each patch embedding to its nearest neighbour in a coreset of the
@@ -156,6 +157,7 @@ class DefectDetector:
     image_score: str
     topk_fraction: float
     batch_size: int = 16
+    distance_strides: tuple[int, ...] = (4, 8)
     pixel_thresholds: dict[str, float] = field(default_factory=dict)
     image_thresholds: dict[str, float] = field(default_factory=dict)
     scale: dict[str, tuple[float, float]] = field(default_factory=dict)   # (median, spread)
@@ -164,14 +166,18 @@ class DefectDetector:
     patchcore: PatchMemory | None = None
     vae: DetailVAE | None = field(default=None, repr=False)
     backbone: Lite0Features | None = field(default=None, repr=False)
+    distance_backbone: Lite0Features | None = field(default=None, repr=False)
 
     @classmethod
     def from_params(cls, p: DefectParams, vae: DetailVAE) -> "DefectDetector":
         e = p.evaluation
         return cls(p.image_size, p.resize, e.method, dict(e.fusion), tuple(p.features.strides),
                    p.features.pool, e.ssim_weight, e.smoothing_sigma, e.normalize_per_position,
-                   e.image_score, e.topk_fraction, p.features.batch_size, vae=vae,
-                   backbone=build_backbone(p.features.backbone, tuple(p.features.strides)))
+                   e.image_score, e.topk_fraction, p.features.batch_size,
+                   tuple(p.features.distance_strides), vae=vae,
+                   backbone=build_backbone(p.features.backbone, tuple(p.features.strides)),
+                   distance_backbone=build_backbone(p.features.backbone,
+                                                    tuple(p.features.distance_strides)))
 
     def maps_needed(self, method: str) -> tuple[str, ...]:
         """The raw maps a method reads (the fused one: those with a weight)."""
@@ -192,9 +198,10 @@ class DefectDetector:
             out["pixel"] = torch.from_numpy(
                 raw_maps(small.numpy(), recon.numpy(), self.ssim_weight, 0.0)).float()
         if "feature_distance" in names:
+            # at the VAE's size: upsampling first would cost 4× the backbone time and add nothing
+            # the VAE saw
             pair = torch.cat([small.float().div(255.0), recon]).unsqueeze(1)
-            pair = _upsample(pair[:, 0], self.image_size).unsqueeze(1)
-            feats = self.backbone(pair)
+            feats = self.distance_backbone(pair)
             finest = feats[min(feats)].shape[-2:]
             dist = sum(F.interpolate((f[:len(images)] - f[len(images):]).pow(2).mean(1, keepdim=True),
                                      size=finest, mode="bilinear", align_corners=False)[:, 0]
@@ -297,8 +304,9 @@ class DefectDetector:
     def save(self, stem: str | Path) -> None:
         stem = Path(stem)
         fields = {k: v for k, v in self.__dict__.items()
-                  if k not in (*self.TENSOR_FIELDS, "vae", "backbone")}
+                  if k not in (*self.TENSOR_FIELDS, "vae", "backbone", "distance_backbone")}
         fields["strides"] = list(self.strides)
+        fields["distance_strides"] = list(self.distance_strides)
         tensors = {f"position.{k}.{i}": t for k, pair in self.position.items()
                    for i, t in enumerate(pair)}
         tensors.update({"padim.channels": self.padim.channels, "padim.mean": self.padim.mean,
@@ -316,6 +324,7 @@ class DefectDetector:
         try:
             fields = read_json(description)
             fields["strides"] = tuple(fields["strides"])
+            fields["distance_strides"] = tuple(fields["distance_strides"])
             fields["scale"] = {k: tuple(v) for k, v in fields["scale"].items()}
             detector = cls(**fields)
         except (ValueError, KeyError, TypeError) as err:
@@ -330,4 +339,5 @@ class DefectDetector:
             raise UnreadableFile(f"{stem}.safetensors: lacks tensor {err}") from None
         detector.vae = vae
         detector.backbone = backbone or build_backbone("efficientnet_lite0", detector.strides)
+        detector.distance_backbone = build_backbone("efficientnet_lite0", detector.distance_strides)
         return detector

