@@ -163,7 +163,7 @@ def check_defect_stages(repo):
         test_file.write_bytes(original)
         repo.run("python", "stages/defect_eval.py")
 
-    # classify_images labels a folder of new images with the chosen threshold
+    # `vaelab tiles` labels a folder of new images with the chosen method and threshold
     folder = repo.root.parent / "new_images"
     folder.mkdir()
     source = Path(repo.env["VAELAB_DEFECTS_DIR"])
@@ -171,19 +171,18 @@ def check_defect_stages(repo):
         for jpg in sorted((source / category / "Imgs").glob("*.jpg"))[-2:]:
             shutil.copy(jpg, folder / f"{category}_{jpg.name}")
     out = repo.root.parent / "labels.csv"
-    repo.run("python", "stages/classify_images.py", "--images", str(folder), "--out", str(out))
+    tiles = ("python", "-m", "vaelab.command.main", "tiles", "--quiet")
+    repo.run(*tiles, str(folder), "--out", str(out))
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 4 and {r["label"] for r in rows} <= {"good", "defective"}
     assert {r["method"] for r in rows} == {defects["method"]} and not any(r["error"] for r in rows)
     assert all(float(r["threshold"]) == pytest.approx(thresholds["image"], abs=1e-5) for r in rows)
     # an unreadable file gets its own error row; the others are still classified; exit status 1
     (folder / "broken.jpg").write_bytes(b"not a jpeg")
-    partial = repo.run("python", "stages/classify_images.py", "--images", str(folder), "--out",
-                       str(out), check=False)
-    rows = {r["file"]: r for r in csv.DictReader(out.open())}
+    partial = repo.run(*tiles, str(folder), "--out", str(out), check=False)
+    rows = {Path(r["file"]).name: r for r in csv.DictReader(out.open())}
     assert partial.returncode == 1 and len(rows) == 5
     assert rows["broken.jpg"]["label"] == "error" and "not a readable image" in rows["broken.jpg"]["error"]
     assert all(r["label"] in ("good", "defective") for f, r in rows.items() if f != "broken.jpg")
-    bad = repo.run("python", "stages/classify_images.py", "--images", str(folder / "nope"),
-                   "--out", str(out), check=False)
-    assert bad.returncode == 2 and "nope: not a folder" in bad.stderr
+    bad = repo.run(*tiles, str(folder / "nope"), "--out", str(out), check=False)
+    assert bad.returncode == 2 and "nope: no such file or folder" in bad.stderr

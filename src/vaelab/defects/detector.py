@@ -95,7 +95,8 @@ class GaussianPositions:
 
     def distance(self, embeddings: torch.Tensor) -> torch.Tensor:
         """(N, C, h, w) → Mahalanobis distances (N, h, w)."""
-        d = embeddings[:, self.channels].permute(0, 2, 3, 1) - self.mean   # (N, h, w, D)
+        # contiguous: einsum on the permuted view is 5× slower (same result, bit for bit)
+        d = (embeddings[:, self.channels].permute(0, 2, 3, 1) - self.mean).contiguous()  # (N, h, w, D)
         squared = torch.einsum("nhwd,hwde,nhwe->nhw", d, self.precision, d)
         return squared.clamp_min(0).sqrt()
 

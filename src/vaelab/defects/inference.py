@@ -26,30 +26,46 @@ class TileResult:
     label: str = "error"            # good | defective | error
     threshold: float = float("nan")
     error: str = ""
+    map: np.ndarray | None = None   # the method's anomaly map (image_size²), when asked for
 
 
-def classify_files(detector: DefectDetector, files: Iterable[Path]) -> Iterator[TileResult]:
-    """One :class:`TileResult` per file, in order, scored batch by batch."""
-    batch: list[tuple[Path, np.ndarray, np.ndarray]] = []
+def classify_files(detector: DefectDetector, files: Iterable[Path], keep_maps: bool = False
+                   ) -> Iterator[TileResult]:
+    """One :class:`TileResult` per file, in the order given, scored batch by batch
+    (``keep_maps``: with each tile's anomaly map). Unreadable files wait in the batch as their
+    error rows, so that the output keeps the input's order."""
+    pending: list[tuple[Path, np.ndarray | None, np.ndarray | None, str]] = []
+    readable = 0
 
     def flush() -> Iterator[TileResult]:
-        images = torch.from_numpy(np.stack([b[1] for b in batch]))
-        valid = torch.from_numpy(np.stack([b[2] for b in batch]))
-        found = detector.detect(images, valid)
-        for (path, _, _), score, defective in zip(batch, found["score"], found["defective"]):
-            yield TileResult(path, float(score), "defective" if defective else "good",
-                             float(found["threshold"]))
-        batch.clear()
+        tiles = [(image, valid) for _, image, valid, _ in pending if image is not None]
+        found = None
+        if tiles:
+            found = detector.detect(torch.from_numpy(np.stack([t[0] for t in tiles])),
+                                    torch.from_numpy(np.stack([t[1] for t in tiles])))
+        threshold = detector.image_thresholds[detector.method]
+        k = 0
+        for path, image, valid, error in pending:
+            if image is None:
+                yield TileResult(path, threshold=threshold, error=error)
+                continue
+            yield TileResult(path, float(found["score"][k]),
+                             "defective" if found["defective"][k] else "good", threshold,
+                             map=np.where(valid, found["map"][k], np.nan) if keep_maps else None)
+            k += 1
+        pending.clear()
 
     for path in files:
+        path = Path(path)
         try:
-            image, valid = read_image(Path(path), detector.image_size, detector.resize)
+            image, valid = read_image(path, detector.image_size, detector.resize)
+            pending.append((path, image, valid, ""))
+            readable += 1
         except DefectDataError as err:
-            yield TileResult(Path(path), threshold=detector.image_thresholds[detector.method],
-                             error=str(err))
-            continue
-        batch.append((Path(path), image, valid))
-        if len(batch) == detector.batch_size:
+            pending.append((path, None, None, str(err)))
+        # flush on a full batch, or when many bad files in a row hold back the output
+        if readable == detector.batch_size or len(pending) >= 4 * detector.batch_size:
             yield from flush()
-    if batch:
+            readable = 0
+    if pending:
         yield from flush()

@@ -1,0 +1,34 @@
+"""``vaelab sample``: digits from the conditional VAE, optionally guided by the CNN evaluator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from vaelab.core.checkpoint import load_checkpoint
+from vaelab.core.plots import image_grid
+from vaelab.generation.sampling import guided_draw, sample_prior
+
+
+def run(digit: int, count: int, guided: bool, temperature: float, seed: int, models: Path,
+        model: str, out: Path) -> torch.Tensor:
+    """``count`` samples of ``digit`` written as a grid to ``out``; returns them (count, 28, 28).
+    Guided: 8 × count candidates, the evaluator's ``count`` most confident kept (best first)."""
+    if not 0 <= digit <= 9:
+        raise ValueError(f"--digit {digit}: must be 0..9")
+    if count < 1:
+        raise ValueError(f"-n {count}: must be at least 1")
+    vae = load_checkpoint(models / model)
+    generator = torch.Generator().manual_seed(seed)
+    if guided:
+        draw = guided_draw(vae, load_checkpoint(models / "classifier"), digit, 8 * count, count, 1,
+                           temperature, generator)
+        images = draw.candidates[draw.kept]
+        titles = [f"{float(c):.2f}" for c in draw.confidence[draw.kept]]
+    else:
+        images, titles = sample_prior(vae, count, temperature, generator, digit), None
+    how = "guided (evaluator confidence)" if guided else "unguided"
+    image_grid(images[:, 0], out, titles, ncols=min(8, count),
+               suptitle=f"{model}: digit {digit}, {how}, temperature {temperature}")
+    return images[:, 0]

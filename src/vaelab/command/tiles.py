@@ -1,0 +1,63 @@
+"""``vaelab tiles``: good / defective per tile with the fitted defect detector."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from PIL import Image
+
+from vaelab.command.output import list_files, progress, write_rows
+from vaelab.core.io import atomic_path
+from vaelab.defects.detector import DefectDetector
+from vaelab.defects.inference import IMAGE_SUFFIXES, classify_files
+from vaelab.defects.training import load_detailvae
+
+COLUMNS = ["file", "score", "label", "threshold", "method", "error"]
+
+
+def save_map(values: np.ndarray, threshold: float, path: Path) -> None:
+    """An anomaly map as a colour PNG: 0 (validation median) black, twice the pixel threshold
+    and above bright; padding (NaN) black."""
+    scaled = np.nan_to_num(np.clip(values / (2 * max(threshold, 1e-6)), 0, 1), nan=0.0)
+    rgb = (colormaps["magma"](scaled)[..., :3] * 255).astype(np.uint8)
+    with atomic_path(path) as tmp:
+        Image.fromarray(rgb).save(tmp, format="PNG")
+
+
+def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive: bool,
+        maps: Path | None, quiet: bool, fail_fast: bool) -> tuple[int, int, int]:
+    """Classify every tile; returns (files, defective, failed)."""
+    files = list_files(inputs, IMAGE_SUFFIXES, recursive)
+    if not files:
+        raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images "
+                                f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+    for stem, stage in (("detailvae", "train_detailvae"), ("defect_detector", "defect_eval")):
+        if not (models / f"{stem}.json").is_file():
+            raise FileNotFoundError(f"{models / stem}.json: not found; run `dvc repro {stage}` "
+                                    "(or point --models at a folder that holds it)")
+    detector = DefectDetector.load(models / "defect_detector", load_detailvae(models / "detailvae"))
+    counts = {"defective": 0, "failed": 0}
+
+    def rows() -> Iterator[dict]:
+        for result in classify_files(detector, progress(files, len(files), quiet, "tiles"),
+                                     keep_maps=maps is not None):
+            row = {"file": str(result.file), "method": detector.method, "label": result.label,
+                   "threshold": round(result.threshold, 6), "error": result.error,
+                   "score": None if result.error else round(result.score, 6)}
+            if result.map is not None:
+                target = maps / (result.file.stem + "_map.png")
+                save_map(result.map, detector.pixel_thresholds[detector.method], target)
+                row["map"] = str(target)
+            counts["defective"] += result.label == "defective"
+            counts["failed"] += bool(result.error)
+            yield row
+            if fail_fast and result.error:
+                return
+
+    columns = COLUMNS + (["map"] if maps is not None else [])
+    for _ in write_rows(rows(), columns, out, fmt):
+        pass
+    return len(files), counts["defective"], counts["failed"]

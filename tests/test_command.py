@@ -1,0 +1,110 @@
+"""The `vaelab` command on real tiles and on every kind of bad file; `vaelab sample`."""
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from test_defect_detector import small_detector, texture
+
+from vaelab.command.main import main
+from vaelab.core.checkpoint import save_checkpoint
+from vaelab.defects.training import detailvae_config
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A small fitted defect detector (PaDiM) and its DetailVAE, saved as the pipeline saves them."""
+    folder = tmp_path_factory.mktemp("models")
+    detector, p = small_detector(method="padim")
+    train, val = torch.from_numpy(texture(6, 64, 1)), torch.from_numpy(texture(4, 64, 2))
+    detector.fit(train, val, torch.ones(val.shape, dtype=torch.bool), p)
+    detector.save(folder / "defect_detector")
+    save_checkpoint(folder / "detailvae", detector.vae, "detailvae", detailvae_config(p.detailvae))
+    return folder
+
+
+def bad_files(folder):
+    """One file of each kind a user's folder may hold that is not a readable tile."""
+    (folder / "not_an_image.png").write_text("hello")
+    (folder / "empty.jpg").write_bytes(b"")
+    real = next(folder.glob("*.jpg"))
+    (folder / "truncated.jpg").write_bytes(real.read_bytes()[:2000])
+    Image.new("L", (1, 1)).save(folder / "one_pixel.png")
+    Image.MAX_IMAGE_PIXELS, limit = None, Image.MAX_IMAGE_PIXELS
+    try:
+        Image.new("L", (20000, 10000)).save(folder / "bomb.png")   # 2e8 pixels: over PIL's limit
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    return {"not_an_image.png", "empty.jpg", "truncated.jpg", "one_pixel.png", "bomb.png"}
+
+
+@pytest.fixture
+def tiles(tmp_path, defects_dir):
+    folder = tmp_path / "tiles"
+    folder.mkdir()
+    for category in ("Free", "Blowhole"):
+        for path in sorted((defects_dir / f"MT_{category}" / "Imgs").glob("*.jpg"))[:3]:
+            shutil.copy(path, folder / path.name)
+    sixteen = (np.arange(120 * 200).reshape(120, 200) * 2).astype(np.uint16)
+    Image.fromarray(sixteen).save(folder / "sixteen_bit.png")      # readable: scaled to 8 bits
+    return folder
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_tiles_reports_each_bad_file_in_its_row_and_classifies_the_rest(models, tiles, tmp_path, capsys):
+    bad = bad_files(tiles)
+    out = tmp_path / "labels.csv"
+    status = main(["--models", str(models), "tiles", str(tiles), "--out", str(out),
+                   "--maps", str(tmp_path / "maps"), "--quiet"])
+    rows = read_rows(out)
+    names = [r["file"].rsplit("/", 1)[-1] for r in rows]
+    assert names == sorted(p.name for p in tiles.iterdir())          # every file, in order
+    errors = {n for n, r in zip(names, rows) if r["label"] == "error"}
+    assert errors == bad and all(rows[names.index(n)]["error"] for n in bad)
+    good = [r for r in rows if r["label"] != "error"]
+    assert len(good) == 7 and all(float(r["score"]) == float(r["score"]) for r in good)
+    assert {r["method"] for r in rows} == {"padim"}
+    assert all((tmp_path / "maps" / (n.rsplit(".", 1)[0] + "_map.png")).is_file()
+               for n in names if n not in bad)
+    assert status == 1 and "5 unreadable" in capsys.readouterr().err
+
+
+def test_tiles_fail_fast_json_and_missing_models(models, tiles, tmp_path, capsys):
+    (tiles / "a_broken.jpg").write_bytes(b"broken")
+    out = tmp_path / "labels.json"
+    assert main(["--models", str(models), "tiles", str(tiles), "--format", "json", "--out",
+                 str(out), "--fail-fast", "--quiet"]) == 1
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["label"] == "error"            # stopped at the first
+    assert main(["--models", str(tmp_path / "none"), "tiles", str(tiles), "--quiet"]) == 2
+    assert "dvc repro train_detailvae" in capsys.readouterr().err
+
+
+def test_sample_draws_digits_unguided_and_guided(tmp_path):
+    from conftest import REPO
+
+    from vaelab.core.params import load_params
+    from vaelab.core.registry import build_model
+    from vaelab.mnist.autoencoder_training import autoencoder_config
+    from vaelab.mnist.classify import build_classifier, classifier_config, kind_for
+    params = load_params(REPO / "params.yaml")
+    spec = params.autoencoder(params.sampling.model)
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "cond_resvae", build_model(spec.kind, autoencoder_config(spec)),
+                    spec.kind, autoencoder_config(spec))
+    save_checkpoint(tmp_path / "classifier", build_classifier(params.classifier),
+                    kind_for(params.classifier), classifier_config(params.classifier))
+    for extra in ([], ["--guided"]):
+        out = tmp_path / f"grid{len(extra)}.png"
+        assert main(["--models", str(tmp_path), "sample", "--digit", "7", "-n", "4",
+                     "--out", str(out), *extra]) == 0
+        assert Image.open(out).size[0] > 100
+    assert main(["--models", str(tmp_path), "sample", "--digit", "12", "--out", str(out)]) == 2
