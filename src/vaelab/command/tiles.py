@@ -34,10 +34,6 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
     if not files:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images "
                                 f"({', '.join(sorted(IMAGE_SUFFIXES))})")
-    for stem, stage in (("detailvae", "train_detailvae"), ("defect_detector", "defect_eval")):
-        if not (models / f"{stem}.json").is_file():
-            raise FileNotFoundError(f"{models / stem}.json: not found; run `dvc repro {stage}` "
-                                    "(or point --models at a folder that holds it)")
     detector = DefectDetector.load(models / "defect_detector", load_detailvae(models / "detailvae"))
     counts = {"defective": 0, "failed": 0}
 

@@ -36,14 +36,17 @@ def save_checkpoint(stem: str | Path, model: nn.Module, kind: str, config: dict[
                              "weights": weights.name, "format": "safetensors state_dict"})
 
 
-def load_checkpoint(stem: str | Path, device: Any = "cpu", kind: str | None = None) -> nn.Module:
+def load_checkpoint(stem: str | Path, device: Any = "cpu", kind: str | None = None,
+                    stage: str = "") -> nn.Module:
     """Rebuild the model described by ``<stem>.json`` and load ``<stem>.safetensors`` into it.
 
-    ``kind``: the kind the caller expects (a checkpoint of another kind is an error). A missing,
+    ``kind``: the kind the caller expects (a checkpoint of another kind is an error); ``stage``:
+    the DVC stage that writes it, named when it is missing. A missing,
     corrupt or mismatched file stops with the file named (FileNotFoundError / UnreadableFile)."""
     weights, description = checkpoint_paths(stem)
     if not description.is_file():
-        raise FileNotFoundError(f"{description}: not found (train the model first: `dvc repro`)")
+        raise FileNotFoundError(f"{description}: not found (train the model first: "
+                                f"`dvc repro{' ' + stage if stage else ''}`)")
     try:
         meta = read_json(description)
         found = meta["kind"]

@@ -141,4 +141,4 @@ def reconstruct(model: DetailVAE, images: torch.Tensor, batch_size: int = 32,
 def load_detailvae(stem: str | Path, device: torch.device | str = "cpu") -> DetailVAE:
     """The DetailVAE saved by :func:`vaelab.core.checkpoint.save_checkpoint` (bad files: errors
     that name them)."""
-    return load_checkpoint(stem, device, kind=KIND)
+    return load_checkpoint(stem, device, kind=KIND, stage="train_detailvae")
