@@ -197,7 +197,7 @@ class DefectDetector:
             small = vae_input(images, self.vae.input_size)
         if "pixel" in names:
             out["pixel"] = torch.from_numpy(
-                raw_maps(small.numpy(), recon.numpy(), self.ssim_weight, 0.0)).float()
+                raw_maps(small.numpy(), recon.numpy(), self.ssim_weight)).float()
         if "feature_distance" in names:
             # at the VAE's size: upsampling first would cost 4× the backbone time and add nothing
             # the VAE saw
