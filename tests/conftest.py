@@ -60,6 +60,11 @@ def tiny_params() -> dict:
     params["sampling"].update(candidates=10, keep=3, rounds=2, unconditional_samples=40)
     params["anomaly"].update(fit_images=500, eval_batch_size=256)
     params["quality"].update(traversal_steps=5, interpolation_steps=5)
+    insight = params["insight"]
+    insight["explain"].update(images=40, figure_misclassified=6, figure_occluded=3)
+    insight["read_numbers"].update(test_per_length=4, dev_per_length=2, figure_examples=3)
+    insight["read_numbers"]["composer"]["lengths"] = [1, 2, 4]
+    insight["variations"].update(images=30, per_image=4)
     defects = params["defects"]
     defects.update(image_size=64, max_images_per_category=8)
     defects["detailvae"].update(input_size=32, epochs=1, batch_size=4, plot_images=3)

@@ -28,7 +28,7 @@ def test_judging_stages_depend_on_the_models_params_name():
     assert model_deps("defect_eval") == {"detailvae"}
 
 
-PARTS_WITH_SCHEMA = ("defects", "generation", "quality", "shift")
+PARTS_WITH_SCHEMA = ("defects", "generation", "insight", "quality", "shift")
 
 
 def stage_bodies() -> dict[str, dict]:

@@ -11,6 +11,7 @@ from vaelab.core.cli import USER_ERRORS
 EXAMPLES = """examples:
   vaelab tiles photos/ --recursive --out labels.csv     good / defective per tile
   vaelab tiles photos/ --maps maps/ --format json        ... with an anomaly-map PNG per tile
+  vaelab read number.png --explain cams/                 the number in an image, with Grad-CAM
   vaelab sample --digit 7 -n 16 --guided --out 7.png     digits from the conditional VAE
 
 Models come from models/ (`dvc repro` writes them); --models DIR points elsewhere."""
@@ -38,6 +39,22 @@ def parser() -> argparse.ArgumentParser:
     tiles.add_argument("--quiet", action="store_true", help="no progress bar")
     tiles.add_argument("--fail-fast", action="store_true", help="stop at the first unreadable file")
 
+    read = sub.add_parser("read", help="the number in each image",
+                          description="Read handwritten numbers: segment, crop as MNIST, classify "
+                          "each digit with the CNN evaluator (knobs chosen by `dvc repro read_numbers`).",
+                          epilog="example: vaelab read scans/ --out numbers.csv --explain cams/\n"
+                          "columns: file, number, digits, confidences, min_confidence, notes, error; "
+                          "exit status 1 when a file could not be read",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    read.add_argument("inputs", nargs="+", type=Path, metavar="IMAGE_OR_DIR")
+    read.add_argument("--recursive", action="store_true", help="also the folders' subfolders")
+    read.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    read.add_argument("--format", choices=("csv", "json"), default="csv")
+    read.add_argument("--explain", type=Path, metavar="DIR",
+                      help="write <name>_explain.png (crops and Grad-CAM) per image here")
+    read.add_argument("--quiet", action="store_true", help="no progress bar")
+    read.add_argument("--fail-fast", action="store_true", help="stop at the first unreadable file")
+
     sample = sub.add_parser("sample", help="digits from the conditional VAE",
                             description="Draw digits from the conditional VAE's prior, optionally "
                             "keeping those the CNN evaluator is most confident about.",
@@ -60,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
             total, defective, failed = tiles.run(args.inputs, args.models, args.out, args.format,
                                                  args.recursive, args.maps, args.quiet, args.fail_fast)
             print(f"vaelab tiles: {total} files, {defective} defective, {failed} unreadable"
+                  + (f" → {args.out}" if args.out else ""), file=sys.stderr)
+            return 1 if failed else 0
+        if args.command == "read":
+            from vaelab.command import read
+            total, failed = read.run(args.inputs, args.models, args.out, args.format,
+                                     args.recursive, args.explain, args.quiet, args.fail_fast)
+            print(f"vaelab read: {total} files, {failed} unreadable"
                   + (f" → {args.out}" if args.out else ""), file=sys.stderr)
             return 1 if failed else 0
         from vaelab.command import sample

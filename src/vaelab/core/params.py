@@ -6,7 +6,7 @@ file stays the single source of every knob. Errors name the key path and what is
     params.yaml: data.shifts.noisy.sigma = -0.1: must be >= 0
 
 Each part's section is declared beside its code (``mnist/params.py``, ``generation/params.py``,
-``quality/params.py``, ``shift/params.py``, ``defects/params.py``); this module assembles them into
+``quality/params.py``, ``shift/params.py``, ``defects/params.py``, ``insight/params.py``); this module assembles them into
 :class:`Params` and validates the whole file at once.
 
 Range limits live in the field metadata (``knob(ge=0)``); checks that involve several keys live in a
@@ -29,6 +29,7 @@ import yaml
 from vaelab.core.schema import ParamsError, knob
 from vaelab.defects.params import DefectParams
 from vaelab.generation.params import SamplingParams
+from vaelab.insight.params import InsightParams
 from vaelab.mnist.params import (
     VARIATIONAL_KINDS,
     AutoencoderEntry,
@@ -66,6 +67,7 @@ class Params:
     quality: QualityParams = knob()
     anomaly: AnomalyParams = knob()
     defects: DefectParams = knob()
+    insight: InsightParams = knob()
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
         if not self.family():

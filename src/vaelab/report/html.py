@@ -22,6 +22,9 @@ SECTIONS = {
     "defects_image": "Defect detection, image level",
     "defects_methods": "Defect detection, every method: validation (synthetic defects) and test",
     "defects_categories": "Defect detection, every method per category",
+    "explain": "Digit insight: Grad-CAM faithfulness against baselines",
+    "read_numbers": "Digit insight: reading composed multi-digit numbers (test digits)",
+    "variations": "Digit insight: conditional-VAE variations of test digits",
 }
 
 FIGURES = (
@@ -43,6 +46,12 @@ FIGURES = (
     ("Defect ROC curves per method", "plots/defects/eval/roc_image.png"),
     ("Blowhole examples", "plots/defects/eval/examples_blowhole.png"),
     ("Uneven examples", "plots/defects/eval/examples_uneven.png"),
+    ("Grad-CAM per digit (last and previous block)", "plots/explain/per_digit.png"),
+    ("Grad-CAM on misclassified test images", "plots/explain/misclassified.png"),
+    ("Grad-CAM on occluded test images", "plots/explain/occluded.png"),
+    ("Reading touching numbers", "plots/read_numbers/examples_touching.png"),
+    ("Reading: the most confident wrong readings", "plots/read_numbers/worst_failures.png"),
+    ("Conditional-VAE variations of test digits", "plots/variations/variations.png"),
 )
 
 STYLE = """

@@ -223,12 +223,61 @@ def autoencoders_table(metrics: Path) -> Table:
                   "MSE/pixel", "active units", "params", "train s", "digits"], rows)
 
 
+def explain_table(metrics: Path) -> Table:
+    e = _load(metrics, "explain.json")
+    rows = [[name, m["deletion_auc"], m["road_combined"],
+             *[m[f"road_morf_{q}"] for q in (20, 50, 80) if f"road_morf_{q}" in m]]
+            for name, m in e["maps"].items()]
+    o = e["occluded"]
+    return Table(["map", "deletion AUC ↓", "ROAD combined ↑", "ROAD MoRF 20 % ↓", "MoRF 50 % ↓",
+                  "MoRF 80 % ↓"], rows,
+                 f"{e['images']} test images, true class. {e['headline']} beats random pixels on "
+                 f"{_pct(e['gradcam_beats_random_pixels'])} of images, RandomCAM on "
+                 f"{_pct(e['gradcam_beats_randomcam'])}, the centred Gaussian on "
+                 f"{_pct(e['gradcam_beats_centred_gaussian'])} (deletion AUC). Occluded images: "
+                 f"{_pct(o['cam_mass_in_patch'])} of the CAM inside the occluder "
+                 f"(area {_pct(o['patch_area_share'])}; clean image, same square: "
+                 f"{_pct(o['clean_cam_mass_same_square'])}).")
+
+
+def read_numbers_table(metrics: Path) -> Table:
+    r = _load(metrics, "read_numbers.json")
+    lengths = sorted({k for cells in r["results"].values() for k in cells if k != "all"}, key=int)
+    rows = []
+    for subset, cells in r["results"].items():
+        rows.append([f"{subset}: string", *[_pct(cells[n]["string_accuracy"]) for n in lengths],
+                     _pct(cells["all"]["string_accuracy"])])
+        rows.append([f"{subset}: digit", *[_pct(cells[n]["digit_accuracy"]) for n in lengths],
+                     _pct(cells["all"]["digit_accuracy"])])
+        rows.append([f"{subset}: count", *[_pct(cells[n]["count_accuracy"]) for n in lengths],
+                     _pct(cells["all"]["count_accuracy"])])
+    per_cell = next(iter(r["results"].values()))[lengths[0]]["strings"]
+    seg = r["segmentation"]
+    return Table(["subset: accuracy", *[f"{n} digits" for n in lengths], "all"], rows,
+                 f"{per_cell} test numbers per subset and length (MNIST test digits only); knobs "
+                 f"chosen on {r['dev_strings']} dev numbers (validation digits): split_aspect "
+                 f"{seg['split_aspect']}, contrast_quantile {seg['contrast_quantile']}; "
+                 f"{r['seconds']} s.")
+
+
+def variations_table(metrics: Path) -> Table:
+    v = _load(metrics, "variations.json")
+    rows = [["all", _pct(v["judge_same_digit"])]]
+    rows += [[d, _pct(x)] for d, x in v["judge_same_digit_per_digit"].items()]
+    return Table(["digit", "judge reads the same digit"], rows,
+                 f"{v['model']}: {v['per_source']} variations of each of {v['sources']} test digits "
+                 f"(spread {v['spread']}); mean SSIM to the source {v['mean_ssim_to_source']:.3f}, "
+                 f"diversity (RMS pixel distance between variations) "
+                 f"{v['diversity_rms_pixel_distance']:.3f}.")
+
+
 TABLES: dict[str, Callable[[Path], Table]] = {
     "classifier": classifier_table, "autoencoders": autoencoders_table,
     "generation": generation_table, "quality": quality_table, "anomaly": anomaly_table,
     "anomaly_scores": anomaly_scores_table, "novelty": novelty_table, "defects": defects_table,
     "defects_image": defects_image_table, "defects_methods": defects_methods_table,
-    "defects_categories": defects_categories_table,
+    "defects_categories": defects_categories_table, "explain": explain_table,
+    "read_numbers": read_numbers_table, "variations": variations_table,
 }
 
 _BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)

@@ -1,0 +1,432 @@
+"""Reading a handwritten multi-digit number: ink from any picture, pieces, digits, MNIST crops.
+
+The path of one image (see :func:`read_number`):
+
+1. :func:`ink_image` — any 2-D picture (grey, RGB, RGBA canvas, light or dark background, uint8,
+   uint16, float) becomes ink intensity in [0, 1] (1 = ink), downscaled when huge.
+2. :func:`segment` — Otsu threshold, a small closing, connected components (skimage), specks
+   dropped, pieces of one digit merged (a broken 5), wide pieces cut where the evaluator is most
+   confident about both halves (touching and overlapping digits).
+3. :func:`mnist_crop` — each digit as MNIST itself was made: aspect kept in a 20 × 20 box, stroke
+   width brought to MNIST's, centre of mass at the centre of the 28 × 28 field.
+4. The evaluator reads each crop (any ``classify`` callable: crops → probabilities).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+from skimage.measure import label, regionprops
+from skimage.morphology import disk, skeletonize
+from skimage.transform import downscale_local_mean, resize
+
+from vaelab.insight.params import SegmentationParams
+
+MIN_SIDE = 8                 # smaller pictures cannot hold a digit
+MAX_SIDE = 2048              # larger pictures are downscaled first (memory, time)
+MAX_PIXELS = 200_000_000     # refused outright: decoding alone would need gigabytes
+MNIST_BOX = 20               # MNIST: the digit's longer side fills 20 px ...
+MNIST_SIDE = 28              # ... of a 28 × 28 field,
+MNIST_CENTRE = (14.0, 14.0)  # with the centre of mass here (training images: 13.99, 14.01)
+MNIST_STROKE = 2.9           # median stroke width of training digits (ink area / skeleton length)
+STROKE_TOLERANCE = 0.75     # strokes this much off MNIST's width are thickened or thinned
+MIN_INK_CONTRAST = 0.15      # less than this between ink and paper: an empty canvas
+MIN_DIGIT_PX = 4             # a piece must be at least this tall or wide (at the working size)
+FORCED_SPLIT = 2.2           # a piece this many typical digit widths wide is always cut
+MIN_HALF_HEIGHT = 0.5       # both sides of a cut stand at least this × the piece's height
+SOLID_FILL = 0.85            # a piece filling this much of its box is a blob, not a stroke
+
+Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
+
+
+class UnreadableImage(ValueError):
+    """The picture cannot be read as a number (wrong shape, size or values); says why."""
+
+
+@dataclass
+class Box:
+    top: int
+    left: int
+    bottom: int   # exclusive
+    right: int    # exclusive
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def centre_x(self) -> float:
+        return (self.left + self.right) / 2
+
+    def scaled(self, factor: float) -> "Box":
+        return Box(*(int(round(v * factor)) for v in (self.top, self.left, self.bottom, self.right)))
+
+    def as_list(self) -> list[int]:
+        return [self.top, self.left, self.bottom, self.right]
+
+
+@dataclass
+class Piece:
+    """One digit found by :func:`segment`: its box and its own ink (zero outside its pixels)."""
+    box: Box
+    ink: np.ndarray   # (box.height, box.width) float in [0, 1]
+
+
+@dataclass
+class DigitReading:
+    box: Box                    # in the coordinates of the picture given to read_number
+    crop: np.ndarray            # (28, 28) float in [0, 1], what the evaluator saw
+    digit: int
+    confidence: float
+    probabilities: np.ndarray   # (10,)
+
+
+@dataclass
+class NumberReading:
+    text: str                              # the digits read, left to right ('' when none)
+    digits: list[DigitReading]
+    notes: list[str] = field(default_factory=list)   # why something was not read, or doubtful
+
+    @property
+    def confidence(self) -> float:
+        """The least confident digit's confidence (0 when nothing was read)."""
+        return min((d.confidence for d in self.digits), default=0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Ink
+# --------------------------------------------------------------------------------------------
+
+def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
+    """(ink in [0, 1] with 1 = ink, scale) of a picture; ``scale`` maps working coordinates back
+    to the picture's (1 unless the picture was downscaled).
+
+    Accepted: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays of bool, uint8, uint16 or floats
+    in [0, 1] (or [0, 255]). Transparent pixels of an RGBA picture are paper. The paper is the
+    colour of the border, so dark ink on white and white ink on black both work.
+    """
+    picture = np.asarray(picture)
+    if picture.ndim == 3 and picture.shape[2] in (1, 3, 4):
+        channels = picture.shape[2]
+    elif picture.ndim == 2:
+        channels = 0
+    else:
+        raise UnreadableImage(f"picture of shape {picture.shape}: expected (H, W) grey or "
+                              "(H, W, 3|4) colour")
+    height, width = picture.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        raise UnreadableImage(f"picture of {width}×{height} pixels: at least "
+                              f"{MIN_SIDE}×{MIN_SIDE} needed to hold a digit")
+    if height * width > MAX_PIXELS:
+        raise UnreadableImage(f"picture of {width}×{height} pixels: larger than the "
+                              f"{MAX_PIXELS:,} pixels allowed")
+    values = _unit_range(picture)
+    # Downscale first (by striding, then a proper resize) so a huge canvas never becomes floats.
+    step = max(1, int(max(height, width) // MAX_SIDE))
+    values = values[::step, ::step]
+    if channels == 0:
+        grey = values
+    elif channels == 1:
+        grey = values[..., 0]
+    else:
+        grey = values[..., :3].mean(axis=2) if channels >= 3 else values[..., 0]
+        if channels == 4:   # composite over white paper: transparent means paper
+            alpha = values[..., 3]
+            grey = grey * alpha + (1.0 - alpha)
+    scale = 1.0
+    if max(grey.shape) > MAX_SIDE:
+        scale = max(grey.shape) / MAX_SIDE
+        grey = resize(grey, (round(grey.shape[0] / scale), round(grey.shape[1] / scale)),
+                      anti_aliasing=True)
+    scale *= step
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    ink = 1.0 - grey if np.median(border) > 0.5 else grey
+    return np.clip(ink, 0.0, 1.0).astype(np.float32), scale
+
+
+def _unit_range(picture: np.ndarray) -> np.ndarray:
+    if picture.dtype == bool:
+        return picture.astype(np.float32)
+    if picture.dtype == np.uint8:
+        return picture.astype(np.float32) / 255.0
+    if picture.dtype == np.uint16:
+        return picture.astype(np.float32) / 65535.0
+    if not np.issubdtype(picture.dtype, np.number):
+        raise UnreadableImage(f"picture of dtype {picture.dtype}: expected numbers")
+    values = picture.astype(np.float32)
+    if not np.isfinite(values).all():
+        raise UnreadableImage("picture holds NaN or infinite values")
+    low, high = float(values.min()), float(values.max())
+    if low < 0 or high > 255:
+        raise UnreadableImage(f"picture values in [{low:g}, {high:g}]: expected [0, 1] or [0, 255]")
+    return values / 255.0 if high > 1.0 else values
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Pieces
+# --------------------------------------------------------------------------------------------
+
+def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = None
+            ) -> tuple[list[Piece], list[str]]:
+    """The digits of an ink image, left to right, and notes on what was dropped or doubtful.
+
+    ``classify`` (crops → probabilities) chooses where to cut a piece wider than
+    ``p.split_aspect`` × its height; without it, wide pieces are cut at even intervals."""
+    notes: list[str] = []
+    if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+        return [], ["no ink found: the picture is empty"]
+    binary = ink > threshold_otsu(ink)
+    labels = label(binary, connectivity=2)
+    regions = regionprops(labels)
+    tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
+    unit = tallest / MNIST_BOX           # pixels per MNIST pixel, from the tallest piece
+    if p.closing_radius and unit > 0:    # rejoin strokes broken by a light pen
+        radius = max(1, int(round(p.closing_radius * unit)))
+        labels = label(ndimage.binary_closing(binary, structure=disk(radius)), connectivity=2)
+        regions = regionprops(labels)
+
+    min_side = max(MIN_DIGIT_PX, p.min_part * tallest)
+    boxes = {r.label: r.bbox for r in regions}
+    small = [r.label for r in regions if max(r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1]) < min_side]
+    groups = [[r.label] for r in sorted(regions, key=lambda r: r.bbox[1]) if r.label not in small]
+    if not groups:
+        return [], notes + [f"no digit-sized ink found ({len(small)} speck(s) smaller than "
+                            f"{min_side:.0f} px)"]
+    groups = _merge_overlapping(groups, boxes, p.merge_overlap)
+    groups = _join_short(groups, boxes, tallest)
+    # A small piece inside a digit's columns is a broken-off bit of it; elsewhere, a speck.
+    specks = 0
+    for piece in small:
+        centre = (boxes[piece][1] + boxes[piece][3]) / 2
+        home = [g for g in groups if min(boxes[i][1] for i in g) <= centre < max(boxes[i][3] for i in g)]
+        if home:
+            home[0].append(piece)
+        else:
+            specks += 1
+    if specks:
+        notes.append(f"{specks} speck(s) smaller than {min_side:.0f} px ignored")
+    pieces: list[Piece] = []
+    for group in groups:
+        mask = np.isin(labels, group)
+        box = _bounding_box(mask)
+        piece_ink = np.where(_dilate(mask, 1), ink, 0.0)[box.top:box.bottom, box.left:box.right]
+        pieces.extend(_split_wide(Piece(box, piece_ink), p, classify))
+    for piece in pieces:
+        if (piece.ink > 0.5).mean() > SOLID_FILL and piece.box.height * piece.box.width > 400:
+            notes.append(f"a solid blob at x={piece.box.left}..{piece.box.right} (not a stroke)")
+    return sorted(pieces, key=lambda q: q.box.left), notes
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    return ndimage.binary_dilation(mask, structure=disk(radius)) if radius > 0 else mask
+
+
+def _bounding_box(mask: np.ndarray) -> Box:
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    return Box(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+
+
+def _merge_overlapping(groups: list[list[int]], boxes: dict, min_overlap: float) -> list[list[int]]:
+    """Merge groups whose column ranges overlap by ≥ ``min_overlap`` of the narrower one: the
+    pieces of one digit sit above each other, neighbouring digits side by side."""
+    spans = [[min(boxes[i][1] for i in g), max(boxes[i][3] for i in g)] for g in groups]
+    merged = True
+    while merged:
+        merged = False
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                overlap = min(spans[a][1], spans[b][1]) - max(spans[a][0], spans[b][0])
+                narrower = min(spans[a][1] - spans[a][0], spans[b][1] - spans[b][0])
+                if narrower > 0 and overlap >= min_overlap * narrower:
+                    groups[a] += groups.pop(b)
+                    spans[a] = [min(spans[a][0], spans[b][0]), max(spans[a][1], spans[b][1])]
+                    spans.pop(b)
+                    merged = True
+                    break
+            if merged:
+                break
+    return groups
+
+
+def _join_short(groups: list[list[int]], boxes: dict, tallest: int) -> list[list[int]]:
+    """A group less than half as tall as the tallest piece (the detached bar of a 5, the foot of
+    a 2) joins its horizontally nearest neighbour when that one is near (half a digit height)."""
+    def span(g):
+        return (min(boxes[i][0] for i in g), min(boxes[i][1] for i in g),
+                max(boxes[i][2] for i in g), max(boxes[i][3] for i in g))
+
+    changed = True
+    while changed and len(groups) > 1:
+        changed = False
+        for a, group in enumerate(groups):
+            top, left, bottom, right = span(group)
+            if bottom - top >= MIN_HALF_HEIGHT * tallest:
+                continue
+            gaps = [(max(span(g)[1] - right, left - span(g)[3], 0), b)
+                     for b, g in enumerate(groups) if b != a]
+            gap, nearest = min(gaps)
+            if gap <= MIN_HALF_HEIGHT * tallest:
+                moved = groups.pop(a)
+                groups[nearest - (nearest > a)] += moved
+                changed = True
+                break
+    return groups
+
+
+def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None) -> list[Piece]:
+    """Cut a piece wider than ``split_aspect`` × height in two, recursively: at the column where
+    the evaluator is most confident about both halves, among the ink profile's low points."""
+    h, w = piece.ink.shape
+    if w <= p.split_aspect * h or w < 2 * MIN_DIGIT_PX:
+        return [piece]
+    # Digits of one number stand about equally tall: a cut that leaves a low stub (the bar of a
+    # 5, the foot of a 2) on one side is not between two digits.
+    cuts = [c for c in _candidate_cuts(piece.ink, p.digit_aspect)
+            if min(part.box.height for part in _halves(piece, c)) >= MIN_HALF_HEIGHT * h]
+    if not cuts:
+        return [piece]
+    if classify is None:   # no evaluator: the cut nearest to a whole digit's width
+        target = p.digit_aspect * h
+        best = min(cuts, key=lambda c: abs(c - target))
+    else:
+        halves = [_halves(piece, c) for c in cuts]
+        crops = np.stack([mnist_crop(piece.ink, p.normalise_stroke, p.contrast_quantile)]
+                         + [mnist_crop(part.ink, p.normalise_stroke, p.contrast_quantile)
+                            for pair in halves for part in pair])
+        confidence = classify(crops).max(axis=1)
+        whole, pairs = confidence[0], confidence[1:].reshape(len(cuts), 2)
+        both = np.sqrt(pairs[:, 0] * pairs[:, 1])
+        # A wide single digit (a flat 2, a 5 with a long bar) stays whole unless its halves read
+        # better than it does; a piece as wide as two typical digits is always cut.
+        if both.max() <= whole and w <= FORCED_SPLIT * p.digit_aspect * h:
+            return [piece]
+        best = cuts[int(np.argmax(both))]
+    left, right = _halves(piece, best)
+    return _split_wide(left, p, classify) + _split_wide(right, p, classify)
+
+
+def _candidate_cuts(ink: np.ndarray, digit_aspect: float, count: int = 7) -> list[int]:
+    """Columns worth cutting at: the lowest points of the smoothed ink profile between a third
+    and (width − a third) of a digit width from either side, plus evenly spaced ones."""
+    h, w = ink.shape
+    margin = max(MIN_DIGIT_PX, int(digit_aspect * h / 3))
+    if w - 2 * margin < 1:
+        return []
+    profile = ndimage.uniform_filter1d(ink.sum(axis=0), size=3)
+    inner = np.arange(margin, w - margin)
+    lowest = inner[np.argsort(profile[inner], kind="stable")[:count]]
+    even = np.linspace(margin, w - margin - 1, num=min(count, len(inner))).round().astype(int)
+    return sorted(set(lowest.tolist()) | set(even.tolist()))
+
+
+def _halves(piece: Piece, cut: int) -> tuple[Piece, Piece]:
+    parts = []
+    for ink, offset in ((piece.ink[:, :cut], 0), (piece.ink[:, cut:], cut)):
+        rows = np.nonzero(ink.max(axis=1) > 0)[0]
+        top, bottom = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, ink.shape[0])
+        box = Box(piece.box.top + top, piece.box.left + offset, piece.box.top + bottom,
+                  piece.box.left + offset + ink.shape[1])
+        parts.append(Piece(box, ink[top:bottom]))
+    return parts[0], parts[1]
+
+
+# --------------------------------------------------------------------------------------------
+# 3. MNIST crops
+# --------------------------------------------------------------------------------------------
+
+def mnist_crop(ink: np.ndarray, normalise_stroke: bool = False, contrast_quantile: float = 0.0
+               ) -> np.ndarray:
+    """A digit's ink as MNIST made its images: (28, 28) float in [0, 1].
+
+    ``contrast_quantile`` > 0 stretches the ink so that this quantile of the inked pixels is
+    full white: MNIST strokes are saturated, and resampling (any scaling, a soft pen) greys them,
+    which the evaluator reads measurably worse (on validation digits scaled by 0.8: 97.1 % read
+    unstretched, 99.1 % stretched at 0.7)."""
+    rows, cols = np.nonzero(ink.max(axis=1) > 0.05)[0], np.nonzero(ink.max(axis=0) > 0.05)[0]
+    if not len(rows):
+        return np.zeros((MNIST_SIDE, MNIST_SIDE), np.float32)
+    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = ink.shape
+    factor = MNIST_BOX / max(h, w)
+    size = (max(1, round(h * factor)), max(1, round(w * factor)))
+    small = np.clip(resize(ink, size, anti_aliasing=factor < 1, preserve_range=True), 0, 1)
+    field = np.zeros((MNIST_SIDE, MNIST_SIDE), np.float32)
+    top, left = (MNIST_SIDE - size[0]) // 2, (MNIST_SIDE - size[1]) // 2
+    field[top:top + size[0], left:left + size[1]] = small
+    if normalise_stroke:
+        field = _normalise_stroke(field)
+    if contrast_quantile > 0:
+        inked = field[field > 0.1]
+        if inked.size:
+            field = np.clip(field / max(float(np.quantile(inked, contrast_quantile)), 0.1), 0, 1)
+    centre = ndimage.center_of_mass(field)
+    if field.sum() > 0 and np.isfinite(centre).all():
+        # Whole-pixel shift: sub-pixel interpolation blurs the strokes (measured: 98.8 % vs
+        # 99.4 % of validation digits read after cropping, against 99.6 % uncropped).
+        shift = np.round((MNIST_CENTRE[0] - centre[0], MNIST_CENTRE[1] - centre[1]))
+        field = ndimage.shift(field, shift, order=0, mode="constant", cval=0.0)
+    return np.clip(field, 0.0, 1.0).astype(np.float32)
+
+
+def stroke_width(field: np.ndarray) -> float:
+    """Ink area over skeleton length: the mean stroke width in pixels (0 without ink)."""
+    ink = field > 0.5
+    length = skeletonize(ink).sum()
+    return float(ink.sum() / length) if length else 0.0
+
+
+def change_stroke(ink: np.ndarray, direction: int, upsample: int = 2) -> np.ndarray:
+    """Strokes wider (``direction`` > 0) or narrower (< 0) by 2 / ``upsample`` pixels: grey
+    dilation or erosion by one pixel at ``upsample`` × the resolution, then block means back (a
+    full-pixel erosion would leave one pixel of a 3-pixel MNIST stroke)."""
+    if direction == 0:
+        return ink
+    h, w = ink.shape
+    fine = resize(ink, (upsample * h, upsample * w), order=1, preserve_range=True)
+    morph = ndimage.grey_dilation if direction > 0 else ndimage.grey_erosion
+    return np.clip(downscale_local_mean(morph(fine, footprint=disk(1)), (upsample, upsample)),
+                   0, 1).astype(np.float32)
+
+
+def _normalise_stroke(field: np.ndarray) -> np.ndarray:
+    width = stroke_width(field)
+    if width == 0:
+        return field
+    if width < MNIST_STROKE - STROKE_TOLERANCE:
+        return change_stroke(field, +1)
+    if width > MNIST_STROKE + STROKE_TOLERANCE:
+        return change_stroke(field, -1)
+    return field
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Reading
+# --------------------------------------------------------------------------------------------
+
+def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) -> NumberReading:
+    """Read the number in a picture: segment, crop as MNIST, classify each digit.
+
+    Raises :class:`UnreadableImage` for a picture that is not an image of a usable size; an empty
+    or speck-only picture gives an empty reading whose ``notes`` say why."""
+    ink, scale = ink_image(picture)
+    pieces, notes = segment(ink, p, classify)
+    if not pieces:
+        return NumberReading("", [], notes)
+    crops = np.stack([mnist_crop(piece.ink, p.normalise_stroke, p.contrast_quantile) for piece in pieces])
+    probabilities = np.asarray(classify(crops), dtype=np.float64)
+    digits = [DigitReading(piece.box.scaled(scale), crop, int(probs.argmax()),
+                           float(probs.max()), probs)
+              for piece, crop, probs in zip(pieces, crops, probabilities)]
+    return NumberReading("".join(str(d.digit) for d in digits), digits, notes)
+
+
+__all__ = ["Box", "DigitReading", "NumberReading", "Piece", "UnreadableImage", "ink_image",
+           "mnist_crop", "read_number", "segment", "stroke_width"]

@@ -1,0 +1,92 @@
+"""Schema of ``insight`` (stages explain, read_numbers, digit_variations)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from vaelab.core.schema import knob
+
+CamLayer = Literal["last_block", "previous_block"]
+
+
+@dataclass(frozen=True)
+class ExplainParams:
+    """``insight.explain``: Grad-CAM of the evaluator and how faithful it is."""
+    images: int = knob(ge=10, le=10_000)        # fixed sample of test images scored
+    layer: CamLayer = knob()                    # the headline Grad-CAM layer
+    alternative_layer: CamLayer = knob()        # compared with it
+    road_percentiles: tuple[int, ...] = knob()  # share of pixels removed by ROAD (MoRF and LeRF)
+    deletion_steps: int = knob(ge=2, le=100)    # points of the deletion curve
+    gaussian_sigma: float = knob(gt=0)          # the centred-Gaussian baseline map (pixels)
+    figure_per_digit: int = knob(ge=1, le=8)
+    figure_misclassified: int = knob(ge=1, le=64)
+    figure_occluded: int = knob(ge=1, le=32)
+
+    def cross_checks(self) -> Iterator[tuple[str, str]]:
+        if not self.road_percentiles or any(not 0 < q < 100 for q in self.road_percentiles):
+            yield "road_percentiles", "must be a non-empty list of percentages in 1..99"
+        if self.layer == self.alternative_layer:
+            yield "alternative_layer", "must differ from layer"
+
+
+@dataclass(frozen=True)
+class SegmentationParams:
+    """``insight.read_numbers.segmentation``: every knob of :func:`vaelab.insight.digits.segment`.
+
+    Defaults are chosen on the development set (validation digits), see README."""
+    closing_radius: int = knob(ge=0, le=5)          # morphological closing of the ink (px at 28 px)
+    min_part: float = knob(ge=0, le=1)              # pieces smaller than this × tallest are specks
+    merge_overlap: float = knob(ge=0, le=1)         # horizontal overlap that merges two pieces
+    split_aspect: float = knob(gt=0)                # wider than this × height: try cutting
+    digit_aspect: float = knob(gt=0)                # typical width / height of one digit
+    normalise_stroke: bool = knob()                 # thin / thicken strokes to MNIST's width
+    contrast_quantile: float = knob(ge=0, lt=1)     # this quantile of the ink made full white; 0 = off
+
+
+@dataclass(frozen=True)
+class ComposerParams:
+    """How the benchmark numbers are drawn (one setting for dev and test)."""
+    lengths: tuple[int, ...] = knob()
+    scale: tuple[float, ...] = knob()               # [min, max] digit scale
+    jitter: int = knob(ge=0, le=10)                 # vertical jitter (px, both ways)
+    max_gap: int = knob(ge=2, le=20)                # apart: gap in 2..max_gap px
+    max_overlap: int = knob(ge=1, le=10)            # overlapping: overlap in 1..max_overlap px
+    stroke_change: float = knob(ge=0, le=1)         # share of digits thickened or thinned
+
+    def cross_checks(self) -> Iterator[tuple[str, str]]:
+        if not self.lengths or any(not 1 <= n <= 12 for n in self.lengths):
+            yield "lengths", "must be a non-empty list of string lengths in 1..12"
+        if len(self.scale) != 2 or not 0.3 <= self.scale[0] <= self.scale[1] <= 3:
+            yield "scale", "must be [min, max] with 0.3 <= min <= max <= 3"
+
+
+@dataclass(frozen=True)
+class ReadNumbersParams:
+    """``insight.read_numbers``: the multi-digit reading benchmark."""
+    test_per_length: int = knob(ge=1)               # test strings per subset and length
+    dev_per_length: int = knob(ge=1)                # development strings per subset and length
+    composer: ComposerParams = knob()
+    segmentation: SegmentationParams = knob()
+    tune: bool = knob()                             # choose segmentation knobs on the dev set
+    split_aspect_grid: tuple[float, ...] = knob()
+    merge_overlap_grid: tuple[float, ...] = knob()
+    contrast_quantile_grid: tuple[float, ...] = knob()
+    figure_examples: int = knob(ge=1, le=16)
+
+
+@dataclass(frozen=True)
+class VariationsParams:
+    """``insight.variations``: stylistic variations of a digit from the conditional VAE."""
+    images: int = knob(ge=1, le=10_000)             # test digits used as sources
+    per_image: int = knob(ge=2, le=64)              # variations drawn per source
+    spread: float = knob(gt=0)                      # × the posterior standard deviation
+    figure_sources: int = knob(ge=1, le=20)
+
+
+@dataclass(frozen=True)
+class InsightParams:
+    explain: ExplainParams
+    read_numbers: ReadNumbersParams
+    variations: VariationsParams

@@ -1,0 +1,170 @@
+"""What stage read_numbers computes: the multi-digit reading benchmark.
+
+Two composed sets (:mod:`vaelab.insight.compose`): a development set from validation digits, on
+which the segmentation knobs are chosen (``insight.read_numbers.tune``: a grid over split_aspect,
+merge_overlap and contrast_quantile, best mean string accuracy), and the test benchmark from MNIST
+test digits, read once with the chosen knobs. The chosen knobs are written beside the models
+(models/number_reader.json) so that ``vaelab read`` and the studio read as the benchmark did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import itertools
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from vaelab.core.checkpoint import load_checkpoint
+from vaelab.core.io import read_json, write_json
+from vaelab.core.params import Params
+from vaelab.core.runtime import rng_for
+from vaelab.insight.compose import SUBSETS, ComposedNumber, compose_benchmark
+from vaelab.insight.digits import Classify, NumberReading, read_number
+from vaelab.insight.figures import numbers_figure
+from vaelab.insight.params import SegmentationParams
+from vaelab.insight.evaluator import crop_classifier
+from vaelab.mnist.data import load_split
+
+READER_FILE = "number_reader.json"
+
+
+def load_reader_settings(models: str | Path) -> SegmentationParams:
+    """The segmentation knobs stage read_numbers chose (models/number_reader.json)."""
+    path = Path(models) / READER_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing; run `dvc repro read_numbers` first")
+    return SegmentationParams(**read_json(path)["segmentation"])
+
+
+def read_all(numbers: list[ComposedNumber], classify: Classify, p: SegmentationParams
+             ) -> list[NumberReading]:
+    return [read_number(n.image, classify, p) for n in numbers]
+
+
+def summarise(numbers: list[ComposedNumber], readings: list[NumberReading]) -> dict:
+    """Per subset and length: string, digit and count accuracy, mean confidence, and the
+    segmentation errors (merged, split, missed, spurious)."""
+    cells: dict[tuple[str, int], list[dict]] = {}
+    for number, reading in zip(numbers, readings):
+        cells.setdefault((number.subset, len(number.text)), []).append(score(number, reading))
+    out: dict = {}
+    for (subset, length), rows in cells.items():
+        out.setdefault(subset, {})[str(length)] = {
+            "strings": len(rows),
+            **{key: _r(np.mean([row[key] for row in rows]))
+               for key in ("string_accuracy", "digit_accuracy", "count_accuracy", "mean_confidence")},
+            "errors": {kind: int(sum(row[kind] for row in rows))
+                       for kind in ("merged", "split", "missed", "spurious")}}
+    for subset, per_length in out.items():
+        rows = [score(n, r) for n, r in zip(numbers, readings) if n.subset == subset]
+        per_length["all"] = {"strings": len(rows),
+                             **{key: _r(np.mean([row[key] for row in rows]))
+                                for key in ("string_accuracy", "digit_accuracy", "count_accuracy")}}
+    return out
+
+
+def score(number: ComposedNumber, reading: NumberReading) -> dict:
+    matcher = difflib.SequenceMatcher(a=number.text, b=reading.text, autojunk=False)
+    matched = sum(block.size for block in matcher.get_matching_blocks())
+    true_spans = [(b[1], b[3]) for b in number.boxes]
+    read_spans = [(d.box.left, d.box.right) for d in reading.digits]
+    true_centres = [(a + b) / 2 for a, b in true_spans]
+    read_centres = [(a + b) / 2 for a, b in read_spans]
+    holds = [sum(a <= c < b for c in true_centres) for a, b in read_spans]
+    pieces = [sum(a <= c < b for c in read_centres) for a, b in true_spans]
+    return {"string_accuracy": float(reading.text == number.text),
+            "digit_accuracy": matched / len(number.text),
+            "count_accuracy": float(len(reading.text) == len(number.text)),
+            "mean_confidence": float(np.mean([d.confidence for d in reading.digits])) if reading.digits else 0.0,
+            "merged": sum(max(0, h - 1) for h in holds),
+            "spurious": sum(h == 0 for h in holds),
+            "split": sum(max(0, k - 1) for k in pieces),
+            "missed": sum(not any(a <= c < b for a, b in read_spans) for c in true_centres)}
+
+
+def choose_segmentation(dev: list[ComposedNumber], classify: Classify, params: Params
+                        ) -> tuple[SegmentationParams, list[dict]]:
+    """The grid point with the best mean string accuracy on the development set (ties: the
+    earlier point in grid order); every point's result."""
+    r = params.insight.read_numbers
+    base = r.segmentation
+    if not r.tune:
+        return base, []
+    trials = []
+    for split_aspect, merge_overlap, contrast in itertools.product(
+            r.split_aspect_grid, r.merge_overlap_grid, r.contrast_quantile_grid):
+        knobs = dataclasses.replace(base, split_aspect=split_aspect, merge_overlap=merge_overlap,
+                                    contrast_quantile=contrast)
+        readings = read_all(dev, classify, knobs)
+        accuracy = float(np.mean([n.text == g.text for n, g in zip(dev, readings)]))
+        trials.append({"split_aspect": split_aspect, "merge_overlap": merge_overlap,
+                       "contrast_quantile": contrast, "dev_string_accuracy": _r(accuracy)})
+    best = max(range(len(trials)), key=lambda i: (trials[i]["dev_string_accuracy"], -i))
+    t = trials[best]
+    return dataclasses.replace(base, split_aspect=t["split_aspect"], merge_overlap=t["merge_overlap"],
+                               contrast_quantile=t["contrast_quantile"]), trials
+
+
+def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
+        device: torch.device) -> dict:
+    r = params.insight.read_numbers
+    started = time.perf_counter()
+    evaluator = load_checkpoint(Path(models) / "classifier", "cpu", stage="train_classifier").eval()
+    classify = crop_classifier(evaluator)
+    val, test = load_split(data, "val"), load_split(data, "test")
+    dev = compose_benchmark(val.images.numpy(), val.labels.numpy(), r.dev_per_length, r.composer,
+                            rng_for(params.seed, "read_numbers/dev"))
+    chosen, trials = choose_segmentation(dev, classify, params)
+    write_json(Path(models) / READER_FILE, {
+        "segmentation": dataclasses.asdict(chosen),
+        "chosen_on": "development set of numbers composed from validation digits (stage read_numbers)"})
+
+    numbers = compose_benchmark(test.images.numpy(), test.labels.numpy(), r.test_per_length,
+                                r.composer, rng_for(params.seed, "read_numbers/test"))
+    readings = read_all(numbers, classify, chosen)
+    crops = np.stack([d.crop for g in readings for d in g.digits])
+    train_centre = np.mean([ndimage.center_of_mass(i) for i in
+                            load_split(data, "train").images[:5000].float().numpy()], axis=0)
+    metrics = {
+        "test_strings": len(numbers), "dev_strings": len(dev),
+        "segmentation": dataclasses.asdict(chosen), "tuning": trials,
+        "results": summarise(numbers, readings),
+        "centre_of_mass": {"train_images": [_r(v) for v in train_centre],
+                           "crops": [_r(v) for v in np.mean([ndimage.center_of_mass(c) for c in crops
+                                                             if c.sum() > 0], axis=0)]},
+        "seconds": round(time.perf_counter() - started, 1)}
+    figures(numbers, readings, r.figure_examples, Path(plots))
+    return metrics
+
+
+def figures(numbers: list[ComposedNumber], readings: list[NumberReading], count: int,
+            plots: Path) -> None:
+    def example(n: ComposedNumber, g: NumberReading) -> dict:
+        return {"image": n.image, "truth": n.text, "read": g.text, "subset": n.subset,
+                "boxes": [d.box.as_list() for d in g.digits], "crops": [d.crop for d in g.digits],
+                "confidences": [d.confidence for d in g.digits]}
+
+    for subset in SUBSETS:
+        picked = [i for i, n in enumerate(numbers) if n.subset == subset and len(n.text) >= 3]
+        step = max(1, len(picked) // count)
+        numbers_figure([example(numbers[i], readings[i]) for i in picked[::step][:count]],
+                       plots / f"examples_{subset}.png",
+                       f"Reading composed numbers ({subset}): boxes found, crops, digit and confidence")
+    wrong = [i for i, (n, g) in enumerate(zip(numbers, readings)) if n.text != g.text]
+    wrong.sort(key=lambda i: -readings[i].confidence)   # the most confident mistakes first
+    shown = wrong[:count] or list(range(min(count, len(numbers))))
+    numbers_figure([example(numbers[i], readings[i]) for i in shown], plots / "worst_failures.png",
+                   "Wrong readings, the most confident first" if wrong else "No wrong readings")
+
+
+def _r(x) -> float:
+    return round(float(x), 6)
+
+
+__all__ = ["READER_FILE", "choose_segmentation", "load_reader_settings", "read_all", "run",
+           "score", "summarise"]

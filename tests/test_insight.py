@@ -1,0 +1,288 @@
+"""Digit insight as plain functions: ink from any picture, segmentation on hand-made numbers,
+MNIST crops, the composer, Grad-CAM and the faithfulness scores, variations."""
+
+import numpy as np
+import pytest
+import torch
+from skimage.draw import disk as draw_disk
+from skimage.draw import rectangle
+
+from vaelab.insight import cam
+from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
+from vaelab.insight.digits import (
+    MNIST_CENTRE,
+    UnreadableImage,
+    ink_image,
+    mnist_crop,
+    read_number,
+    segment,
+)
+from vaelab.insight.params import ComposerParams, SegmentationParams
+from vaelab.insight.variations import variations
+from vaelab.mnist.models.classifier import CNNClassifier
+from vaelab.mnist.models.cond_resvae import CondResVAE
+
+KNOBS = SegmentationParams(closing_radius=0, min_part=0.25, merge_overlap=0.5, split_aspect=1.1,
+                           digit_aspect=0.8, normalise_stroke=False, contrast_quantile=0.5)
+
+
+def ring(canvas: np.ndarray, top: int, left: int, height: int = 40, width: int = 28) -> None:
+    """Draw a '0'-like ring of 5-px stroke into ``canvas`` (white ink)."""
+    rr, cc = np.ogrid[:canvas.shape[0], :canvas.shape[1]]
+    cy, cx = top + height / 2, left + width / 2
+    d = ((rr - cy) / (height / 2)) ** 2 + ((cc - cx) / (width / 2)) ** 2
+    canvas[(d <= 1) & (d >= 0.55)] = 1.0
+
+
+def bar(canvas, top, left, height, width):
+    rr, cc = rectangle((top, left), extent=(height, width), shape=canvas.shape)
+    canvas[rr, cc] = 1.0
+
+
+def boxes_of(pieces):
+    return [(p.box.left, p.box.right) for p in pieces]
+
+
+# --------------------------------------------------------------------------------------------
+# Segmentation on hand-made numbers with known boxes
+# --------------------------------------------------------------------------------------------
+
+def test_apart_digits_are_found_left_to_right_with_their_boxes():
+    canvas = np.zeros((60, 140), np.float32)
+    ring(canvas, 10, 10)
+    bar(canvas, 10, 60, 40, 6)          # a '1'
+    ring(canvas, 10, 90)
+    pieces, notes = segment(canvas, KNOBS)
+    spans = boxes_of(pieces)
+    assert len(spans) == 3, spans
+    for (left, right), (true_left, true_right) in zip(spans, [(10, 38), (60, 66), (90, 118)]):
+        assert abs(left - true_left) <= 1 and abs(right - true_right) <= 1
+
+
+def test_touching_digits_are_cut_between_them():
+    canvas = np.zeros((60, 80), np.float32)
+    ring(canvas, 10, 8)
+    ring(canvas, 10, 34)                # the rings touch around column 35
+    pieces, _ = segment(canvas, KNOBS)  # no evaluator: cut nearest a typical digit width
+    assert len(pieces) == 2
+    cut = pieces[0].box.right
+    assert 28 <= cut <= 42, cut
+
+
+def test_a_broken_five_stays_one_digit():
+    canvas = np.zeros((60, 60), np.float32)
+    bar(canvas, 8, 22, 5, 22)           # the detached top bar
+    bar(canvas, 15, 20, 14, 5)          # the stem
+    ring(canvas, 26, 18, height=26, width=24)
+    canvas[26:40, 18:30] = 0            # open the bowl on the left, like a 5
+    pieces, _ = segment(canvas, KNOBS)
+    assert len(pieces) == 1, boxes_of(pieces)
+
+
+def test_specks_are_ignored_and_said():
+    canvas = np.zeros((60, 100), np.float32)
+    ring(canvas, 10, 30)
+    canvas[5, 5] = canvas[50, 90] = 1.0
+    pieces, notes = segment(canvas, KNOBS)
+    assert len(pieces) == 1 and any("speck" in n for n in notes)
+
+
+# --------------------------------------------------------------------------------------------
+# Whatever the page passes: never a crash, a reading or a clear error
+# --------------------------------------------------------------------------------------------
+
+def constant_classify(crops: np.ndarray) -> np.ndarray:
+    probs = np.full((len(crops), 10), 0.01)
+    probs[:, 3] = 0.91
+    return probs
+
+
+def test_empty_canvas_reads_nothing_and_says_why():
+    reading = read_number(np.full((200, 400), 255, np.uint8), constant_classify, KNOBS)
+    assert reading.text == "" and reading.digits == [] and "empty" in reading.notes[0]
+
+
+def test_noise_specks_only_read_nothing():
+    rng = np.random.default_rng(0)
+    canvas = np.zeros((300, 300), np.float32)
+    canvas[rng.integers(0, 300, 40), rng.integers(0, 300, 40)] = 1.0
+    reading = read_number(canvas, constant_classify, KNOBS)
+    assert reading.text == "" and any("no digit-sized ink" in n for n in reading.notes)
+
+
+def test_a_solid_blob_is_flagged():
+    canvas = np.zeros((200, 200), np.float32)
+    canvas[40:160, 50:150] = 1.0
+    reading = read_number(canvas, constant_classify, KNOBS)
+    assert any("blob" in n for n in reading.notes)
+
+
+def test_rgba_canvas_with_dark_strokes_on_transparent_paper():
+    grey = np.zeros((60, 60), np.float32)
+    ring(grey, 10, 16)
+    rgba = np.zeros((60, 60, 4), np.uint8)
+    rgba[..., 3] = (grey * 255).astype(np.uint8)        # black ink, transparent elsewhere
+    ink, scale = ink_image(rgba)
+    assert scale == 1.0 and np.allclose(ink, grey, atol=1 / 255)
+
+
+def test_inverted_and_16_bit_pictures_give_the_same_ink():
+    grey = np.zeros((60, 60), np.float32)
+    ring(grey, 10, 16)
+    dark_on_white = ((1 - grey) * 65535).astype(np.uint16)
+    ink, _ = ink_image(dark_on_white)
+    assert np.allclose(ink, grey, atol=1e-4)
+
+
+@pytest.mark.parametrize("picture, message", [
+    (np.zeros((1, 1), np.uint8), "at least"),
+    (np.zeros((20, 20, 2), np.uint8), "expected"),
+    (np.full((20, 20), np.nan, np.float32), "NaN"),
+    (np.full((20, 20), 300.0), "expected"),
+    (np.array([["a"] * 20] * 20), "numbers"),
+])
+def test_bad_pictures_raise_a_clear_error(picture, message):
+    with pytest.raises(UnreadableImage, match=message):
+        read_number(picture, constant_classify, KNOBS)
+
+
+def test_a_huge_picture_is_downscaled_not_refused():
+    canvas = np.zeros((10_000, 10_000), np.uint8)
+    canvas[2000:8000, 3000:4000] = 255                # one tall '1'
+    reading = read_number(canvas, constant_classify, KNOBS)
+    assert reading.text == "3"                        # constant_classify reads every crop as 3
+    box = reading.digits[0].box                       # reported in the picture's coordinates
+    assert abs(box.top - 2000) < 20 and abs(box.left - 3000) < 20
+
+
+def test_mnist_crop_centres_the_mass_and_fits_the_box():
+    ink = np.zeros((90, 50), np.float32)
+    ink[5:85, 20:30] = 1.0
+    crop = mnist_crop(ink)
+    rows = np.nonzero(crop.max(axis=1) > 0.05)[0]
+    assert crop.shape == (28, 28) and rows[-1] - rows[0] + 1 <= 21
+    from scipy import ndimage
+    assert np.allclose(ndimage.center_of_mass(crop), MNIST_CENTRE, atol=0.6)
+
+
+# --------------------------------------------------------------------------------------------
+# The composer
+# --------------------------------------------------------------------------------------------
+
+COMPOSER = ComposerParams(lengths=(1, 3, 5), scale=(0.85, 1.25), jitter=2, max_gap=8,
+                          max_overlap=3, stroke_change=0.4)
+
+
+def fake_pool(n=30):
+    """Digits whose label is written in their ink: image i is a bar of height 10 + label."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, n)
+    images = np.zeros((n, 28, 28), np.uint8)
+    for i, label in enumerate(labels):
+        images[i, 4:14 + label, 10:16] = 255
+    return images, labels
+
+
+def test_composed_numbers_hold_exactly_the_digits_they_say():
+    images, labels = fake_pool()
+    numbers = compose_benchmark(images, labels, 3, COMPOSER, np.random.default_rng(1))
+    assert len(numbers) == 3 * len(SUBSETS) * len(COMPOSER.lengths)
+    for number in numbers:
+        assert number.text == "".join(str(labels[i]) for i in number.sources)
+        assert all(0 <= i < len(images) for i in number.sources)
+        ink = number.image > 0
+        covered = np.zeros_like(ink)
+        for top, left, bottom, right in number.boxes:
+            assert number.image[top:bottom, left:right].any()
+            covered[top:bottom, left:right] = True
+        assert not (ink & ~covered).any()   # no ink outside the digits' boxes
+
+
+def test_subsets_set_the_gap_between_digits():
+    images, labels = fake_pool()
+    rng = np.random.default_rng(2)
+    for subset, ok in (("apart", lambda g: 2 <= g <= 8), ("touching", lambda g: g == 0),
+                       ("overlapping", lambda g: -3 <= g <= -1)):
+        number = compose_number(images, labels, 4, subset, COMPOSER, rng)
+        gaps = [b[1] - a[3] for a, b in zip(number.boxes, number.boxes[1:])]
+        assert all(ok(g) for g in gaps), (subset, gaps)
+
+
+# --------------------------------------------------------------------------------------------
+# Grad-CAM and faithfulness
+# --------------------------------------------------------------------------------------------
+
+CORNERS = [(3, 3), (3, 18), (18, 3), (18, 18)]
+
+
+def corner_model() -> tuple[CNNClassifier, torch.Tensor, torch.Tensor]:
+    """An evaluator trained to say which of four places holds a bright square (class k: place
+    k); the answer depends on that region only."""
+    torch.manual_seed(0)
+    x = torch.rand(512, 1, 28, 28) * 0.2
+    y = torch.randint(0, 4, (512,))
+    for i, label in enumerate(y):
+        r, c = CORNERS[label]
+        x[i, 0, r:r + 7, c:c + 7] = 1.0
+    model = CNNClassifier(channels=(8, 16, 16), hidden=32, dropout=0.0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(80):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return model.eval(), x, y
+
+
+def test_gradcam_shapes_and_it_points_at_the_deciding_region():
+    model, x, y = corner_model()
+    assert (model(x).argmax(1) == y).float().mean() > 0.95
+    for layer in cam.LAYERS:
+        maps = cam.cam_maps(model, x[:40], y[:40], "gradcam", layer)
+        assert maps.shape == (40, 28, 28) and maps.min() >= 0 and maps.max() <= 1
+        corners = np.array([CORNERS[k] for k in y[:40]])
+        inside = cam.mass_inside(maps, corners, 7)
+        assert inside.mean() > 2 * 49 / 784, layer   # far more than the square's area share
+    # the evaluator's in-place ReLUs are restored after the CAM
+    assert all(m.inplace for m in model.modules() if isinstance(m, torch.nn.ReLU))
+
+
+def test_deletion_and_road_favour_the_cam_over_random_on_the_corner_model():
+    model, x, y = corner_model()
+    maps = cam.cam_maps(model, x[:40], y[:40], "gradcam", "last_block")
+    noise = cam.random_maps(40, np.random.default_rng(0))
+    assert cam.deletion_auc(model, x[:40], y[:40], maps, 10).mean() < \
+        cam.deletion_auc(model, x[:40], y[:40], noise, 10).mean()
+    road_cam = cam.road_scores(model, x[:40], y[:40], maps, [50], seed=0)
+    road_noise = cam.road_scores(model, x[:40], y[:40], noise, [50], seed=0)
+    assert road_cam["morf_50"].mean() < road_noise["morf_50"].mean()
+    again = cam.road_scores(model, x[:40], y[:40], maps, [50], seed=0)
+    assert np.array_equal(again["morf_50"], road_cam["morf_50"])   # seeded imputation
+
+
+def test_unknown_layer_or_method_is_refused():
+    model, x, y = corner_model()
+    with pytest.raises(ValueError, match="allowed"):
+        cam.cam_maps(model, x[:2], y[:2], "gradcam", "first_block")
+    with pytest.raises(ValueError, match="allowed"):
+        cam.cam_maps(model, x[:2], y[:2], "saliency", "last_block")
+
+
+def test_baseline_maps():
+    g = cam.gaussian_maps(3, 5.0)
+    assert g.shape == (3, 28, 28) and np.unravel_index(g[0].argmax(), (28, 28)) in {(13, 13), (14, 14), (13, 14), (14, 13)}
+    r1 = cam.random_maps(2, np.random.default_rng(0))
+    assert np.array_equal(r1, cam.random_maps(2, np.random.default_rng(0)))
+
+
+# --------------------------------------------------------------------------------------------
+# Variations
+# --------------------------------------------------------------------------------------------
+
+def test_variations_shape_range_and_seed():
+    torch.manual_seed(0)
+    vae = CondResVAE(latent_dim=8)
+    crops = np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)
+    a = variations(vae, crops, [1, 2, 3], 5, 1.0, torch.Generator().manual_seed(0))
+    b = variations(vae, crops, [1, 2, 3], 5, 1.0, torch.Generator().manual_seed(0))
+    assert a.shape == (3, 5, 28, 28) and a.min() >= 0 and a.max() <= 1 and torch.equal(a, b)
+    assert not torch.equal(a[:, 0], a[:, 1])          # the samples differ from one another
