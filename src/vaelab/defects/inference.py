@@ -29,6 +29,31 @@ class TileResult:
     map: np.ndarray | None = None   # the method's anomaly map (image_size²), when asked for
 
 
+@dataclass
+class TileCheck:
+    """One tile checked in full: what the studio shows."""
+    image: np.ndarray        # uint8 (S, S), the tile as the detector saw it
+    map: np.ndarray          # the method's anomaly map (S, S), NaN on padding
+    mask: np.ndarray         # predicted defect pixels (S, S) bool
+    score: float
+    threshold: float         # the image threshold (validation-chosen)
+    pixel_threshold: float
+    label: str               # good | defective
+    method: str
+
+
+def check_tile(detector: DefectDetector, path: Path) -> TileCheck:
+    """Read one tile file as :func:`classify_files` does and return its map, mask and verdict;
+    an unreadable file raises :class:`DefectDataError` naming it."""
+    image, valid = read_image(Path(path), detector.image_size, detector.resize)
+    found = detector.detect(torch.from_numpy(np.array(image[None])), torch.from_numpy(np.array(valid[None])))
+    method = detector.method
+    return TileCheck(image, np.where(valid, found["map"][0], np.nan), found["mask"][0],
+                     float(found["score"][0]), float(found["threshold"]),
+                     float(detector.pixel_thresholds[method]),
+                     "defective" if found["defective"][0] else "good", method)
+
+
 def classify_files(detector: DefectDetector, files: Iterable[Path], keep_maps: bool = False
                    ) -> Iterator[TileResult]:
     """One :class:`TileResult` per file, in the order given, scored batch by batch

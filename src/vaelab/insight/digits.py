@@ -220,7 +220,9 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
         piece_ink = np.where(_dilate(mask, 1), ink, 0.0)[box.top:box.bottom, box.left:box.right]
         pieces.extend(_split_wide(Piece(box, piece_ink), p, classify))
     for piece in pieces:
-        if (piece.ink > 0.5).mean() > SOLID_FILL and piece.box.height * piece.box.width > 400:
+        h, w = piece.ink.shape
+        # Filled and about as wide as tall: a blot, not a stroke (a thick 1 fills its box too).
+        if (piece.ink > 0.5).mean() > SOLID_FILL and h * w > 400 and min(h, w) > 0.5 * max(h, w):
             notes.append(f"a solid blob at x={piece.box.left}..{piece.box.right} (not a stroke)")
     return sorted(pieces, key=lambda q: q.box.left), notes
 

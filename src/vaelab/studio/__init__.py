@@ -1,0 +1,2 @@
+"""The studio: one local web page over the trained models (Gradio). Handlers are plain functions
+on arrays (``handlers.py``); ``app.py`` lays them out."""

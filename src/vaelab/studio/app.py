@@ -1,0 +1,147 @@
+"""``make studio``: the studio page on http://127.0.0.1:7860 — sketch and read a number, inspect
+reconstructions, check a tile. Local only: analytics off, no share link, no request leaves the
+machine (fonts are the system's)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from vaelab.studio import handlers as h  # noqa: E402
+
+LOCAL_THEME = dict(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                   font_mono=["ui-monospace", "monospace"])
+
+
+def _shown(err: Exception) -> str:
+    """What the page says when a handler fails: the message, never a traceback."""
+    if isinstance(err, h.StudioMessage):
+        return f"⚠️ {err}"
+    return f"⚠️ Something went wrong ({type(err).__name__}: {err}). The page still works; try again."
+
+
+def build_app(studio: h.Studio) -> gr.Blocks:
+    upload_dir = Path(tempfile.mkdtemp(prefix="vaelab-studio-"))
+
+    def on_read(value):
+        try:
+            r = h.read_sketch(studio, value)
+            return r.summary, r.crops, r.cams, r.variations
+        except Exception as err:   # the server keeps serving whatever the canvas held
+            return _shown(err), [], [], []
+
+    def on_show(model, set_name, index):
+        try:
+            return h.inspect_reconstruction(studio, model, set_name, int(index))
+        except Exception as err:
+            return None, _shown(err)
+
+    def on_pick(model, set_name, how):
+        try:
+            index = h.pick_index(studio, model, set_name, how, seed=np_seed())
+            panel, text = h.inspect_reconstruction(studio, model, set_name, index)
+            return index, panel, text
+        except Exception as err:
+            return 0, None, _shown(err)
+
+    def on_batch(model, set_name):
+        try:
+            return h.batch_view(studio, model, set_name)
+        except Exception as err:
+            return None, _shown(err)
+
+    def on_tile(upload, picked):
+        try:
+            path = upload if upload else (h.test_tile_file(studio, picked, upload_dir)
+                                          if picked is not None else None)
+            return h.check_tile_file(studio, path)
+        except Exception as err:
+            return None, None, _shown(err)
+
+    counter = {"n": 0}
+
+    def np_seed() -> int:
+        counter["n"] += 1
+        return counter["n"]
+
+    with gr.Blocks(title="vaelab studio", analytics_enabled=False) as app:
+        gr.Markdown("# vaelab studio\nThe trained models of this repository, on your input.")
+        missing = studio.missing()
+        if missing:
+            gr.Markdown("**Some models are not trained yet** — the tabs that need them say so:\n\n"
+                        + "\n".join(f"- {m}" for m in missing), elem_id="missing-models")
+
+        with gr.Tab("Sketch a number"):
+            pad = gr.Sketchpad(type="numpy", image_mode="RGBA", canvas_size=(720, 240),
+                               brush=gr.Brush(default_size=14, colors=["#000000"], color_mode="fixed"),
+                               label="Pick the brush (left), then write a number, digits left to right",
+                               elem_id="sketch")
+            read = gr.Button("Read the number", variant="primary", elem_id="read-button")
+            summary = gr.Markdown(elem_id="sketch-summary")
+            crops = gr.Gallery(label="Digits as the evaluator saw them (28 × 28)", columns=10,
+                               height=150, object_fit="contain", elem_id="crops")
+            cams = gr.Gallery(label="Grad-CAM of each digit", columns=10, height=150,
+                              object_fit="contain", elem_id="cams")
+            variations = gr.Gallery(label="VAE variations of each digit (cond_resvae), one row per digit",
+                                    columns=6, height=300, object_fit="contain", elem_id="variations")
+            read.click(on_read, pad, [summary, crops, cams, variations])
+
+        with gr.Tab("Inspect reconstructions"):
+            with gr.Row():
+                model = gr.Dropdown(list(studio.family), value=studio.family[2], label="Autoencoder",
+                                    elem_id="model")
+                set_name = gr.Dropdown(list(h.RECONSTRUCTION_SETS), value="test", label="Test set",
+                                       elem_id="set")
+                index = gr.Slider(0, 9999, value=0, step=1, label="Image index", elem_id="index")
+            with gr.Row():
+                show = gr.Button("Show", elem_id="show-button")
+                random_pick = gr.Button("Random", elem_id="random-button")
+                worst = gr.Button("Worst by MSE", elem_id="worst-button")
+                batch = gr.Button("Batch view", elem_id="batch-button")
+            panel = gr.Image(label="original | reconstruction | difference", elem_id="panel")
+            panel_text = gr.Markdown(elem_id="panel-text")
+            batch_image = gr.Image(label="Metric distributions over the set", elem_id="batch-image")
+            batch_text = gr.Markdown(elem_id="batch-text")
+            show.click(on_show, [model, set_name, index], [panel, panel_text])
+            random_pick.click(lambda m, s: on_pick(m, s, "random"), [model, set_name],
+                              [index, panel, panel_text])
+            worst.click(lambda m, s: on_pick(m, s, "worst"), [model, set_name],
+                        [index, panel, panel_text])
+            batch.click(on_batch, [model, set_name], [batch_image, batch_text])
+
+        with gr.Tab("Check a tile"):
+            with gr.Row():
+                upload = gr.File(label="Upload a magnetic-tile image", file_types=["image"],
+                                 type="filepath", elem_id="tile-upload")
+                choices = h.test_tile_choices(studio)
+                picked = gr.Dropdown(choices, value=None, label="... or pick a test tile",
+                                     elem_id="tile-pick")
+            check = gr.Button("Check", variant="primary", elem_id="check-button")
+            verdict = gr.Markdown(elem_id="tile-verdict")
+            with gr.Row():
+                heat = gr.Image(label="Anomaly map", elem_id="tile-map")
+                outlined = gr.Image(label="Predicted defect (red)", elem_id="tile-mask")
+            check.click(on_tile, [upload, picked], [heat, outlined, verdict])
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--data", type=Path, default=Path("data/prepared"))
+    parser.add_argument("--port", type=int, default=7860)
+    args = parser.parse_args(argv)
+    studio = h.Studio(args.models, args.data / "mnist", args.data / "defects")
+    build_app(studio).queue(default_concurrency_limit=1).launch(
+        server_name="127.0.0.1", server_port=args.port, share=False,
+        theme=gr.themes.Default(**LOCAL_THEME), show_error=False)
+
+
+if __name__ == "__main__":
+    main()

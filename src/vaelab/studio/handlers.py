@@ -1,0 +1,307 @@
+"""What the studio's three tabs do, as plain functions on arrays and paths (tested without a
+browser). Each returns what the page shows; bad input or a missing model comes back as a message
+(:class:`StudioMessage`), never as a traceback.
+
+The work itself is the library's: :class:`vaelab.insight.reader.NumberReader` and
+:func:`vaelab.insight.variations.variations` (sketch tab, as `read_numbers` and `vaelab read`),
+:mod:`vaelab.mnist.latent` and :func:`vaelab.quality.metrics.per_image_quality` (reconstructions,
+as `assess_quality`), :func:`vaelab.defects.inference.check_tile` (tiles, as `vaelab tiles`).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from matplotlib import colormaps  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from vaelab.core.checkpoint import load_checkpoint  # noqa: E402
+from vaelab.defects.data import CATEGORIES, DefectDataError, load_set  # noqa: E402
+from vaelab.defects.detector import DefectDetector  # noqa: E402
+from vaelab.defects.inference import check_tile  # noqa: E402
+from vaelab.defects.training import load_detailvae  # noqa: E402
+from vaelab.insight.digits import UnreadableImage  # noqa: E402
+from vaelab.insight.figures import overlay  # noqa: E402
+from vaelab.insight.reader import NumberReader  # noqa: E402
+from vaelab.insight.variations import variations  # noqa: E402
+from vaelab.mnist.data import SHIFT_NAMES, load_split  # noqa: E402
+from vaelab.mnist.latent import decode_codes, encode_images  # noqa: E402
+from vaelab.mnist.likelihood import active_units  # noqa: E402
+from vaelab.quality.metrics import per_image_quality  # noqa: E402
+
+RECONSTRUCTION_SETS = ("test", *[s for s in SHIFT_NAMES])
+MAX_UPLOAD_PIXELS = 40_000_000     # a bigger tile upload is refused before decoding
+VARIATION_MODEL = "cond_resvae"
+
+
+class StudioMessage(Exception):
+    """What the page should say instead of a result (bad input, a missing model)."""
+
+
+@dataclass
+class Studio:
+    """The trained models and prepared data the page works on, loaded on first use."""
+    models: Path = Path("models")
+    data: Path = Path("data/prepared/mnist")
+    defects: Path = Path("data/prepared/defects")
+    family: tuple[str, ...] = ("cae", "fc_vae", "conv_vae", "conv_vae_b4", "cond_resvae")
+    _cache: dict = field(default_factory=dict)
+
+    def _need(self, stem: str, stage: str) -> Path:
+        path = self.models / stem
+        files = [path] if path.suffix else [path.with_suffix(".safetensors"), path.with_suffix(".json")]
+        if not all(f.exists() for f in files):
+            raise StudioMessage(f"{path} is missing: run `dvc repro {stage}` first")
+        return path
+
+    def missing(self) -> list[str]:
+        """What each tab lacks, as messages naming the `dvc repro` target to run."""
+        needs = [("classifier", "train_classifier"), ("number_reader.json", "read_numbers"),
+                 (VARIATION_MODEL, f"train_autoencoder@{VARIATION_MODEL}"),
+                 *[(name, f"train_autoencoder@{name}") for name in self.family],
+                 ("detailvae", "train_detailvae"), ("defect_detector", "defect_eval")]
+        out = []
+        for stem, stage in needs:
+            try:
+                self._need(stem, stage)
+            except StudioMessage as err:
+                out.append(str(err))
+        if not (self.data / "test.safetensors").exists():
+            out.append(f"{self.data} is missing: run `dvc repro prepare_mnist` first")
+        return out
+
+    def reader(self) -> NumberReader:
+        if "reader" not in self._cache:
+            self._need("classifier", "train_classifier")
+            self._need("number_reader.json", "read_numbers")
+            self._cache["reader"] = NumberReader.load(self.models)
+        return self._cache["reader"]
+
+    def autoencoder(self, name: str):
+        if name not in self.family:
+            raise StudioMessage(f"unknown model {name!r}; choose one of {', '.join(self.family)}")
+        key = ("ae", name)
+        if key not in self._cache:
+            self._cache[key] = load_checkpoint(self._need(name, f"train_autoencoder@{name}"), "cpu")
+        return self._cache[key]
+
+    def detector(self) -> DefectDetector:
+        if "detector" not in self._cache:
+            vae = load_detailvae(self._need("detailvae", "train_detailvae"))
+            self._need("defect_detector", "defect_eval")
+            self._cache["detector"] = DefectDetector.load(self.models / "defect_detector", vae)
+        return self._cache["detector"]
+
+    def defect_test_set(self):
+        """The prepared magnetic-tile test split, or None before `dvc repro prepare_defects`."""
+        if "defect_test" not in self._cache:
+            path = self.defects / "test.safetensors"
+            self._cache["defect_test"] = load_set(self.defects, "test") if path.exists() else None
+        return self._cache["defect_test"]
+
+    def mnist_set(self, name: str):
+        if name not in RECONSTRUCTION_SETS:
+            raise StudioMessage(f"unknown set {name!r}; choose one of {', '.join(RECONSTRUCTION_SETS)}")
+        if ("set", name) not in self._cache:
+            if not (self.data / f"{name}.safetensors").exists():
+                raise StudioMessage(f"{self.data / name}.safetensors is missing: run "
+                                    "`dvc repro prepare_mnist` first")
+            self._cache[("set", name)] = load_split(self.data, name)
+        return self._cache[("set", name)]
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Sketch a number
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class SketchResult:
+    text: str
+    summary: str                                  # Markdown: the string, confidences, notes
+    crops: list[tuple[np.ndarray, str]]           # what the evaluator saw, with digit + confidence
+    cams: list[tuple[np.ndarray, str]]            # Grad-CAM overlay per digit (RGB)
+    variations: list[tuple[np.ndarray, None]]     # VAE variations, per_digit for each digit
+
+
+def sketch_picture(value) -> np.ndarray | None:
+    """The drawing from what the page sends: a Gradio editor value (dict with ``composite``),
+    an array, or None."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get("composite")
+        if value is None:
+            return None
+    return np.asarray(value)
+
+
+def read_sketch(studio: Studio, value, per_digit: int = 6, spread: float = 1.0,
+                seed: int = 0) -> SketchResult:
+    picture = sketch_picture(value)
+    if picture is None or picture.size == 0:
+        raise StudioMessage("Draw a number on the canvas first.")
+    try:
+        reading = studio.reader().read(picture)
+    except UnreadableImage as err:
+        raise StudioMessage(f"Cannot read this picture: {err}") from None
+    if not reading.digits:
+        raise StudioMessage("No digit found: " + "; ".join(reading.notes or ["the canvas is empty"]))
+    cams = studio.reader().explain(reading)
+    crops = np.stack([d.crop for d in reading.digits])
+    made = variations(studio.autoencoder(VARIATION_MODEL), crops, [d.digit for d in reading.digits],
+                      per_digit, spread, torch.Generator().manual_seed(seed))
+    summary = (f"**Read: {reading.text}** — least confident digit {reading.confidence:.3f}\n\n"
+               + " · ".join(f"{d.digit}: {d.confidence:.3f}" for d in reading.digits)
+               + ("\n\n" + "; ".join(reading.notes) if reading.notes else ""))
+    return SketchResult(
+        reading.text, summary,
+        [(d.crop, f"{d.digit} ({d.confidence:.2f})") for d in reading.digits],
+        [(overlay(d.crop, m), f"Grad-CAM of {d.digit}") for d, m in zip(reading.digits, cams)],
+        [(v.numpy(), None) for row in made for v in row])
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Inspect reconstructions
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class SetReconstructions:
+    originals: np.ndarray   # (N, 28, 28) in [0, 1]
+    recon: np.ndarray       # posterior-mean reconstructions
+    quality: dict           # per-image mse, mae, psnr, ssim
+    mu: torch.Tensor
+
+
+def set_reconstructions(studio: Studio, model: str, set_name: str) -> SetReconstructions:
+    key = ("recon", model, set_name)
+    if key not in studio._cache:
+        ae, split = studio.autoencoder(model), studio.mnist_set(set_name)
+        codes = encode_images(ae, split.images, split.labels, 1000)
+        recon = decode_codes(ae, codes.mu, split.labels, 1000).numpy()
+        originals = split.images.float().div(255).numpy()
+        studio._cache[key] = SetReconstructions(originals, recon,
+                                                per_image_quality(originals, recon), codes.mu)
+    return studio._cache[key]
+
+
+def pick_index(studio: Studio, model: str, set_name: str, how: str, seed: int = 0) -> int:
+    """random: a seeded random image; worst: the highest reconstruction MSE."""
+    r = set_reconstructions(studio, model, set_name)
+    if how == "worst":
+        return int(np.argmax(r.quality["mse"]))
+    return int(np.random.default_rng(seed).integers(len(r.originals)))
+
+
+def inspect_reconstruction(studio: Studio, model: str, set_name: str, index: int
+                           ) -> tuple[np.ndarray, str]:
+    """(original | reconstruction | difference heatmap as one RGB image, its metrics)."""
+    r = set_reconstructions(studio, model, set_name)
+    if not 0 <= int(index) < len(r.originals):
+        raise StudioMessage(f"index {index}: the {set_name} set has images 0..{len(r.originals) - 1}")
+    i = int(index)
+    original, recon = r.originals[i], r.recon[i]
+    difference = np.abs(original - recon)
+    heat = colormaps["magma"](difference)[..., :3]
+    grey = lambda a: np.repeat(a[..., None], 3, axis=2)  # noqa: E731
+    gap = np.ones((28, 2, 3))
+    panel = np.concatenate([grey(original), gap, grey(recon), gap, heat], axis=1)
+    panel = np.kron(panel, np.ones((8, 8, 1)))           # 28 px is tiny on a screen
+    q = {k: float(v[i]) for k, v in r.quality.items()}
+    text = (f"**{model} on {set_name} #{i}** — original | reconstruction | |difference|\n\n"
+            f"MSE {q['mse']:.4f} · MAE {q['mae']:.4f} · PSNR {q['psnr']:.2f} dB · SSIM {q['ssim']:.3f}")
+    return (panel * 255).astype(np.uint8), text
+
+
+def batch_view(studio: Studio, model: str, set_name: str) -> tuple[np.ndarray, str]:
+    """Histograms of MSE / PSNR / SSIM over the whole set, and latent statistics."""
+    r = set_reconstructions(studio, model, set_name)
+    fig, axes = plt.subplots(1, 3, figsize=(10, 2.6))
+    for ax, key, label in zip(axes, ("mse", "psnr", "ssim"), ("MSE per pixel", "PSNR (dB)", "SSIM")):
+        ax.hist(r.quality[key], bins=50, color="#4477aa")
+        ax.set_title(label, fontsize=9)
+    fig.suptitle(f"{model} on {set_name}: {len(r.originals)} images", fontsize=10)
+    fig.tight_layout()
+    variance = r.mu.var(dim=0)
+    text = (f"median MSE {np.median(r.quality['mse']):.4f} · median PSNR "
+            f"{np.median(r.quality['psnr']):.2f} dB · median SSIM {np.median(r.quality['ssim']):.3f}\n\n"
+            f"latent: {r.mu.shape[1]} dimensions, {active_units(r.mu)} active "
+            f"(variance of the posterior mean > 0.01); mean |μ| {r.mu.abs().mean():.3f}; "
+            f"largest per-dimension variance {variance.max():.3f}")
+    return figure_array(fig), text
+
+
+def figure_array(fig) -> np.ndarray:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Check a tile
+# --------------------------------------------------------------------------------------------
+
+def check_tile_file(studio: Studio, path: str | Path | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """(anomaly map RGB, tile with the predicted defect outlined RGB, verdict Markdown)."""
+    if path is None:
+        raise StudioMessage("Upload a tile image or pick a test tile first.")
+    path = Path(path)
+    try:
+        with Image.open(path) as probe:
+            width, height = probe.size
+        if width * height > MAX_UPLOAD_PIXELS:
+            raise StudioMessage(f"{path.name}: {width}×{height} pixels is larger than the "
+                                f"{MAX_UPLOAD_PIXELS:,} pixels the page accepts")
+    except StudioMessage:
+        raise
+    except Exception as err:   # PIL: not an image, truncated, a decompression bomb
+        raise StudioMessage(f"{path.name}: not a readable image ({err})") from None
+    try:
+        found = check_tile(studio.detector(), path)
+    except DefectDataError as err:
+        raise StudioMessage(str(err)) from None
+    scaled = np.nan_to_num(np.clip(found.map / (2 * max(found.pixel_threshold, 1e-6)), 0, 1))
+    heat = (colormaps["magma"](scaled)[..., :3] * 255).astype(np.uint8)
+    tile = np.repeat(found.image[..., None], 3, axis=2).copy()
+    tile[found.mask] = (0.5 * tile[found.mask] + [127, 0, 0]).astype(np.uint8)   # defect: red
+    verdict = (f"**{found.label.upper()}** — score {found.score:.3f} against the image threshold "
+               f"{found.threshold:.3f} ({found.method}, chosen on validation); "
+               f"{int(found.mask.sum())} pixels above the pixel threshold {found.pixel_threshold:.3f}")
+    return heat, tile, verdict
+
+
+def test_tile_choices(studio: Studio, per_category: int = 4) -> list[tuple[str, int]]:
+    """(label, index) of a few prepared test tiles per category, for picking without an upload."""
+    tiles = studio.defect_test_set()
+    if tiles is None:
+        return []
+    picked: dict[int, list[int]] = {}
+    for i, c in enumerate(tiles.category.tolist()):
+        if len(picked.setdefault(c, [])) < per_category:
+            picked[c].append(i)
+    return [(f"{CATEGORIES[c]} #{i}", i) for c in sorted(picked) for i in picked[c]]
+
+
+def test_tile_file(studio: Studio, index: int, folder: str | Path) -> Path:
+    """A prepared test tile written as a PNG (then checked like an upload), with its true mask
+    as a second PNG beside it."""
+    tiles = studio.defect_test_set()
+    if tiles is None or not 0 <= int(index) < len(tiles):
+        raise StudioMessage("No such test tile: run `dvc repro prepare_defects` first")
+    path = Path(folder) / f"test_tile_{int(index)}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(tiles.images[int(index)].numpy()).save(path)
+    return path
+
+
+__all__ = ["RECONSTRUCTION_SETS", "SketchResult", "Studio", "StudioMessage", "batch_view",
+           "check_tile_file", "inspect_reconstruction", "pick_index", "read_sketch",
+           "sketch_picture", "test_tile_choices", "test_tile_file"]

@@ -1,0 +1,184 @@
+"""The studio's handlers as plain functions (untrained models saved like the pipeline's, so no
+training is needed), and the page without any model in a real headless browser."""
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vaelab.core.checkpoint import save_checkpoint
+from vaelab.core.registry import build_model
+from vaelab.studio import handlers as h
+
+KNOBS = {"closing_radius": 0, "min_part": 0.25, "merge_overlap": 0.5, "split_aspect": 1.1,
+         "digit_aspect": 0.8, "normalise_stroke": False, "contrast_quantile": 0.5}
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory) -> h.Studio:
+    """Untrained evaluator, cond_resvae and conv_vae saved as the pipeline saves them, the
+    reader's knobs, and a small prepared MNIST test set."""
+    root = tmp_path_factory.mktemp("studio")
+    models, data = root / "models", root / "mnist"
+    torch.manual_seed(0)
+    save_checkpoint(models / "classifier", build_model("cnn_classifier", {}), "cnn_classifier", {})
+    for name, kind in (("cond_resvae", "cond_resvae"), ("conv_vae", "conv_vae")):
+        save_checkpoint(models / name, build_model(kind, {"latent_dim": 8}), kind, {"latent_dim": 8})
+    (models / "number_reader.json").write_text(json.dumps({"segmentation": KNOBS}))
+    from vaelab.mnist.data import MnistSplit, save_split
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy((rng.random((50, 28, 28)) > 0.8).astype(np.uint8) * 255)
+    save_split(data / "test.safetensors", MnistSplit(images, torch.from_numpy(rng.integers(0, 10, 50))))
+    return h.Studio(models, data, root / "defects", family=("conv_vae", "cond_resvae"))
+
+
+def two_bars(rgba: bool = True) -> np.ndarray:
+    """A canvas as the page sends it: black strokes on transparent paper, two '1's."""
+    canvas = np.zeros((120, 300, 4), np.uint8)
+    canvas[20:100, 60:72, 3] = 255
+    canvas[20:100, 180:192, 3] = 255
+    return canvas if rgba else 255 - canvas[..., 3]
+
+
+def test_sketch_reads_each_digit_with_crops_cams_and_variations(studio):
+    result = h.read_sketch(studio, {"composite": two_bars(), "layers": [], "background": None},
+                           per_digit=3)
+    assert len(result.text) == 2 and result.text.isdigit()
+    assert len(result.crops) == 2 and result.crops[0][0].shape == (28, 28)
+    assert len(result.cams) == 2 and result.cams[0][0].shape == (28, 28, 3)
+    assert len(result.variations) == 6 and result.variations[0][0].shape == (28, 28)
+    assert result.summary.startswith(f"**Read: {result.text}**")
+
+
+@pytest.mark.parametrize("value, says", [
+    (None, "Draw a number"), ({"composite": None}, "Draw a number"),
+    (np.zeros((300, 300, 4), np.uint8), "No digit found"),        # an empty canvas
+    (np.zeros((1, 1), np.uint8), "at least"),
+    (np.zeros((5, 5, 7), np.uint8), "expected"),
+])
+def test_bad_sketches_become_messages(studio, value, says):
+    with pytest.raises(h.StudioMessage, match=says):
+        h.read_sketch(studio, value)
+
+
+def test_reconstruction_panel_metrics_picks_and_batch_view(studio):
+    panel, text = h.inspect_reconstruction(studio, "conv_vae", "test", 3)
+    assert panel.shape == (28 * 8, (28 * 3 + 4) * 8, 3) and panel.dtype == np.uint8
+    for word in ("MSE", "MAE", "PSNR", "SSIM"):
+        assert word in text
+    worst = h.pick_index(studio, "conv_vae", "test", "worst")
+    mse = h.set_reconstructions(studio, "conv_vae", "test").quality["mse"]
+    assert mse[worst] == mse.max()
+    assert 0 <= h.pick_index(studio, "conv_vae", "test", "random", seed=3) < 50
+    image, summary = h.batch_view(studio, "conv_vae", "test")
+    assert image.ndim == 3 and "active" in summary
+
+
+def test_reconstruction_bad_choices_become_messages(studio):
+    with pytest.raises(h.StudioMessage, match="images 0..49"):
+        h.inspect_reconstruction(studio, "conv_vae", "test", 50)
+    with pytest.raises(h.StudioMessage, match="unknown model"):
+        h.inspect_reconstruction(studio, "resnet", "test", 0)
+    with pytest.raises(h.StudioMessage, match="prepare_mnist"):
+        h.inspect_reconstruction(studio, "conv_vae", "rotated", 0)   # not prepared here
+
+
+def test_tile_checks_refuse_bad_files_and_name_the_missing_stage(studio, tmp_path):
+    with pytest.raises(h.StudioMessage, match="Upload a tile"):
+        h.check_tile_file(studio, None)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    with pytest.raises(h.StudioMessage, match="not a readable image"):
+        h.check_tile_file(studio, text)
+    huge = tmp_path / "huge.png"
+    Image.new("L", (8000, 6000)).save(huge)
+    with pytest.raises(h.StudioMessage, match="larger than"):
+        h.check_tile_file(studio, huge)
+    tile = tmp_path / "tile.png"
+    Image.new("L", (200, 180), 120).save(tile)
+    with pytest.raises(h.StudioMessage, match="dvc repro train_detailvae"):
+        h.check_tile_file(studio, tile)                 # no defect models in this studio
+    assert any("defect_eval" in m for m in studio.missing())
+
+
+# --------------------------------------------------------------------------------------------
+# The page, in a real browser
+# --------------------------------------------------------------------------------------------
+
+def chromium() -> str:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (.ci/run installs it)")
+    pytest.importorskip("playwright.sync_api")
+    return browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningStudio:
+    """`python -m vaelab.studio.app` in a subprocess, stopped on exit."""
+
+    def __init__(self, models: Path, data: Path, cwd: Path | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = open(Path(models).parent / f"studio_{self.port}.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vaelab.studio.app", "--models", str(models), "--data", str(data),
+             "--port", str(self.port)], cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def __enter__(self):
+        import urllib.request
+        for _ in range(240):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"studio exited: {Path(self.log.name).read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(self.url, timeout=1)
+                return self
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("studio did not start in 120 s")
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+def open_page(playwright, browser: str, url: str):
+    """A page on ``url`` that records every request leaving 127.0.0.1."""
+    launched = playwright.chromium.launch(executable_path=browser, args=["--no-sandbox"])
+    page = launched.new_page(viewport={"width": 1300, "height": 1000})
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url)
+            if not r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else None)
+    page.goto(url)
+    return launched, page, outside
+
+
+def test_the_page_starts_without_models_and_names_the_stages(tmp_path):
+    browser = chromium()
+    from playwright.sync_api import sync_playwright
+    (tmp_path / "models").mkdir()
+    with RunningStudio(tmp_path / "models", tmp_path / "prepared") as studio, sync_playwright() as p:
+        launched, page, outside = open_page(p, browser, studio.url)
+        page.wait_for_selector("#missing-models", timeout=60_000)
+        banner = page.inner_text("#missing-models")
+        assert "dvc repro train_classifier" in banner and "dvc repro defect_eval" in banner
+        page.click("#read-button")                     # nothing drawn, nothing trained
+        page.wait_for_function(
+            "/⚠/.test(document.querySelector('#sketch-summary').innerText)", timeout=60_000)
+        assert "Draw a number" in page.inner_text("#sketch-summary")
+        launched.close()
+        assert outside == []
