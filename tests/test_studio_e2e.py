@@ -28,7 +28,15 @@ def wait_text(page, selector: str, pattern: str, timeout: int = 120_000) -> str:
     return page.inner_text(selector)
 
 
-def test_studio_in_a_browser(repo_copy, tmp_path):
+def wait_change(page, selector: str, old: str, pattern: str, timeout: int = 120_000) -> str:
+    """Wait until the element's text matches ``pattern`` and differs from ``old``."""
+    page.wait_for_function(
+        "([s, old]) => { const t = document.querySelector(s).innerText; "
+        f"return t !== old && /{pattern}/.test(t); }}", arg=[selector, old], timeout=timeout)
+    return page.inner_text(selector)
+
+
+def test_studio_in_a_browser(repo_copy, tmp_path, defects_dir):
     browser = chromium()
     from playwright.sync_api import sync_playwright
     repo = repo_copy
@@ -43,7 +51,7 @@ def test_studio_in_a_browser(repo_copy, tmp_path):
         draw(page, [[(0.3, 0.2), (0.3, 0.8)], [(0.45, 0.2), (0.58, 0.2), (0.47, 0.8)]])
         page.click("#read-button")
         summary = wait_text(page, "#sketch-summary", "^Read:|^⚠")
-        assert summary.startswith("Read:"), summary
+        assert summary.startswith("Read: 17"), summary   # a 1 and a 7, by the briefly trained evaluator
         assert page.locator("#crops img").count() == 2
         assert page.locator("#cams img").count() == 2
         assert page.locator("#variations img").count() == 12
@@ -56,13 +64,20 @@ def test_studio_in_a_browser(repo_copy, tmp_path):
         page.click("#batch-button")
         assert "active" in wait_text(page, "#batch-text", "active|⚠")
 
-        # 3. a test tile picked from the list, then a text file uploaded as an image
+        # 3. a real tile uploaded, a test tile picked from the list, a text file uploaded
         page.get_by_role("tab", name="Check a tile").click()
-        page.locator("#tile-pick input").click()
-        page.get_by_role("option").first.click()
+        tile = sorted((defects_dir / "MT_Blowhole" / "Imgs").glob("*.jpg"))[0]
+        page.locator("#tile-upload input[type=file]").set_input_files(str(tile))
+        page.wait_for_timeout(1500)
         page.click("#check-button")
-        verdict = wait_text(page, "#tile-verdict", "^GOOD|^DEFECTIVE|^⚠")
-        assert "threshold" in verdict and "⚠" not in verdict, verdict
+        uploaded = wait_text(page, "#tile-verdict", "^GOOD|^DEFECTIVE|^⚠")
+        assert "threshold" in uploaded and "⚠" not in uploaded, uploaded
+        assert page.locator("#tile-map img").count() == 1
+        page.locator("#tile-pick input").click()
+        page.get_by_role("option").last.click()          # picking clears the upload
+        page.click("#check-button")
+        picked = wait_change(page, "#tile-verdict", uploaded, "^GOOD|^DEFECTIVE|^⚠")
+        assert "threshold" in picked and "⚠" not in picked, picked
         bad = tmp_path / "notes.png"
         bad.write_text("not an image")
         page.locator("#tile-upload input[type=file]").set_input_files(str(bad))
@@ -76,6 +91,8 @@ def test_studio_in_a_browser(repo_copy, tmp_path):
         draw(page, [[(0.25, 0.2), (0.25, 0.8)], [(0.45, 0.2), (0.45, 0.8)], [(0.65, 0.2), (0.65, 0.8)]])
         page.click("#read-button")
         page.wait_for_function("document.querySelectorAll('#crops img').length == 3", timeout=120_000)
-        assert wait_text(page, "#sketch-summary", "^Read:|^⚠").startswith("Read:")
+        assert wait_text(page, "#sketch-summary", "^Read:|^⚠").startswith("Read: 111")
+        page.screenshot(path=str(tmp_path / "studio.png"), full_page=True)
+        assert (tmp_path / "studio.png").stat().st_size > 20_000
         launched.close()
     assert outside == [], outside

@@ -128,6 +128,9 @@ def build_app(studio: h.Studio) -> gr.Blocks:
                 heat = gr.Image(label="Anomaly map", elem_id="tile-map")
                 outlined = gr.Image(label="Predicted defect (red)", elem_id="tile-mask")
             check.click(on_tile, [upload, picked], [heat, outlined, verdict])
+            # the latest choice wins: picking a test tile drops the upload and the other way round
+            picked.input(lambda _: None, picked, upload)
+            upload.upload(lambda _: None, upload, picked)
     return app
 
 
