@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_studio import RunningStudio  # noqa: E402
-from test_studio_e2e import draw  # noqa: E402
+from test_studio import RunningStudio
+from test_studio_e2e import draw
 
 ONE_SEVEN = [[(0.3, 0.2), (0.3, 0.8)], [(0.45, 0.2), (0.58, 0.2), (0.47, 0.8)]]
 

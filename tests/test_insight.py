@@ -4,7 +4,6 @@ MNIST crops, the composer, Grad-CAM and the faithfulness scores, variations."""
 import numpy as np
 import pytest
 import torch
-from skimage.draw import disk as draw_disk
 from skimage.draw import rectangle
 
 from vaelab.insight import cam
@@ -52,7 +51,7 @@ def test_apart_digits_are_found_left_to_right_with_their_boxes():
     ring(canvas, 10, 10)
     bar(canvas, 10, 60, 40, 6)          # a '1'
     ring(canvas, 10, 90)
-    pieces, notes = segment(canvas, KNOBS)
+    pieces, _ = segment(canvas, KNOBS)
     spans = boxes_of(pieces)
     assert len(spans) == 3, spans
     for (left, right), (true_left, true_right) in zip(spans, [(10, 38), (60, 66), (90, 118)]):

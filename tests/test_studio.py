@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -133,7 +134,8 @@ class RunningStudio:
     def __init__(self, models: Path, data: Path, cwd: Path | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        self.log = open(Path(models).parent / f"studio_{self.port}.log", "w")
+        self.log = tempfile.NamedTemporaryFile("w", prefix="vaelab-studio-", suffix=".log",
+                                               delete=False)   # kept for a failing run's message
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "vaelab.studio.app", "--models", str(models), "--data", str(data),
              "--port", str(self.port)], cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)

@@ -24,7 +24,10 @@ import numpy as np
 import torch
 from pytorch_grad_cam import GradCAM, HiResCAM, RandomCAM
 from pytorch_grad_cam.metrics.road import ROADLeastRelevantFirst, ROADMostRelevantFirst
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget, ClassifierOutputTarget
+from pytorch_grad_cam.utils.model_targets import (
+    ClassifierOutputSoftmaxTarget,
+    ClassifierOutputTarget,
+)
 from torch import nn
 
 LAYERS = ("last_block", "previous_block")

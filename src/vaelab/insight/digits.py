@@ -66,7 +66,7 @@ class Box:
     def centre_x(self) -> float:
         return (self.left + self.right) / 2
 
-    def scaled(self, factor: float) -> "Box":
+    def scaled(self, factor: float) -> Box:
         return Box(*(int(round(v * factor)) for v in (self.top, self.left, self.bottom, self.right)))
 
     def as_list(self) -> list[int]:

@@ -8,11 +8,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
 
-from vaelab.core.io import save_figure  # noqa: E402
+from vaelab.core.io import save_figure
 
 
 def overlay(image: np.ndarray, relevance: np.ndarray, strength: float = 0.55) -> np.ndarray:

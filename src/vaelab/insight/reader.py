@@ -26,7 +26,7 @@ class NumberReader:
     cam_layer: str = "last_block"
 
     @classmethod
-    def load(cls, models: str | Path) -> "NumberReader":
+    def load(cls, models: str | Path) -> NumberReader:
         """From models/: the evaluator (stage train_classifier) and the knobs (read_numbers)."""
         models = Path(models)
         knobs = load_reader_settings(models)

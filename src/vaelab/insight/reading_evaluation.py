@@ -25,9 +25,9 @@ from vaelab.core.params import Params
 from vaelab.core.runtime import rng_for
 from vaelab.insight.compose import SUBSETS, ComposedNumber, compose_benchmark
 from vaelab.insight.digits import Classify, NumberReading, read_number
+from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.figures import numbers_figure
 from vaelab.insight.params import SegmentationParams
-from vaelab.insight.evaluator import crop_classifier
 from vaelab.mnist.data import load_split
 
 READER_FILE = "number_reader.json"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from vaelab.studio import handlers as h  # noqa: E402
+from vaelab.studio import handlers as h
 
 LOCAL_THEME = dict(font=["ui-sans-serif", "system-ui", "sans-serif"],
                    font_mono=["ui-monospace", "monospace"])

@@ -17,25 +17,25 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from matplotlib import colormaps  # noqa: E402
-from PIL import Image  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib import colormaps
+from PIL import Image
 
-from vaelab.core.checkpoint import load_checkpoint  # noqa: E402
-from vaelab.defects.data import CATEGORIES, DefectDataError, load_set  # noqa: E402
-from vaelab.defects.detector import DefectDetector  # noqa: E402
-from vaelab.defects.inference import check_tile  # noqa: E402
-from vaelab.defects.training import load_detailvae  # noqa: E402
-from vaelab.insight.digits import UnreadableImage  # noqa: E402
-from vaelab.insight.figures import overlay  # noqa: E402
-from vaelab.insight.reader import NumberReader  # noqa: E402
-from vaelab.insight.variations import variations  # noqa: E402
-from vaelab.mnist.data import SHIFT_NAMES, load_split  # noqa: E402
-from vaelab.mnist.latent import decode_codes, encode_images  # noqa: E402
-from vaelab.mnist.likelihood import active_units  # noqa: E402
-from vaelab.quality.metrics import per_image_quality  # noqa: E402
+from vaelab.core.checkpoint import load_checkpoint
+from vaelab.defects.data import CATEGORIES, DefectDataError, load_set
+from vaelab.defects.detector import DefectDetector
+from vaelab.defects.inference import check_tile
+from vaelab.defects.training import load_detailvae
+from vaelab.insight.digits import UnreadableImage
+from vaelab.insight.figures import overlay
+from vaelab.insight.reader import NumberReader
+from vaelab.insight.variations import variations
+from vaelab.mnist.data import SHIFT_NAMES, load_split
+from vaelab.mnist.latent import decode_codes, encode_images
+from vaelab.mnist.likelihood import active_units
+from vaelab.quality.metrics import per_image_quality
 
 RECONSTRUCTION_SETS = ("test", *[s for s in SHIFT_NAMES])
 MAX_UPLOAD_PIXELS = 40_000_000     # a bigger tile upload is refused before decoding
@@ -210,7 +210,7 @@ def inspect_reconstruction(studio: Studio, model: str, set_name: str, index: int
     original, recon = r.originals[i], r.recon[i]
     difference = np.abs(original - recon)
     heat = colormaps["magma"](difference)[..., :3]
-    grey = lambda a: np.repeat(a[..., None], 3, axis=2)  # noqa: E731
+    grey = lambda a: np.repeat(a[..., None], 3, axis=2)
     gap = np.ones((28, 2, 3))
     panel = np.concatenate([grey(original), gap, grey(recon), gap, heat], axis=1)
     panel = np.kron(panel, np.ones((8, 8, 1)))           # 28 px is tiny on a screen
