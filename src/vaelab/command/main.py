@@ -17,6 +17,17 @@ EXAMPLES = """examples:
 Models come from models/ (`dvc repro` writes them); --models DIR points elsewhere."""
 
 
+def batch_options(command: argparse.ArgumentParser, inputs: str) -> None:
+    """What every file-batch subcommand takes: inputs, output, format, progress, failure mode."""
+    command.add_argument("inputs", nargs="+", type=Path, metavar=inputs)
+    command.add_argument("--recursive", action="store_true", help="also the folders' subfolders")
+    command.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    command.add_argument("--format", choices=("csv", "json"), default="csv",
+                         help="csv (default) or json (one object per line)")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    command.add_argument("--fail-fast", action="store_true", help="stop at the first unreadable file")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="vaelab", description=__doc__.splitlines()[0],
                                   epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -30,14 +41,8 @@ def parser() -> argparse.ArgumentParser:
                            "columns: file, score, label (good|defective|error), threshold, method, "
                            "error; exit status 1 when a file could not be read",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    tiles.add_argument("inputs", nargs="+", type=Path, metavar="DIR_OR_FILE")
-    tiles.add_argument("--recursive", action="store_true", help="also the folders' subfolders")
-    tiles.add_argument("--out", type=Path, help="file to write (default: standard output)")
-    tiles.add_argument("--format", choices=("csv", "json"), default="csv",
-                       help="csv (default) or json (one object per line)")
+    batch_options(tiles, "DIR_OR_FILE")
     tiles.add_argument("--maps", type=Path, metavar="DIR", help="write <name>_map.png per tile here")
-    tiles.add_argument("--quiet", action="store_true", help="no progress bar")
-    tiles.add_argument("--fail-fast", action="store_true", help="stop at the first unreadable file")
 
     read = sub.add_parser("read", help="the number in each image",
                           description="Read handwritten numbers: segment, crop as MNIST, classify "
@@ -46,14 +51,9 @@ def parser() -> argparse.ArgumentParser:
                           "columns: file, number, digits, confidences, min_confidence, notes, error; "
                           "exit status 1 when a file could not be read",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    read.add_argument("inputs", nargs="+", type=Path, metavar="IMAGE_OR_DIR")
-    read.add_argument("--recursive", action="store_true", help="also the folders' subfolders")
-    read.add_argument("--out", type=Path, help="file to write (default: standard output)")
-    read.add_argument("--format", choices=("csv", "json"), default="csv")
+    batch_options(read, "IMAGE_OR_DIR")
     read.add_argument("--explain", type=Path, metavar="DIR",
                       help="write <name>_explain.png (crops and Grad-CAM) per image here")
-    read.add_argument("--quiet", action="store_true", help="no progress bar")
-    read.add_argument("--fail-fast", action="store_true", help="stop at the first unreadable file")
 
     sample = sub.add_parser("sample", help="digits from the conditional VAE",
                             description="Draw digits from the conditional VAE's prior, optionally "
