@@ -38,7 +38,8 @@ def studio(tmp_path_factory) -> h.Studio:
     rng = np.random.default_rng(0)
     images = torch.from_numpy((rng.random((50, 28, 28)) > 0.8).astype(np.uint8) * 255)
     save_split(data / "test.safetensors", MnistSplit(images, torch.from_numpy(rng.integers(0, 10, 50))))
-    return h.Studio(models, data, root / "defects", family=("conv_vae", "cond_resvae"))
+    return h.Studio(models, data, root / "defects", family=("conv_vae", "cond_resvae"),
+                    variation_model="cond_resvae")
 
 
 def two_bars(rgba: bool = True) -> np.ndarray:

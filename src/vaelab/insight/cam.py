@@ -34,18 +34,6 @@ LAYERS = ("last_block", "previous_block")
 CAM_METHODS = {"gradcam": GradCAM, "hirescam": HiResCAM, "randomcam": RandomCAM}
 
 
-class _Logits(nn.Module):
-    """The evaluator as plain NCHW → logits (the library needs a module, the evaluator works in
-    channels_last internally)."""
-
-    def __init__(self, evaluator: nn.Module) -> None:
-        super().__init__()
-        self.evaluator = evaluator
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.evaluator(x)
-
-
 def block_output(evaluator: nn.Module, layer: str) -> nn.Module:
     """The module whose output is the named conv block's activation (its ReLU): ``last_block``
     (7 × 7 for the CNN evaluator) or ``previous_block`` (14 × 14)."""
@@ -69,19 +57,11 @@ def cam_maps(evaluator: nn.Module, images: torch.Tensor, classes: Sequence[int] 
     target_layer = block_output(evaluator, layer)
     classes = [int(c) for c in classes]
     maps = []
-    # The evaluator's ReLUs work in place; Grad-CAM needs the block output kept intact.
-    inplace = [(m, m.inplace) for m in evaluator.modules() if isinstance(m, nn.ReLU)]
-    for module, _ in inplace:
-        module.inplace = False
-    try:
-        with CAM_METHODS[method](model=_Logits(evaluator), target_layers=[target_layer]) as cam:
-            for start in range(0, len(images), batch_size):
-                batch = images[start:start + batch_size].float().contiguous()
-                targets = [ClassifierOutputTarget(c) for c in classes[start:start + batch_size]]
-                maps.append(cam(input_tensor=batch, targets=targets))
-    finally:
-        for module, was in inplace:
-            module.inplace = was
+    with CAM_METHODS[method](model=evaluator, target_layers=[target_layer]) as cam:
+        for start in range(0, len(images), batch_size):
+            batch = images[start:start + batch_size].float().contiguous()
+            targets = [ClassifierOutputTarget(c) for c in classes[start:start + batch_size]]
+            maps.append(cam(input_tensor=batch, targets=targets))
     return np.concatenate(maps).astype(np.float32) if maps else np.zeros((0, 28, 28), np.float32)
 
 
@@ -128,7 +108,7 @@ def road_scores(evaluator: nn.Module, images: torch.Tensor, classes: torch.Tenso
     least-relevant-first (``lerf_<p>``, nearer 0 = more faithful), for each ``p`` of
     ``percentiles``."""
     targets = [ClassifierOutputSoftmaxTarget(int(c)) for c in classes]
-    model = _Logits(evaluator).eval()
+    model = evaluator.eval()
     scores = {}
     for removed in percentiles:
         # The library's percentile is the share kept; ROAD's imputation adds noise from torch's

@@ -62,10 +62,6 @@ class Box:
     def width(self) -> int:
         return self.right - self.left
 
-    @property
-    def centre_x(self) -> float:
-        return (self.left + self.right) / 2
-
     def scaled(self, factor: float) -> Box:
         return Box(*(int(round(v * factor)) for v in (self.top, self.left, self.bottom, self.right)))
 

@@ -61,7 +61,7 @@ def summarise(numbers: list[ComposedNumber], readings: list[NumberReading]) -> d
             "errors": {kind: int(sum(row[kind] for row in rows))
                        for kind in ("merged", "split", "missed", "spurious")}}
     for subset, per_length in out.items():
-        rows = [score(n, r) for n, r in zip(numbers, readings) if n.subset == subset]
+        rows = [row for (s, _), cell in cells.items() if s == subset for row in cell]
         per_length["all"] = {"strings": len(rows),
                              **{key: _r(np.mean([row[key] for row in rows]))
                                 for key in ("string_accuracy", "digit_accuracy", "count_accuracy")}}

@@ -5,7 +5,9 @@ machine (fonts are the system's)."""
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,6 +15,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
+from vaelab.core.params import load_params
+from vaelab.core.schema import ParamsError
 from vaelab.studio import handlers as h
 
 LOCAL_THEME = dict(font=["ui-sans-serif", "system-ui", "sans-serif"],
@@ -44,7 +48,7 @@ def build_app(studio: h.Studio) -> gr.Blocks:
 
     def on_pick(model, set_name, how):
         try:
-            index = h.pick_index(studio, model, set_name, how, seed=np_seed())
+            index = h.pick_index(studio, model, set_name, how, seed=next(random_picks))
             panel, text = h.inspect_reconstruction(studio, model, set_name, index)
             return index, panel, text
         except Exception as err:
@@ -64,11 +68,7 @@ def build_app(studio: h.Studio) -> gr.Blocks:
         except Exception as err:
             return None, None, _shown(err)
 
-    counter = {"n": 0}
-
-    def np_seed() -> int:
-        counter["n"] += 1
-        return counter["n"]
+    random_picks = itertools.count(1)   # each Random click a new seeded pick
 
     with gr.Blocks(title="vaelab studio", analytics_enabled=False) as app:
         gr.Markdown("# vaelab studio\nThe trained models of this repository, on your input.")
@@ -94,7 +94,8 @@ def build_app(studio: h.Studio) -> gr.Blocks:
 
         with gr.Tab("Inspect reconstructions"):
             with gr.Row():
-                model = gr.Dropdown(list(studio.family), value=studio.family[2], label="Autoencoder",
+                shown = "conv_vae" if "conv_vae" in studio.family else studio.family[0]
+                model = gr.Dropdown(list(studio.family), value=shown, label="Autoencoder",
                                     elem_id="model")
                 set_name = gr.Dropdown(list(h.RECONSTRUCTION_SETS), value="test", label="Test set",
                                        elem_id="set")
@@ -138,9 +139,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--data", type=Path, default=Path("data/prepared"))
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"),
+                        help="which autoencoders to offer and the variations model come from here")
     parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args(argv)
-    studio = h.Studio(args.models, args.data / "mnist", args.data / "defects")
+    try:
+        params = load_params(args.params)
+    except ParamsError as err:
+        sys.exit(f"vaelab studio: error: {err}")
+    studio = h.Studio.from_params(params, args.models, args.data)
     build_app(studio).queue(default_concurrency_limit=1).launch(
         server_name="127.0.0.1", server_port=args.port, share=False,
         theme=gr.themes.Default(**LOCAL_THEME), show_error=False)

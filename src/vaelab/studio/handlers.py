@@ -24,6 +24,7 @@ from matplotlib import colormaps
 from PIL import Image
 
 from vaelab.core.checkpoint import load_checkpoint
+from vaelab.core.params import Params
 from vaelab.defects.data import CATEGORIES, DefectDataError, load_set
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.inference import check_tile
@@ -39,7 +40,6 @@ from vaelab.quality.metrics import per_image_quality
 
 RECONSTRUCTION_SETS = ("test", *[s for s in SHIFT_NAMES])
 MAX_UPLOAD_PIXELS = 40_000_000     # a bigger tile upload is refused before decoding
-VARIATION_MODEL = "cond_resvae"
 
 
 class StudioMessage(Exception):
@@ -49,11 +49,17 @@ class StudioMessage(Exception):
 @dataclass
 class Studio:
     """The trained models and prepared data the page works on, loaded on first use."""
-    models: Path = Path("models")
-    data: Path = Path("data/prepared/mnist")
-    defects: Path = Path("data/prepared/defects")
-    family: tuple[str, ...] = ("cae", "fc_vae", "conv_vae", "conv_vae_b4", "cond_resvae")
+    models: Path
+    data: Path                  # prepared MNIST
+    defects: Path               # prepared magnetic tiles
+    family: tuple[str, ...]     # the autoencoders to inspect (params: trained on every digit)
+    variation_model: str        # the conditional VAE of the variations (params: sampling.model)
     _cache: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, params: Params, models: Path, prepared: Path) -> "Studio":
+        return cls(models, prepared / "mnist", prepared / "defects", tuple(params.family()),
+                   params.sampling.model)
 
     def _need(self, stem: str, stage: str) -> Path:
         path = self.models / stem
@@ -64,9 +70,9 @@ class Studio:
 
     def missing(self) -> list[str]:
         """What each tab lacks, as messages naming the `dvc repro` target to run."""
+        autoencoders = dict.fromkeys((*self.family, self.variation_model))   # each once, in order
         needs = [("classifier", "train_classifier"), ("number_reader.json", "read_numbers"),
-                 (VARIATION_MODEL, f"train_autoencoder@{VARIATION_MODEL}"),
-                 *[(name, f"train_autoencoder@{name}") for name in self.family],
+                 *[(name, f"train_autoencoder@{name}") for name in autoencoders],
                  ("detailvae", "train_detailvae"), ("defect_detector", "defect_eval")]
         out = []
         for stem, stage in needs:
@@ -86,8 +92,9 @@ class Studio:
         return self._cache["reader"]
 
     def autoencoder(self, name: str):
-        if name not in self.family:
-            raise StudioMessage(f"unknown model {name!r}; choose one of {', '.join(self.family)}")
+        known = (*self.family, self.variation_model)
+        if name not in known:
+            raise StudioMessage(f"unknown model {name!r}; choose one of {', '.join(dict.fromkeys(known))}")
         key = ("ae", name)
         if key not in self._cache:
             self._cache[key] = load_checkpoint(self._need(name, f"train_autoencoder@{name}"), "cpu")
@@ -156,7 +163,7 @@ def read_sketch(studio: Studio, value, per_digit: int = 6, spread: float = 1.0,
         raise StudioMessage("No digit found: " + "; ".join(reading.notes or ["the canvas is empty"]))
     cams = studio.reader().explain(reading)
     crops = np.stack([d.crop for d in reading.digits])
-    made = variations(studio.autoencoder(VARIATION_MODEL), crops, [d.digit for d in reading.digits],
+    made = variations(studio.autoencoder(studio.variation_model), crops, [d.digit for d in reading.digits],
                       per_digit, spread, torch.Generator().manual_seed(seed))
     summary = (f"**Read: {reading.text}** — least confident digit {reading.confidence:.3f}\n\n"
                + " · ".join(f"{d.digit}: {d.confidence:.3f}" for d in reading.digits)
