@@ -2,11 +2,14 @@
 
     python stages/train_classifier.py                   # the evaluator, params section `classifier`
     python stages/train_classifier.py --section judge   # the independent judge, section `judge`
+    python stages/train_classifier.py --section novelty_classifier  # trained on its train_digits
+                                                        # only (one output per known digit)
 
 Writes models/<section>.{safetensors,json}, metrics/<section>.json (accuracy on the clean test
 set and on every shifted set), metrics/timings/<section>.json (wall-clock only, kept apart so the
 metrics are identical across runs with one seed), per-epoch curves through dvclive and a confusion
-matrix in plots/<section>/.
+matrix in plots/<section>/. The novelty classifier is tested on the test images of its own digits
+(the others are what it must not know).
 """
 
 from __future__ import annotations
@@ -23,15 +26,17 @@ from vaelab.core.params import load_params
 from vaelab.core.plots import confusion_matrix_figure
 from vaelab.core.runtime import peak_memory_mb, setup
 from vaelab.mnist import classify
-from vaelab.mnist.data import SHIFT_NAMES, load_split
+from vaelab.mnist.data import SHIFT_NAMES, known_digits_only, load_split
 
-TITLES = {"classifier": "CNN evaluator", "judge": "Independent judge (LeNet)"}
+TITLES = {"classifier": "CNN evaluator", "judge": "Independent judge (LeNet)",
+          "novelty_classifier": "Novelty classifier (known digits only)"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--section", choices=("classifier", "judge"), default="classifier",
-                        help="params section: the evaluator (classifier) or the independent judge")
+    parser.add_argument("--section", choices=tuple(TITLES), default="classifier",
+                        help="params section: the evaluator (classifier), the independent judge or the "
+                             "novelty classifier")
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--data", default="data/prepared/mnist")
     args = parser.parse_args()
@@ -42,6 +47,9 @@ def main() -> None:
     seed = params.judge.seed if section == "judge" else params.seed
     device = setup(params)
     train, val = load_split(args.data, "train"), load_split(args.data, "val")
+    known = getattr(p, "train_digits", None)  # the novelty classifier learns these digits only
+    if known is not None:
+        train, val = known_digits_only(train, known), known_digits_only(val, known)
 
     plots = Path("plots") / section
     with Live(str(plots / "live"), dvcyaml=False, save_dvc_exp=False, report=None) as live:
@@ -49,19 +57,22 @@ def main() -> None:
                                                    name=section)
     save_checkpoint(Path("models") / section, model, classify.kind_for(p),
                     classify.classifier_config(p),
-                    info={"best_epoch": result.best_epoch, "val_accuracy": result.best_value})
+                    info={"best_epoch": result.best_epoch, "val_accuracy": result.best_value,
+                          **({"train_digits": list(known)} if known is not None else {})})
 
     test = load_split(args.data, "test")
+    if known is not None:
+        test = known_digits_only(test, known)
     test_probs = classify.predict_proba(model, test.images, p.eval_batch_size, device)
     shifted = {}
-    for name in SHIFT_NAMES:
+    for name in SHIFT_NAMES if known is None else ():
         split = load_split(args.data, name)
         shifted[name] = classify.accuracy_report(
             classify.predict_proba(model, split.images, p.eval_batch_size, device), split.labels)
     metrics = {
         "test": {**classify.accuracy_report(test_probs, test.labels),
                  "per_class_accuracy": classify.per_class_accuracy(test_probs, test.labels)},
-        "shifted": shifted,
+        **({"shifted": shifted} if known is None else {"train_digits": list(known)}),
         "val_accuracy": round(result.best_value, 6),
         "best_epoch": result.best_epoch,
         "epochs": p.epochs,
@@ -72,7 +83,7 @@ def main() -> None:
                               "train_images_per_second": round(p.epochs * len(train) / result.seconds, 1),
                               "device": str(device), "threads": params.threads,
                 "peak_memory_mb": peak_memory_mb()})
-    confusion_matrix_figure(classify.confusion_counts(test_probs, test.labels),
+    confusion_matrix_figure(classify.confusion_counts(test_probs, test.labels, test_probs.shape[1]),
                             plots / "confusion_matrix.png",
                             f"{TITLES[section]} on the MNIST test set "
                             f"(accuracy {metrics['test']['accuracy']:.2%})")

@@ -59,6 +59,9 @@ def tiny_params() -> dict:
     params["judge"].update(epochs=1, batch_size=64, eval_batch_size=256)
     params["sampling"].update(candidates=10, keep=3, rounds=2, unconditional_samples=40)
     params["anomaly"].update(fit_images=500, eval_batch_size=256)
+    params["anomaly"]["label_test"].update(sample_sizes=[10, 50], draws=20)
+    params["novelty_classifier"].update(epochs=1, batch_size=64, eval_batch_size=256)
+    params["rotation_estimator"].update(epochs=1, batch_size=64, eval_batch_size=256)
     params["quality"].update(traversal_steps=5, interpolation_steps=5)
     insight = params["insight"]
     insight["explain"].update(images=40, figure_misclassified=6, figure_occluded=3)

@@ -120,18 +120,37 @@ def check_judging_stages(repo):
     assert (repo.root / "plots/quality/conv_vae_b4/traversal.png").is_file()
 
     anomaly = json.loads((repo.root / "metrics/anomaly.json").read_text())
-    assert set(anomaly["auc"]) == {"evaluator", "ensemble", *FAMILY}
-    assert all(set(scores) == {"fused"} for scores in anomaly["auc"]["ensemble"].values())
-    for model, by_shift in anomaly["auc"].items():
-        assert set(by_shift) == {"rotated", "noisy", "occluded", "label_shift"}
-        for scores in by_shift.values():
-            assert all(0 <= v <= 1 for v in scores.values())
-            if model in ("fc_vae", "conv_vae", "conv_vae_b4", "cond_resvae"):
-                assert {"kl", "neg_elbo", "fused"} <= set(scores)
-    assert anomaly["novelty"]["model"] == "novelty_vae"
-    assert anomaly["barely_shifted"]["noisy"]["share"] == 0.0
-    roc = (repo.root / "plots/anomaly/roc/rotated/conv_vae.csv").read_text().splitlines()
-    assert roc[0] == "fpr,tpr" and 3 <= len(roc) <= 201
+    assert anomaly["protocol"] == "controlled"
+    for result in (anomaly, anomaly["public"]):
+        assert set(result["auc"]) == {"evaluator", "rotation_estimator", "ensemble", *FAMILY}
+        assert all(set(scores) == {"fused"} for scores in result["auc"]["ensemble"].values())
+        for model, by_shift in result["auc"].items():
+            assert set(by_shift) == {"rotated", "noisy", "occluded", "label_shift"}
+            for scores in by_shift.values():
+                assert all(0 <= v <= 1 for v in scores.values())
+                if model in ("fc_vae", "conv_vae", "conv_vae_b4", "cond_resvae"):
+                    assert {"kl", "neg_elbo", "hole_ink", "fused"} <= set(scores)
+        assert result["barely_shifted"]["noisy"]["share"] == 0.0
+    assert anomaly["audit"]["noisy"]["zero_noise_identical"]
+    assert anomaly["audit"]["occluded"]["outside_patch_identical"]
+    # no leak: every model behind a novelty score was trained on the known digits alone
+    novelty = anomaly["novelty"]
+    assert set(novelty["models"]) == {"novelty_vae", "novelty_classifier"}
+    assert all(d == novelty["train_digits"] == [0, 1, 2, 3, 4] for d in novelty["models"].values())
+    assert {"fused", "novelty_classifier/class_mahalanobis", "novelty_vae/recon_window"} <= set(
+        novelty["auc"])
+    novelty_classifier = json.loads((repo.root / "models/novelty_classifier.json").read_text())
+    assert novelty_classifier["info"]["train_digits"] == [0, 1, 2, 3, 4]
+    assert novelty_classifier["config"]["num_classes"] == 5
+    curve = anomaly["label_shift_test"]["curve"]
+    assert [row["batch_size"] for row in curve] == [10, 50]
+    assert all(0 <= row["detection_rate"] <= 1 for row in curve)
+    for folder in ("roc", "public_roc"):
+        roc = (repo.root / f"plots/anomaly/{folder}/rotated/conv_vae.csv").read_text().splitlines()
+        assert roc[0] == "fpr,tpr" and 3 <= len(roc) <= 201
+    assert (repo.root / "plots/anomaly/roc/novelty/fused.csv").is_file()
+    rotation = json.loads((repo.root / "metrics/rotation_estimator.json").read_text())
+    assert rotation["test"]["abs_error_degrees"] > 0
 
 
 def check_defect_stages(repo):

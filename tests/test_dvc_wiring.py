@@ -24,7 +24,8 @@ def test_judging_stages_depend_on_the_models_params_name():
     s = params.sampling
     assert model_deps("guided_sampling") == {"classifier", "judge", s.model, *s.unconditional_models}
     assert model_deps("assess_quality") == set(params.family())
-    assert model_deps("anomaly_roc") == {"classifier", *params.family(), params.anomaly.novelty_model}
+    assert model_deps("anomaly_roc") == {"classifier", *params.family(), params.anomaly.novelty_model,
+                                         "novelty_classifier", "rotation_estimator"}
     assert model_deps("defect_eval") == {"detailvae"}
 
 
@@ -53,6 +54,7 @@ def model_sources(body: dict) -> set[str]:
     reads or writes (the registry imports them only when a checkpoint is loaded)."""
     params = load_params(REPO / "params.yaml")
     kinds = {"classifier": "cnn_classifier", "judge": "lenet_judge", "detailvae": "detailvae",
+             "novelty_classifier": "cnn_classifier", "rotation_estimator": "rotation_estimator",
              **{name: params.autoencoder(name).kind for name in params.autoencoders}}
     files = [d if isinstance(d, str) else next(iter(d)) for d in body["deps"] + body.get("outs", [])]
     names = {f.removeprefix("models/").removesuffix(".safetensors") for f in files

@@ -49,6 +49,13 @@ def test_repository_params_are_valid():
     ("data.shifts.label_shift.digits", "0-4", "must be a list of an integer"),
     ("classifier.channels", [8, 16], "classifier.channels"),
     ("data", 5, "data = 5: must be a mapping with keys val_size"),
+    ("novelty_classifier.train_digits", [0, 1, 2, 3, 4, 5],
+     "must equal the novelty model's train_digits [0, 1, 2, 3, 4]"),
+    ("anomaly.screen.model", "cae", "anomaly.screen.model"),
+    ("anomaly.screen.model", "novelty_vae", "trained on all digits"),
+    ("anomaly.novelty_fusion", ["novelty_classifier"], 'must list "model/score" names'),
+    ("anomaly.label_test.sample_sizes", [1, 10], "at least 2 images"),
+    ("rotation_estimator.max_degrees", 0, "rotation_estimator.max_degrees = 0.0: must be > 0"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(default_params, path, value, expected):
     assert expected in error_of(broken(default_params, path, value))

@@ -12,6 +12,7 @@ EXAMPLES = """examples:
   vaelab tiles photos/ --recursive --out labels.csv     good / defective per tile
   vaelab tiles photos/ --maps maps/ --format json        ... with an anomaly-map PNG per tile
   vaelab read number.png --explain cams/                 the number in an image, with Grad-CAM
+  vaelab screen digits.npy --out scores.csv              shift score per digit + batch verdict
   vaelab sample --digit 7 -n 16 --guided --out 7.png     digits from the conditional VAE
 
 Models come from models/ (`dvc repro` writes them); --models DIR points elsewhere."""
@@ -55,6 +56,20 @@ def parser() -> argparse.ArgumentParser:
     read.add_argument("--explain", type=Path, metavar="DIR",
                       help="write <name>_explain.png (crops and Grad-CAM) per image here")
 
+    screen = sub.add_parser("screen", help="shift score per digit and a verdict for the batch",
+                            description="Screen MNIST-like digits (28×28, white ink on black; "
+                            "pictures or .npy arrays) for shift with the detector `dvc repro "
+                            "anomaly_roc` fitted on validation images, and test the batch's mix "
+                            "of predicted digits for label shift.",
+                            epilog="example: vaelab screen digits.npy more_digits/ --out scores.csv\n"
+                            "columns: file, score, label (clean|shifted|error), threshold, "
+                            "predicted_digit, confidence, notes, error; the verdict goes to "
+                            "stderr (and --verdict FILE as JSON); exit status 1 when a file could "
+                            "not be read",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    batch_options(screen, "DIR_OR_FILE")
+    screen.add_argument("--verdict", type=Path, metavar="FILE", help="write the batch verdict as JSON")
+
     sample = sub.add_parser("sample", help="digits from the conditional VAE",
                             description="Draw digits from the conditional VAE's prior, optionally "
                             "keeping those the CNN evaluator is most confident about.",
@@ -85,6 +100,21 @@ def main(argv: list[str] | None = None) -> int:
                                      args.recursive, args.explain, args.quiet, args.fail_fast)
             print(f"vaelab read: {total} files, {failed} unreadable"
                   + (f" → {args.out}" if args.out else ""), file=sys.stderr)
+            return 1 if failed else 0
+        if args.command == "screen":
+            from vaelab.command import screen
+            from vaelab.core.io import write_json
+            total, failed, verdict = screen.run(args.inputs, args.models, args.out, args.format,
+                                                args.recursive, args.quiet, args.fail_fast)
+            if args.verdict:
+                write_json(args.verdict, verdict)
+            print(f"vaelab screen: {total} digits, {verdict['flagged']} flagged as shifted "
+                  f"({verdict['flagged_share']:.1%}, {verdict['expected_share']:.0%} expected of "
+                  f"clean digits, p = {verdict['flagged_p_value']:.3g}); label shift "
+                  f"p = {verdict['label_shift_p_value']:.3g}"
+                  f"{' → LABEL SHIFT' if verdict['label_shift'] else ''}"
+                  f"{' → SHIFTED BATCH' if verdict['shifted_images'] else ''}; "
+                  f"{failed} unreadable" + (f" → {args.out}" if args.out else ""), file=sys.stderr)
             return 1 if failed else 0
         from vaelab.command import sample
         images = sample.run(args.digit, args.count, args.guided, args.temperature, args.seed,

@@ -40,7 +40,7 @@ from vaelab.mnist.params import (
     JudgeParams,
 )
 from vaelab.quality.params import QualityParams
-from vaelab.shift.params import AnomalyParams
+from vaelab.shift.params import AnomalyParams, NoveltyClassifierParams, RotationEstimatorParams
 
 PARAMS_FILE = "params.yaml"
 
@@ -66,6 +66,8 @@ class Params:
     sampling: SamplingParams = knob()
     quality: QualityParams = knob()
     anomaly: AnomalyParams = knob()
+    novelty_classifier: NoveltyClassifierParams = knob()
+    rotation_estimator: RotationEstimatorParams = knob()
     defects: DefectParams = knob()
     insight: InsightParams = knob()
 
@@ -82,10 +84,18 @@ class Params:
                                                         "entry of autoencoders")
         if self.quality.traversal_model not in self.autoencoders:
             yield "quality.traversal_model", "must name an entry of autoencoders"
+        screen = self.autoencoders.get(self.anomaly.screen.model)
+        if screen is None or screen.train_digits is not None or screen.kind not in VARIATIONAL_KINDS:
+            yield "anomaly.screen.model", ("must name a variational autoencoder trained on all "
+                                           "digits (an entry of autoencoders without train_digits)")
         entry = self.autoencoders.get(self.anomaly.novelty_model)
         if entry is None or entry.train_digits is None or entry.kind not in VARIATIONAL_KINDS:
             yield "anomaly.novelty_model", ("must name a variational entry of autoencoders with "
                                             "train_digits")
+        elif self.novelty_classifier.train_digits != entry.train_digits:
+            yield "novelty_classifier.train_digits", (
+                f"must equal the novelty model's train_digits {list(entry.train_digits)}: "
+                "both novelty scores know the same digits")
 
     def family(self) -> list[str]:
         """The MNIST autoencoders trained on every digit (what assess_quality and anomaly_roc

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -240,3 +241,11 @@ def write_roc_csv(path: str | Path, fpr: np.ndarray, tpr: np.ndarray) -> None:
         writer = csv.writer(f)
         writer.writerow(["fpr", "tpr"])
         writer.writerows((f"{x:.6f}", f"{y:.6f}") for x, y in zip(fpr, tpr))
+
+
+def write_rows_csv(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Rows of equal keys as a CSV with a header (for `dvc plots`), written atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [])
+        writer.writeheader()
+        writer.writerows(rows)

@@ -19,6 +19,7 @@ MODEL_KINDS: dict[str, str] = {
     "conv_vae": "vaelab.mnist.models.autoencoders:ConvVAE",
     "cond_resvae": "vaelab.mnist.models.cond_resvae:CondResVAE",
     "detailvae": "vaelab.defects.detailvae:DetailVAE",
+    "rotation_estimator": "vaelab.shift.rotation:RotationEstimator",
 }
 
 

@@ -27,7 +27,11 @@ def kind_for(p: ClassifierParams) -> str:
 
 def classifier_config(p: ClassifierParams) -> dict:
     """Keyword arguments that rebuild the classifier (stored beside its weights)."""
-    return {"channels": list(p.channels), "hidden": p.hidden, "dropout": p.dropout}
+    config = {"channels": list(p.channels), "hidden": p.hidden, "dropout": p.dropout}
+    known = getattr(p, "train_digits", None)
+    if known is not None:  # the novelty classifier: one output per known digit
+        config["num_classes"] = len(known)
+    return config
 
 
 def build_classifier(p: ClassifierParams) -> nn.Module:

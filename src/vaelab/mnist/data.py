@@ -168,6 +168,15 @@ def select_digits(clean: MnistSplit, digits: tuple[int, ...]) -> MnistSplit:
     return clean.subset(torch.nonzero(keep).squeeze(1))
 
 
+def known_digits_only(split: MnistSplit, digits: tuple[int, ...]) -> MnistSplit:
+    """The images of ``digits``, labelled by their position in ``digits`` (0 … k−1): the
+    training set of a classifier that must not know the other digits."""
+    kept = select_digits(split, digits)
+    position = torch.full((10,), -1, dtype=torch.long)
+    position[torch.tensor(digits)] = torch.arange(len(digits))
+    return MnistSplit(kept.images, position[kept.labels], dict(kept.extras))
+
+
 # --------------------------------------------------------------------------------------------
 # Prepared files
 # --------------------------------------------------------------------------------------------

@@ -1,44 +1,45 @@
 """What stage anomaly_roc computes: ROC-AUC of telling shifted (or novel) test images from clean
-ones.
+ones, under two protocols.
 
-For every MNIST autoencoder of the family and every shifted set (rotated, noisy, occluded,
-label_shift), each clean test image and each shifted image gets several scores (larger = more
-anomalous):
+* controlled (the headline): each clean reference passes through its shifted set's processing;
+  for rotation, both copies of an image share one bilinear warp with the same sub-pixel shift
+  (src/vaelab/shift/protocol.py), so only the content differs;
+* public (the shift study's protocol, our anchor): clean test images against the prepared
+  shifted sets. Its rotated AUC rewards "was this image resampled".
 
-* recon_bce — Bernoulli NLL of the posterior-mean reconstruction (the reconstruction loss);
-* recon_window — largest mean squared error in any `anomaly.window`² patch (localised error);
-* latent_mahalanobis — Mahalanobis distance of the posterior mean to a Gaussian fitted on
-  training codes;
-* kl, neg_elbo — for the VAEs (one posterior sample, seeded);
-* fused — a logistic regression over all of the model's scores and the evaluator's, fitted per
-  shift on the validation images: clean ones against shifted copies made with the same shift
-  function and params (`data.shifts`); no test image is used to fit it. The row "ensemble" fuses
-  the scores of every model at once.
+Per model (the evaluator, the rotation estimator and every MNIST autoencoder of the family),
+each image gets several scores, larger = more anomalous (src/vaelab/shift/model_scores.py);
+"fused" is a logistic regression over the model's and the evaluator's scores, fitted per shift
+and protocol on validation images against shifted copies made the same way (never test images);
+the row "ensemble" fuses every model's scores at once.
 
-The evaluator alone gives the baselines: max_softmax (1 − its top probability), feature
-Mahalanobis (nearest class mean in its penultimate features, shared covariance) and orientation
-(principal-axis angle against its predicted class's typical angle). A conditional model is given
-the evaluator's predicted label: at test time the true one is not known.
+Novelty (digits outside the novelty models' train_digits) uses only models trained on the known
+digits (src/vaelab/shift/novelty.py). Label shift is also tested per batch
+(src/vaelab/shift/label_shift.py).
 
-Novelty: `anomaly.novelty_model`, trained on its train_digits only, scores test images of those
-digits (clean) against the other digits (novel).
-
-Writes metrics/anomaly.json, ROC points per shift and model (best score) as CSV for `dvc plots`,
-a heatmap of every AUC and clean-vs-shifted score histograms of the best score per shift.
+Writes metrics/anomaly.json; ROC points (best score per model) of the controlled protocol in
+plots/anomaly/roc/<shift>/ and of the public one in plots/anomaly/public_roc/<shift>/, one curve
+per novelty score, the label-shift detection rate per batch size, a heatmap of every AUC and
+clean-vs-shifted histograms of the best score per shift.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from vaelab.core.checkpoint import load_checkpoint
-from vaelab.core.losses import bernoulli_nll_from_probabilities, gaussian_kl_per_dim
 from vaelab.core.params import Params
-from vaelab.core.plots import heatmap_figure, histograms_figure, write_roc_csv
-from vaelab.core.runtime import rng_for, torch_generator
+from vaelab.core.plots import (
+    heatmap_figure,
+    histograms_figure,
+    write_roc_csv,
+    write_rows_csv,
+)
+from vaelab.core.runtime import rng_for
 from vaelab.mnist.classify import accuracy_report, classify_images
 from vaelab.mnist.data import (
     SHIFT_NAMES,
@@ -50,125 +51,184 @@ from vaelab.mnist.data import (
     select_digits,
     to_float,
 )
-from vaelab.mnist.latent import decode_codes, encode_images
 from vaelab.shift import scores as A
+from vaelab.shift.label_shift import detection_curve, label_frequencies
+from vaelab.shift.model_scores import (
+    ClassifierScores,
+    ScoreSettings,
+    autoencoder_scores,
+)
+from vaelab.shift.novelty import novelty_scores
+from vaelab.shift.protocol import audit, controlled_rotation
+from vaelab.shift.rotation import KIND as ROTATION
+from vaelab.shift.rotation import estimate_angles
+from vaelab.shift.screen import ShiftScreen, fit_screen, screen_columns
 
 EVALUATOR = "evaluator"
+PROTOCOLS = ("controlled", "public")
+HEADLINE = "controlled"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The four sets behind one (protocol, shift) AUC: what is judged (test) and what its fusion
+    is fitted on (validation), each as a clean and a shifted set name."""
+    clean: str
+    shifted: str
+    val_clean: str
+    val_shifted: str
+
+
+def comparisons() -> dict[str, dict[str, Comparison]]:
+    public = {s: Comparison("test", s, "val", f"val_{s}") for s in SHIFT_NAMES}
+    controlled = {**public, "rotated": Comparison("test_warped", "rotated_controlled",
+                                                  "val_warped", "val_rotated_controlled")}
+    return {"controlled": controlled, "public": public}
 
 
 def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         device: torch.device) -> dict:
-    """Score every model on every shift, write the ROC points and figures under ``plots``;
-    return the metrics (what metrics/anomaly.json holds)."""
+    """Score every model on every shift under both protocols, write the ROC points and figures
+    under ``plots``; return the metrics (what metrics/anomaly.json holds)."""
     a = params.anomaly
     models, plots = Path(models), Path(plots)
     sets = {name: load_split(data, name) for name in ("train", "val", "test", *SHIFT_NAMES)}
     sets.update(validation_shifts(sets["val"], params.data.shifts, params.seed))
+    sets.update(controlled_sets(sets, a.controlled.jitter, params.seed))
     fit_set = sets["train"].subset(torch.arange(min(a.fit_images, len(sets["train"]))))
-    evaluated = ("val", *(f"val_{s}" for s in SHIFT_NAMES), "test", *SHIFT_NAMES)
+    plan = comparisons()
+    evaluated = sorted({n for by_shift in plan.values() for c in by_shift.values()
+                        for n in (c.clean, c.shifted, c.val_clean, c.val_shifted)})
 
     # The evaluator: predictions (labels for the conditional model), baselines, shift costs.
     evaluator = load_checkpoint(models / "classifier", device)
-    _, fit_features = classify_images(evaluator, to_float(fit_set.images), a.eval_batch_size, device)
-    feature_fit = A.ClassGaussians(fit_features, fit_set.labels)
+    evaluator_scores_of = ClassifierScores(evaluator, fit_set, a.eval_batch_size, device)
     orientation = A.OrientationModel(fit_set.images.float() / 255.0, fit_set.labels)
-    predicted, evaluator_scores, shift_cost = {}, {}, {}
+    rotation_estimator = load_checkpoint(models / ROTATION, device, kind=ROTATION)
+    predicted, all_scores = {}, {EVALUATOR: {}, ROTATION: {}}
     for name in evaluated:
         split = sets[name]
-        probs, features = classify_images(evaluator, to_float(split.images), a.eval_batch_size, device)
-        predicted[name] = probs.argmax(1)
-        evaluator_scores[name] = {
-            "max_softmax": 1.0 - probs.max(1).values.double(),
-            "feature_mahalanobis": feature_fit.mahalanobis(features),
-            "orientation": orientation.score(split.images.float() / 255.0, predicted[name])}
-        if name in ("test", *SHIFT_NAMES):
-            shift_cost[name] = accuracy_report(probs, split.labels)
-
-    all_scores: dict[str, dict[str, dict[str, torch.Tensor]]] = {EVALUATOR: evaluator_scores}
+        scores, predicted[name] = evaluator_scores_of(split)
+        scores["orientation"] = orientation.score(split.images.float() / 255.0, predicted[name])
+        all_scores[EVALUATOR][name] = scores
+        all_scores[ROTATION][name] = {"abs_angle": estimate_angles(
+            rotation_estimator, split.images, a.eval_batch_size, device).abs()}
     for name in params.family():
-        model = load_checkpoint(models / name, device)
-        all_scores[name] = model_scores(model, fit_set, {n: sets[n] for n in evaluated},
-                                        predicted, a, params.seed, name, device)
+        all_scores[name] = autoencoder_scores(
+            load_checkpoint(models / name, device), fit_set, {n: sets[n] for n in evaluated},
+            predicted, ScoreSettings.of(a), params.seed, name, device)
 
-    # (clean test scores, shifted scores) of every model, shift and score; "fused" per shift
+    screen = fit_screen_on_validation(all_scores, predicted, params)
+    screen.save(models)
+
+    barely, masks = barely_shifted(sets, a.small_angle)
+    results = {protocol: judge(plan[protocol], all_scores, params.family(), barely, masks)
+               for protocol in PROTOCOLS}
+    novelty = novelty_scores(params, models, sets, device)
+    label_test = label_shift_test(evaluator, sets, params, device)
+    headline = results[HEADLINE]
+    metrics = {"protocol": HEADLINE, "auc": headline["auc"], "best": headline["best"],
+               "barely_shifted": headline["barely_shifted"],
+               "public": {k: results["public"][k] for k in ("auc", "best", "barely_shifted")},
+               "audit": audit(sets["test"], sets["noisy"], sets["occluded"],
+                              params.data.shifts.occluded.patch),
+               "novelty": novelty["metrics"], "label_shift_test": label_test,
+               "screen": screen_report(screen, all_scores, plan[HEADLINE]),
+               "evaluator_on_shift": evaluator_on_shift(evaluator, sets, a.eval_batch_size, device),
+               "models": [EVALUATOR, ROTATION, *params.family()],
+               "fused_from": "validation images and their shifted copies (same protocol)",
+               "window": a.window, "fit_images": len(fit_set)}
+
+    for protocol, folder in (("controlled", "roc"), ("public", "public_roc")):
+        write_roc_points(results[protocol], plots / folder, a.roc_points)
+    known = novelty["known"]
+    for score, values in novelty["scores"].items():
+        fpr, tpr = A.roc_points(values[known], values[~known], a.roc_points)
+        write_roc_csv(plots / "roc" / "novelty" / f"{score.replace('/', '.')}.csv", fpr, tpr)
+    write_rows_csv(plots / "label_shift_detection.csv", label_test["curve"])
+    write_figures(headline, plots, a.histogram_bins)
+    for protocol in PROTOCOLS:
+        for shift, best in results[protocol]["best"].items():
+            print(f"anomaly_roc: {protocol} {shift}: best {best['model']} · {best['score']} "
+                  f"AUC {best['auc']:.4f} (ceiling {barely[shift]['auc_ceiling']:.4f})")
+    print("anomaly_roc: novelty: " + ", ".join(
+        f"{k} {v:.4f}" for k, v in novelty["metrics"]["auc"].items()))
+    return metrics
+
+
+def judge(plan: dict[str, Comparison], all_scores, family: list[str], barely: dict,
+          masks: dict[str, torch.Tensor]) -> dict:
+    """AUCs of one protocol: every model's scores, each model fused with the evaluator, and the
+    ensemble; the best per shift and how it does on the barely shifted images alone."""
     pairs: dict[str, dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]]] = {}
     for model, per_split in all_scores.items():
-        pairs[model] = {shift: {score: (per_split["test"][score], per_split[shift][score])
-                                for score in per_split["test"]} for shift in SHIFT_NAMES}
-    groups = {**{m: [m, EVALUATOR] for m in params.family()}, "ensemble": list(all_scores)}
+        pairs[model] = {shift: {score: (per_split[c.clean][score], per_split[c.shifted][score])
+                                for score in per_split[c.clean]} for shift, c in plan.items()}
+    groups = {**{m: [m, EVALUATOR] for m in family}, "ensemble": list(all_scores)}
     for model, members in groups.items():
-        pairs.setdefault(model, {shift: {} for shift in SHIFT_NAMES})
-        for shift in SHIFT_NAMES:
-            def columns(split: str) -> dict[str, torch.Tensor]:
+        pairs.setdefault(model, {shift: {} for shift in plan})
+        for shift, c in plan.items():
+            def columns(split: str, members=members) -> dict[str, torch.Tensor]:
                 return {f"{m}/{k}": v for m in members for k, v in all_scores[m][split].items()}
-            fusion = A.FittedFusion(columns("val"), columns(f"val_{shift}"))
-            pairs[model][shift]["fused"] = (fusion(columns("test")), fusion(columns(shift)))
+            fusion = A.FittedFusion(columns(c.val_clean), columns(c.val_shifted))
+            pairs[model][shift]["fused"] = (fusion(columns(c.clean)), fusion(columns(c.shifted)))
 
     aucs = {model: {shift: {score: A.finite(A.auc(*pair)) for score, pair in by_score.items()}
                     for shift, by_score in by_shift.items()}
             for model, by_shift in pairs.items()}
     best = {}
-    for shift in SHIFT_NAMES:
+    for shift in plan:
         model, score, value = max(((m, s, v) for m, by_shift in aucs.items()
                                    for s, v in by_shift[shift].items()), key=lambda t: t[2])
         best[shift] = {"model": model, "score": score, "auc": value}
-
-    barely, barely_masks = barely_shifted(sets, a.small_angle)
-    for shift, mask in barely_masks.items():
-        # how the best score does on the barely shifted images alone: near 0.5 means they are
-        # as hard as assumed; well above it means the shift leaves traces beyond the rule
+    barely = {shift: dict(row) for shift, row in barely.items()}
+    for shift, mask in masks.items():
+        # near 0.5: the barely shifted images are as hard as assumed; well above it: the shift
+        # leaves a trace beyond its content (the public rotation's resampling)
         clean, shifted = pairs[best[shift]["model"]][shift][best[shift]["score"]]
         barely[shift]["best_score_auc_on_these"] = (A.finite(A.auc(clean, shifted[mask]))
                                                     if mask.any() else None)
-    novelty = novelty_scores(params, models, sets, predicted, a, device)
-    metrics = {"auc": aucs, "best": best, "barely_shifted": barely, "novelty": novelty["metrics"],
-               "evaluator_on_shift": shift_cost,
-               "models": params.family(), "fused_from": "validation images and their shifted copies",
-               "window": a.window, "fit_images": len(fit_set)}
-
-    write_roc_points(pairs, aucs, novelty, plots / "roc", a.roc_points)
-    rows = [(m, s) for m in aucs for s in aucs[m][SHIFT_NAMES[0]]]
-    heatmap_figure(np.array([[aucs[m][shift][s] for shift in SHIFT_NAMES] for m, s in rows]),
-                   [f"{m} · {s}" for m, s in rows], list(SHIFT_NAMES), plots / "auc_heatmap.png",
-                   "ROC-AUC, shifted vs clean test images (0.5 = chance)", vmin=0.3, vmax=1.0)
-    histograms_figure(
-        {f"{shift}: {best[shift]['model']} · {best[shift]['score']} (AUC {best[shift]['auc']:.3f})":
-         dict(zip(("clean", shift), (v.numpy() for v in
-                                     pairs[best[shift]["model"]][shift][best[shift]["score"]])))
-         for shift in SHIFT_NAMES},
-        plots / "best_score_histograms.png", "Best score per shift: clean vs shifted test images",
-        bins=a.histogram_bins)
-    for shift in SHIFT_NAMES:
-        print(f"anomaly_roc: {shift}: best {best[shift]['model']} · {best[shift]['score']} "
-              f"AUC {best[shift]['auc']:.4f} (ceiling {barely[shift]['auc_ceiling']:.4f})")
-    print(f"anomaly_roc: novelty ({novelty['metrics']['model']}): "
-          + ", ".join(f"{k} {v:.4f}" for k, v in novelty["metrics"]["auc"].items()))
-    return metrics
+    return {"auc": aucs, "best": best, "barely_shifted": barely, "pairs": pairs}
 
 
-@torch.no_grad()
-def model_scores(model, fit_set: MnistSplit, splits: dict[str, MnistSplit],
-                 predicted: dict[str, torch.Tensor], a, seed: int, name: str, device
-                 ) -> dict[str, dict[str, torch.Tensor]]:
-    """Every score of one autoencoder on every split; Gaussian fitted on ``fit_set`` codes."""
-    fit_codes = encode_images(model, fit_set.images, fit_set.labels, a.eval_batch_size, device)
-    latent_fit = A.GaussianFit(fit_codes.mu)
+def fit_screen_on_validation(all_scores, predicted, params: Params) -> ShiftScreen:
+    """The detector of `vaelab screen`, from validation scores only (see shift/screen.py)."""
+    a = params.anomaly
+
+    def columns(split: str) -> dict[str, torch.Tensor]:
+        return screen_columns({m: s[split] for m, s in all_scores.items()}, a.screen.model)
+
+    return fit_screen([columns("val"), columns("val_warped")],
+                      [columns(s) for s in ("val_rotated_controlled", "val_noisy", "val_occluded")],
+                      a.screen.model, a.screen.false_alarm, label_frequencies(predicted["val"]),
+                      a.label_test.alpha, ScoreSettings.of(a), params.seed)
+
+
+def screen_report(screen: ShiftScreen, all_scores, plan: dict[str, Comparison]) -> dict:
+    """The saved detector on the test sets (controlled protocol): AUC and share flagged."""
+    def decision(split: str) -> np.ndarray:
+        return screen.decision(screen_columns({m: s[split] for m, s in all_scores.items()},
+                                              screen.autoencoder))
+
+    out = {"model": screen.autoencoder, "threshold": round(screen.threshold, 6),
+           "false_alarm_on_validation": screen.false_alarm}
+    for shift, c in plan.items():
+        clean, shifted = decision(c.clean), decision(c.shifted)
+        out[shift] = {"auc": A.finite(A.auc(clean, shifted)),
+                      "flagged": round(float((shifted > screen.threshold).mean()), 4),
+                      "clean_flagged": round(float((clean > screen.threshold).mean()), 4)}
+    return out
+
+
+def controlled_sets(sets: dict[str, MnistSplit], jitter: float, seed: int) -> dict[str, MnistSplit]:
+    """The controlled protocol's rotation pairs for test and validation images, turned by the
+    same angles as the public rotated sets (so "barely rotated" names the same images)."""
     out = {}
-    for split_name, split in splits.items():
-        labels = predicted[split_name]  # a conditional model gets the evaluator's guess
-        x = split.images.float() / 255.0
-        codes = encode_images(model, split.images, labels, a.eval_batch_size, device)
-        mean_recon = decode_codes(model, codes.mu, labels, a.eval_batch_size, device)
-        scores = {"recon_bce": bernoulli_nll_from_probabilities(x, mean_recon),
-                  "recon_window": A.window_max_error(x, mean_recon, a.window).double(),
-                  "latent_mahalanobis": latent_fit.mahalanobis(codes.mu)}
-        if codes.logvar is not None:
-            z = codes.sample(torch_generator(seed, f"anomaly/{name}/{split_name}"))
-            sample_recon = decode_codes(model, z, labels, a.eval_batch_size, device)
-            kl = gaussian_kl_per_dim(codes.mu, codes.logvar).sum(1).double()
-            scores["kl"] = kl
-            scores["neg_elbo"] = bernoulli_nll_from_probabilities(x, sample_recon) + kl
-        out[split_name] = scores
+    for clean, rotated, prefix in (("test", "rotated", ""), ("val", "val_rotated", "val_")):
+        reference, turned = controlled_rotation(sets[clean], sets[rotated].extras["angle"], jitter,
+                                                rng_for(seed, f"anomaly/controlled/{clean}"))
+        out[f"{clean}_warped"] = reference
+        out[f"{prefix}rotated_controlled"] = turned
     return out
 
 
@@ -201,33 +261,49 @@ def barely_shifted(sets: dict[str, MnistSplit], small_angle: float
     return out, masks
 
 
-def novelty_scores(params, models: Path, sets, predicted, a, device) -> dict:
-    name = params.anomaly.novelty_model
-    digits = params.autoencoders[name].train_digits
-    model = load_checkpoint(models / name, device)
-    known = torch.isin(sets["test"].labels, torch.tensor(digits))
-    fit = select_digits(sets["train"], digits)
-    fit = fit.subset(torch.arange(min(a.fit_images, len(fit))))
-    scores = model_scores(model, fit, {"test": sets["test"]}, {"test": predicted["test"]}, a,
-                          params.seed, name, device)["test"]
-    aucs = {score: A.finite(A.auc(v[known], v[~known])) for score, v in scores.items()}
-    return {"metrics": {"model": name, "train_digits": list(digits), "auc": aucs,
-                        "known_images": int(known.sum()), "novel_images": int((~known).sum())},
-            "scores": scores, "known": known}
+def label_shift_test(evaluator, sets: dict[str, MnistSplit], params: Params, device) -> dict:
+    """Detection rate of the set-level label-shift test per batch size (reference: the
+    evaluator's predicted-label frequencies on validation images)."""
+    t, batch = params.anomaly.label_test, params.anomaly.eval_batch_size
+    predicted = {name: classify_images(evaluator, to_float(sets[name].images), batch, device)[0]
+                 .argmax(1) for name in ("val", "test", "label_shift")}
+    reference = label_frequencies(predicted["val"])
+    curve = detection_curve(predicted["test"], predicted["label_shift"], reference,
+                            t.sample_sizes, t.draws, t.alpha,
+                            rng_for(params.seed, "anomaly/label_test"))
+    return {"test": "chi-square on the evaluator's predicted-label histogram", "alpha": t.alpha,
+            "draws": t.draws, "reference": "validation images", "curve": curve}
 
 
-def write_roc_points(pairs, aucs, novelty, folder: Path, max_points: int) -> None:
-    """One CSV per shift and model with the curve of that model's best score (fpr, tpr), and
-    one per novelty score."""
-    for shift in SHIFT_NAMES:
-        for model, by_shift in pairs.items():
-            score = max(aucs[model][shift], key=aucs[model][shift].get)
-            fpr, tpr = A.roc_points(*by_shift[shift][score], max_points)
+def evaluator_on_shift(evaluator, sets, batch_size: int, device) -> dict:
+    return {name: accuracy_report(classify_images(evaluator, to_float(sets[name].images),
+                                                  batch_size, device)[0], sets[name].labels)
+            for name in ("test", *SHIFT_NAMES, "rotated_controlled")}
+
+
+def write_roc_points(result: dict, folder: Path, max_points: int) -> None:
+    """One CSV per shift and model with the curve of that model's best score (fpr, tpr)."""
+    for model, by_shift in result["pairs"].items():
+        for shift, by_score in by_shift.items():
+            aucs = result["auc"][model][shift]
+            fpr, tpr = A.roc_points(*by_score[max(aucs, key=aucs.get)], max_points)
             write_roc_csv(folder / shift / f"{model}.csv", fpr, tpr)
-    known = novelty["known"]
-    for score, values in novelty["scores"].items():
-        fpr, tpr = A.roc_points(values[known], values[~known], max_points)
-        write_roc_csv(folder / "novelty" / f"{score}.csv", fpr, tpr)
+
+
+def write_figures(result: dict, plots: Path, bins: int) -> None:
+    aucs, best, pairs = result["auc"], result["best"], result["pairs"]
+    shifts = list(best)
+    rows = [(m, s) for m in aucs for s in aucs[m][shifts[0]]]
+    heatmap_figure(np.array([[aucs[m][shift][s] for shift in shifts] for m, s in rows]),
+                   [f"{m} · {s}" for m, s in rows], shifts, plots / "auc_heatmap.png",
+                   "ROC-AUC, shifted vs clean test images, controlled protocol (0.5 = chance)",
+                   vmin=0.3, vmax=1.0)
+    histograms_figure(
+        {f"{shift}: {b['model']} · {b['score']} (AUC {b['auc']:.3f})":
+         dict(zip(("clean", shift), (v.numpy() for v in pairs[b["model"]][shift][b["score"]])))
+         for shift, b in best.items()},
+        plots / "best_score_histograms.png",
+        "Best score per shift: clean vs shifted test images (controlled protocol)", bins=bins)
 
 
 def validation_shifts(val: MnistSplit, shifts, seed: int) -> dict[str, MnistSplit]:

@@ -171,3 +171,15 @@ class FittedFusion:
 
     def __call__(self, scores: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.from_numpy(self.model.decision_function(self._matrix(scores)))
+
+
+def hole_ink(images: torch.Tensor, reconstructions: torch.Tensor, window: int, empty: float
+             ) -> torch.Tensor:
+    """The most ink (mean over a ``window``² patch) a reconstruction draws where the input has
+    none (every input pixel of the patch below ``empty``), per image (N,). An occluder wipes a
+    stroke out; the autoencoder, which has learnt what digits look like, draws it back there,
+    while on a clean digit ink-free regions are background in both."""
+    x, r = images.float().unsqueeze(1), reconstructions.float().unsqueeze(1)
+    ink_free = F.max_pool2d(x, window, stride=1) < empty
+    drawn = F.avg_pool2d(r, window, stride=1)
+    return (drawn * ink_free).flatten(1).max(1).values.double()

@@ -1,0 +1,140 @@
+"""``vaelab screen``: a shift score per MNIST-like digit image and a verdict for the batch.
+
+Images are read in fixed-size batches (memory does not grow with the number of files): PNG and
+other picture files one digit each, ``.npy`` files as arrays of digits (N, 28, 28), (N, 784) or
+one (28, 28), uint8 0–255 or floats in [0, 1]; white ink on black like MNIST. A picture of
+another size is resized to 28 × 28 (noted in its row); that is itself a change the detector may
+flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from vaelab.command.output import list_files, progress, write_rows
+from vaelab.shift.screen import Screener
+
+COLUMNS = ["file", "score", "label", "threshold", "predicted_digit", "confidence", "notes", "error"]
+SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp", ".npy"}
+BATCH = 256
+
+
+@dataclass
+class Digit:
+    name: str
+    image: np.ndarray | None   # uint8 (28, 28), None when unreadable
+    notes: str = ""
+    error: str = ""
+
+
+def as_uint8_digits(array: np.ndarray, name: str) -> np.ndarray:
+    """(N, 28, 28) uint8 from an array of digits in one of the accepted layouts."""
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.integer)
+                                     or np.issubdtype(array.dtype, np.floating)):
+        raise ValueError(f"{name}: dtype {array.dtype}; expected uint8 or floats in [0, 1]")
+    if array.ndim == 2 and array.shape == (28, 28):
+        array = array[None]
+    elif array.ndim == 2 and array.shape[1] == 784:
+        array = array.reshape(-1, 28, 28)
+    elif array.ndim == 4 and array.shape[1:] == (1, 28, 28):
+        array = array[:, 0]
+    if array.ndim != 3 or array.shape[1:] != (28, 28):
+        raise ValueError(f"{name}: shape {array.shape}; expected (N, 28, 28), (N, 784) or (28, 28)")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
+            raise ValueError(f"{name}: float values must be finite and in [0, 1]")
+        return np.round(array * 255).astype(np.uint8)
+    if array.min() < 0 or array.max() > 255:
+        raise ValueError(f"{name}: integer values must be in 0..255")
+    return array.astype(np.uint8)
+
+
+def read_picture(path: Path) -> Digit:
+    with Image.open(path) as image:
+        image.load()
+        grey = image.convert("L")
+        notes = ""
+        if grey.size != (28, 28):
+            notes = f"resized from {grey.size[0]}×{grey.size[1]}"
+            grey = grey.resize((28, 28), Image.Resampling.LANCZOS)
+        return Digit(str(path), np.asarray(grey, dtype=np.uint8), notes)
+
+
+def digits_of(files: list[Path]) -> Iterator[Digit]:
+    """Every digit of every file, in order; an unreadable file is one Digit with its error."""
+    for path in files:
+        try:
+            if path.suffix.lower() == ".npy":
+                array = np.load(path, mmap_mode="r", allow_pickle=False)  # read chunk by chunk
+                if array.shape == (28, 28):
+                    array = array[None]
+                if array.ndim == 0 or len(array) == 0:
+                    raise ValueError(f"{path}: shape {array.shape}; expected (N, 28, 28) with N ≥ 1")
+                for start in range(0, len(array), BATCH):
+                    chunk = as_uint8_digits(np.asarray(array[start:start + BATCH]),
+                                            f"{path} (rows {start}…)")
+                    for i, image in enumerate(chunk):
+                        yield Digit(f"{path}[{start + i}]", image)
+            else:
+                yield read_picture(path)
+        except Exception as err:   # one bad file is one error row, never the whole batch
+            yield Digit(str(path), None, error=f"{type(err).__name__}: {err}")
+
+
+def batches(digits: Iterator[Digit], size: int) -> Iterator[list[Digit]]:
+    batch: list[Digit] = []
+    for digit in digits:
+        batch.append(digit)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive: bool,
+        quiet: bool, fail_fast: bool) -> tuple[int, int, dict]:
+    """Screen every digit; returns (digits, failed files, the batch verdict)."""
+    files = list_files(inputs, SUFFIXES, recursive)
+    if not files:
+        raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images or .npy files")
+    screener = Screener(models)
+    threshold = screener.screen.threshold
+    predicted_all: list[torch.Tensor] = []
+    counts = {"digits": 0, "failed": 0, "flagged": 0}
+
+    def rows() -> Iterator[dict]:
+        for batch in batches(digits_of(progress(files, len(files), quiet, "screen")), BATCH):
+            good = [d for d in batch if d.image is not None]
+            scored = {}
+            if good:
+                scores, predicted, confidence = screener.score(
+                    torch.from_numpy(np.stack([d.image for d in good])))
+                predicted_all.append(predicted)
+                scored = {id(d): (s, p, c) for d, s, p, c in zip(good, scores, predicted.tolist(),
+                                                                 confidence.tolist(), strict=True)}
+            for digit in batch:
+                if digit.image is None:
+                    counts["failed"] += 1
+                    yield {"file": digit.name, "label": "error", "error": digit.error}
+                    if fail_fast:
+                        return
+                    continue
+                score, label, confidence = scored[id(digit)]
+                counts["digits"] += 1
+                counts["flagged"] += bool(score > threshold)
+                yield {"file": digit.name, "score": round(float(score), 6),
+                       "label": "shifted" if score > threshold else "clean",
+                       "threshold": round(threshold, 6), "predicted_digit": label,
+                       "confidence": round(confidence, 6), "notes": digit.notes}
+
+    for _ in write_rows(rows(), COLUMNS, out, fmt):
+        pass
+    predicted = torch.cat(predicted_all) if predicted_all else torch.zeros(0, dtype=torch.long)
+    return counts["digits"], counts["failed"], screener.verdict(predicted, counts["flagged"])
