@@ -61,6 +61,45 @@ def test_conditional_decoder_output_depends_on_the_label(params):
         model.decode(z, None)
 
 
+def test_the_label_prior_is_a_per_label_affine_map_in_front_of_the_decoder(params):
+    import dataclasses
+    spec = dataclasses.replace(params.autoencoder("cond_resvae"), label_prior=True)
+    torch.manual_seed(0)
+    model = build_autoencoder(spec).eval()
+    z, y = torch.randn(3, 16), torch.tensor([2, 5, 5])
+    with torch.no_grad():
+        start = model.decode(z, y)
+        model.prior_shift.weight[5] += 1.0
+        model.prior_log_scale.weight[5] -= 1.0
+        moved = model.decode(z, y)
+        plain = build_autoencoder(dataclasses.replace(spec, label_prior=False)).eval()
+        plain.load_state_dict({k: v for k, v in model.state_dict().items() if "prior" not in k})
+        expected = plain.decode(torch.cat([z[:1], 1.0 + torch.exp(torch.tensor(-1.0)) * z[1:]]), y)
+    assert torch.equal(moved[0], start[0])                     # label 2 untouched
+    assert torch.allclose(moved, expected, atol=1e-5)          # label 5: decoder(1 + e⁻¹ · z)
+
+
+def test_the_adversary_learns_the_digit_while_the_encoder_is_pushed_away(params):
+    import dataclasses
+    spec = dataclasses.replace(params.autoencoder("cond_resvae"), adversary_weight=10.0)
+    torch.manual_seed(0)
+    model = build_autoencoder(spec)
+    x, y = torch.rand(8, 1, 28, 28), torch.arange(8)
+    _, _, penalty = loss_terms(model, x, y)
+    assert penalty.shape == (8,) and torch.all(penalty > 0)
+    penalty.mean().backward()
+    adversary_grad = model.adversary[0].weight.grad.clone()
+    encoder_grad = model.encoder_fc[-1].weight.grad.clone()
+    # the same loss without reversal: the adversary's gradient is the same, the encoder's is
+    # −1/λ times the reversed one
+    model.zero_grad()
+    out = model.forward(x, y)
+    torch.nn.functional.cross_entropy(model.adversary(out.mu), y).backward()
+    assert torch.allclose(model.adversary[0].weight.grad, adversary_grad, atol=1e-6)
+    assert torch.allclose(model.encoder_fc[-1].weight.grad * -10.0, encoder_grad, atol=1e-5)
+    assert build_autoencoder(params.autoencoder("conv_vae")).penalty(out, None) is None
+
+
 def stroke_digits(n, seed=0):
     gen = torch.Generator().manual_seed(seed)
     labels = torch.randint(0, 2, (n,), generator=gen)
@@ -115,7 +154,7 @@ def test_importance_weighting_tightens_the_bound(params):
     model = build_autoencoder(params.autoencoder("fc_vae")).eval()
     x = torch.rand(64, 1, 28, 28).round()
     with torch.no_grad():
-        recon, kl = loss_terms(model, x, None)
+        recon, kl, _ = loss_terms(model, x, None)
         elbo_estimates = torch.stack([importance_weighted_nll(model, x, None, 1) for _ in range(20)])
         iw = importance_weighted_nll(model, x, None, 200)
     assert elbo_estimates.mean() == pytest.approx((recon + kl).mean().item(), rel=0.01)

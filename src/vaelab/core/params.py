@@ -127,7 +127,8 @@ class Params:
             beta=beta, epochs=pick("epochs"), batch_size=pick("batch_size"), lr=pick("lr"),
             kl_warmup_epochs=pick("kl_warmup_epochs") if beta is not None else 0.0,
             spectral_norm=bool(entry.spectral_norm), inherited=tuple(inherited),
-            train_digits=entry.train_digits)
+            train_digits=entry.train_digits, label_prior=bool(entry.label_prior),
+            adversary_weight=entry.adversary_weight or 0.0)
 
 
 # --------------------------------------------------------------------------------------------

@@ -29,6 +29,10 @@ def autoencoder_config(spec: AutoencoderSpec) -> dict:
     config = {"latent_dim": spec.latent_dim}
     if spec.kind == "cond_resvae":
         config["spectral_norm"] = spec.spectral_norm
+        if spec.label_prior:
+            config["label_prior"] = True
+        if spec.adversary_weight:
+            config["adversary_weight"] = spec.adversary_weight
     return config
 
 
@@ -37,12 +41,13 @@ def build_autoencoder(spec: AutoencoderSpec) -> Autoencoder:
 
 
 def loss_terms(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(reconstruction NLL, KL) per image for one reparameterised sample; KL = 0 for a cae."""
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(reconstruction NLL, KL, the model's training penalty or None) per image for one
+    reparameterised sample; KL = 0 for a cae."""
     out = model(x, y)
     recon = bernoulli_nll(out.logits, x)
     kl = gaussian_kl(out.mu, out.logvar) if out.logvar is not None else torch.zeros_like(recon)
-    return recon, kl
+    return recon, kl, model.penalty(out, y)
 
 
 def beta_schedule(spec: AutoencoderSpec, steps_per_epoch: int):
@@ -79,14 +84,18 @@ def train_autoencoder(spec: AutoencoderSpec, seed: int, train: MnistSplit, val: 
     def step(model: nn.Module, batch):
         images, labels = batch
         x = to_float(images)
-        recon, kl = loss_terms(model, x, labels if model.conditional else None)
+        recon, kl, penalty = loss_terms(model, x, labels if model.conditional else None)
         beta = beta_at(counter["step"])
         counter["step"] += 1
         loss = (recon + beta * kl).mean()
         if not model.variational:
             return loss, {"loss": loss.item()}
-        return loss, {"loss": loss.item(), "recon": recon.mean().item(), "kl": kl.mean().item(),
-                      "beta": beta}
+        logs = {"loss": loss.item(), "recon": recon.mean().item(), "kl": kl.mean().item(),
+                "beta": beta}
+        if penalty is not None:   # logged apart: "loss" stays the β-ELBO of every model
+            logs["penalty"] = penalty.mean().item()
+            loss = loss + penalty.mean()
+        return loss, logs
 
     def validate(model: nn.Module):
         return validation_terms(model, val, spec.beta or 0.0, eval_batch_size, device, seed)

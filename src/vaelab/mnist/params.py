@@ -131,6 +131,8 @@ class AutoencoderEntry:
     lr: float | None = knob(gt=0, default=None)
     kl_warmup_epochs: float | None = knob(ge=0, default=None)
     spectral_norm: bool | None = knob(default=None)
+    label_prior: bool | None = knob(default=None)
+    adversary_weight: float | None = knob(ge=0, default=None)
     train_digits: tuple[int, ...] | None = knob(default=None)
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
@@ -142,8 +144,9 @@ class AutoencoderEntry:
             for key in ("beta", "kl_warmup_epochs"):
                 if getattr(self, key) is not None:
                     yield key, f"a {self.kind} has no KL term; remove this key"
-        if self.spectral_norm is not None and self.kind != "cond_resvae":
-            yield "spectral_norm", "only a cond_resvae has this switch"
+        for key in ("spectral_norm", "label_prior", "adversary_weight"):
+            if getattr(self, key) is not None and self.kind != "cond_resvae":
+                yield key, "only a cond_resvae has this switch"
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,8 @@ class AutoencoderSpec:
     spectral_norm: bool
     inherited: tuple[str, ...]    # top-level keys it takes its value from ("beta", "latent_dim")
     train_digits: tuple[int, ...] | None = None  # None: all digits; else a novelty model
+    label_prior: bool = False
+    adversary_weight: float = 0.0
 
     @property
     def novelty(self) -> bool:

@@ -37,6 +37,10 @@ class Autoencoder(nn.Module):
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
 
+    def penalty(self, out: AutoencoderOutput, y: torch.Tensor | None) -> torch.Tensor | None:
+        """A training-only term per image added to the loss (None: the ELBO alone)."""
+        return None
+
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> AutoencoderOutput:
         mu, logvar = self.encode(x, y)
         z = mu if logvar is None else mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)

@@ -5,6 +5,16 @@ feature maps (equivalent to 10 constant one-hot input planes, at a tenth of the 
 beside its flattened features, the decoder one-hot beside the latent code. Residual blocks at 14×14
 and 7×7; wide fully connected layers carry most of the ~3.5 M parameters, which keeps the cost
 per image low on a CPU. Optional spectral normalisation of every conv and linear layer.
+
+Two options make the decoder obey its label (unguided samples read as the intended digit):
+
+* ``label_prior``: a learned Gaussian prior per label, N(m_y, diag(s_y²)), written as a per-label
+  affine map in front of the decoder — ``decode(z, y) = g(m_y + s_y ⊙ z, y)`` with z ~ N(0, I) —
+  so that the KL term, prior sampling and the likelihood estimate stay those of a standard
+  normal prior. Digit identity may live in the code; sampling for label y lands where y's codes are.
+* ``adversary_weight`` λ > 0: a small classifier tries to read the digit from the posterior
+  means through a gradient-reversal layer (Ganin & Lempitsky 2015); the encoder is pushed, with
+  weight λ, to leave the digit out of z, so the decoder must take it from the label.
 """
 
 from __future__ import annotations
@@ -33,7 +43,8 @@ class CondResVAE(Autoencoder):
     conditional = True
 
     def __init__(self, latent_dim: int = 16, channels: tuple[int, int] = (16, 32), hidden: int = 1024,
-                 num_classes: int = 10, spectral_norm: bool = False) -> None:
+                 num_classes: int = 10, spectral_norm: bool = False, label_prior: bool = False,
+                 adversary_weight: float = 0.0) -> None:
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
         c1, c2 = channels
@@ -55,6 +66,16 @@ class CondResVAE(Autoencoder):
             wrap(nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1)),          # 7 → 14
             ResidualBlock(c1, wrap), nn.ReLU(),
             wrap(nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1)))           # 14 → 28
+        self.label_prior = label_prior
+        if label_prior:   # starts as the standard normal prior (shift 0, scale 1)
+            self.prior_shift = nn.Embedding(num_classes, latent_dim)
+            self.prior_log_scale = nn.Embedding(num_classes, latent_dim)
+            nn.init.zeros_(self.prior_shift.weight)
+            nn.init.zeros_(self.prior_log_scale.weight)
+        self.adversary_weight = adversary_weight
+        if adversary_weight > 0:
+            self.adversary = nn.Sequential(nn.Linear(latent_dim, 256), nn.ReLU(),
+                                           nn.Linear(256, num_classes))
 
     def one_hot(self, y: torch.Tensor | None) -> torch.Tensor:
         if y is None:
@@ -69,4 +90,28 @@ class CondResVAE(Autoencoder):
         return mu, logvar
 
     def decode(self, z, y=None):
-        return self.decoder_conv(self.decoder_fc(torch.cat([z, self.one_hot(y)], dim=1)))
+        label = self.one_hot(y)
+        if self.label_prior:
+            z = self.prior_shift(y.long()) + self.prior_log_scale(y.long()).exp() * z
+        return self.decoder_conv(self.decoder_fc(torch.cat([z, label], dim=1)))
+
+    def penalty(self, out, y):
+        """The adversary's cross-entropy on the posterior means: it learns to read the digit,
+        the encoder (through the reversed gradient) learns to hide it."""
+        if self.adversary_weight <= 0:
+            return None
+        logits = self.adversary(_ReverseGradient.apply(out.mu, self.adversary_weight))
+        return F.cross_entropy(logits, y.long(), reduction="none")
+
+
+class _ReverseGradient(torch.autograd.Function):
+    """Identity forward; the gradient times −weight backward."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        ctx.weight = weight
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -ctx.weight * grad, None
