@@ -99,8 +99,7 @@ class RepoCopy:
         self.run("git", "commit", "-q", "-m", message)
 
 
-@pytest.fixture
-def repo_copy(tmp_path: Path, mnist_dir: Path, defects_dir: Path) -> RepoCopy:
+def make_repo_copy(tmp_path: Path, mnist_dir: Path, defects_dir: Path) -> RepoCopy:
     """Copy tracked and untracked-but-not-ignored files (no .venv, data, models) and `git init`."""
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
                            cwd=REPO, capture_output=True, text=True, check=True).stdout.split("\0")
@@ -120,3 +119,21 @@ def repo_copy(tmp_path: Path, mnist_dir: Path, defects_dir: Path) -> RepoCopy:
     copy.write_params(tiny_params())
     copy.commit("copy of vaelab with tiny params")
     return copy
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path, mnist_dir: Path, defects_dir: Path) -> RepoCopy:
+    """A fresh temporary git + DVC copy of the working tree with tiny params (nothing run)."""
+    return make_repo_copy(tmp_path, mnist_dir, defects_dir)
+
+
+INSIGHT_AND_STUDIO_STAGES = ("explain", "read_numbers", "digit_variations",
+                             "train_autoencoder@conv_vae", "defect_eval")
+
+
+@pytest.fixture(scope="session")
+def insight_repo(tmp_path_factory, mnist_dir: Path, defects_dir: Path) -> tuple[RepoCopy, str]:
+    """One tiny copy with the digit-insight stages and what the studio needs run once, shared
+    by the insight and studio end-to-end tests (neither changes it); with `dvc repro`'s output."""
+    repo = make_repo_copy(tmp_path_factory.mktemp("insight"), mnist_dir, defects_dir)
+    return repo, repo.dvc("repro", *INSIGHT_AND_STUDIO_STAGES).stdout

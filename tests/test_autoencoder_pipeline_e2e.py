@@ -151,6 +151,26 @@ def check_judging_stages(repo):
     assert (repo.root / "plots/anomaly/roc/novelty/fused.csv").is_file()
     rotation = json.loads((repo.root / "metrics/rotation_estimator.json").read_text())
     assert rotation["test"]["abs_error_degrees"] > 0
+    check_screen_command(repo)
+
+
+def check_screen_command(repo):
+    """`vaelab screen` with the detector anomaly_roc saved, on real clean and noisy test digits."""
+    import numpy as np
+
+    from vaelab.command.main import main
+    from vaelab.mnist.data import load_split
+    flagged = {}
+    for name in ("test", "noisy"):
+        digits = repo.root.parent / f"{name}.npy"
+        np.save(digits, load_split(repo.root / "data/prepared/mnist", name).images[:100].numpy())
+        verdict = repo.root.parent / f"{name}_verdict.json"
+        assert main(["--models", str(repo.root / "models"), "screen", str(digits), "--quiet",
+                     "--out", str(repo.root.parent / f"{name}.csv"), "--verdict", str(verdict)]) == 0
+        flagged[name] = json.loads(verdict.read_text())["flagged_share"]
+        rows = (repo.root.parent / f"{name}.csv").read_text().splitlines()
+        assert len(rows) == 101 and rows[1].startswith(f"{digits}[0],")
+    assert flagged["noisy"] > 0.5 > flagged["test"]
 
 
 def check_defect_stages(repo):

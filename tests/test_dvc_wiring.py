@@ -1,6 +1,7 @@
 """dvc.yaml names, as deps of the judging stages, exactly the models params.yaml says they use."""
 
 import ast
+import functools
 import os
 import subprocess
 import sys
@@ -37,6 +38,7 @@ def stage_bodies() -> dict[str, dict]:
     return {name: stage.get("do", stage) for name, stage in stages.items()}
 
 
+@functools.lru_cache(maxsize=None)
 def imported_sources(script: str) -> set[str]:
     """The library files a stage script imports (loaded in a fresh interpreter, main not run)."""
     code = ("import importlib.util, sys\n"
@@ -73,10 +75,16 @@ def test_every_library_module_a_stage_uses_is_one_of_its_deps():
         tree = ast.parse(init.read_text())
         body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
         assert init.parent.name == "vaelab" or not body, f"{init}: keep package __init__ files empty"
-    for name, body in stage_bodies().items():
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = stage_bodies()
+    scripts = {name: next(d for d in body["deps"] if isinstance(d, str) and d.startswith("stages/"))
+               for name, body in bodies.items()}
+    with ThreadPoolExecutor(max_workers=2) as pool:   # one interpreter per script, two at a time
+        list(pool.map(imported_sources, sorted(set(scripts.values()))))
+    for name, body in bodies.items():
         deps = {d for d in body["deps"] if isinstance(d, str)}
-        script = next(d for d in deps if d.startswith("stages/"))
-        needed = imported_sources(script) | model_sources(body)
+        needed = imported_sources(scripts[name]) | model_sources(body)
         needed = {f for f in needed if not f.endswith("__init__.py")}
         parts_used = {f.split("/")[2] for f in needed if not f.endswith("/params.py")}
         schema_unread = {f"src/vaelab/{part}/params.py" for part in PARTS_WITH_SCHEMA

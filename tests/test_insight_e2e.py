@@ -16,9 +16,8 @@ def read(repo, path):
     return json.loads((repo.root / path).read_text())
 
 
-def test_insight_stages_run_and_measure(repo_copy):
-    repo = repo_copy
-    out = repo.dvc("repro", "explain", "read_numbers", "digit_variations").stdout
+def test_insight_stages_run_and_measure(insight_repo):
+    repo, out = insight_repo
     for stage in ("explain", "read_numbers", "digit_variations"):
         assert f"Running stage '{stage}'" in out
 

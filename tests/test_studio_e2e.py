@@ -36,12 +36,10 @@ def wait_change(page, selector: str, old: str, pattern: str, timeout: int = 120_
     return page.inner_text(selector)
 
 
-def test_studio_in_a_browser(repo_copy, tmp_path, defects_dir):
+def test_studio_in_a_browser(insight_repo, tmp_path, defects_dir):
     browser = chromium()
     from playwright.sync_api import sync_playwright
-    repo = repo_copy
-    repo.dvc("repro", "read_numbers", "train_autoencoder@conv_vae", "train_autoencoder@cond_resvae",
-             "defect_eval")
+    repo, _ = insight_repo   # read_numbers, conv_vae, cond_resvae (digit_variations), defect_eval
     with RunningStudio(repo.root / "models", repo.root / "data/prepared", cwd=repo.root) as studio, \
             sync_playwright() as p:
         launched, page, outside = open_page(p, browser, studio.url)

@@ -40,7 +40,11 @@ from vaelab.mnist.params import (
     JudgeParams,
 )
 from vaelab.quality.params import QualityParams
-from vaelab.shift.params import AnomalyParams, NoveltyClassifierParams, RotationEstimatorParams
+from vaelab.shift.params import (
+    AnomalyParams,
+    NoveltyClassifierParams,
+    RotationEstimatorParams,
+)
 
 PARAMS_FILE = "params.yaml"
 
