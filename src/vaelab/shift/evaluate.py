@@ -40,7 +40,7 @@ from vaelab.core.plots import (
     write_rows_csv,
 )
 from vaelab.core.runtime import rng_for
-from vaelab.mnist.classify import accuracy_report, classify_images
+from vaelab.mnist.classify import accuracy_report
 from vaelab.mnist.data import (
     SHIFT_NAMES,
     MnistSplit,
@@ -49,7 +49,6 @@ from vaelab.mnist.data import (
     occlude,
     rotate,
     select_digits,
-    to_float,
 )
 from vaelab.shift import scores as A
 from vaelab.shift.label_shift import detection_curve, label_frequencies
@@ -105,10 +104,11 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
     evaluator_scores_of = ClassifierScores(evaluator, fit_set, a.eval_batch_size, device)
     orientation = A.OrientationModel(fit_set.images.float() / 255.0, fit_set.labels)
     rotation_estimator = load_checkpoint(models / ROTATION, device, kind=ROTATION)
-    predicted, all_scores = {}, {EVALUATOR: {}, ROTATION: {}}
+    probs, predicted, all_scores = {}, {}, {EVALUATOR: {}, ROTATION: {}}
     for name in evaluated:
         split = sets[name]
-        scores, predicted[name] = evaluator_scores_of(split)
+        scores, probs[name] = evaluator_scores_of(split)
+        predicted[name] = probs[name].argmax(1)
         scores["orientation"] = orientation.score(split.images.float() / 255.0, predicted[name])
         all_scores[EVALUATOR][name] = scores
         all_scores[ROTATION][name] = {"abs_angle": estimate_angles(
@@ -125,7 +125,7 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
     results = {protocol: judge(plan[protocol], all_scores, params.family(), barely, masks)
                for protocol in PROTOCOLS}
     novelty = novelty_scores(params, models, sets, device)
-    label_test = label_shift_test(evaluator, sets, params, device)
+    label_test = label_shift_test(predicted, params)
     headline = results[HEADLINE]
     metrics = {"protocol": HEADLINE, "auc": headline["auc"], "best": headline["best"],
                "barely_shifted": headline["barely_shifted"],
@@ -134,7 +134,8 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
                               params.data.shifts.occluded.patch),
                "novelty": novelty["metrics"], "label_shift_test": label_test,
                "screen": screen_report(screen, all_scores, plan[HEADLINE]),
-               "evaluator_on_shift": evaluator_on_shift(evaluator, sets, a.eval_batch_size, device),
+               "evaluator_on_shift": {name: accuracy_report(probs[name], sets[name].labels)
+                                      for name in ("test", *SHIFT_NAMES, "rotated_controlled")},
                "models": [EVALUATOR, ROTATION, *params.family()],
                "fused_from": "validation images and their shifted copies (same protocol)",
                "window": a.window, "fit_images": len(fit_set)}
@@ -261,24 +262,15 @@ def barely_shifted(sets: dict[str, MnistSplit], small_angle: float
     return out, masks
 
 
-def label_shift_test(evaluator, sets: dict[str, MnistSplit], params: Params, device) -> dict:
+def label_shift_test(predicted: dict[str, torch.Tensor], params: Params) -> dict:
     """Detection rate of the set-level label-shift test per batch size (reference: the
     evaluator's predicted-label frequencies on validation images)."""
-    t, batch = params.anomaly.label_test, params.anomaly.eval_batch_size
-    predicted = {name: classify_images(evaluator, to_float(sets[name].images), batch, device)[0]
-                 .argmax(1) for name in ("val", "test", "label_shift")}
-    reference = label_frequencies(predicted["val"])
-    curve = detection_curve(predicted["test"], predicted["label_shift"], reference,
-                            t.sample_sizes, t.draws, t.alpha,
+    t = params.anomaly.label_test
+    curve = detection_curve(predicted["test"], predicted["label_shift"],
+                            label_frequencies(predicted["val"]), t.sample_sizes, t.draws, t.alpha,
                             rng_for(params.seed, "anomaly/label_test"))
     return {"test": "chi-square on the evaluator's predicted-label histogram", "alpha": t.alpha,
             "draws": t.draws, "reference": "validation images", "curve": curve}
-
-
-def evaluator_on_shift(evaluator, sets, batch_size: int, device) -> dict:
-    return {name: accuracy_report(classify_images(evaluator, to_float(sets[name].images),
-                                                  batch_size, device)[0], sets[name].labels)
-            for name in ("test", *SHIFT_NAMES, "rotated_controlled")}
 
 
 def write_roc_points(result: dict, folder: Path, max_points: int) -> None:

@@ -69,7 +69,7 @@ def autoencoder_scores(model, fit_set: MnistSplit | None, splits: dict[str, Mnis
 class ClassifierScores:
     """Scores from a classifier: max_softmax (1 − top probability) and class_mahalanobis
     (penultimate features against class Gaussians with a shared covariance, fitted on
-    ``fit_set``, Lee et al. 2018). ``__call__`` also gives the predicted class index."""
+    ``fit_set``, Lee et al. 2018). ``__call__`` also gives the class probabilities."""
 
     def __init__(self, classifier, fit_set: MnistSplit, batch_size: int, device) -> None:
         self.classifier, self.batch_size, self.device = classifier, batch_size, device
@@ -80,4 +80,4 @@ class ClassifierScores:
         probs, features = classify_images(self.classifier, to_float(split.images),
                                           self.batch_size, self.device)
         return ({"max_softmax": 1.0 - probs.max(1).values.double(),
-                 "class_mahalanobis": self.gaussians.mahalanobis(features)}, probs.argmax(1))
+                 "class_mahalanobis": self.gaussians.mahalanobis(features)}, probs)

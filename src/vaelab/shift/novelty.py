@@ -75,8 +75,8 @@ def novelty_scores(params, models: Path, sets: dict[str, MnistSplit], device) ->
     guessed = {}
     digit_of = torch.tensor(known_digits)
     for split_name, split in evaluated.items():
-        by_model[CLASSIFIER][split_name], predicted = classifier(split)
-        guessed[split_name] = digit_of[predicted]  # for a conditional novelty model
+        by_model[CLASSIFIER][split_name], probs = classifier(split)
+        guessed[split_name] = digit_of[probs.argmax(1)]  # for a conditional novelty model
     by_model[name] = autoencoder_scores(load_checkpoint(models / name, device), fit, evaluated,
                                         guessed, ScoreSettings.of(a), params.seed, name, device)
 

@@ -145,6 +145,13 @@ class ZScore:
         return (values.double() - self.mean) / self.std
 
 
+def score_matrix(scores: dict[str, torch.Tensor], names: list[str]) -> np.ndarray:
+    """(N, len(names)) float64 columns of ``scores``; infinities clipped to ±1e6 and NaN to 0,
+    so that a fitted model always gets finite inputs."""
+    columns = [np.asarray(scores[n], dtype=np.float64) for n in names]
+    return np.nan_to_num(np.stack(columns, axis=1), posinf=1e6, neginf=-1e6)
+
+
 def finite(value: float) -> float:
     return round(value, 4) if math.isfinite(value) else float("nan")
 
@@ -166,8 +173,7 @@ class FittedFusion:
         self.model.fit(x, y)
 
     def _matrix(self, scores: dict[str, torch.Tensor]) -> np.ndarray:
-        columns = [np.asarray(scores[n], dtype=np.float64) for n in self.names]
-        return np.nan_to_num(np.stack(columns, axis=1), posinf=1e6, neginf=-1e6)
+        return score_matrix(scores, self.names)
 
     def __call__(self, scores: dict[str, torch.Tensor]) -> torch.Tensor:
         return torch.from_numpy(self.model.decision_function(self._matrix(scores)))

@@ -25,6 +25,7 @@ from vaelab.shift.label_shift import label_shift_p_value
 from vaelab.shift.model_scores import ScoreSettings, autoencoder_scores
 from vaelab.shift.rotation import KIND as ROTATION
 from vaelab.shift.rotation import estimate_angles
+from vaelab.shift.scores import score_matrix
 
 FILE = "shift_screen.json"
 AUTOENCODER_SCORES = ("recon_bce", "recon_window", "hole_ink", "kl")
@@ -59,8 +60,7 @@ class ShiftScreen:
             raise UnreadableFile(f"{path}: not a shift-screen description ({err})") from None
 
     def decision(self, columns: dict[str, torch.Tensor]) -> np.ndarray:
-        x = np.stack([np.asarray(columns[c], dtype=np.float64) for c in self.columns], axis=1)
-        x = np.nan_to_num(x, posinf=1e6, neginf=-1e6)
+        x = score_matrix(columns, self.columns)
         return ((x - np.array(self.mean)) / np.array(self.scale)) @ np.array(self.weights) \
             + self.intercept
 
@@ -81,12 +81,8 @@ def fit_screen(clean: list[dict[str, torch.Tensor]], shifted: list[dict[str, tor
 
     columns = sorted(clean[0])
 
-    def matrix(sets):
-        return np.nan_to_num(np.concatenate([np.stack([np.asarray(s[c], dtype=np.float64)
-                                                       for c in columns], 1) for s in sets]),
-                             posinf=1e6, neginf=-1e6)
-
-    x_clean, x_shifted = matrix(clean), matrix(shifted)
+    x_clean = np.concatenate([score_matrix(s, columns) for s in clean])
+    x_shifted = np.concatenate([score_matrix(s, columns) for s in shifted])
     x = np.concatenate([x_clean, x_shifted])
     mean, scale = x.mean(0), x.std(0)
     scale[scale == 0] = 1.0
