@@ -1,7 +1,8 @@
 """Stage guided_sampling: classifier-guided generation from the conditional VAE, judged twice.
 
 What is drawn and measured: src/vaelab/generation/evaluate.py. Writes metrics/generation.json,
-plots/generation/{guided,unguided}_samples.png and the unconditional models' sample grids.
+plots/generation/{guided,unguided}_samples.png, temperature.{png,csv}, label_traversals.png and the
+unconditional models' sample grids.
 """
 
 from __future__ import annotations

@@ -57,7 +57,9 @@ def tiny_params() -> dict:
         entry.pop("epochs", None)
         entry.pop("batch_size", None)
     params["judge"].update(epochs=1, batch_size=64, eval_batch_size=256)
-    params["sampling"].update(candidates=10, keep=3, rounds=2, unconditional_samples=40)
+    params["sampling"].update(candidates=10, keep=3, rounds=2, unconditional_samples=40,
+                              unguided_samples=20, grid_samples=4, temperatures=[0.5, 1.0],
+                              sweep_samples=10, probe_train_images=300)
     params["anomaly"].update(fit_images=500, eval_batch_size=256)
     params["anomaly"]["label_test"].update(sample_sizes=[10, 50], draws=20)
     params["novelty_classifier"].update(epochs=1, batch_size=64, eval_batch_size=256)

@@ -61,8 +61,9 @@ def test_autoencoders_train_and_params_retrain_exactly_their_dependents(repo_cop
 
     # β: only conv_vae inherits the top-level key
     assert stages_changed_by(repo, "beta", 4.0) == {"train_autoencoder@conv_vae"}
-    # latent size: every model that does not set its own
-    assert stages_changed_by(repo, "latent_dim", 32) == {f"train_autoencoder@{n}" for n in MODELS}
+    # latent size: every model that does not set its own (cond_resvae does)
+    assert stages_changed_by(repo, "latent_dim", 32) == {f"train_autoencoder@{n}" for n in MODELS
+                                                          if n != "cond_resvae"}
     # a model's own entry retrains only that model; shared training settings retrain all five
     assert stages_changed_by(repo, "autoencoders.fc_vae.beta", 2.0) == {"train_autoencoder@fc_vae"}
     assert stages_changed_by(repo, "autoencoder_training.lr", 0.01) == {
@@ -108,8 +109,18 @@ def check_judging_stages(repo):
     assert (generation["conditional"]["guided"]["evaluator"]["overall"]["mean_confidence"]
             >= generation["conditional"]["unguided"]["evaluator"]["overall"]["mean_confidence"])
     assert set(generation["unconditional"]) == {"fc_vae", "conv_vae", "conv_vae_b4"}
-    for png in ("guided_samples.png", "unguided_samples.png"):
+    assert generation["conditional"]["unguided"]["judge"]["overall"]["count"] == 10 * 20
+    obedience = generation["label_obedience"]
+    assert obedience["temperature_sweep"]["temperatures"] == [0.5, 1.0]
+    assert len(obedience["temperature_sweep"]["judge"]["accuracy"]) == 2
+    assert 0 <= obedience["label_probe"]["accuracy"] <= 1
+    assert obedience["label_probe"]["train_images"] == 300
+    assert 0 <= obedience["traversals"]["judge_reads_label_share"] <= 1
+    for png in ("guided_samples.png", "unguided_samples.png", "temperature.png",
+                "label_traversals.png"):
         assert (repo.root / "plots/generation" / png).is_file()
+    with open(repo.root / "plots/generation/temperature.csv") as f:
+        assert [float(row["temperature"]) for row in csv.DictReader(f)] == [0.5, 1.0]
 
     quality = json.loads((repo.root / "metrics/quality.json").read_text())
     assert set(quality["models"]) == set(FAMILY)

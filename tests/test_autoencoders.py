@@ -5,7 +5,7 @@ import yaml
 from conftest import REPO
 
 from vaelab.core.checkpoint import load_checkpoint, save_checkpoint
-from vaelab.core.losses import gaussian_kl
+from vaelab.core.losses import gaussian_kl, gaussian_kl_per_dim
 from vaelab.core.params import parse_params
 from vaelab.core.schema import ParamsError
 from vaelab.mnist.autoencoder_training import (
@@ -52,7 +52,7 @@ def test_kl_is_never_negative():
 def test_conditional_decoder_output_depends_on_the_label(params):
     torch.manual_seed(0)
     model = build_autoencoder(params.autoencoder("cond_resvae")).eval()
-    z = torch.randn(4, 16)
+    z = torch.randn(4, model.latent_dim)
     with torch.no_grad():
         as_three = model.decode(z, torch.full((4,), 3))
         as_eight = model.decode(z, torch.full((4,), 8))
@@ -66,7 +66,7 @@ def test_the_label_prior_is_a_per_label_affine_map_in_front_of_the_decoder(param
     spec = dataclasses.replace(params.autoencoder("cond_resvae"), label_prior=True)
     torch.manual_seed(0)
     model = build_autoencoder(spec).eval()
-    z, y = torch.randn(3, 16), torch.tensor([2, 5, 5])
+    z, y = torch.randn(3, spec.latent_dim), torch.tensor([2, 5, 5])
     with torch.no_grad():
         start = model.decode(z, y)
         model.prior_shift.weight[5] += 1.0
@@ -227,3 +227,79 @@ def test_the_stage_refuses_an_unknown_model_with_one_clear_line(tmp_path):
                                    "autoencoders has cae, fc_vae, conv_vae, conv_vae_b4, cond_resvae, "
                                    "novelty_vae")
     assert not (tmp_path / "models").exists()
+
+
+def _fitted_prior_model(params, seed=0):
+    import dataclasses
+    spec = dataclasses.replace(params.autoencoder("cond_resvae"), fitted_prior=True, latent_dim=4)
+    torch.manual_seed(seed)
+    return build_autoencoder(spec).eval()
+
+
+def test_the_fitted_prior_is_the_standard_normal_until_fitted(params):
+    model = _fitted_prior_model(params)
+    torch.manual_seed(1)
+    mu, logvar, y = torch.randn(6, 4), torch.randn(6, 4), torch.arange(6)
+    assert torch.allclose(model.kl_per_dim(mu, logvar, y), gaussian_kl_per_dim(mu, logvar), atol=1e-5)
+    noise = torch.randn(6, 4)
+    assert torch.equal(model.prior_codes(noise, y), noise)
+
+
+def test_the_fitted_prior_matches_each_labels_codes_and_its_kl_and_density_are_exact(params):
+    """Codes of two labels from two known Gaussians: the fitted prior recovers their moments;
+    KL and log-density agree with torch.distributions' full-covariance Gaussian."""
+    from torch.distributions import MultivariateNormal, kl_divergence
+    model = _fitted_prior_model(params)
+    gen = torch.Generator().manual_seed(3)
+    true_tril = {0: torch.tensor([[1.0, 0, 0, 0], [0.8, 0.5, 0, 0], [0, 0, 2.0, 0], [0, 0, 0.3, 0.4]]),
+                 1: torch.eye(4) * 0.5}
+    true_mean = {0: torch.tensor([1.0, -2.0, 0.0, 3.0]), 1: torch.tensor([-1.0, 0.0, 1.0, 0.0])}
+    mus, ys = [], []
+    for label in (0, 1):
+        noise = torch.randn(20000, 4, generator=gen)
+        mus.append(true_mean[label] + noise @ true_tril[label].T)
+        ys.append(torch.full((20000,), label))
+    mu = torch.cat(mus)
+    logvar = torch.full_like(mu, -20.0)  # near-deterministic posteriors: the prior = Cov(μ)
+    labels = torch.cat(ys)
+    for label in range(2, 10):  # every label needs codes; the rest get a standard cloud
+        mu = torch.cat([mu, torch.randn(100, 4, generator=gen)])
+        logvar = torch.cat([logvar, torch.zeros(100, 4)])
+        labels = torch.cat([labels, torch.full((100,), label)])
+    model.fit_prior(mu, logvar, labels)
+    for label in (0, 1):
+        assert torch.allclose(model.prior_mean[label], true_mean[label], atol=0.05)
+        fitted = model.prior_scale_tril[label] @ model.prior_scale_tril[label].T
+        assert torch.allclose(fitted, true_tril[label] @ true_tril[label].T, atol=0.06)
+        samples = model.prior_codes(torch.randn(20000, 4, generator=gen),
+                                    torch.full((20000,), label))
+        assert torch.allclose(samples.mean(0), true_mean[label], atol=0.05)
+
+    q_mu, q_logvar = torch.randn(5, 4, generator=gen), torch.randn(5, 4, generator=gen) * 0.5
+    y = torch.tensor([0, 1, 0, 5, 1])
+    kl = model.kl_per_dim(q_mu, q_logvar, y).sum(1)
+    z = torch.randn(5, 7, 4, generator=gen)
+    log_p = model.prior_log_density(z, y.view(5, 1).expand(5, 7))
+    for i, label in enumerate(y):
+        prior = MultivariateNormal(model.prior_mean[label],
+                                   scale_tril=model.prior_scale_tril[label])
+        posterior = MultivariateNormal(q_mu[i], covariance_matrix=torch.diag(q_logvar[i].exp()))
+        assert torch.allclose(kl[i], kl_divergence(posterior, prior), rtol=1e-4, atol=1e-4)
+        assert torch.allclose(log_p[i], prior.log_prob(z[i]), atol=1e-4)
+
+
+def test_fitting_the_prior_needs_codes_of_every_label(params):
+    model = _fitted_prior_model(params)
+    with pytest.raises(ValueError, match="label 9"):
+        model.fit_prior(torch.randn(90, 4), torch.zeros(90, 4), torch.arange(90) % 9)
+
+
+def test_a_fitted_prior_survives_the_checkpoint(params, tmp_path):
+    model = _fitted_prior_model(params)
+    labels = torch.arange(200) % 10
+    model.fit_prior(torch.randn(200, 4) + labels[:, None], torch.zeros(200, 4), labels)
+    save_checkpoint(tmp_path / "m", model, "cond_resvae",
+                    {"latent_dim": 4, "spectral_norm": False, "fitted_prior": True})
+    loaded = load_checkpoint(tmp_path / "m")
+    assert torch.equal(loaded.prior_mean, model.prior_mean)
+    assert torch.equal(loaded.prior_scale_tril, model.prior_scale_tril)

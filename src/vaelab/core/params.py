@@ -132,7 +132,8 @@ class Params:
             kl_warmup_epochs=pick("kl_warmup_epochs") if beta is not None else 0.0,
             spectral_norm=bool(entry.spectral_norm), inherited=tuple(inherited),
             train_digits=entry.train_digits, label_prior=bool(entry.label_prior),
-            adversary_weight=entry.adversary_weight or 0.0)
+            adversary_weight=entry.adversary_weight or 0.0,
+            fitted_prior=bool(entry.fitted_prior))
 
 
 # --------------------------------------------------------------------------------------------

@@ -249,3 +249,62 @@ def write_rows_csv(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else [])
         writer.writeheader()
         writer.writerows(rows)
+
+
+def mosaic(images: np.ndarray, path: str | Path, title: str,
+           row_labels: Sequence[str] | None = None, flagged: np.ndarray | None = None,
+           column_groups: Sequence[tuple[str, int]] | None = None, cell: float = 0.3) -> None:
+    """Images (R, C, H, W) in [0, 1] tiled into one picture with thin margins (rows: e.g. digits,
+    columns: samples), one imshow rather than R·C axes, so the page is the grid. ``flagged``
+    (R, C) draws a red frame round chosen images (e.g. ones a judge reads as another digit);
+    ``column_groups`` [(title, width), ...] splits the columns into titled blocks."""
+    r, c, h, w = images.shape
+    gap, group_gap = 2, 8
+    widths = [width for _, width in column_groups] if column_groups else [c]
+    if sum(widths) != c:
+        raise ValueError(f"column_groups cover {sum(widths)} columns, the images have {c}")
+    lefts, x, starts = [], gap, []
+    for width in widths:
+        starts.append(x)
+        for _ in range(width):
+            lefts.append(x)
+            x += w + gap
+        x += group_gap - gap
+    canvas = np.full((gap + r * (h + gap), x - group_gap + gap, 3), 0.85)
+    for i in range(r):
+        top = gap + i * (h + gap)
+        for j in range(c):
+            left = lefts[j]
+            if flagged is not None and flagged[i, j]:
+                canvas[top - 1:top + h + 1, left - 1:left + w + 1] = (0.85, 0.1, 0.1)
+            canvas[top:top + h, left:left + w] = np.clip(images[i, j], 0, 1)[..., None]
+    fig_w = canvas.shape[1] / w * cell + 0.6
+    fig, ax = plt.subplots(figsize=(fig_w, canvas.shape[0] / h * cell + 0.7))
+    ax.imshow(canvas, interpolation="nearest")
+    ax.set_xticks([s + (width * (w + gap)) / 2 for s, width in zip(starts, widths)],
+                  [t for t, _ in column_groups] if column_groups else [""] * len(widths), fontsize=7)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    ax.set_yticks([gap + i * (h + gap) + h / 2 for i in range(r)],
+                  row_labels if row_labels is not None else [""] * r, fontsize=8)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_title(title, fontsize=9, pad=14 if column_groups else 6)
+    fig.tight_layout(pad=0.3)
+    save_figure(fig, path)
+
+
+def curves_figure(x: Sequence[float], curves: Mapping[str, Sequence[float]], path: str | Path,
+                  title: str, xlabel: str, ylabel: str, target: float | None = None) -> None:
+    """Lines of y against a shared x (e.g. accuracy against sampling temperature)."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    for label, y in curves.items():
+        ax.plot(x, y, marker="o", label=label)
+    if target is not None:
+        ax.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:g}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    save_figure(fig, path)

@@ -3,26 +3,36 @@ judged twice.
 
 For each digit, `sampling.rounds` rounds draw `sampling.candidates` prior samples of the
 `sampling.model`; the CNN evaluator keeps the `sampling.keep` it is most confident about. Unguided
-(round 0's candidates) and guided (every round's kept samples) sets are judged by the evaluator,
-which chose them, and by the independent judge, which did not; both sets and the unconditional
-VAEs' prior samples are compared with real test images in the evaluator's features (Fréchet
-distance, k-NN precision / recall, within-digit diversity).
+(`sampling.unguided_samples` prior samples per digit, drawn apart) and guided (every round's kept
+samples) sets are judged by the evaluator, which chose the guided ones, and by the independent
+judge, which did not; both sets and the unconditional VAEs' prior samples are compared with real
+test images in each judge's features (Fréchet distance, k-NN precision / recall, within-digit
+diversity). How far the model obeys its label unguided (accuracy against temperature, a linear
+probe reading the digit from z, traversals with the label fixed): :mod:`.conditional`.
 
-Writes metrics/generation.json and plots/generation/{guided,unguided}_samples.png and the
-unconditional models' sample grids.
+Writes metrics/generation.json; plots/generation/: {guided,unguided}_samples.png (rows = digits,
+red frames = read as another digit by the judge), temperature.{png,csv}, label_traversals.png and
+the unconditional models' sample grids.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from vaelab.core.checkpoint import load_checkpoint
 from vaelab.core.params import Params
-from vaelab.core.plots import image_grid
+from vaelab.core.plots import curves_figure, image_grid, mosaic, write_rows_csv
 from vaelab.core.runtime import torch_generator
 from vaelab.generation import metrics as generative
+from vaelab.generation.conditional import (
+    label_probe,
+    label_traversals,
+    temperature_sweep,
+    unguided_samples,
+)
 from vaelab.generation.sampling import guided_draw, sample_prior
 from vaelab.mnist.classify import classify_images
 from vaelab.mnist.data import load_split, to_float
@@ -53,13 +63,16 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
     draws = [guided_draw(generator_model, judges["evaluator"], d, s.candidates, s.keep, s.rounds,
                          s.temperature, torch_generator(params.seed, f"sampling/digit{d}"), device)
              for d in range(10)]
+    unguided = [unguided_samples(generator_model, d, s.unguided_samples, s.temperature,
+                                 torch_generator(params.seed, f"sampling/unguided/digit{d}"), device)
+                for d in range(10)]
     sets = {
-        "unguided": (torch.cat([d.candidates[:d.first_round] for d in draws]),
-                     torch.cat([torch.full((d.first_round,), d.digit) for d in draws])),
+        "unguided": (torch.cat(unguided),
+                     torch.arange(10).repeat_interleave(s.unguided_samples)),
         "guided": (torch.cat([d.candidates[d.kept] for d in draws]),
                    torch.cat([torch.full((len(d.kept),), d.digit) for d in draws])),
     }
-    conditional = {}
+    conditional, judge_probs = {}, {}
     for name, (images, intended) in sets.items():
         report = {}
         for judge_name, judge in judges.items():
@@ -67,6 +80,7 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
             report[judge_name] = {
                 **generative.judged_by_digit(probs, intended, s.confidence),
                 "set": generative.set_report(real[judge_name][1], features, s.knn_k, intended)}
+            judge_probs[name, judge_name] = probs
         conditional[name] = report
     gap = {key: round(conditional["guided"]["evaluator"]["overall"][key]
                       - conditional["guided"]["judge"]["overall"][key], 6)
@@ -103,12 +117,17 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         judge_name: round(generative.diversity_by_group(real[judge_name][1], test.labels[order]), 4)
         for judge_name in judges}
 
+    obedience = label_obedience(params, generator_model, judges, data, Path(plots), device)
     metrics = {"model": s.model, "temperature": s.temperature, "candidates": s.candidates,
                "keep": s.keep, "rounds": s.rounds, "confidence_threshold": s.confidence,
+               "unguided_samples_per_digit": s.unguided_samples,
                "features": "penultimate layer of each judge (evaluator: 128-d, judge: 500-d)",
                "conditional": conditional, "guided_selection_gap": gap,
+               "label_obedience": obedience,
                "unconditional": unconditional, "reference": reference}
-    save_sample_grids(draws, judges, s.keep, Path(plots), device)
+    for name, (images, intended) in sets.items():
+        save_sample_grid(name, images, intended, judge_probs[name, "judge"], s.grid_samples,
+                         Path(plots) / f"{name}_samples.png", s.model)
     for name in sets:
         line = ", ".join(f"{j} accuracy {conditional[name][j]['overall']['accuracy']:.4f}"
                          for j in JUDGES)
@@ -118,17 +137,50 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
 
 
 
-def save_sample_grids(draws, judges: dict, keep: int, plots: Path, device) -> None:
-    """K samples per digit (round 0): the guided ones, and the first K unguided candidates;
-    titles give the evaluator's / the judge's probability of the intended digit."""
-    for name in ("guided", "unguided"):
-        images, titles = [], []
-        for d in draws:
-            index = d.kept[:keep] if name == "guided" else torch.arange(keep)
-            chosen = d.candidates[index]
-            p_eval = d.confidence[index]  # the evaluator scored every candidate in the draw
-            p_judge = classify_images(judges["judge"], chosen, device=device)[0][:, d.digit]
-            images.append(chosen[:, 0])
-            titles += [f"{d.digit}: {e:.2f} / {j:.2f}" for e, j in zip(p_eval, p_judge)]
-        image_grid(torch.cat(images), plots / f"{name}_samples.png", titles, ncols=keep,
-                   suptitle=f"{name}: {keep} per digit (evaluator / judge confidence)", cell=1.4)
+def label_obedience(params: Params, model, judges: dict, data, plots: Path, device) -> dict:
+    """Unguided accuracy against temperature (figure and CSV), the label probe on z and the
+    traversals with the label fixed (figure) — see :mod:`vaelab.generation.conditional`."""
+    s = params.sampling
+    sweep = temperature_sweep(model, judges, s.temperatures, s.sweep_samples, params.seed, device)
+    curves = {f"{name}{' (worst digit)' if key.startswith('worst') else ''}": sweep[name][key]
+              for name in JUDGES for key in ("accuracy", "worst_digit_accuracy")}
+    curves_figure(sweep["temperatures"], curves, plots / "temperature.png",
+                  f"{s.model}: unguided samples read as the intended digit "
+                  f"({s.sweep_samples} per digit)", "temperature", "accuracy", target=0.97)
+    write_rows_csv(plots / "temperature.csv", [
+        {"temperature": t, **{f"{name}_{key}": sweep[name][key][i] for name in JUDGES
+                              for key in ("accuracy", "worst_digit_accuracy")}}
+        for i, t in enumerate(sweep["temperatures"])])
+
+    train, val = load_split(data, "train"), load_split(data, "val")
+    probe = label_probe(model, train, val, s.probe_train_images, 1000, device, params.seed)
+    images, read_as_label, traversal = label_traversals(
+        model, judges["judge"], val, s.traversal_dims, s.traversal_range, s.traversal_steps,
+        1000, device, params.seed)
+    mosaic(images.reshape(10, -1, 28, 28), plots / "label_traversals.png",
+           f"{s.model}: latent traversals with the label fixed (prior centre, one dimension moved "
+           f"−{s.traversal_range:g}…+{s.traversal_range:g}); red: the judge reads another digit",
+           row_labels=[str(d) for d in range(10)], flagged=read_as_label == 0,
+           column_groups=[(f"z{dim} (KL {kl:.2f})", s.traversal_steps)
+                          for dim, kl in zip(traversal["dimensions"], traversal["dimension_kl"])])
+    print(f"guided_sampling: label probe on z {probe['accuracy']:.3f} (chance {probe['chance']:.3f}); "
+          f"traversals read as the label {traversal['judge_reads_label_share']:.3f}; unguided "
+          "judge accuracy by temperature " + ", ".join(
+              f"{t:g}: {a:.3f}" for t, a in zip(sweep["temperatures"], sweep["judge"]["accuracy"])))
+    return {"temperature_sweep": sweep, "label_probe": probe, "traversals": traversal}
+
+
+def save_sample_grid(name: str, images: torch.Tensor, intended: torch.Tensor,
+                     judge_probs: torch.Tensor, per_digit: int, path: Path, model: str) -> None:
+    """The first ``per_digit`` samples of each digit in one grid (rows = digits); a red frame
+    marks a sample the independent judge reads as another digit."""
+    rows, flagged = [], []
+    for d in range(10):
+        index = torch.nonzero(intended == d).flatten()[:per_digit]
+        rows.append(images[index, 0].numpy())
+        flagged.append((judge_probs[index].argmax(1) != d).numpy())
+    wrong = sum(int(f.sum()) for f in flagged)
+    mosaic(np.stack(rows), path,
+           f"{model}, {name}: {per_digit} samples per digit; red frame = the judge reads another "
+           f"digit ({wrong} of {10 * per_digit})", row_labels=[str(d) for d in range(10)],
+           flagged=np.stack(flagged))

@@ -19,10 +19,22 @@ class SamplingParams:
     unconditional_models: tuple[str, ...]
     unconditional_samples: int = knob(ge=2)
     knn_k: int = knob(ge=1)
-    grid_rows: int = knob(ge=1)     # digits' samples shown per row in the grids
+    grid_rows: int = knob(ge=1)     # rows of the unconditional models' sample grids (8 per row)
+    unguided_samples: int = knob(ge=2)   # unguided prior samples per digit (judged, set metrics)
+    grid_samples: int = knob(ge=1)  # samples per digit (columns) in the sample grid figures
+    temperatures: tuple[float, ...] = knob()  # unguided accuracy against temperature
+    sweep_samples: int = knob(ge=1)  # samples per digit at each temperature of the sweep
+    probe_train_images: int = knob(ge=10)  # training codes for the label probe on z
+    traversal_dims: int = knob(ge=1)  # latent dimensions traversed with the label fixed
+    traversal_range: float = knob(gt=0)
+    traversal_steps: int = knob(ge=2, le=32)
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
         if self.keep > self.candidates:
             yield "keep", f"must be at most candidates ({self.candidates})"
+        if not self.temperatures or any(t <= 0 for t in self.temperatures):
+            yield "temperatures", "must be a non-empty list of positive temperatures"
+        if self.grid_samples > min(self.unguided_samples, self.keep * self.rounds):
+            yield "grid_samples", "must be at most the unguided and guided samples per digit"
         if self.knn_k >= min(self.keep * self.rounds, self.unconditional_samples):
             yield "knn_k", "must be smaller than every generated set (keep × rounds per digit)"

@@ -19,13 +19,15 @@ from vaelab.mnist.models.autoencoders import Autoencoder
 @torch.no_grad()
 def sample_prior(model: Autoencoder, count: int, temperature: float, generator: torch.Generator,
                  digit: int | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
-    """``count`` decoded prior samples (count, 1, 28, 28); z ~ N(0, temperature² I). A
-    conditional model needs ``digit``; an unconditional one must not get it."""
+    """``count`` decoded prior samples (count, 1, 28, 28): standard normal noise times
+    ``temperature``, mapped to codes by the model's prior (N(0, temperature² I) for a standard
+    one). A conditional model needs ``digit``; an unconditional one must not get it."""
     if model.conditional != (digit is not None):
         raise ValueError("a conditional model needs a digit; an unconditional one takes none")
-    z = torch.randn(count, model.latent_dim, generator=generator) * temperature
+    noise = torch.randn(count, model.latent_dim, generator=generator) * temperature
     labels = None if digit is None else torch.full((count,), digit, dtype=torch.long, device=device)
-    return torch.sigmoid(model.decode(z.to(device), labels)).cpu()
+    z = model.prior_codes(noise.to(device), labels)
+    return torch.sigmoid(model.decode(z, labels)).cpu()
 
 
 def select_top_k(confidence: torch.Tensor, keep: int) -> torch.Tensor:

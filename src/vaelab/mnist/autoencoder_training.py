@@ -13,12 +13,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vaelab.core.losses import bernoulli_nll, gaussian_kl
+from vaelab.core.losses import bernoulli_nll
 from vaelab.core.plots import image_grid, reconstruction_grid
 from vaelab.core.registry import build_model
 from vaelab.core.runtime import torch_generator
 from vaelab.core.train import FitResult, fit
 from vaelab.mnist.data import MnistSplit, to_float
+from vaelab.mnist.latent import encode_images
 from vaelab.mnist.likelihood import encode_set, iw_nll_over, summarise
 from vaelab.mnist.models.autoencoders import Autoencoder
 from vaelab.mnist.params import AutoencoderSpec, AutoencoderTraining
@@ -33,6 +34,8 @@ def autoencoder_config(spec: AutoencoderSpec) -> dict:
             config["label_prior"] = True
         if spec.adversary_weight:
             config["adversary_weight"] = spec.adversary_weight
+        if spec.fitted_prior:
+            config["fitted_prior"] = True
     return config
 
 
@@ -46,7 +49,8 @@ def loss_terms(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None
     reparameterised sample; KL = 0 for a cae."""
     out = model(x, y)
     recon = bernoulli_nll(out.logits, x)
-    kl = gaussian_kl(out.mu, out.logvar) if out.logvar is not None else torch.zeros_like(recon)
+    kl = (model.kl_per_dim(out.mu, out.logvar, y).sum(1) if out.logvar is not None
+          else torch.zeros_like(recon))
     return recon, kl, model.penalty(out, y)
 
 
@@ -107,7 +111,11 @@ def train_autoencoder(spec: AutoencoderSpec, seed: int, train: MnistSplit, val: 
                  batch_size=spec.batch_size, generator=torch_generator(seed, f"{spec.name}/batches"),
                  device=device, monitor="val/loss", mode="min", live=live, progress=progress)
     model.load_state_dict(result.best_state)
-    return model.eval(), result
+    model.eval()
+    if spec.fitted_prior:  # the prior of each label is fitted to the training codes, once trained
+        codes = encode_images(model, train.images, train.labels, eval_batch_size, device)
+        model.fit_prior(codes.mu.to(device), codes.logvar.to(device), train.labels.to(device))
+    return model, result
 
 
 def test_metrics(model: Autoencoder, spec: AutoencoderSpec, test: MnistSplit,
@@ -146,7 +154,7 @@ def save_grids(model, spec, test, count: int, plots: Path, device, seed: int) ->
                         f"{spec.name}: test images and their reconstructions (posterior mean)")
     if model.conditional:  # one row per digit
         digits = torch.arange(10, device=device).repeat_interleave(SAMPLES_PER_ROW)
-        z = torch.randn(len(digits), spec.latent_dim, device=device)
+        z = model.prior_codes(torch.randn(len(digits), spec.latent_dim, device=device), digits)
         titles = [str(int(d)) for d in digits]
         images = torch.sigmoid(model.decode(z, digits))
         what = "samples from the prior, one row per digit"

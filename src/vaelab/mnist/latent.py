@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import torch
 
-from vaelab.core.losses import gaussian_kl_per_dim
 from vaelab.mnist.data import to_float
 from vaelab.mnist.models.autoencoders import Autoencoder
 
@@ -19,9 +18,10 @@ from vaelab.mnist.models.autoencoders import Autoencoder
 class Codes:
     mu: torch.Tensor              # (N, D) posterior means
     logvar: torch.Tensor | None   # (N, D); None for a deterministic model
+    kl: torch.Tensor | None = None  # (N, D) KL to the model's prior per dimension (a VAE's)
 
     def kl_per_dim(self) -> torch.Tensor | None:
-        return None if self.logvar is None else gaussian_kl_per_dim(self.mu, self.logvar)
+        return self.kl
 
     def sample(self, generator: torch.Generator) -> torch.Tensor:
         """One posterior sample per image (the means for a deterministic model)."""
@@ -43,15 +43,17 @@ def _labels(model: Autoencoder, labels: torch.Tensor | None, start: int, stop: i
 def encode_images(model: Autoencoder, images: torch.Tensor, labels: torch.Tensor | None = None,
                   batch_size: int = 1000, device: torch.device | str = "cpu") -> Codes:
     model.eval()
-    mus, logvars = [], []
+    mus, logvars, kls = [], [], []
     for start in range(0, len(images), batch_size):
         stop = start + batch_size
-        mu, logvar = model.encode(to_float(images[start:stop]).to(device),
-                                  _labels(model, labels, start, stop, device))
+        y = _labels(model, labels, start, stop, device)
+        mu, logvar = model.encode(to_float(images[start:stop]).to(device), y)
         mus.append(mu.cpu())
         if logvar is not None:
             logvars.append(logvar.cpu())
-    return Codes(torch.cat(mus), torch.cat(logvars) if logvars else None)
+            kls.append(model.kl_per_dim(mu, logvar, y).cpu())
+    return Codes(torch.cat(mus), torch.cat(logvars) if logvars else None,
+                 torch.cat(kls) if kls else None)
 
 
 @torch.no_grad()

@@ -13,12 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vaelab.core.losses import (
-    bernoulli_nll,
-    gaussian_kl_per_dim,
-    gaussian_log_density,
-    standard_normal_log_density,
-)
+from vaelab.core.losses import bernoulli_nll, gaussian_log_density
 from vaelab.mnist.data import MnistSplit, to_float
 from vaelab.mnist.models.autoencoders import Autoencoder
 
@@ -57,7 +52,7 @@ def encode_set(model: Autoencoder, split: MnistSplit, batch_size: int, device: t
         parts["mu"].append(out.mu.cpu())
         if out.logvar is not None:
             parts["logvar"].append(out.logvar.cpu())
-            parts["kl"].append(gaussian_kl_per_dim(out.mu, out.logvar).cpu())
+            parts["kl"].append(model.kl_per_dim(out.mu, out.logvar, y).cpu())
         else:
             parts["kl"].append(torch.zeros_like(out.mu).cpu())
         if decode_mean:
@@ -91,7 +86,7 @@ def importance_weighted_nll(model: Autoencoder, x: torch.Tensor, y: torch.Tensor
     flat_y = None if y is None else y.repeat_interleave(samples)
     logits = model.decode(flat_z, flat_y)
     log_px_z = -bernoulli_nll(logits, x.repeat_interleave(samples, dim=0)).reshape(n, samples)
-    log_pz = standard_normal_log_density(z)
+    log_pz = model.prior_log_density(z, None if y is None else y.view(n, 1).expand(n, samples))
     log_qz = gaussian_log_density(z, mu.unsqueeze(1), logvar.unsqueeze(1))
     log_w = log_px_z + log_pz - log_qz
     return -(torch.logsumexp(log_w, dim=1) - math.log(samples))

@@ -133,6 +133,7 @@ class AutoencoderEntry:
     spectral_norm: bool | None = knob(default=None)
     label_prior: bool | None = knob(default=None)
     adversary_weight: float | None = knob(ge=0, default=None)
+    fitted_prior: bool | None = knob(default=None)
     train_digits: tuple[int, ...] | None = knob(default=None)
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
@@ -144,7 +145,7 @@ class AutoencoderEntry:
             for key in ("beta", "kl_warmup_epochs"):
                 if getattr(self, key) is not None:
                     yield key, f"a {self.kind} has no KL term; remove this key"
-        for key in ("spectral_norm", "label_prior", "adversary_weight"):
+        for key in ("spectral_norm", "label_prior", "adversary_weight", "fitted_prior"):
             if getattr(self, key) is not None and self.kind != "cond_resvae":
                 yield key, "only a cond_resvae has this switch"
 
@@ -165,6 +166,7 @@ class AutoencoderSpec:
     train_digits: tuple[int, ...] | None = None  # None: all digits; else a novelty model
     label_prior: bool = False
     adversary_weight: float = 0.0
+    fitted_prior: bool = False
 
     @property
     def novelty(self) -> bool:

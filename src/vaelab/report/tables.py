@@ -87,6 +87,49 @@ def generation_table(metrics: Path) -> Table:
                            "precision", "recall", "diversity", "images"], rows)
 
 
+def generation_digits_table(metrics: Path) -> Table:
+    """Per digit and judge: unguided vs guided accuracy, mean confidence in the intended digit
+    and the share above the confidence threshold (the conservative reading)."""
+    g = _load(metrics, "generation.json")
+    c = g["conditional"]
+    rows = []
+    for digit in [*map(str, range(10)), "all"]:
+        for judge in ("evaluator", "judge"):
+            row: list[object] = [digit, judge]
+            for sampled in ("unguided", "guided"):
+                by = c[sampled][judge]
+                r = by["overall"] if digit == "all" else by["per_digit"][digit]
+                row += [_pct(r["accuracy"]), r["mean_confidence"], _pct(r["confident_share"])]
+            rows.append(row)
+    n = g.get("unguided_samples_per_digit", "?")
+    t = g["confidence_threshold"]
+    return Table(["digit", "judged by", "unguided accuracy", "unguided confidence",
+                  f"unguided > {t}", "guided accuracy", "guided confidence", f"guided > {t}"], rows,
+                 f"Unguided: {n} prior samples per digit at temperature {g['temperature']:g}; "
+                 f"guided: {g['keep']} of {g['candidates']} candidates kept by the evaluator, "
+                 f"{g['rounds']} rounds per digit. Confidence: the judge's mean probability of "
+                 "the intended digit.")
+
+
+def label_obedience_table(metrics: Path) -> Table:
+    """Unguided accuracy against temperature, with the label probe on z and the traversals."""
+    g = _load(metrics, "generation.json")
+    o = g["label_obedience"]
+    sweep = o["temperature_sweep"]
+    rows = [[t, _pct(sweep["evaluator"]["accuracy"][i]), _pct(sweep["judge"]["accuracy"][i]),
+             _pct(sweep["judge"]["worst_digit_accuracy"][i])]
+            for i, t in enumerate(sweep["temperatures"])]
+    probe, trav = o["label_probe"], o["traversals"]
+    note = (f"{sweep['samples_per_digit']} samples per digit and temperature. Label probe: a "
+            f"logistic regression reads the digit from {g['model']}'s posterior means with "
+            f"{_pct(probe['accuracy'])} validation accuracy (chance {_pct(probe['chance'])}; "
+            f"fitted on {probe['train_images']} training codes). Traversals with the label fixed "
+            f"(dimensions {trav['dimensions']}, ±{trav['range']:g}): the judge reads "
+            f"{_pct(trav['judge_reads_label_share'])} as the label.")
+    return Table(["temperature", "evaluator accuracy", "judge accuracy", "judge, worst digit"],
+                 rows, note)
+
+
 def quality_table(metrics: Path) -> Table:
     q = _load(metrics, "quality.json")
     rows = [[name, m["mse"]["mean"], m["mae"]["mean"], m["psnr"]["mean"], m["psnr"]["p05"],
@@ -310,7 +353,8 @@ def variations_table(metrics: Path) -> Table:
 
 TABLES: dict[str, Callable[[Path], Table]] = {
     "classifier": classifier_table, "autoencoders": autoencoders_table,
-    "generation": generation_table, "quality": quality_table, "anomaly": anomaly_table,
+    "generation": generation_table, "generation_digits": generation_digits_table,
+    "label_obedience": label_obedience_table, "quality": quality_table, "anomaly": anomaly_table,
     "anomaly_scores": anomaly_scores_table, "novelty": novelty_table,
     "anomaly_protocols": anomaly_protocols_table, "label_shift": label_shift_table,
     "screen": screen_table, "defects": defects_table,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vaelab.core.losses import bernoulli_nll_from_probabilities, gaussian_kl_per_dim
+from vaelab.core.losses import bernoulli_nll_from_probabilities
 from vaelab.core.runtime import torch_generator
 from vaelab.mnist.classify import classify_images
 from vaelab.mnist.data import MnistSplit, to_float
@@ -59,7 +59,7 @@ def autoencoder_scores(model, fit_set: MnistSplit | None, splits: dict[str, Mnis
         if codes.logvar is not None:
             z = codes.sample(torch_generator(seed, f"anomaly/{name}/{split_name}"))
             sample_recon = decode_codes(model, z, given, a.eval_batch_size, device)
-            kl = gaussian_kl_per_dim(codes.mu, codes.logvar).sum(1).double()
+            kl = codes.kl_per_dim().sum(1).double()
             scores["kl"] = kl
             scores["neg_elbo"] = bernoulli_nll_from_probabilities(x, sample_recon) + kl
         out[split_name] = scores

@@ -8,6 +8,10 @@ Every autoencoder maps images x (N, 1, 28, 28) in [0, 1] — and, when ``conditi
 * ``decode(z, y) -> logits``.
 * ``forward(x, y) -> AutoencoderOutput``: one reparameterised sample ``z`` per image (``z = mu``
   for a deterministic model) and its reconstruction logits.
+
+A VAE's prior is N(0, I) unless the model says otherwise through three methods that every
+sampler, ELBO and likelihood estimate goes through: ``prior_codes`` (standard normal noise →
+codes drawn from the prior), ``kl_per_dim`` and ``prior_log_density``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from vaelab.core.losses import gaussian_kl_per_dim, standard_normal_log_density
 
 
 @dataclass
@@ -40,6 +46,20 @@ class Autoencoder(nn.Module):
     def penalty(self, out: AutoencoderOutput, y: torch.Tensor | None) -> torch.Tensor | None:
         """A training-only term per image added to the loss (None: the ELBO alone)."""
         return None
+
+    def prior_codes(self, noise: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Codes from the prior, given standard normal ``noise`` (N, D) (scaled by the caller's
+        temperature); the standard prior takes the noise as it is."""
+        return noise
+
+    def kl_per_dim(self, mu: torch.Tensor, logvar: torch.Tensor,
+                   y: torch.Tensor | None = None) -> torch.Tensor:
+        """KL(q(z|x) ‖ p(z)) per latent dimension (N, D); the sum over D is the ELBO's KL."""
+        return gaussian_kl_per_dim(mu, logvar)
+
+    def prior_log_density(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """log p(z), summed over the last dimension (any leading shape)."""
+        return standard_normal_log_density(z)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> AutoencoderOutput:
         mu, logvar = self.encode(x, y)
