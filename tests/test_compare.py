@@ -75,3 +75,38 @@ def test_the_command_on_two_commits_of_a_real_repository(tmp_path):
     lines = {line.split("|")[1].strip(): line for line in out.stdout.splitlines()[2:]}
     assert "beyond noise" in lines["metrics/m.json: a.accuracy"]
     assert "within noise" in lines["metrics/m.json: b.accuracy"]
+
+
+def test_the_spread_collector_on_seed_experiments_of_a_real_repository(tmp_path):
+    """Three seeds (baseline 0, experiments 1 and 2) and one experiment that changes another
+    param (left out): mean and standard deviation of each metric over the seeds."""
+    dvc = Path(sys.executable).parent / "dvc"
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+           "PATH": f"{dvc.parent}:{os.environ['PATH']}"}
+
+    def run(*cmd):
+        return subprocess.run(cmd, cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+
+    run("git", "init", "-q", "-b", "main")
+    run("dvc", "init", "-q")
+    run("dvc", "config", "core.analytics", "false")
+    (tmp_path / "params.yaml").write_text("seed: 0\nscale: 1\n")
+    (tmp_path / "make.py").write_text(
+        "import json, yaml\np = yaml.safe_load(open('params.yaml'))\n"
+        "json.dump({'a': {'acc': p['scale'] * (0.5 + p['seed'] / 100), 'acc_ci': [0, 1]}, 'b': 3},"
+        " open('m.json', 'w'))\n")
+    (tmp_path / "dvc.yaml").write_text(
+        f"stages:\n  m:\n    cmd: {sys.executable} make.py\n    deps: [make.py]\n"
+        "    params: [seed, scale]\n    metrics:\n      - m.json:\n          cache: false\n")
+    run("dvc", "repro", "-q")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "base")
+    for setting in ("seed=1", "seed=2", "scale=2"):
+        run("dvc", "exp", "run", "-q", "-S", setting)
+    run(sys.executable, "-m", "vaelab.report.spread", "--out", "spread.json")
+    result = json.loads((tmp_path / "spread.json").read_text())
+    assert result["seeds"] == [0, 1, 2]
+    assert result["metrics"]["m.json:a.acc"] == {"mean": 0.51, "std": 0.01, "min": 0.5, "max": 0.52}
+    assert result["metrics"]["m.json:b"]["std"] == 0.0
+    assert "m.json:a.acc_ci" not in result["metrics"]
