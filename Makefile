@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Stage commands in dvc.yaml say `python`; put the venv first on PATH so they use it.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro test setup benchmark results studio clean-venv
+.PHONY: repro test setup benchmark results compare studio clean-venv
 
 setup: $(STAMP)
 
@@ -28,6 +28,11 @@ test: $(STAMP)
 # README's result tables, regenerated from metrics/ (run after `make repro`)
 results: $(STAMP)
 	python -m vaelab.report.tables --readme README.md
+
+# `dvc metrics diff REV` with a within / beyond noise column (95 % intervals, seed spread)
+REV ?= main
+compare: $(STAMP)
+	python -m vaelab.report.compare --rev $(REV)
 
 # The studio page on http://127.0.0.1:7860 over the models `make repro` trained (local only)
 studio: $(STAMP)

@@ -18,7 +18,7 @@ from vaelab.core.checkpoint import save_checkpoint
 from vaelab.core.cli import run_stage
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
-from vaelab.core.runtime import peak_memory_mb, setup
+from vaelab.core.runtime import hardware, peak_memory_mb, setup
 from vaelab.mnist.autoencoder_training import (
     autoencoder_config,
     save_grids,
@@ -57,7 +57,7 @@ def main() -> None:
     write_json(Path("metrics/timings/autoencoders") / f"{name}.json",
                {"train_seconds": round(result.seconds, 2),
                 "train_images_per_second": round(spec.epochs * len(train) / result.seconds, 1),
-                "device": str(device), "threads": params.threads,
+                **hardware(device),
                 "peak_memory_mb": peak_memory_mb()})
 
     save_grids(model, spec, test, shared.plot_images, plots, device, params.seed)

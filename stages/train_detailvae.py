@@ -19,7 +19,7 @@ from vaelab.core.cli import run_stage
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
 from vaelab.core.plots import panel_rows
-from vaelab.core.runtime import peak_memory_mb, setup
+from vaelab.core.runtime import hardware, peak_memory_mb, setup
 from vaelab.defects.data import CATEGORIES, load_set
 from vaelab.defects.training import (
     KIND,
@@ -53,8 +53,8 @@ def main() -> None:
                 "parameters": sum(t.numel() for t in model.parameters()),
                 "skip_connections": p.skip_connections})
     write_json("metrics/timings/detailvae.json",
-               {"train_seconds": round(result.seconds, 2), "device": str(device),
-                "threads": params.threads, "peak_memory_mb": peak_memory_mb()})
+               {"train_seconds": round(result.seconds, 2), **hardware(device),
+                "peak_memory_mb": peak_memory_mb()})
 
     for name, data in sets.items():
         index = spread_index(data, p.plot_images)

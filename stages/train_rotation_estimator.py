@@ -20,7 +20,7 @@ from vaelab.core.checkpoint import save_checkpoint
 from vaelab.core.cli import run_stage
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
-from vaelab.core.runtime import peak_memory_mb, setup
+from vaelab.core.runtime import hardware, peak_memory_mb, setup
 from vaelab.mnist.data import load_split
 from vaelab.shift.rotation import (
     KIND,
@@ -51,8 +51,8 @@ def main() -> None:
                "best_epoch": result.best_epoch, "epochs": p.epochs}
     write_json(Path("metrics") / f"{KIND}.json", metrics)
     write_json(Path("metrics/timings") / f"{KIND}.json",
-               {"train_seconds": round(result.seconds, 2), "device": str(device),
-                "threads": params.threads, "peak_memory_mb": peak_memory_mb()})
+               {"train_seconds": round(result.seconds, 2), **hardware(device),
+                "peak_memory_mb": peak_memory_mb()})
     print(f"{KIND}: test mean |angle error| {metrics['test']['abs_error_degrees']:.2f}°, "
           f"{result.seconds:.0f} s of training")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import random
 import resource
 import zlib
@@ -55,3 +56,18 @@ def torch_generator(seed: int, purpose: str) -> torch.Generator:
 def peak_memory_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux ru_maxrss is in KiB)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def hardware(device: torch.device | str = "cpu") -> dict:
+    """What a run ran on, recorded beside its timings: results are bit-identical only between
+    runs with the same CPU kernels (torch's CPU capability, e.g. AVX2 vs AVX512) and threads."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo
+                          if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return {"device": str(device), "cpu": model,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": torch.get_num_threads(), "torch": torch.__version__}

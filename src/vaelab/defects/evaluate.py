@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from sklearn.metrics import precision_recall_curve, roc_auc_score
 
+from vaelab.core.intervals import auroc_interval, share_interval
 from vaelab.core.plots import heatmap_figure, panel_rows, roc_figure, write_roc_csv
 from vaelab.defects import segmentation as S
 from vaelab.defects.data import CATEGORIES, DEFECT_CATEGORIES, GOOD, DefectSet
@@ -88,6 +89,11 @@ def method_metrics(detector: DefectDetector, name: str, maps: np.ndarray, test: 
     precision, recall, _ = precision_recall_curve(defective, scores)
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
     image = {"auroc": _auroc(defective, scores),
+             "auroc_ci": auroc_interval(defective, scores) if 0 < defective.sum() < len(scores)
+             else None,
+             "recall_ci": share_interval(flagged[defective]) if defective.any() else None,
+             "false_alarm_ci": share_interval(flagged[good]) if good.any() else None,
+             "n_defective": int(defective.sum()), "n_good": int(good.sum()),
              "accuracy": round((counts["tp"] + counts["tn"]) / len(scores), 6),
              "precision": counts["precision"], "recall": counts["recall"], "f1": counts["f1"],
              "confusion": {"good_as_good": counts["tn"], "good_as_defective": counts["fp"],

@@ -72,14 +72,20 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         "guided": (torch.cat([d.candidates[d.kept] for d in draws]),
                    torch.cat([torch.full((len(d.kept),), d.digit) for d in draws])),
     }
+    # set-level metrics (Fréchet, k-NN precision / recall) depend on the set size: the unguided
+    # set is measured on as many samples per digit as the guided one, the first of each digit
+    same_size = torch.cat([torch.arange(s.keep * s.rounds) + d * s.unguided_samples
+                           for d in range(10)]) if s.unguided_samples >= s.keep * s.rounds else None
     conditional, judge_probs = {}, {}
     for name, (images, intended) in sets.items():
         report = {}
         for judge_name, judge in judges.items():
             probs, features = classify_images(judge, images, device=device)
+            chosen = same_size if name == "unguided" and same_size is not None else slice(None)
             report[judge_name] = {
                 **generative.judged_by_digit(probs, intended, s.confidence),
-                "set": generative.set_report(real[judge_name][1], features, s.knn_k, intended)}
+                "set": generative.set_report(real[judge_name][1], features[chosen], s.knn_k,
+                                             intended[chosen])}
             judge_probs[name, judge_name] = probs
         conditional[name] = report
     gap = {key: round(conditional["guided"]["evaluator"]["overall"][key]

@@ -15,6 +15,8 @@ import numpy as np
 import scipy.linalg
 import torch
 
+from vaelab.core.intervals import share_interval
+
 
 def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
     """‖μa − μb‖² + Tr(Σa + Σb − 2 (Σa Σb)^½) of two (N, D) feature sets (float64 inside)."""
@@ -90,11 +92,15 @@ def judged_report(probs: torch.Tensor, intended: torch.Tensor, threshold: float)
 
     accuracy: share predicted as intended; mean_confidence: mean probability of the intended
     digit; confident_share: share whose probability of the intended digit exceeds ``threshold``;
-    quality: mean of (probability of the intended digit × 1[predicted = intended])."""
+    quality: mean of (probability of the intended digit × 1[predicted = intended]). Shares carry
+    their 95 % Wilson interval (``<key>_ci``)."""
     p_intended = probs.gather(1, intended.view(-1, 1)).squeeze(1)
     correct = (probs.argmax(1) == intended).double()
-    return {"accuracy": _r(correct.mean()), "mean_confidence": _r(p_intended.mean()),
-            "confident_share": _r((p_intended > threshold).double().mean()),
+    confident = p_intended > threshold
+    return {"accuracy": _r(correct.mean()), "accuracy_ci": share_interval(correct.numpy() > 0),
+            "mean_confidence": _r(p_intended.mean()),
+            "confident_share": _r(confident.double().mean()),
+            "confident_share_ci": share_interval(confident.numpy()),
             "quality": _r((p_intended.double() * correct).mean()), "count": int(len(intended))}
 
 

@@ -20,6 +20,7 @@ import torch
 from scipy import ndimage
 
 from vaelab.core.checkpoint import load_checkpoint
+from vaelab.core.intervals import share_interval
 from vaelab.core.io import read_json, write_json
 from vaelab.core.params import Params
 from vaelab.core.runtime import rng_for
@@ -47,8 +48,9 @@ def read_all(numbers: list[ComposedNumber], classify: Classify, p: SegmentationP
 
 
 def summarise(numbers: list[ComposedNumber], readings: list[NumberReading]) -> dict:
-    """Per subset and length: string, digit and count accuracy, mean confidence, and the
-    segmentation errors (merged, split, missed, spurious)."""
+    """Per subset and length: string, digit and count accuracy (string accuracy with its 95 %
+    Wilson interval), mean confidence, and the segmentation errors (merged, split, missed,
+    spurious)."""
     cells: dict[tuple[str, int], list[dict]] = {}
     for number, reading in zip(numbers, readings):
         cells.setdefault((number.subset, len(number.text)), []).append(score(number, reading))
@@ -58,13 +60,16 @@ def summarise(numbers: list[ComposedNumber], readings: list[NumberReading]) -> d
             "strings": len(rows),
             **{key: _r(np.mean([row[key] for row in rows]))
                for key in ("string_accuracy", "digit_accuracy", "count_accuracy", "mean_confidence")},
+            "string_accuracy_ci": share_interval([row["string_accuracy"] == 1.0 for row in rows]),
             "errors": {kind: int(sum(row[kind] for row in rows))
                        for kind in ("merged", "split", "missed", "spurious")}}
     for subset, per_length in out.items():
         rows = [row for (s, _), cell in cells.items() if s == subset for row in cell]
         per_length["all"] = {"strings": len(rows),
                              **{key: _r(np.mean([row[key] for row in rows]))
-                                for key in ("string_accuracy", "digit_accuracy", "count_accuracy")}}
+                                for key in ("string_accuracy", "digit_accuracy", "count_accuracy")},
+                             "string_accuracy_ci": share_interval(
+                                 [row["string_accuracy"] == 1.0 for row in rows])}
     return out
 
 

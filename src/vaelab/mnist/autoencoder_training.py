@@ -126,7 +126,7 @@ def test_metrics(model: Autoencoder, spec: AutoencoderSpec, test: MnistSplit,
     encoded = encode_set(model, test, shared.eval_batch_size, device, seed)
     metrics = {"model": spec.name, "kind": spec.kind, "beta": spec.beta,
                "train_digits": list(spec.train_digits) if spec.novelty else "all",
-               "test": summarise(encoded, spec.variational),
+               "test": summarise(encoded, spec.variational, seed),
                "best_epoch": best_epoch, "epochs": spec.epochs,
                "parameters": sum(p.numel() for p in model.parameters())}
     if spec.variational:

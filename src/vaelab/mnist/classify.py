@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vaelab.core.batches import random_shift
+from vaelab.core.intervals import share_interval
 from vaelab.core.registry import build_model
 from vaelab.core.runtime import torch_generator
 from vaelab.core.train import FitResult, fit
@@ -99,9 +100,11 @@ def train_classifier(p: ClassifierParams, seed: int, train: MnistSplit, val: Mni
 
 
 def accuracy_report(probs: torch.Tensor, labels: torch.Tensor) -> dict:
-    """Accuracy and mean max-softmax confidence of predictions ``probs`` against ``labels``."""
+    """Accuracy (with its 95 % Wilson interval) and mean max-softmax confidence of predictions
+    ``probs`` against ``labels``."""
     confidence, predicted = probs.max(dim=1)
-    return {"accuracy": _r((predicted == labels).float().mean()),
+    correct = predicted == labels
+    return {"accuracy": _r(correct.float().mean()), "accuracy_ci": share_interval(correct.numpy()),
             "mean_confidence": _r(confidence.mean()), "count": int(labels.numel())}
 
 

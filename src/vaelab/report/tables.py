@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vaelab.core.intervals import format_with_interval
 from vaelab.core.io import write_text
 
 SHIFTS = ("rotated", "noisy", "occluded", "label_shift")
@@ -59,6 +60,22 @@ def _pct(v: float | None) -> str:
     return "–" if v is None else f"{100 * v:.1f} %"
 
 
+def _pct_ci(value: float | None, interval: list[float] | None) -> str:
+    """``96.4 % [95.1, 97.4]``: a share with its 95 % interval (when the metrics carry one)."""
+    if value is None:
+        return "–"
+    if not interval:
+        return _pct(value)
+    return f"{100 * value:.1f} % [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
+
+
+def _ci(value: float | None, interval: list[float] | None, digits: int = 3) -> str:
+    """``0.648 [0.62, 0.68]``: a value with its 95 % interval (when the metrics carry one)."""
+    if value is None:
+        return "–"
+    return format_with_interval(value, interval or None, digits)
+
+
 def _load(metrics: Path, name: str) -> dict:
     return json.loads((metrics / name).read_text())
 
@@ -69,8 +86,9 @@ def generation_table(metrics: Path) -> Table:
     for sampled in ("unguided", "guided"):
         for judge in ("evaluator", "judge"):
             r, s = g["conditional"][sampled][judge]["overall"], g["conditional"][sampled][judge]["set"]
-            rows.append([f"{g['model']} {sampled}", judge, _pct(r["accuracy"]), r["mean_confidence"],
-                         _pct(r["confident_share"]), r["quality"], s["frechet"], s["precision"],
+            rows.append([f"{g['model']} {sampled}", judge, _pct_ci(r["accuracy"], r.get("accuracy_ci")),
+                         r["mean_confidence"], _pct(r["confident_share"]), r["quality"],
+                         s["frechet"], s["precision"],
                          s["recall"], s["diversity"], s["images"]])
     for model, by_judge in g["unconditional"].items():
         for judge in ("evaluator", "judge"):
@@ -99,7 +117,8 @@ def generation_digits_table(metrics: Path) -> Table:
             for sampled in ("unguided", "guided"):
                 by = c[sampled][judge]
                 r = by["overall"] if digit == "all" else by["per_digit"][digit]
-                row += [_pct(r["accuracy"]), r["mean_confidence"], _pct(r["confident_share"])]
+                row += [_pct_ci(r["accuracy"], r.get("accuracy_ci")), r["mean_confidence"],
+                        _pct(r["confident_share"])]
             rows.append(row)
     n = g.get("unguided_samples_per_digit", "?")
     t = g["confidence_threshold"]
@@ -154,8 +173,9 @@ def anomaly_table(metrics: Path) -> Table:
             best = max(scores, key=scores.get)
             row.append(f"{scores[best]:.3f} ({best})")
         rows.append(row)
-    rows.append(["best (model · score)"] + [f"**{a['best'][s]['auc']:.3f}** ({a['best'][s]['model']} · "
-                                             f"{a['best'][s]['score']})" for s in SHIFTS])
+    rows.append(["best (model · score)"] + [
+        f"**{_ci(a['best'][s]['auc'], a['best'][s].get('auc_ci'))}** ({a['best'][s]['model']} · "
+        f"{a['best'][s]['score']})" for s in SHIFTS])
     rows.append(["barely shifted share → AUC ceiling"] + [
         f"{_pct(a['barely_shifted'][s]['share'])} → {a['barely_shifted'][s]['auc_ceiling']:.3f}"
         for s in SHIFTS])
@@ -176,8 +196,8 @@ def anomaly_protocols_table(metrics: Path) -> Table:
     rows = []
     for name, result in (("public", a["public"]), ("controlled (headline)", a)):
         rows.append([name] + [
-            f"{result['best'][s]['auc']:.3f} ({result['best'][s]['model']} · "
-            f"{result['best'][s]['score']})" for s in SHIFTS])
+            f"{_ci(result['best'][s]['auc'], result['best'][s].get('auc_ci'))} "
+            f"({result['best'][s]['model']} · {result['best'][s]['score']})" for s in SHIFTS])
         rows.append([f"{name}: best score on the barely shifted only"] + [
             "–" if result["barely_shifted"][s].get("best_score_auc_on_these") is None
             else f"{result['barely_shifted'][s]['best_score_auc_on_these']:.3f}" for s in SHIFTS])
@@ -195,7 +215,9 @@ def anomaly_scores_table(metrics: Path) -> Table:
 def novelty_table(metrics: Path) -> Table:
     n = _load(metrics, "anomaly.json")["novelty"]
     models = "; ".join(f"{m} trained on digits {d}" for m, d in n["models"].items())
-    return Table(["score", "ROC-AUC"], [[k, v] for k, v in n["auc"].items()],
+    intervals = n.get("auc_ci", {})
+    return Table(["score", "ROC-AUC [95 % interval]"],
+                 [[k, _ci(v, intervals.get(k))] for k, v in n["auc"].items()],
                  f"{models}. fused = sum of z-scores of {', '.join(n['fused_from'])} (standardised "
                  f"on validation images of the known digits). {n['known_images']} test images of "
                  f"the known digits (clean) against {n['novel_images']} of the others (novel).")
@@ -213,7 +235,8 @@ def label_shift_table(metrics: Path) -> Table:
 def screen_table(metrics: Path) -> Table:
     s = _load(metrics, "anomaly.json")["screen"]
     return Table(["test set", "ROC-AUC vs clean", "shifted images flagged", "clean images flagged"],
-                 [[shift, s[shift]["auc"], _pct(s[shift]["flagged"]), _pct(s[shift]["clean_flagged"])]
+                 [[shift, _ci(s[shift]["auc"], s[shift].get("auc_ci")), _pct(s[shift]["flagged"]),
+                   _pct(s[shift]["clean_flagged"])]
                   for shift in SHIFTS],
                  f"Detector of `vaelab screen` ({s['model']} + evaluator + rotation estimator), "
                  f"threshold {s['threshold']:.3f} ({_pct(s['false_alarm_on_validation'])} of clean "
@@ -240,7 +263,8 @@ def defects_image_table(metrics: Path) -> Table:
     return Table(
         ["image AUROC", "accuracy", "precision", "recall", "F1", "good→good", "good→defective",
          "defective→good", "defective→defective", "recon MSE (good)", "PSNR", "SSIM"],
-        [[i["auroc"], i["accuracy"], i["precision"], i["recall"], i["f1"], c["good_as_good"],
+        [[_ci(i["auroc"], i.get("auroc_ci")), i["accuracy"], i["precision"],
+          _ci(i["recall"], i.get("recall_ci")), i["f1"], c["good_as_good"],
           c["good_as_defective"], c["defective_as_good"], c["defective_as_defective"],
           r["mse"]["mean"], r["psnr"]["mean"], r["ssim"]["mean"]]])
 
@@ -266,7 +290,8 @@ def defects_methods_table(metrics: Path) -> Table:
         v = d["validation_choice"]["methods"][name]
         per_category = [m["pixel"][c]["pixel_auroc"] for c in m["pixel"] if c != "overall"]
         rows.append([f"**{name}**" if name == d["method"] else name, v["image_auroc"],
-                     v["pixel_auroc"], m["image"]["auroc"], m["pixel"]["overall"]["pixel_auroc"],
+                     v["pixel_auroc"], _ci(m["image"]["auroc"], m["image"].get("auroc_ci")),
+                     m["pixel"]["overall"]["pixel_auroc"],
                      min(x for x in per_category if x is not None), m["pixel"]["overall"]["pro"],
                      m["image"]["f1"], m["image"]["oracle_best_f1_on_test"]])
     return Table(["method", "val+synthetic image AUROC", "val+synthetic pixel AUROC",
@@ -284,7 +309,9 @@ def classifier_table(metrics: Path) -> Table:
     for name in ("classifier", "judge"):
         m = _load(metrics, f"{name}.json")
         t = _load(metrics, f"timings/{name}.json")
-        rows.append([name, _pct(m["test"]["accuracy"]), *(_pct(m["shifted"][s]["accuracy"]) for s in SHIFTS),
+        rows.append([name, _pct_ci(m["test"]["accuracy"], m["test"].get("accuracy_ci")),
+                     *(_pct_ci(m["shifted"][s]["accuracy"], m["shifted"][s].get("accuracy_ci"))
+                       for s in SHIFTS),
                      m["parameters"], m["best_epoch"], m["epochs"], t["train_seconds"]])
     return Table(["classifier", "clean test", *SHIFTS, "params", "best epoch", "epochs",
                   "train s"], rows)
@@ -296,7 +323,9 @@ def autoencoders_table(metrics: Path) -> Table:
         m = json.loads(path.read_text())
         t = _load(metrics, f"timings/autoencoders/{path.name}")
         test, iw = m["test"], m.get("iw")
-        rows.append([m["model"], m["beta"], m["epochs"], test.get("neg_elbo"), test["recon_bce"],
+        neg_elbo = (_ci(test["neg_elbo"], test.get("neg_elbo_ci"), 2) if "neg_elbo" in test
+                    else None)
+        rows.append([m["model"], m["beta"], m["epochs"], neg_elbo, test["recon_bce"],
                      test.get("kl"), f"{iw['nll']} ({iw['neg_elbo_same_images']})" if iw else None,
                      test["mse"], f"{test['active_units']}/{test['latent_dim']}", m["parameters"],
                      t["train_seconds"], m.get("train_digits", "all")])
@@ -326,8 +355,10 @@ def read_numbers_table(metrics: Path) -> Table:
     lengths = sorted({k for cells in r["results"].values() for k in cells if k != "all"}, key=int)
     rows = []
     for subset, cells in r["results"].items():
-        rows.append([f"{subset}: string", *[_pct(cells[n]["string_accuracy"]) for n in lengths],
-                     _pct(cells["all"]["string_accuracy"])])
+        rows.append([f"{subset}: string",
+                     *[_pct_ci(cells[n]["string_accuracy"], cells[n].get("string_accuracy_ci"))
+                       for n in lengths],
+                     _pct_ci(cells["all"]["string_accuracy"], cells["all"].get("string_accuracy_ci"))])
         rows.append([f"{subset}: digit", *[_pct(cells[n]["digit_accuracy"]) for n in lengths],
                      _pct(cells["all"]["digit_accuracy"])])
         rows.append([f"{subset}: count", *[_pct(cells[n]["count_accuracy"]) for n in lengths],

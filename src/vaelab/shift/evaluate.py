@@ -127,7 +127,8 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
     novelty = novelty_scores(params, models, sets, device)
     label_test = label_shift_test(predicted, params)
     headline = results[HEADLINE]
-    metrics = {"protocol": HEADLINE, "auc": headline["auc"], "best": headline["best"],
+    metrics = {"protocol": HEADLINE, "auc": headline["auc"], "auc_ci": headline["auc_ci"],
+               "best": headline["best"],
                "barely_shifted": headline["barely_shifted"],
                "public": {k: results["public"][k] for k in ("auc", "best", "barely_shifted")},
                "audit": audit(sets["test"], sets["noisy"], sets["occluded"],
@@ -177,11 +178,17 @@ def judge(plan: dict[str, Comparison], all_scores, family: list[str], barely: di
     aucs = {model: {shift: {score: A.finite(A.auc(*pair)) for score, pair in by_score.items()}
                     for shift, by_score in by_shift.items()}
             for model, by_shift in pairs.items()}
+    intervals = {model: {shift: {score: A.auc_interval(*pair) for score, pair in by_score.items()}
+                         for shift, by_score in by_shift.items()}
+                 for model, by_shift in pairs.items()}
     best = {}
     for shift in plan:
         model, score, value = max(((m, s, v) for m, by_shift in aucs.items()
                                    for s, v in by_shift[shift].items()), key=lambda t: t[2])
-        best[shift] = {"model": model, "score": score, "auc": value}
+        clean, shifted = pairs[model][shift][score]
+        best[shift] = {"model": model, "score": score, "auc": value,
+                       "auc_ci": intervals[model][shift][score],
+                       "n_clean": len(clean), "n_shifted": len(shifted)}
     barely = {shift: dict(row) for shift, row in barely.items()}
     for shift, mask in masks.items():
         # near 0.5: the barely shifted images are as hard as assumed; well above it: the shift
@@ -189,7 +196,8 @@ def judge(plan: dict[str, Comparison], all_scores, family: list[str], barely: di
         clean, shifted = pairs[best[shift]["model"]][shift][best[shift]["score"]]
         barely[shift]["best_score_auc_on_these"] = (A.finite(A.auc(clean, shifted[mask]))
                                                     if mask.any() else None)
-    return {"auc": aucs, "best": best, "barely_shifted": barely, "pairs": pairs}
+    return {"auc": aucs, "auc_ci": intervals, "best": best, "barely_shifted": barely,
+            "pairs": pairs}
 
 
 def fit_screen_on_validation(all_scores, predicted, params: Params) -> ShiftScreen:
@@ -216,6 +224,7 @@ def screen_report(screen: ShiftScreen, all_scores, plan: dict[str, Comparison]) 
     for shift, c in plan.items():
         clean, shifted = decision(c.clean), decision(c.shifted)
         out[shift] = {"auc": A.finite(A.auc(clean, shifted)),
+                      "auc_ci": A.auc_interval(clean, shifted),
                       "flagged": round(float((shifted > screen.threshold).mean()), 4),
                       "clean_flagged": round(float((clean > screen.threshold).mean()), 4)}
     return out

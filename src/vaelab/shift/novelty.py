@@ -88,8 +88,9 @@ def novelty_scores(params, models: Path, sets: dict[str, MnistSplit], device) ->
     test["fused"] = fused
     known = torch.isin(sets["test"].labels, digit_of)
     aucs = {score: A.finite(A.auc(v[known], v[~known])) for score, v in test.items()}
+    intervals = {score: A.auc_interval(v[known], v[~known]) for score, v in test.items()}
     return {"metrics": {"models": {m: list(d) for m, d in sources.items()},
                         "train_digits": list(known_digits), "fused_from": list(a.novelty_fusion),
-                        "auc": aucs,
+                        "auc": aucs, "auc_ci": intervals,
                         "known_images": int(known.sum()), "novel_images": int((~known).sum())},
             "scores": test, "known": known}

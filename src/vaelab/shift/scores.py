@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from vaelab.core.intervals import auroc_interval
+
 
 def _labels_and_scores(clean, shifted) -> tuple[np.ndarray, np.ndarray]:
     clean, shifted = np.asarray(clean, dtype=np.float64), np.asarray(shifted, dtype=np.float64)
@@ -26,6 +28,14 @@ def auc(clean, shifted) -> float:
     """ROC-AUC of telling ``shifted`` (positives) from ``clean`` by score (1 = perfect, 0.5 = chance)."""
     labels, scores = _labels_and_scores(clean, shifted)
     return float(roc_auc_score(labels, scores))
+
+
+def auc_interval(clean, shifted) -> list[float]:
+    """95 % DeLong interval of :func:`auc` (see :mod:`vaelab.core.intervals`)."""
+    labels, scores = _labels_and_scores(clean, shifted)
+    if not np.isfinite(scores).all():
+        return [float("nan"), float("nan")]
+    return auroc_interval(labels, scores)
 
 
 def roc_points(clean, shifted, max_points: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,103 @@
+"""95 % intervals for the headline numbers, from what the data size allows.
+
+* a share (accuracy, detection rate): the Wilson score interval (scipy's ``binomtest``);
+* an AUROC: DeLong's variance (DeLong et al. 1988, the fast midrank form of Sun & Xu 2014) and a
+  normal interval on the logit of the AUROC, so that it stays inside [0, 1] — deterministic, so a
+  re-run reproduces it bit for bit;
+* any per-image mean (IoU, F1, PRO averaged over images): a seeded percentile bootstrap over
+  images (scipy's ``bootstrap``).
+
+Each helper returns ``[lo, hi]`` rounded for stable JSON; :func:`with_interval` adds them beside
+a value as ``<key>_ci`` and ``n``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+DIGITS = 4
+
+
+def _r(values) -> list[float]:
+    return [round(float(v), DIGITS) for v in values]
+
+
+def wilson_interval(successes: int, n: int, confidence: float = CONFIDENCE) -> list[float]:
+    """Wilson score interval of a share ``successes / n``."""
+    if n <= 0:
+        raise ValueError("an interval needs at least one observation")
+    ci = stats.binomtest(int(successes), int(n)).proportion_ci(confidence, method="wilson")
+    return _r((ci.low, ci.high))
+
+
+def share_interval(correct, confidence: float = CONFIDENCE) -> list[float]:
+    """Wilson interval of the share of True in a boolean array."""
+    correct = np.asarray(correct, dtype=bool)
+    return wilson_interval(int(correct.sum()), correct.size, confidence)
+
+
+def _midranks(x: np.ndarray) -> np.ndarray:
+    return stats.rankdata(x, method="average")
+
+
+def delong_auroc(labels, scores) -> tuple[float, float]:
+    """(AUROC, its DeLong variance) of ``scores`` separating ``labels`` 1 (positive) from 0."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    positives, negatives = scores[labels], scores[~labels]
+    m, n = len(positives), len(negatives)
+    if m < 2 or n < 2:
+        raise ValueError("DeLong's variance needs at least two positives and two negatives")
+    ranks_all = _midranks(np.concatenate([positives, negatives]))
+    ranks_pos, ranks_neg = _midranks(positives), _midranks(negatives)
+    auc = (ranks_all[:m].sum() - m * (m + 1) / 2) / (m * n)
+    v_pos = (ranks_all[:m] - ranks_pos) / n          # structural components of each positive
+    v_neg = 1.0 - (ranks_all[m:] - ranks_neg) / m    # and of each negative
+    variance = v_pos.var(ddof=1) / m + v_neg.var(ddof=1) / n
+    return float(auc), float(variance)
+
+
+def auroc_interval(labels, scores, confidence: float = CONFIDENCE) -> list[float]:
+    """DeLong interval of the AUROC, built on the logit scale (it never leaves [0, 1]); an AUROC
+    of exactly 0 or 1 gets a one-sided Wilson-style bound from the smaller class size."""
+    auc, variance = delong_auroc(labels, scores)
+    labels = np.asarray(labels).astype(bool)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    if auc <= 0.0 or auc >= 1.0 or variance <= 0.0:
+        # no spread to measure: bound by the smaller class, as if every pair but one agreed
+        n = int(min(labels.sum(), (~labels).sum()))
+        lo, hi = wilson_interval(n if auc >= 0.5 else 0, n, confidence)
+        return _r((lo, 1.0) if auc >= 0.5 else (0.0, hi))
+    logit = math.log(auc / (1 - auc))
+    half = z * math.sqrt(variance) / (auc * (1 - auc))   # delta method
+    return _r((1 / (1 + math.exp(-(logit - half))), 1 / (1 + math.exp(-(logit + half)))))
+
+
+def bootstrap_interval(values, seed: int, statistic: Callable = np.mean, resamples: int = 2000,
+                       confidence: float = CONFIDENCE) -> list[float]:
+    """Seeded percentile bootstrap over observations (e.g. images) of ``statistic``."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        raise ValueError("a bootstrap interval needs at least two observations")
+    if np.all(values == values[0]):
+        return _r((values[0], values[0]))
+    result = stats.bootstrap((values,), statistic, n_resamples=resamples, confidence_level=confidence,
+                             method="percentile", random_state=np.random.default_rng(seed))
+    return _r((result.confidence_interval.low, result.confidence_interval.high))
+
+
+def with_interval(key: str, value: float, interval: list[float], n: int) -> dict:
+    """``{key: value, key_ci: [lo, hi], n: n}`` — how metrics JSON stores a number's interval."""
+    return {key: value, f"{key}_ci": interval, "n": int(n)}
+
+
+def format_with_interval(value: float, interval: list[float] | None, digits: int = 3) -> str:
+    """``0.648 [0.62, 0.68]`` (README tables)."""
+    if interval is None:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} [{interval[0]:.{digits - 1}f}, {interval[1]:.{digits - 1}f}]"

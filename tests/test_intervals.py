@@ -1,0 +1,86 @@
+"""Intervals of vaelab.core.intervals against values computed independently, and coverage."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+
+from vaelab.core.intervals import (
+    auroc_interval,
+    bootstrap_interval,
+    delong_auroc,
+    format_with_interval,
+    share_interval,
+    wilson_interval,
+)
+
+
+def wilson_by_hand(k, n, z=1.959963984540054):
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+@pytest.mark.parametrize("k,n", [(0, 10), (7, 10), (95, 100), (1000, 1000), (638, 1000)])
+def test_wilson_matches_the_textbook_formula(k, n):
+    lo, hi = wilson_interval(k, n)
+    expected = wilson_by_hand(k, n)
+    assert lo == pytest.approx(expected[0], abs=1e-4) and hi == pytest.approx(expected[1], abs=1e-4)
+    assert share_interval([True] * k + [False] * (n - k)) == [lo, hi]
+
+
+def test_wilson_refuses_an_empty_set():
+    with pytest.raises(ValueError, match="at least one"):
+        wilson_interval(0, 0)
+
+
+def test_delong_auroc_is_sklearns_and_its_variance_matches_a_bootstrap():
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.ones(60), np.zeros(80)]
+    scores = np.r_[rng.normal(1.0, 1, 60), rng.normal(0, 1, 80)].round(1)  # ties on purpose
+    auc, variance = delong_auroc(labels, scores)
+    assert auc == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    boot = []
+    for _ in range(3000):  # stratified bootstrap: resample positives and negatives apart
+        pos = rng.choice(np.flatnonzero(labels == 1), 60)
+        neg = rng.choice(np.flatnonzero(labels == 0), 80)
+        idx = np.r_[pos, neg]
+        boot.append(roc_auc_score(labels[idx], scores[idx]))
+    assert math.sqrt(variance) == pytest.approx(np.std(boot), rel=0.12)
+
+
+def test_auroc_intervals_cover_the_true_auroc_at_about_the_nominal_rate():
+    """Binormal scores with a known AUROC Φ(d / √2); a few hundred seeded draws."""
+    rng = np.random.default_rng(1)
+    d = 1.0
+    true_auc = stats.norm.cdf(d / math.sqrt(2))
+    covered = 0
+    draws = 300
+    for _ in range(draws):
+        labels = np.r_[np.ones(50), np.zeros(70)]
+        scores = np.r_[rng.normal(d, 1, 50), rng.normal(0, 1, 70)]
+        lo, hi = auroc_interval(labels, scores)
+        covered += lo <= true_auc <= hi
+    assert 0.90 <= covered / draws <= 0.99
+
+
+def test_a_perfect_auroc_gets_a_bound_below_one():
+    lo, hi = auroc_interval([1, 1, 1, 0, 0, 0, 0], [5, 6, 7, 1, 2, 3, 4])
+    assert hi == 1.0 and 0.3 < lo < 1.0
+
+
+def test_the_bootstrap_interval_is_seeded_and_holds_the_mean():
+    values = np.random.default_rng(2).uniform(0, 1, 200)
+    a, b = bootstrap_interval(values, seed=3), bootstrap_interval(values, seed=3)
+    assert a == b and a[0] < values.mean() < a[1]
+    # about ±1.96 standard errors
+    assert (a[1] - a[0]) / 2 == pytest.approx(1.96 * values.std(ddof=1) / math.sqrt(200), rel=0.15)
+    assert bootstrap_interval(np.full(5, 0.25), seed=0) == [0.25, 0.25]
+
+
+def test_format():
+    assert format_with_interval(0.6481, [0.6213, 0.6799]) == "0.648 [0.62, 0.68]"
+    assert format_with_interval(0.6481, None) == "0.648"
