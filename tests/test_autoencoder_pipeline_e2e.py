@@ -45,6 +45,9 @@ def test_autoencoders_train_and_params_retrain_exactly_their_dependents(repo_cop
     for name in MODELS:
         metrics = json.loads((repo.root / f"metrics/autoencoders/{name}.json").read_text())
         assert metrics["model"] == name and metrics["test"]["recon_bce"] > 0
+        key = "recon_bce" if name == "cae" else "neg_elbo"
+        lo, hi = metrics["test"][f"{key}_ci"]
+        assert lo <= metrics["test"][key] <= hi
         if name != "cae":
             assert metrics["test"]["kl"] >= 0 and metrics["iw"]["samples"] == 4
             assert metrics["test"]["neg_elbo"] == pytest.approx(
@@ -132,6 +135,9 @@ def check_judging_stages(repo):
 
     anomaly = json.loads((repo.root / "metrics/anomaly.json").read_text())
     assert anomaly["protocol"] == "controlled"
+    for best in anomaly["best"].values():
+        lo, hi = best["auc_ci"]
+        assert lo <= best["auc"] <= hi
     for result in (anomaly, anomaly["public"]):
         assert set(result["auc"]) == {"evaluator", "rotation_estimator", "ensemble", *FAMILY}
         assert all(set(scores) == {"fused"} for scores in result["auc"]["ensemble"].values())

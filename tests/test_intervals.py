@@ -67,9 +67,12 @@ def test_auroc_intervals_cover_the_true_auroc_at_about_the_nominal_rate():
     assert 0.90 <= covered / draws <= 0.99
 
 
-def test_a_perfect_auroc_gets_a_bound_below_one():
+def test_a_perfect_auroc_gets_a_bound_below_one_and_ties_hold_the_interval_at_their_value():
     lo, hi = auroc_interval([1, 1, 1, 0, 0, 0, 0], [5, 6, 7, 1, 2, 3, 4])
     assert hi == 1.0 and 0.3 < lo < 1.0
+    lo, hi = auroc_interval([0, 0, 1, 1], [0, 3, 4, 2])      # AUROC 0.75: inside its interval
+    assert lo < 0.75 < hi
+    assert auroc_interval([1, 1, 0, 0], [2.0, 2.0, 2.0, 2.0]) == [0.5, 0.5]
 
 
 def test_the_bootstrap_interval_is_seeded_and_holds_the_mean():

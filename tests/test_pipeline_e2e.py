@@ -36,7 +36,11 @@ def test_prepare_and_classifier_stages_reproduce(repo_copy):
     assert set(metrics["shifted"]) == {"rotated", "noisy", "occluded", "label_shift"}
     assert len(metrics["test"]["per_class_accuracy"]) == 10
     assert metrics["test"]["accuracy"] > 0.5  # 2 epochs on 1000 images: far above chance
-    assert read(repo, "metrics/timings/classifier.json")["train_seconds"] > 0
+    lo, hi = metrics["test"]["accuracy_ci"]   # its 95 % interval, over the test images
+    assert lo <= metrics["test"]["accuracy"] <= hi and hi - lo > 0
+    timing = read(repo, "metrics/timings/classifier.json")
+    assert timing["train_seconds"] > 0
+    assert timing["cpu_capability"] and timing["threads"] >= 1 and timing["torch"].startswith("2.")
     assert (repo.root / "plots/classifier/live/plots/metrics/val/accuracy.tsv").is_file()
     assert (repo.root / "plots/classifier/confusion_matrix.png").is_file()
 

@@ -68,11 +68,14 @@ def auroc_interval(labels, scores, confidence: float = CONFIDENCE) -> list[float
     auc, variance = delong_auroc(labels, scores)
     labels = np.asarray(labels).astype(bool)
     z = stats.norm.ppf(0.5 + confidence / 2)
-    if auc <= 0.0 or auc >= 1.0 or variance <= 0.0:
-        # no spread to measure: bound by the smaller class, as if every pair but one agreed
+    if auc <= 0.0 or auc >= 1.0:
+        # perfect separation has no spread to measure: bound by the smaller class, as a share
+        # of which every member was ranked right
         n = int(min(labels.sum(), (~labels).sum()))
         lo, hi = wilson_interval(n if auc >= 0.5 else 0, n, confidence)
         return _r((lo, 1.0) if auc >= 0.5 else (0.0, hi))
+    if variance <= 0.0:   # e.g. every score tied: nothing varies
+        return _r((auc, auc))
     logit = math.log(auc / (1 - auc))
     half = z * math.sqrt(variance) / (auc * (1 - auc))   # delta method
     return _r((1 / (1 + math.exp(-(logit - half))), 1 / (1 + math.exp(-(logit + half)))))
