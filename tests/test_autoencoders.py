@@ -73,7 +73,8 @@ def test_the_label_prior_is_a_per_label_affine_map_in_front_of_the_decoder(param
         model.prior_log_scale.weight[5] -= 1.0
         moved = model.decode(z, y)
         plain = build_autoencoder(dataclasses.replace(spec, label_prior=False)).eval()
-        plain.load_state_dict({k: v for k, v in model.state_dict().items() if "prior" not in k})
+        plain.load_state_dict({k: v for k, v in model.state_dict().items()
+                               if not k.startswith(("prior_shift", "prior_log_scale"))})
         expected = plain.decode(torch.cat([z[:1], 1.0 + torch.exp(torch.tensor(-1.0)) * z[1:]]), y)
     assert torch.equal(moved[0], start[0])                     # label 2 untouched
     assert torch.allclose(moved, expected, atol=1e-5)          # label 5: decoder(1 + e⁻¹ · z)
@@ -288,18 +289,29 @@ def test_the_fitted_prior_matches_each_labels_codes_and_its_kl_and_density_are_e
         assert torch.allclose(log_p[i], prior.log_prob(z[i]), atol=1e-4)
 
 
-def test_fitting_the_prior_needs_codes_of_every_label(params):
+def test_a_label_with_too_few_codes_keeps_the_standard_prior(params):
     model = _fitted_prior_model(params)
-    with pytest.raises(ValueError, match="label 9"):
-        model.fit_prior(torch.randn(90, 4), torch.zeros(90, 4), torch.arange(90) % 9)
+    labels = torch.arange(90) % 9                       # no 9 at all, and only 3 codes of 0
+    labels[labels == 0] = torch.tensor([0, 0, 0] + [1] * 7)
+    skipped = model.fit_prior(torch.randn(90, 4) + 5.0, torch.zeros(90, 4), labels)
+    assert skipped == [0, 9]
+    assert torch.equal(model.prior_mean[9], torch.zeros(4))
+    assert torch.equal(model.prior_scale_tril[0], torch.eye(4))
+    assert model.prior_mean[3].abs().min() > 3.0         # label 3 was fitted
+    import dataclasses
+    plain = build_autoencoder(dataclasses.replace(params.autoencoder("cond_resvae"),
+                                                  fitted_prior=False))
+    with pytest.raises(ValueError, match="built without fitted_prior"):
+        plain.fit_prior(torch.randn(90, 4), torch.zeros(90, 4), labels)
 
 
 def test_a_fitted_prior_survives_the_checkpoint(params, tmp_path):
     model = _fitted_prior_model(params)
     labels = torch.arange(200) % 10
     model.fit_prior(torch.randn(200, 4) + labels[:, None], torch.zeros(200, 4), labels)
-    save_checkpoint(tmp_path / "m", model, "cond_resvae",
-                    {"latent_dim": 4, "spectral_norm": False, "fitted_prior": True})
+    import dataclasses
+    spec = dataclasses.replace(params.autoencoder("cond_resvae"), fitted_prior=True, latent_dim=4)
+    save_checkpoint(tmp_path / "m", model, "cond_resvae", autoencoder_config(spec))
     loaded = load_checkpoint(tmp_path / "m")
     assert torch.equal(loaded.prior_mean, model.prior_mean)
     assert torch.equal(loaded.prior_scale_tril, model.prior_scale_tril)

@@ -12,6 +12,7 @@ from vaelab.generation.sampling import (
     sample_prior,
     select_top_k,
 )
+from vaelab.mnist.models.autoencoders import Autoencoder
 
 
 def gaussian(n, d=8, shift=0.0, seed=0):
@@ -81,7 +82,7 @@ class BrightnessGuide(torch.nn.Module):
         return torch.cat([-logit, logit] + [torch.full_like(logit, -1e4)] * 8, dim=1)
 
 
-class ToyConditional(torch.nn.Module):
+class ToyConditional(Autoencoder):
     conditional, variational, latent_dim = True, True, 2
 
     def decode(self, z, y):

@@ -114,7 +114,11 @@ def train_autoencoder(spec: AutoencoderSpec, seed: int, train: MnistSplit, val: 
     model.eval()
     if spec.fitted_prior:  # the prior of each label is fitted to the training codes, once trained
         codes = encode_images(model, train.images, train.labels, eval_batch_size, device)
-        model.fit_prior(codes.mu.to(device), codes.logvar.to(device), train.labels.to(device))
+        skipped = model.fit_prior(codes.mu.to(device), codes.logvar.to(device),
+                                  train.labels.to(device))
+        if skipped:
+            print(f"{spec.name}: too few training images of digits {skipped} to fit their "
+                  "prior; they keep N(0, I)", flush=True)
     return model, result
 
 

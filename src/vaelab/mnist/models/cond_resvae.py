@@ -109,22 +109,27 @@ class CondResVAE(Autoencoder):
         return self.decoder_conv(self.decoder_fc(torch.cat([z, label], dim=1)))
 
     @torch.no_grad()
-    def fit_prior(self, mu: torch.Tensor, logvar: torch.Tensor, y: torch.Tensor) -> None:
+    def fit_prior(self, mu: torch.Tensor, logvar: torch.Tensor, y: torch.Tensor) -> list[int]:
         """Each label's prior := the moment-matched Gaussian of its aggregate posterior,
-        mean E[μ] and covariance Cov(μ) + E[diag σ²] over the given codes (float64 inside)."""
+        mean E[μ] and covariance Cov(μ) + E[diag σ²] over the given codes (float64 inside).
+
+        A label with no more codes than latent dimensions (a small training slice) keeps N(0, I):
+        its covariance could not be estimated. Returns those labels."""
         if not self.fitted_prior:
             raise ValueError("this cond_resvae was built without fitted_prior")
+        skipped = []
         for label in range(self.num_classes):
             chosen = y == label
             if int(chosen.sum()) <= self.latent_dim:
-                raise ValueError(f"fit_prior: {int(chosen.sum())} codes of label {label}; need "
-                                 f"more than the latent size {self.latent_dim}")
+                skipped.append(label)
+                continue
             m = mu[chosen].double()
             mean = m.mean(0)
             centred = m - mean
             cov = centred.T @ centred / len(m) + torch.diag(logvar[chosen].double().exp().mean(0))
             self.prior_mean[label] = mean.float()
             self.prior_scale_tril[label] = torch.linalg.cholesky(cov).float()
+        return skipped
 
     def prior_codes(self, noise, y=None):
         if not self.fitted_prior:
