@@ -10,6 +10,10 @@ test images in each judge's features (Fréchet distance, k-NN precision / recall
 diversity). How far the model obeys its label unguided (accuracy against temperature, a linear
 probe reading the digit from z, traversals with the label fixed): :mod:`.conditional`.
 
+A third set, *accepted*, keeps every candidate of every round that the evaluator gives more than
+`sampling.confidence` for its digit (rejection sampling rather than the top K): the same
+candidates, guided more gently.
+
 Writes metrics/generation.json; plots/generation/: {guided,unguided}_samples.png (rows = digits,
 red frames = read as another digit by the judge), temperature.{png,csv}, label_traversals.png and
 the unconditional models' sample grids.
@@ -71,17 +75,21 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
                      torch.arange(10).repeat_interleave(s.unguided_samples)),
         "guided": (torch.cat([d.candidates[d.kept] for d in draws]),
                    torch.cat([torch.full((len(d.kept),), d.digit) for d in draws])),
+        # the other guidance: keep every candidate the evaluator is confident about (rejection
+        # sampling) rather than the top K of each round — what it costs in variety
+        "accepted": (torch.cat([d.candidates[d.confidence > s.confidence] for d in draws]),
+                     torch.cat([torch.full((int((d.confidence > s.confidence).sum()),), d.digit)
+                                for d in draws])),
     }
-    # set-level metrics (Fréchet, k-NN precision / recall) depend on the set size: the unguided
-    # set is measured on as many samples per digit as the guided one, the first of each digit
-    same_size = torch.cat([torch.arange(s.keep * s.rounds) + d * s.unguided_samples
-                           for d in range(10)]) if s.unguided_samples >= s.keep * s.rounds else None
+    # set-level metrics (Fréchet, k-NN precision / recall) depend on the set size: every set is
+    # measured on as many samples per digit as the guided one (the first of each digit)
+    per_digit = s.keep * s.rounds
     conditional, judge_probs = {}, {}
     for name, (images, intended) in sets.items():
         report = {}
         for judge_name, judge in judges.items():
             probs, features = classify_images(judge, images, device=device)
-            chosen = same_size if name == "unguided" and same_size is not None else slice(None)
+            chosen = first_per_digit(intended, per_digit)
             report[judge_name] = {
                 **generative.judged_by_digit(probs, intended, s.confidence),
                 "set": generative.set_report(real[judge_name][1], features[chosen], s.knn_k,
@@ -131,7 +139,8 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
                "conditional": conditional, "guided_selection_gap": gap,
                "label_obedience": obedience,
                "unconditional": unconditional, "reference": reference}
-    for name, (images, intended) in sets.items():
+    for name in ("unguided", "guided"):
+        images, intended = sets[name]
         save_sample_grid(name, images, intended, judge_probs[name, "judge"], s.grid_samples,
                          Path(plots) / f"{name}_samples.png", s.model)
     for name in sets:
@@ -141,6 +150,12 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
               f"Fréchet {conditional[name]['evaluator']['set']['frechet']:.2f}")
     return metrics
 
+
+
+def first_per_digit(intended: torch.Tensor, count: int) -> torch.Tensor:
+    """Indices of the first ``count`` samples of each digit (all of a digit that has fewer)."""
+    return torch.cat([torch.nonzero(intended == d).flatten()[:count]
+                      for d in torch.unique(intended)])
 
 
 def label_obedience(params: Params, model, judges: dict, data, plots: Path, device) -> dict:

@@ -83,7 +83,9 @@ def _load(metrics: Path, name: str) -> dict:
 def generation_table(metrics: Path) -> Table:
     g = _load(metrics, "generation.json")
     rows = []
-    for sampled in ("unguided", "guided"):
+    for sampled in ("unguided", "guided", "accepted"):
+        if sampled not in g["conditional"]:
+            continue
         for judge in ("evaluator", "judge"):
             r, s = g["conditional"][sampled][judge]["overall"], g["conditional"][sampled][judge]["set"]
             rows.append([f"{g['model']} {sampled}", judge, _pct_ci(r["accuracy"], r.get("accuracy_ci")),
