@@ -11,6 +11,7 @@ from vaelab.core.intervals import (
     auroc_interval,
     bootstrap_interval,
     delong_auroc,
+    mean_interval,
     format_with_interval,
     share_interval,
     wilson_interval,
@@ -87,3 +88,11 @@ def test_the_bootstrap_interval_is_seeded_and_holds_the_mean():
 def test_format():
     assert format_with_interval(0.6481, [0.6213, 0.6799]) == "0.648 [0.62, 0.68]"
     assert format_with_interval(0.6481, None) == "0.648"
+
+
+def test_the_normal_interval_of_a_mean_agrees_with_the_bootstrap_on_many_observations():
+    values = np.random.default_rng(4).exponential(1.0, 5000)     # skewed, as PSNRs are not
+    normal, boot = mean_interval(values), bootstrap_interval(values, seed=0)
+    assert normal[0] == pytest.approx(boot[0], abs=0.01) and normal[1] == pytest.approx(boot[1], abs=0.01)
+    with pytest.raises(ValueError):
+        mean_interval([1.0])

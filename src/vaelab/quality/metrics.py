@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from vaelab.core.intervals import mean_interval, share_interval
+
 PSNR_CAP_DB = 100.0  # PSNR of an exact reconstruction is infinite; report it as this
 
 
@@ -29,9 +31,10 @@ def per_image_quality(originals: np.ndarray, reconstructions: np.ndarray) -> dic
 
 
 def distribution(values: np.ndarray) -> dict[str, float]:
-    """Mean, standard deviation and quantiles of a per-image figure."""
+    """Mean (with its 95 % interval), standard deviation and quantiles of a per-image figure."""
     q = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95])
-    return {"mean": _r(values.mean()), "std": _r(values.std()), "p05": _r(q[0]),
+    return {"mean": _r(values.mean()), "mean_ci": mean_interval(values),
+            "std": _r(values.std()), "p05": _r(q[0]),
             "p25": _r(q[1]), "median": _r(q[2]), "p75": _r(q[3]), "p95": _r(q[4])}
 
 
@@ -43,7 +46,8 @@ def red_flags(quality: dict[str, np.ndarray], psnr_min: float, ssim_min: float,
     high_mse = quality["mse"] > mse_max
     return {"psnr_below_min": _r(low_psnr.mean()), "ssim_below_min": _r(low_ssim.mean()),
             "mse_above_max": _r(high_mse.mean()),
-            "any": _r((low_psnr | low_ssim | high_mse).mean())}
+            "any": _r((low_psnr | low_ssim | high_mse).mean()),
+            "any_ci": share_interval(low_psnr | low_ssim | high_mse)}
 
 
 def _r(x) -> float:

@@ -153,9 +153,11 @@ def label_obedience_table(metrics: Path) -> Table:
 
 def quality_table(metrics: Path) -> Table:
     q = _load(metrics, "quality.json")
-    rows = [[name, m["mse"]["mean"], m["mae"]["mean"], m["psnr"]["mean"], m["psnr"]["p05"],
-             m["ssim"]["mean"], m["ssim"]["p05"], _pct(m["red_flags"]["psnr_below_min"]),
-             _pct(m["red_flags"]["ssim_below_min"]), _pct(m["red_flags"]["any"]),
+    rows = [[name, m["mse"]["mean"], m["mae"]["mean"],
+             _ci(m["psnr"]["mean"], m["psnr"].get("mean_ci"), 2), m["psnr"]["p05"],
+             _ci(m["ssim"]["mean"], m["ssim"].get("mean_ci"), 3), m["ssim"]["p05"],
+             _pct(m["red_flags"]["psnr_below_min"]), _pct(m["red_flags"]["ssim_below_min"]),
+             _pct_ci(m["red_flags"]["any"], m["red_flags"].get("any_ci")),
              f"{m['latent']['active_units']}/{m['latent']['latent_dim']}", m["latent"].get("kl")]
             for name, m in q["models"].items()]
     t = q["thresholds"]
