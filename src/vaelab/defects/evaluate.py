@@ -69,7 +69,7 @@ def choose_method(detector: DefectDetector, val: DefectSet, val_maps: dict[str, 
 
 
 def method_metrics(detector: DefectDetector, name: str, maps: np.ndarray, test: DefectSet,
-                   max_fpr: float) -> tuple[dict, np.ndarray]:
+                   max_fpr: float, seed: int = 0) -> tuple[dict, np.ndarray]:
     """Test metrics of one method's maps (N, S, S); and its image scores."""
     truth = test.masks.numpy().astype(bool)
     valid = test.valid.numpy()
@@ -82,6 +82,7 @@ def method_metrics(detector: DefectDetector, name: str, maps: np.ndarray, test: 
     for c in (*DEFECT_CATEGORIES, "overall"):
         rows = np.ones_like(good) if c == "overall" else (category == CATEGORIES.index(c)) | good
         pixel[c] = {**S.overlap_scores(predicted[rows][valid[rows]], truth[rows][valid[rows]]),
+                    **S.overlap_intervals(predicted[rows], truth[rows], valid[rows], seed),
                     "pixel_auroc": ranked.auroc(rows), "pro": ranked.pro(rows, max_fpr)}
     defective = ~good
     flagged = scores > detector.image_thresholds[name]

@@ -31,6 +31,29 @@ def overlap_scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float 
             "false_positive_rate": ratio(fp, fp + c["tn"]), **c}
 
 
+def overlap_intervals(predicted: np.ndarray, truth: np.ndarray, valid: np.ndarray, seed: int,
+                      resamples: int = 1000, confidence: float = 0.95) -> dict[str, list[float]]:
+    """95 % percentile-bootstrap intervals of the pooled IoU and F1 of :func:`overlap_scores`,
+    resampling whole images (pixels of one image are not independent): per-image true / false
+    positive and false negative counts, summed over each resample."""
+    p, t = predicted & valid, truth.astype(bool) & valid
+    axes = tuple(range(1, p.ndim))
+    tp = (p & t).sum(axes).astype(np.float64)
+    fp = (p & ~t).sum(axes).astype(np.float64)
+    fn = (~p & t & valid).sum(axes).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(tp), size=(resamples, len(tp)))
+    stp, sfp, sfn = tp[picks].sum(1), fp[picks].sum(1), fn[picks].sum(1)
+    out = {}
+    for name, num, den in (("iou", stp, stp + sfp + sfn), ("f1", 2 * stp, 2 * stp + sfp + sfn)):
+        ok = den > 0
+        if not ok.any():
+            continue
+        lo, hi = np.quantile(num[ok] / den[ok], [(1 - confidence) / 2, (1 + confidence) / 2])
+        out[f"{name}_ci"] = [round(float(lo), 4), round(float(hi), 4)]
+    return out
+
+
 class RankedPixels:
     """The (valid) pixels of a set of maps, sorted once by score.
 

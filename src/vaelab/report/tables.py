@@ -253,7 +253,8 @@ def defects_table(metrics: Path) -> Table:
     for c, p in d["pixel"].items():
         detected = d["image"]["detected_per_category"].get(c) if c != "overall" else d["image"]["recall"]
         rows.append([c, d["test_images"].get(c, sum(d["test_images"].values())), p["pixel_auroc"],
-                     p["pro"], p["iou"], p["precision"], p["recall"], p["f1"], _pct(detected)])
+                     p["pro"], _ci(p["iou"], p.get("iou_ci")), p["precision"], p["recall"],
+                     _ci(p["f1"], p.get("f1_ci")), _pct(detected)])
     rows.append(["Free (defect-free)", d["test_images"]["Free"], "–", "–", "–", "–", "–", "–",
                  f"{_pct(d['image']['detected_per_category']['Free'])} flagged"])
     return Table(["category", "test images", "pixel AUROC", "PRO (FPR ≤ 0.3)", "IoU",
