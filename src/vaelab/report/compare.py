@@ -108,8 +108,9 @@ def compare(diff: dict, old_files: dict[str, dict | None], new_files: dict[str, 
     changes = []
     for path, keys in diff.items():
         for key, values in keys.items():
-            if key.endswith("_ci") or key.rsplit(".", 1)[-1] in ("n", "count"):
-                continue
+            leaf = key.rsplit(".", 1)[-1]
+            if key.endswith("_ci") or leaf in ("n", "count", "images") or leaf.startswith("n_"):
+                continue   # intervals and sample sizes describe a number; they are not one
             old, new = values.get("old"), values.get("new")
             if not all(isinstance(v, (int, float)) or v is None for v in (old, new)):
                 continue
