@@ -6,7 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from vaelab.generation.conditional import label_probe, label_traversals, temperature_sweep
+from vaelab.generation.conditional import (
+    label_probe,
+    label_traversals,
+    temperature_sweep,
+)
 from vaelab.mnist.data import MnistSplit
 from vaelab.mnist.models.autoencoders import Autoencoder
 

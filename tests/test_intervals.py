@@ -11,8 +11,8 @@ from vaelab.core.intervals import (
     auroc_interval,
     bootstrap_interval,
     delong_auroc,
-    mean_interval,
     format_with_interval,
+    mean_interval,
     share_interval,
     wilson_interval,
 )

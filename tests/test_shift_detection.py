@@ -10,7 +10,11 @@ from vaelab.core.checkpoint import save_checkpoint
 from vaelab.core.params import load_params
 from vaelab.mnist.data import MnistSplit, known_digits_only, occlude
 from vaelab.shift import scores as A
-from vaelab.shift.label_shift import detection_curve, label_frequencies, label_shift_p_value
+from vaelab.shift.label_shift import (
+    detection_curve,
+    label_frequencies,
+    label_shift_p_value,
+)
 from vaelab.shift.novelty import LeakError, check_known_only, novelty_train_digits
 from vaelab.shift.protocol import audit, controlled_rotation, warp
 from vaelab.shift.rotation import RotationEstimator, estimate_angles
