@@ -12,6 +12,7 @@ from vaelab.generation.conditional import (
     temperature_sweep,
 )
 from vaelab.mnist.data import MnistSplit
+from vaelab.mnist.likelihood import encode_set
 from vaelab.mnist.models.autoencoders import Autoencoder
 
 
@@ -67,16 +68,21 @@ def test_accuracy_falls_with_temperature_as_the_decoder_says():
 def test_the_label_probe_reads_a_leaky_code_and_not_a_clean_one():
     torch.manual_seed(0)
     train, val = _split(600), _split(200, seed=1)
-    leaky = label_probe(LitPixel(latent_dim=10, leaky=True), train, val, 500, 100, "cpu", 0)
-    clean = label_probe(LitPixel(latent_dim=10), train, val, 500, 100, "cpu", 0)
+    def probe(model):
+        return label_probe(model, train, val, encode_set(model, val, 100, "cpu", 0), 500, 100,
+                           "cpu", 0)
+
+    leaky = probe(LitPixel(latent_dim=10, leaky=True))
+    clean = probe(LitPixel(latent_dim=10))
     assert leaky["accuracy"] == 1.0 and leaky["train_images"] == 500
     assert clean["accuracy"] < 0.25 and clean["chance"] == pytest.approx(0.1)
 
 
 def test_traversals_keep_the_label_only_where_the_decoder_does():
+    model = LitPixel(latent_dim=2)
     images, read_as_label, summary = label_traversals(
-        LitPixel(latent_dim=2), PixelJudge(), _split(50), dims=2, value_range=3.0, steps=7,
-        batch_size=25, device="cpu", seed=0)
+        model, PixelJudge(), encode_set(model, _split(50), 25, "cpu", 0), dims=2,
+        value_range=3.0, steps=7, device="cpu")
     assert images.shape == (10, 2 * 7, 28, 28) and read_as_label.shape == (10, 14)
     # values −3, −2, …, 3: the decoder switches digit where |value| ≥ 2 (4 of 7 per dimension)
     expected = np.tile(np.abs(np.linspace(-3, 3, 7)) < 2, 2)

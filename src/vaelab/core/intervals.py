@@ -8,8 +8,8 @@
   images (scipy's ``bootstrap``), or for a plain mean over thousands of images the normal
   approximation (:func:`mean_interval`).
 
-Each helper returns ``[lo, hi]`` rounded for stable JSON; :func:`with_interval` adds them beside
-a value as ``<key>_ci`` and ``n``.
+Each helper returns ``[lo, hi]`` rounded for stable JSON; metrics store it beside its value as
+``<key>_ci``.
 """
 
 from __future__ import annotations
@@ -104,11 +104,6 @@ def mean_interval(values, confidence: float = CONFIDENCE) -> list[float]:
         raise ValueError("an interval of a mean needs at least two observations")
     half = stats.norm.ppf(0.5 + confidence / 2) * values.std(ddof=1) / math.sqrt(len(values))
     return _r((values.mean() - half, values.mean() + half))
-
-
-def with_interval(key: str, value: float, interval: list[float], n: int) -> dict:
-    """``{key: value, key_ci: [lo, hi], n: n}`` — how metrics JSON stores a number's interval."""
-    return {key: value, f"{key}_ci": interval, "n": int(n)}
 
 
 def format_with_interval(value: float, interval: list[float] | None, digits: int = 3) -> str:

@@ -21,7 +21,7 @@ from vaelab.core.runtime import torch_generator
 from vaelab.generation.sampling import sample_prior
 from vaelab.mnist.classify import classify_images
 from vaelab.mnist.data import MnistSplit
-from vaelab.mnist.likelihood import encode_set
+from vaelab.mnist.likelihood import EncodedSet, encode_set
 from vaelab.mnist.models.autoencoders import Autoencoder
 
 
@@ -50,16 +50,16 @@ def temperature_sweep(model: Autoencoder, judges: dict[str, nn.Module],
     return {"temperatures": list(temperatures), "samples_per_digit": per_digit, **curves}
 
 
-def label_probe(model: Autoencoder, train: MnistSplit, val: MnistSplit, train_images: int,
-                batch_size: int, device, seed: int) -> dict:
+def label_probe(model: Autoencoder, train: MnistSplit, val: MnistSplit, val_codes: EncodedSet,
+                train_images: int, batch_size: int, device, seed: int) -> dict:
     """Validation accuracy of a logistic regression that reads the digit from posterior means
-    (fitted on the first ``train_images`` training images); chance is the largest class share."""
+    (fitted on the first ``train_images`` training images; ``val_codes``: ``val`` encoded by
+    :func:`encode_set`); chance is the largest class share."""
     fit_split = train.subset(torch.arange(min(train_images, len(train))))
-    codes = {name: encode_set(model, split, batch_size, device, seed, decode_mean=False).mu.numpy()
-             for name, split in (("train", fit_split), ("val", val))}
+    fit_codes = encode_set(model, fit_split, batch_size, device, seed, decode_mean=False)
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    probe.fit(codes["train"], fit_split.labels.numpy())
-    accuracy = probe.score(codes["val"], val.labels.numpy())
+    probe.fit(fit_codes.mu.numpy(), fit_split.labels.numpy())
+    accuracy = probe.score(val_codes.mu.numpy(), val.labels.numpy())
     chance = float(np.bincount(val.labels.numpy(), minlength=10).max() / len(val))
     return {"accuracy": round(float(accuracy), 6), "chance": round(chance, 6),
             "train_images": len(fit_split), "val_images": len(val),
@@ -67,17 +67,16 @@ def label_probe(model: Autoencoder, train: MnistSplit, val: MnistSplit, train_im
 
 
 @torch.no_grad()
-def label_traversals(model: Autoencoder, judge: nn.Module, val: MnistSplit, dims: int,
-                     value_range: float, steps: int, batch_size: int, device, seed: int
-                     ) -> tuple[np.ndarray, np.ndarray, dict]:
+def label_traversals(model: Autoencoder, judge: nn.Module, val_codes: EncodedSet, dims: int,
+                     value_range: float, steps: int, device) -> tuple[np.ndarray, np.ndarray, dict]:
     """For every digit, decode the prior's centre with one latent dimension (the ``dims`` with
-    the largest mean KL on validation) moved from −range to +range prior standard deviations,
-    the label fixed (dimensions of the coordinates where the label's prior is N(0, I)).
+    the largest mean KL over ``val_codes``, validation images encoded by :func:`encode_set`)
+    moved from −range to +range prior standard deviations, the label fixed (dimensions of the
+    coordinates where the label's prior is N(0, I)).
 
     Returns the images (10, dims · steps, 28, 28), whether ``judge`` reads each as its label
     (10, dims · steps) and the summary (dimensions, their KL, the share read as the label)."""
-    encoded = encode_set(model, val, batch_size, device, seed, decode_mean=False)
-    kl = encoded.kl_per_dim.mean(0)
+    kl = val_codes.kl_per_dim.mean(0)
     chosen = torch.argsort(kl, descending=True)[:dims]
     values = torch.linspace(-value_range, value_range, steps)
     rows, kept = [], []

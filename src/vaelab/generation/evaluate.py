@@ -39,7 +39,8 @@ from vaelab.generation.conditional import (
 )
 from vaelab.generation.sampling import guided_draw, sample_prior
 from vaelab.mnist.classify import classify_images
-from vaelab.mnist.data import load_split, to_float
+from vaelab.mnist.data import MnistSplit, load_split, to_float
+from vaelab.mnist.likelihood import encode_set
 
 JUDGES = ("evaluator", "judge")
 
@@ -70,6 +71,7 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
     unguided = [unguided_samples(generator_model, d, s.unguided_samples, s.temperature,
                                  torch_generator(params.seed, f"sampling/unguided/digit{d}"), device)
                 for d in range(10)]
+    confident = [d.confidence > s.confidence for d in draws]
     sets = {
         "unguided": (torch.cat(unguided),
                      torch.arange(10).repeat_interleave(s.unguided_samples)),
@@ -77,9 +79,9 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
                    torch.cat([torch.full((len(d.kept),), d.digit) for d in draws])),
         # the other guidance: keep every candidate the evaluator is confident about (rejection
         # sampling) rather than the top K of each round — what it costs in variety
-        "accepted": (torch.cat([d.candidates[d.confidence > s.confidence] for d in draws]),
-                     torch.cat([torch.full((int((d.confidence > s.confidence).sum()),), d.digit)
-                                for d in draws])),
+        "accepted": (torch.cat([d.candidates[ok] for d, ok in zip(draws, confident)]),
+                     torch.cat([torch.full((int(ok.sum()),), d.digit)
+                                for d, ok in zip(draws, confident)])),
     }
     # set-level metrics (Fréchet, k-NN precision / recall) depend on the set size: every set is
     # measured on as many samples per digit as the guided one (the first of each digit)
@@ -87,9 +89,9 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
     conditional, judge_probs = {}, {}
     for name, (images, intended) in sets.items():
         report = {}
+        chosen = first_per_digit(intended, per_digit)
         for judge_name, judge in judges.items():
             probs, features = classify_images(judge, images, device=device)
-            chosen = first_per_digit(intended, per_digit)
             report[judge_name] = {
                 **generative.judged_by_digit(probs, intended, s.confidence),
                 "set": generative.set_report(real[judge_name][1], features[chosen], s.knn_k,
@@ -131,7 +133,8 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         judge_name: round(generative.diversity_by_group(real[judge_name][1], test.labels[order]), 4)
         for judge_name in judges}
 
-    obedience = label_obedience(params, generator_model, judges, data, Path(plots), device)
+    obedience = label_obedience(params, generator_model, judges, train, load_split(data, "val"),
+                                Path(plots), device)
     metrics = {"model": s.model, "temperature": s.temperature, "candidates": s.candidates,
                "keep": s.keep, "rounds": s.rounds, "confidence_threshold": s.confidence,
                "unguided_samples_per_digit": s.unguided_samples,
@@ -158,7 +161,8 @@ def first_per_digit(intended: torch.Tensor, count: int) -> torch.Tensor:
                       for d in torch.unique(intended)])
 
 
-def label_obedience(params: Params, model, judges: dict, data, plots: Path, device) -> dict:
+def label_obedience(params: Params, model, judges: dict, train: MnistSplit, val: MnistSplit,
+                    plots: Path, device) -> dict:
     """Unguided accuracy against temperature (figure and CSV), the label probe on z and the
     traversals with the label fixed (figure) — see :mod:`vaelab.generation.conditional`."""
     s = params.sampling
@@ -173,11 +177,12 @@ def label_obedience(params: Params, model, judges: dict, data, plots: Path, devi
                               for key in ("accuracy", "worst_digit_accuracy")}}
         for i, t in enumerate(sweep["temperatures"])])
 
-    train, val = load_split(data, "train"), load_split(data, "val")
-    probe = label_probe(model, train, val, s.probe_train_images, 1000, device, params.seed)
+    val_codes = encode_set(model, val, 1000, device, params.seed, decode_mean=False)
+    probe = label_probe(model, train, val, val_codes, s.probe_train_images, 1000, device,
+                        params.seed)
     images, read_as_label, traversal = label_traversals(
-        model, judges["judge"], val, s.traversal_dims, s.traversal_range, s.traversal_steps,
-        1000, device, params.seed)
+        model, judges["judge"], val_codes, s.traversal_dims, s.traversal_range, s.traversal_steps,
+        device)
     mosaic(images.reshape(10, -1, 28, 28), plots / "label_traversals.png",
            f"{s.model}: latent traversals with the label fixed (prior centre, one dimension moved "
            f"−{s.traversal_range:g}…+{s.traversal_range:g}); red: the judge reads another digit",

@@ -45,7 +45,6 @@ class GuidedDraw:
     candidates: torch.Tensor   # (rounds · candidates, 1, 28, 28)
     confidence: torch.Tensor   # (rounds · candidates,) guide's probability of ``digit``
     kept: torch.Tensor         # indices into ``candidates``: round by round, best first
-    first_round: int           # candidates per round (round 0 = the first ``first_round`` rows)
 
 
 def guided_draw(model: Autoencoder, guide: nn.Module, digit: int, candidates: int, keep: int,
@@ -61,4 +60,4 @@ def guided_draw(model: Autoencoder, guide: nn.Module, digit: int, candidates: in
         kept.append(select_top_k(conf, keep) + r * candidates)
         images.append(batch)
         confidence.append(conf)
-    return GuidedDraw(digit, torch.cat(images), torch.cat(confidence), torch.cat(kept), candidates)
+    return GuidedDraw(digit, torch.cat(images), torch.cat(confidence), torch.cat(kept))

@@ -24,10 +24,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from vaelab.report.spread import SPREAD_FILE
 from vaelab.report.tables import markdown_table
 
 Z95 = 1.959963984540054
-SPREAD_FILE = "metrics/spread.json"
 
 # (file, key) prefixes of the headline numbers, in the order a reviewer reads them
 HEADLINES = (
@@ -55,8 +55,7 @@ class Change:
     def headline(self) -> int:
         """Position in HEADLINES (len(HEADLINES) when not a headline)."""
         for i, (path, key) in enumerate(HEADLINES):
-            if self.path.startswith(path) and self.key.startswith(key) and \
-                    not self.key.endswith(("_ci", ".n", "count")):
+            if self.path.startswith(path) and self.key.startswith(key):
                 return i
         return len(HEADLINES)
 

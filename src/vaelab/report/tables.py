@@ -128,7 +128,7 @@ def generation_digits_table(metrics: Path) -> Table:
                   f"unguided > {t}", "guided accuracy", "guided confidence", f"guided > {t}"], rows,
                  f"Unguided: {n} prior samples per digit at temperature {g['temperature']:g}; "
                  f"guided: {g['keep']} of {g['candidates']} candidates kept by the evaluator, "
-                 f"{g['rounds']} rounds per digit. Confidence: the judge's mean probability of "
+                 f"{g['rounds']} rounds per digit. Confidence: each judge's mean probability of "
                  "the intended digit.")
 
 

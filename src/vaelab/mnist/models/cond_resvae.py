@@ -149,12 +149,12 @@ class CondResVAE(Autoencoder):
         if not self.fitted_prior:
             return super().kl_per_dim(mu, logvar, y)
         y = y.long()
-        scale = self.prior_scale_tril[y]
+        scale = self.prior_scale_tril    # one inverse per label, not per image
         eye = torch.eye(self.latent_dim, dtype=mu.dtype, device=mu.device).expand_as(scale)
-        inverse = torch.linalg.solve_triangular(scale, eye, upper=False)
+        inverse = torch.linalg.solve_triangular(scale, eye, upper=False)[y]
         var_u = (inverse.pow(2) * logvar.exp().unsqueeze(1)).sum(-1)  # diag of L⁻¹ diag(σ²) L⁻ᵀ
         u = self._whiten(mu, y)
-        log_diag = torch.diagonal(scale, dim1=-2, dim2=-1).log()
+        log_diag = torch.diagonal(scale, dim1=-2, dim2=-1).log()[y]
         return 0.5 * (var_u + u.pow(2) - 1.0 - logvar + 2.0 * log_diag)
 
     def prior_log_density(self, z, y=None):
