@@ -83,7 +83,8 @@ def method_metrics(detector: DefectDetector, name: str, maps: np.ndarray, test: 
         rows = np.ones_like(good) if c == "overall" else (category == CATEGORIES.index(c)) | good
         pixel[c] = {**S.overlap_scores(predicted[rows][valid[rows]], truth[rows][valid[rows]]),
                     **S.overlap_intervals(predicted[rows], truth[rows], valid[rows], seed),
-                    "pixel_auroc": ranked.auroc(rows), "pro": ranked.pro(rows, max_fpr)}
+                    "pixel_auroc": ranked.auroc(rows), "pro": ranked.pro(rows, max_fpr),
+                    **ranked.intervals(rows, max_fpr, seed)}
     defective = ~good
     flagged = scores > detector.image_thresholds[name]
     counts = S.overlap_scores(flagged, defective)  # images as "pixels": the same ratios

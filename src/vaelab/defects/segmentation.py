@@ -134,6 +134,79 @@ class RankedPixels:
         return round(float(np.trapezoid(y, x) / max_fpr), 6)
 
 
+    def intervals(self, images: np.ndarray | None = None, max_fpr: float = 0.3, seed: int = 0,
+                  resamples: int = 1000, confidence: float = 0.95) -> dict[str, list[float]]:
+        """95 % percentile-bootstrap intervals of pixel AUROC and PRO over ``images``.
+
+        Whole images are resampled (the pixels of one image are not independent), images with and
+        without a defect separately so that every resample holds both. The point values stay the
+        exact :meth:`auroc` and :meth:`pro`; each resample is scored by :meth:`resampled`."""
+        chosen = np.ones(self.images, bool) if images is None else np.asarray(images, bool)
+        index = np.flatnonzero(chosen)
+        defective = np.zeros(self.images, bool)
+        defective[[i for i, _ in self.regions]] = True
+        rng = np.random.default_rng(seed)
+        counts = np.zeros((resamples, self.images))
+        for stratum in (index[defective[index]], index[~defective[index]]):
+            if len(stratum):
+                picks = stratum[rng.integers(0, len(stratum), size=(resamples, len(stratum)))]
+                np.add.at(counts, (np.arange(resamples)[:, None], picks), 1.0)
+        auc, pro = self.resampled(counts, max_fpr)
+        quantiles = [(1 - confidence) / 2, (1 + confidence) / 2]
+        out = {}
+        for name, values in (("pixel_auroc_ci", auc), ("pro_ci", pro)):
+            values = values[np.isfinite(values)]
+            if len(values):
+                out[name] = [round(float(q), 4) for q in np.quantile(values, quantiles)]
+        return out
+
+    def resampled(self, counts: np.ndarray, max_fpr: float = 0.3, bins: int = 4096
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel AUROC and PRO of each resample, ``counts[r, i]`` = copies of image i in resample r
+        (NaN where undefined).
+
+        Re-ranking millions of pixels a thousand times is out of reach, so a resample is computed
+        from per-image histograms over ``bins`` quantile bins of the scores: it is then a weighted
+        sum of histograms (a matrix product). Binning only blurs pairs inside one bin (counted as
+        ties), which moves an AUROC or PRO by well under 0.001 at 4096 bins."""
+        counts = np.asarray(counts, np.float64)
+        used = np.flatnonzero(counts.any(0))
+        counts = counts[:, used]
+        row = np.full(self.images, -1)
+        row[used] = np.arange(len(used))
+        kept = row[self.image] >= 0
+        scores, positive = self.scores[kept], self.positive[kept]
+        edges = scores[np.linspace(0, len(scores) - 1, bins + 1).astype(np.int64)[1:-1]]
+        flat = row[self.image[kept]] * bins + np.searchsorted(edges, scores, side="right")
+        shape = (len(used), bins)
+        pos = np.bincount(flat[positive], minlength=shape[0] * bins).reshape(shape).astype(np.float64)
+        neg = np.bincount(flat[~positive], minlength=shape[0] * bins).reshape(shape).astype(np.float64)
+        pos_w, neg_w = counts @ pos, counts @ neg                      # (resamples, bins)
+        n_pos, n_neg = pos_w.sum(1), neg_w.sum(1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            below = np.cumsum(neg_w, 1) - neg_w                        # negatives in lower bins
+            auc = (pos_w * (below + 0.5 * neg_w)).sum(1) / (n_pos * n_neg)
+            auc[(n_pos == 0) | (n_neg == 0)] = np.nan
+            pro = np.full(len(counts), np.nan)
+            regions = [(row[i], s) for i, s in self.regions if row[i] >= 0]
+            if not regions:
+                return auc, pro
+            # share of each region at or above each bin's lower edge, and FPR at the same thresholds
+            region_hist = np.stack([np.bincount(np.searchsorted(edges, s, side="right"), minlength=bins)
+                                    for _, s in regions]).astype(np.float64)
+            covered = np.cumsum(region_hist[:, ::-1], 1)[:, ::-1] / region_hist.sum(1, keepdims=True)
+            region_counts = counts[:, [r for r, _ in regions]]         # a region counts as often as its image
+            curve = (region_counts @ covered) / region_counts.sum(1, keepdims=True)
+            fpr = np.cumsum(neg_w[:, ::-1], 1)[:, ::-1] / n_neg[:, None]
+        for r in np.flatnonzero(np.isfinite(curve[:, 0]) & (n_neg > 0)):
+            x = np.r_[0.0, fpr[r, ::-1]]           # from the highest threshold (FPR 0) down
+            y = np.r_[0.0, curve[r, ::-1]]
+            keep = x < max_fpr
+            pro[r] = np.trapezoid(np.r_[y[keep], np.interp(max_fpr, x, y)],
+                                  np.r_[x[keep], max_fpr]) / max_fpr
+        return auc, pro
+
+
 def pixel_auroc(maps: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> float | None:
     """ROC-AUC over all (valid) pixels; None when the pixels are all one class."""
     return RankedPixels(maps, truth, valid).auroc()

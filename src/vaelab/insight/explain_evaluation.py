@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from vaelab.core.checkpoint import load_checkpoint
+from vaelab.core.intervals import mean_interval, share_interval
 from vaelab.core.params import Params
 from vaelab.core.runtime import rng_for
 from vaelab.insight.cam import (
@@ -71,17 +72,20 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
     for name, relevance in maps.items():
         deletion[name] = deletion_auc(evaluator, images, classes, relevance, e.deletion_steps)
         road = road_scores(evaluator, images, classes, relevance, e.road_percentiles, params.seed)
+        combined = np.mean([(road[f"lerf_{q}"] - road[f"morf_{q}"]) / 2 for q in e.road_percentiles], 0)
         per_map[name] = {"deletion_auc": _r(deletion[name].mean()),
+                         "deletion_auc_ci": mean_interval(deletion[name]),
                          **{f"road_{key}": _r(value.mean()) for key, value in road.items()},
-                         "road_combined": _r(np.mean([(road[f"lerf_{q}"] - road[f"morf_{q}"]).mean() / 2
-                                                      for q in e.road_percentiles]))}
+                         "road_combined": _r(combined.mean()),
+                         "road_combined_ci": mean_interval(combined)}
 
+    beats = {f"gradcam_beats_{other}": deletion[headline] < deletion[key] for other, key in
+             (("random_pixels", "random_pixels"), ("centred_gaussian", "centred_gaussian"),
+              ("randomcam", f"randomcam_{e.layer}"))}
     metrics = {
         "images": len(pick), "headline": headline, "maps": per_map,
-        "gradcam_beats_random_pixels": _r((deletion[headline] < deletion["random_pixels"]).mean()),
-        "gradcam_beats_centred_gaussian": _r(
-            (deletion[headline] < deletion["centred_gaussian"]).mean()),
-        "gradcam_beats_randomcam": _r((deletion[headline] < deletion[f"randomcam_{e.layer}"]).mean()),
+        **{key: _r(won.mean()) for key, won in beats.items()},
+        **{f"{key}_ci": share_interval(won) for key, won in beats.items()},
         "occluded": occlusion_study(evaluator, occluded, pick, maps[headline], e.layer,
                                     params.data.shifts.occluded.patch),
     }
@@ -101,8 +105,8 @@ def occlusion_study(evaluator, occluded, pick: np.ndarray, clean_maps: np.ndarra
     clean_inside = mass_inside(clean_maps, corners, patch)
     wrong = (predicted != occluded.labels[pick]).numpy()
     return {"patch_side": patch, "patch_area_share": _r(patch * patch / 784),
-            "accuracy": _r(1 - wrong.mean()),
-            "cam_mass_in_patch": _r(inside.mean()),
+            "accuracy": _r(1 - wrong.mean()), "accuracy_ci": share_interval(~wrong),
+            "cam_mass_in_patch": _r(inside.mean()), "cam_mass_in_patch_ci": mean_interval(inside),
             "cam_mass_in_patch_misread": _r(inside[wrong].mean()) if wrong.any() else None,
             "clean_cam_mass_same_square": _r(clean_inside.mean())}
 

@@ -16,6 +16,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 from vaelab.core.checkpoint import load_checkpoint
+from vaelab.core.intervals import bootstrap_interval
 from vaelab.core.params import Params
 from vaelab.core.plots import image_grid
 from vaelab.core.runtime import rng_for, torch_generator
@@ -65,11 +66,15 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         "sources": len(pick), "per_source": v.per_image, "spread": v.spread,
         "model": params.sampling.model,
         "source_digit_accuracy": _r((digits == test.labels[pick]).float().mean()),
+        # variations of one source are not independent: intervals resample sources
         "judge_same_digit": _r(same.mean()),
+        "judge_same_digit_ci": bootstrap_interval(same.mean(1).numpy(), params.seed),
         "judge_same_digit_per_digit": {str(d): _r(same[digits == d].mean())
                                        for d in range(10) if (digits == d).any()},
         "mean_ssim_to_source": _r(ssim.mean()),
-        "diversity_rms_pixel_distance": _r(diversity.mean())}
+        "mean_ssim_to_source_ci": bootstrap_interval(ssim.mean(1), params.seed),
+        "diversity_rms_pixel_distance": _r(diversity.mean()),
+        "diversity_rms_pixel_distance_ci": bootstrap_interval(diversity, params.seed)}
 
     shown = np.concatenate([np.nonzero(digits.numpy() == d)[0][:1] for d in range(10)])[: v.figure_sources]
     columns = min(v.per_image, 8)

@@ -211,9 +211,15 @@ def anomaly_protocols_table(metrics: Path) -> Table:
 def anomaly_scores_table(metrics: Path) -> Table:
     a = _load(metrics, "anomaly.json")
     names = sorted({s for by_shift in a["auc"].values() for s in by_shift[SHIFTS[0]]})
-    rows = [[f"{model} · {score}"] + [by_shift[s].get(score) for s in SHIFTS]
+    intervals = a.get("auc_ci", {})
+
+    def cell(model: str, shift: str, score: str) -> str:
+        return _ci(a["auc"][model][shift].get(score),
+                   intervals.get(model, {}).get(shift, {}).get(score))
+
+    rows = [[f"{model} · {score}"] + [cell(model, s, score) for s in SHIFTS]
             for model, by_shift in a["auc"].items() for score in names if score in by_shift[SHIFTS[0]]]
-    return Table(["model · score", *SHIFTS], rows)
+    return Table(["model · score", *SHIFTS], rows, "ROC-AUC [95 % DeLong interval].")
 
 
 def novelty_table(metrics: Path) -> Table:
@@ -252,8 +258,9 @@ def defects_table(metrics: Path) -> Table:
     rows = []
     for c, p in d["pixel"].items():
         detected = d["image"]["detected_per_category"].get(c) if c != "overall" else d["image"]["recall"]
-        rows.append([c, d["test_images"].get(c, sum(d["test_images"].values())), p["pixel_auroc"],
-                     p["pro"], _ci(p["iou"], p.get("iou_ci")), p["precision"], p["recall"],
+        rows.append([c, d["test_images"].get(c, sum(d["test_images"].values())),
+                     _ci(p["pixel_auroc"], p.get("pixel_auroc_ci")), _ci(p["pro"], p.get("pro_ci")),
+                     _ci(p["iou"], p.get("iou_ci")), p["precision"], p["recall"],
                      _ci(p["f1"], p.get("f1_ci")), _pct(detected)])
     rows.append(["Free (defect-free)", d["test_images"]["Free"], "–", "–", "–", "–", "–", "–",
                  f"{_pct(d['image']['detected_per_category']['Free'])} flagged"])
@@ -296,8 +303,9 @@ def defects_methods_table(metrics: Path) -> Table:
         per_category = [m["pixel"][c]["pixel_auroc"] for c in m["pixel"] if c != "overall"]
         rows.append([f"**{name}**" if name == d["method"] else name, v["image_auroc"],
                      v["pixel_auroc"], _ci(m["image"]["auroc"], m["image"].get("auroc_ci")),
-                     m["pixel"]["overall"]["pixel_auroc"],
-                     min(x for x in per_category if x is not None), m["pixel"]["overall"]["pro"],
+                     _ci(m["pixel"]["overall"]["pixel_auroc"], m["pixel"]["overall"].get("pixel_auroc_ci")),
+                     min(x for x in per_category if x is not None),
+                     _ci(m["pixel"]["overall"]["pro"], m["pixel"]["overall"].get("pro_ci")),
                      m["image"]["f1"], m["image"]["oracle_best_f1_on_test"]])
     return Table(["method", "val+synthetic image AUROC", "val+synthetic pixel AUROC",
                   "test image AUROC", "test pixel AUROC", "worst category pixel AUROC",
@@ -340,17 +348,22 @@ def autoencoders_table(metrics: Path) -> Table:
 
 def explain_table(metrics: Path) -> Table:
     e = _load(metrics, "explain.json")
-    rows = [[name, m["deletion_auc"], m["road_combined"],
+    rows = [[name, _ci(m["deletion_auc"], m.get("deletion_auc_ci")),
+             _ci(m["road_combined"], m.get("road_combined_ci")),
              *[m[f"road_morf_{q}"] for q in (20, 50, 80) if f"road_morf_{q}" in m]]
             for name, m in e["maps"].items()]
     o = e["occluded"]
+
+    def share(key: str, where: dict = e) -> str:
+        return _pct_ci(where[key], where.get(f"{key}_ci"))
+
     return Table(["map", "deletion AUC ↓", "ROAD combined ↑", "ROAD MoRF 20 % ↓", "MoRF 50 % ↓",
                   "MoRF 80 % ↓"], rows,
-                 f"{e['images']} test images, true class. {e['headline']} beats random pixels on "
-                 f"{_pct(e['gradcam_beats_random_pixels'])} of images, RandomCAM on "
-                 f"{_pct(e['gradcam_beats_randomcam'])}, the centred Gaussian on "
-                 f"{_pct(e['gradcam_beats_centred_gaussian'])} (deletion AUC). Occluded images: "
-                 f"{_pct(o['cam_mass_in_patch'])} of the CAM inside the occluder "
+                 f"{e['images']} test images, true class; [95 % intervals]. {e['headline']} beats "
+                 f"random pixels on {share('gradcam_beats_random_pixels')} of images, RandomCAM on "
+                 f"{share('gradcam_beats_randomcam')}, the centred Gaussian on "
+                 f"{share('gradcam_beats_centred_gaussian')} (deletion AUC). Occluded images: "
+                 f"{share('cam_mass_in_patch', o)} of the CAM inside the occluder "
                  f"(area {_pct(o['patch_area_share'])}; clean image, same square: "
                  f"{_pct(o['clean_cam_mass_same_square'])}).")
 
@@ -378,13 +391,15 @@ def read_numbers_table(metrics: Path) -> Table:
 
 def variations_table(metrics: Path) -> Table:
     v = _load(metrics, "variations.json")
-    rows = [["all", _pct(v["judge_same_digit"])]]
+    rows = [["all", _pct_ci(v["judge_same_digit"], v.get("judge_same_digit_ci"))]]
     rows += [[d, _pct(x)] for d, x in v["judge_same_digit_per_digit"].items()]
     return Table(["digit", "judge reads the same digit"], rows,
                  f"{v['model']}: {v['per_source']} variations of each of {v['sources']} test digits "
-                 f"(spread {v['spread']}); mean SSIM to the source {v['mean_ssim_to_source']:.3f}, "
-                 f"diversity (RMS pixel distance between variations) "
-                 f"{v['diversity_rms_pixel_distance']:.3f}.")
+                 f"(spread {v['spread']}); mean SSIM to the source "
+                 f"{_ci(v['mean_ssim_to_source'], v.get('mean_ssim_to_source_ci'))}, diversity (RMS "
+                 f"pixel distance between variations) "
+                 f"{_ci(v['diversity_rms_pixel_distance'], v.get('diversity_rms_pixel_distance_ci'))}; "
+                 "[95 % bootstrap intervals over the sources].")
 
 
 TABLES: dict[str, Callable[[Path], Table]] = {
