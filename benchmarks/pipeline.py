@@ -29,8 +29,10 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -143,7 +145,7 @@ def _training_step(name: str, params, variant: str):
                 recon, kl, penalty = loss_terms(forward, x, y if model.conditional else None)
                 loss = (recon + (spec.beta or 0.0) * kl).mean()
                 if penalty is not None:
-                    loss = loss + penalty
+                    loss = loss + penalty.mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -232,7 +234,10 @@ def examples_vae_epoch_seconds() -> float:
 
 
 def _child(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    # a cold compile every time: torch.compile's on-disk cache would hide its cost
+    with tempfile.TemporaryDirectory() as cache:
+        out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                             env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache})
     if out.returncode != 0:
         return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(out.stdout.strip().splitlines()[-1])
