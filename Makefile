@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Stage commands in dvc.yaml say `python`; put the venv first on PATH so they use it.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: repro test setup benchmark results compare studio clean-venv
+.PHONY: repro test setup benchmark results compare studio clean-venv push pull update
 
 setup: $(STAMP)
 
@@ -28,6 +28,18 @@ test: $(STAMP)
 # README's result tables, regenerated from metrics/ (run after `make repro`)
 results: $(STAMP)
 	python -m vaelab.report.tables --readme README.md
+
+# Share results through the default DVC remote (.dvc/config: a folder beside the clone):
+# push data and models after `make repro`; pull them into a fresh clone; `update` pulls, then
+# reproduces only what changed (or what the remote lacks) and lists the stages it ran.
+push: $(STAMP)
+	python -m vaelab.core.remote push
+
+pull: $(STAMP)
+	python -m vaelab.core.remote pull
+
+update: $(STAMP)
+	python -m vaelab.core.remote update
 
 # `dvc metrics diff REV` with a within / beyond noise column (95 % intervals, seed spread)
 REV ?= main

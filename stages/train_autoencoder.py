@@ -16,6 +16,7 @@ from dvclive import Live
 
 from vaelab.core.checkpoint import save_checkpoint
 from vaelab.core.cli import run_stage
+from vaelab.core.distributed import is_writer, live_or_nothing
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
 from vaelab.core.runtime import hardware, peak_memory_mb, setup
@@ -45,9 +46,12 @@ def main() -> None:
     if spec.novelty:  # a novelty detector learns (and is measured on) its own digits only
         train, val, test = (select_digits(s, spec.train_digits) for s in (train, val, test))
 
-    with Live(str(plots / "live"), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+    with live_or_nothing(lambda: Live(str(plots / "live"), dvcyaml=False, save_dvc_exp=False,
+                                      report=None)) as live:
         model, result = train_autoencoder(spec, params.seed, train, val, device,
                                           shared.eval_batch_size, live=live)
+    if not is_writer():  # under torchrun: rank 0 alone writes outputs
+        return
     save_checkpoint(Path("models") / name, model, spec.kind, autoencoder_config(spec),
                     info={"best_epoch": result.best_epoch, "val_loss": result.best_value,
                           "beta": spec.beta})

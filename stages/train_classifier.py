@@ -21,6 +21,7 @@ from dvclive import Live
 
 from vaelab.core.checkpoint import save_checkpoint
 from vaelab.core.cli import run_stage
+from vaelab.core.distributed import is_writer, live_or_nothing
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
 from vaelab.core.plots import confusion_matrix_figure
@@ -52,9 +53,12 @@ def main() -> None:
         train, val = known_digits_only(train, known), known_digits_only(val, known)
 
     plots = Path("plots") / section
-    with Live(str(plots / "live"), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+    with live_or_nothing(lambda: Live(str(plots / "live"), dvcyaml=False, save_dvc_exp=False,
+                                      report=None)) as live:
         model, result = classify.train_classifier(p, seed, train, val, device, live=live,
                                                    name=section)
+    if not is_writer():  # under torchrun: rank 0 alone writes outputs
+        return
     save_checkpoint(Path("models") / section, model, classify.kind_for(p),
                     classify.classifier_config(p),
                     info={"best_epoch": result.best_epoch, "val_accuracy": result.best_value,

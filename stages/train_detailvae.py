@@ -16,6 +16,7 @@ from dvclive import Live
 
 from vaelab.core.checkpoint import save_checkpoint
 from vaelab.core.cli import run_stage
+from vaelab.core.distributed import is_writer, live_or_nothing
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
 from vaelab.core.plots import panel_rows
@@ -41,8 +42,11 @@ def main() -> None:
     device = setup(params)
     sets = {name: load_set(args.data, name) for name in ("train", "val", "test")}
     plots = Path("plots/defects/detailvae")
-    with Live(str(plots / "live"), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+    with live_or_nothing(lambda: Live(str(plots / "live"), dvcyaml=False, save_dvc_exp=False,
+                                      report=None)) as live:
         model, result = train_detailvae(p, params.seed, sets["train"], sets["val"], device, live)
+    if not is_writer():  # under torchrun: rank 0 alone writes outputs
+        return
     save_checkpoint("models/detailvae", model, KIND, detailvae_config(p),
                     info={"best_epoch": result.best_epoch, "val_loss": result.best_value})
     best = result.history[result.best_epoch - 1]

@@ -18,6 +18,7 @@ from dvclive import Live
 
 from vaelab.core.checkpoint import save_checkpoint
 from vaelab.core.cli import run_stage
+from vaelab.core.distributed import is_writer, live_or_nothing
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
 from vaelab.core.runtime import hardware, peak_memory_mb, setup
@@ -40,9 +41,11 @@ def main() -> None:
     p = params.rotation_estimator
     device = setup(params)
     train, val = load_split(args.data, "train"), load_split(args.data, "val")
-    with Live(str(Path("plots") / KIND / "live"), dvcyaml=False, save_dvc_exp=False,
-              report=None) as live:
+    with live_or_nothing(lambda: Live(str(Path("plots") / KIND / "live"), dvcyaml=False,
+                                      save_dvc_exp=False, report=None)) as live:
         model, result = train_rotation_estimator(p, params.seed, train, val, device, live=live)
+    if not is_writer():  # under torchrun: rank 0 alone writes outputs
+        return
     save_checkpoint(Path("models") / KIND, model, KIND, estimator_config(p),
                     info={"best_epoch": result.best_epoch,
                           "val_abs_error_degrees": result.best_value})

@@ -8,16 +8,35 @@ def load_workflow() -> dict:
     return yaml.safe_load((REPO / ".github/workflows/pr-metrics.yml").read_text())
 
 
-def test_workflow_runs_on_pull_requests_and_posts_metrics_and_params_diffs():
+def test_workflow_compares_full_params_runs_from_the_remote_and_smokes_the_small_profile():
     workflow = load_workflow()
     assert "pull_request" in workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert workflow["permissions"]["pull-requests"] == "write"
+
     steps = workflow["jobs"]["metrics"]["steps"]
     script = "\n".join(step.get("run", "") for step in steps)
-    assert "make setup" in script and "profiles/apply.py profiles/pr.yaml" in script
-    assert "dvc repro" in script
-    assert "dvc metrics diff main" in script and "dvc params diff main" in script
+    assert "make setup" in script and "make update" in script      # pull, then re-run what changed
+    assert "profiles/" not in script                                # full params: like with like
+    assert "vaelab.report.compare --rev main --markdown" in script
+    assert "dvc metrics diff main --md" in script and "dvc params diff main --md" in script
+    assert "dvc plots diff main" in script
+    assert any("upload-artifact" in step.get("uses", "") for step in steps)
     assert any("github-script" in step.get("uses", "") for step in steps)
-    assert workflow["permissions"]["pull-requests"] == "write"
+    assert "dvc remote modify --local storage url" in script        # the team's remote, from a secret
+
+    smoke = "\n".join(step.get("run", "") for step in workflow["jobs"]["smoke"]["steps"])
+    assert "profiles/apply.py profiles/pr.yaml" in smoke and "dvc repro" in smoke
+    assert "diff" not in smoke                                      # never compared with main
+
+
+def test_the_default_remote_is_a_verified_folder_beside_the_clone():
+    import configparser
+    config = configparser.ConfigParser()
+    config.read(REPO / ".dvc/config")
+    assert config["core"]["remote"] == "storage"
+    remote = config['\'remote "storage"\'']
+    assert remote["url"] == "../../vaelab-storage"     # relative to .dvc/: beside the clone
+    assert remote["verify"] == "true"                  # pulled files are re-hashed
 
 
 def test_the_small_profile_merges_into_valid_params(tmp_path):

@@ -10,6 +10,7 @@ import zlib
 import numpy as np
 import torch
 
+from vaelab.core import distributed
 from vaelab.core.params import Params
 
 
@@ -24,12 +25,13 @@ def select_device(requested: str) -> torch.device:
 
 
 def setup(params: Params) -> torch.device:
-    """Fix thread count and seeds, make kernels deterministic, return the device to use."""
-    torch.set_num_threads(params.threads)
+    """Fix thread count and seeds, make kernels deterministic, return the device to use (and,
+    under torchrun, join the process group: :mod:`vaelab.core.distributed`)."""
+    torch.set_num_threads(distributed.threads_per_process(params.threads))
     seed_everything(params.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
-    return select_device(params.device)
+    return distributed.start(select_device(params.device))
 
 
 def seed_everything(seed: int) -> None:

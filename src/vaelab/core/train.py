@@ -9,6 +9,10 @@ What differs between models lives in two callables:
 
 The best weights are kept in memory and returned; the caller saves them once training has ended,
 so a run that fails part-way leaves no checkpoint behind.
+
+Under torchrun (:mod:`vaelab.core.distributed`) the same loop is data-parallel: the model runs
+as DistributedDataParallel, every rank draws the same shuffled batches and trains on its share of
+each, epoch logs are summed over ranks, and rank 0 alone validates, logs and keeps the best weights.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from vaelab.core import distributed
 from vaelab.core.batches import batch_indices
 
 StepFn = Callable[[nn.Module, Sequence[torch.Tensor]], tuple[torch.Tensor, dict[str, float]]]
@@ -62,6 +67,10 @@ def fit(model: nn.Module, *, name: str, train_tensors: Sequence[torch.Tensor], s
     best_epoch = 0
     history: list[dict[str, float]] = []
     started = time.perf_counter()
+    ranks = distributed.world_size()
+    writer = distributed.is_writer()
+    trained = distributed.Replica(model, device) if ranks > 1 else model
+    progress = progress and writer
 
     for epoch in range(1, epochs + 1):
         model.train()
@@ -71,8 +80,11 @@ def fit(model: nn.Module, *, name: str, train_tensors: Sequence[torch.Tensor], s
         bar = tqdm(batches, total=math.ceil(n / batch_size), disable=not progress, leave=False,
                    desc=f"{name} epoch {epoch}/{epochs}")
         for step_index, index in enumerate(bar):
+            if len(index) < ranks:   # a last batch too small to give every rank an image
+                continue
+            index = distributed.shard(index)
             batch = [t[index].to(device, non_blocking=True) for t in train_tensors]
-            loss, logs = step(model, batch)
+            loss, logs = step(trained, batch)
             if not torch.isfinite(loss):
                 raise NonFiniteLossError(
                     f"{name}: loss became {loss.item()} at epoch {epoch}, step {step_index} "
@@ -88,6 +100,12 @@ def fit(model: nn.Module, *, name: str, train_tensors: Sequence[torch.Tensor], s
             if progress:
                 bar.set_postfix(loss=f"{loss.item():.4g}")
 
+        if ranks > 1:   # every rank saw its share: the epoch means are over all of them
+            keys = sorted(sums)
+            *totals, seen = distributed.all_sum([sums[k] for k in keys] + [seen], device)
+            sums = dict(zip(keys, totals, strict=True))
+        if not writer:  # rank 0 alone validates, logs and keeps the best weights
+            continue
         model.eval()
         with torch.no_grad():
             val_logs = validate(model)
@@ -106,4 +124,6 @@ def fit(model: nn.Module, *, name: str, train_tensors: Sequence[torch.Tensor], s
         print(f"{name} epoch {epoch}/{epochs}: "
               + ", ".join(f"{k}={v:.4f}" for k, v in record.items() if k != "epoch"), flush=True)
 
+    if not writer:  # other ranks write nothing; they end with the last weights
+        best_state, best_epoch = dict(model.state_dict()), epochs
     return FitResult(best_state, best_epoch, best_value, history, time.perf_counter() - started)
