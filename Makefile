@@ -52,7 +52,7 @@ studio: $(STAMP)
 
 benchmark: $(STAMP)
 	python benchmarks/classifier_throughput.py
-	python benchmarks/autoencoder_throughput.py
+	python benchmarks/pipeline.py
 	python benchmarks/defect_stages.py
 
 clean-venv:
