@@ -52,6 +52,7 @@ VARIANTS = ("eager", "channels_last", "compile", "bf16", "batch_x2", "threads_1"
 DEFAULT_MODELS = ("classifier", "cae", "fc_vae", "conv_vae", "cond_resvae")
 CURVES = {"classifier": ("plots/classifier/live", "val/accuracy", "max"),
           "judge": ("plots/judge/live", "val/accuracy", "max"),
+          "digit_reader": ("plots/digit_reader/live", "val/accuracy", "max"),
           "detailvae": ("plots/defects/detailvae/live", "val/loss", "min")}
 
 

@@ -56,7 +56,8 @@ def model_sources(body: dict) -> set[str]:
     reads or writes (the registry imports them only when a checkpoint is loaded)."""
     params = load_params(REPO / "params.yaml")
     kinds = {"classifier": "cnn_classifier", "judge": "lenet_judge", "detailvae": "detailvae",
-             "novelty_classifier": "cnn_classifier", "rotation_estimator": "rotation_estimator",
+             "novelty_classifier": "cnn_classifier", "digit_reader": "cnn_classifier",
+             "rotation_estimator": "rotation_estimator",
              **{name: params.autoencoder(name).kind for name in params.autoencoders}}
     files = [d if isinstance(d, str) else next(iter(d)) for d in body["deps"] + body.get("outs", [])]
     names = {f.removeprefix("models/").removesuffix(".safetensors") for f in files

@@ -22,7 +22,8 @@ from vaelab.mnist.models.classifier import CNNClassifier
 from vaelab.mnist.models.cond_resvae import CondResVAE
 
 KNOBS = SegmentationParams(closing_radius=0, min_part=0.25, merge_overlap=0.5, split_aspect=1.1,
-                           digit_aspect=0.8, normalise_stroke=False, contrast_quantile=0.5)
+                           digit_aspect=0.8, normalise_stroke=False, contrast_quantile=0.5,
+                           junk_split=1.0)
 
 
 def ring(canvas: np.ndarray, top: int, left: int, height: int = 40, width: int = 28) -> None:
@@ -66,6 +67,30 @@ def test_touching_digits_are_cut_between_them():
     assert len(pieces) == 2
     cut = pieces[0].box.right
     assert 28 <= cut <= 42, cut
+
+
+def test_a_narrow_piece_the_reader_calls_not_one_digit_is_cut():
+    canvas = np.zeros((60, 60), np.float32)
+    ring(canvas, 10, 10, width=15)      # two narrow '0's touching: together narrower than
+    ring(canvas, 10, 24, width=15)      # split_aspect × height, so not cut for their width
+    import dataclasses
+
+    def reader(crops):
+        """Wide crops (the pair) are mostly "not one digit"; narrow ones are a confident digit."""
+        probs = np.full((len(crops), 10), 0.001)
+        for i, crop in enumerate(crops):
+            rows, cols = np.nonzero(crop.max(axis=1) > 0.2)[0], np.nonzero(crop.max(axis=0) > 0.2)[0]
+            if cols[-1] - cols[0] > 0.5 * (rows[-1] - rows[0]):
+                probs[i, 0] = 0.2               # 1 − 0.209 = 0.79 left to "not one digit"
+            else:
+                probs[i, 0] = 0.99
+        return probs
+
+    assert len(segment(canvas, KNOBS, reader)[0]) == 1                  # junk_split off: whole
+    doubtful = dataclasses.replace(KNOBS, junk_split=0.5)
+    pieces, _ = segment(canvas, doubtful, reader)
+    assert len(pieces) == 2, boxes_of(pieces)
+    assert len(segment(canvas, doubtful, constant_classify)[0]) == 1    # a 10-way classifier: never
 
 
 def test_a_broken_five_stays_one_digit():
@@ -285,3 +310,21 @@ def test_variations_shape_range_and_seed():
     b = variations(vae, crops, [1, 2, 3], 5, 1.0, torch.Generator().manual_seed(0))
     assert a.shape == (3, 5, 28, 28) and a.min() >= 0 and a.max() <= 1 and torch.equal(a, b)
     assert not torch.equal(a[:, 0], a[:, 1])          # the samples differ from one another
+
+
+def test_reader_examples_hold_composed_digits_and_not_one_digit_crops():
+    from vaelab.insight.reader_training import JUNK, examples
+    images, labels = fake_pool()
+    wide = images.copy()
+    wide[:, 4:20, 4:24] = np.where(wide[:, 4:20, 4:24] > 0, 255, 0)   # bars and ...
+    wide[::2, 6:18, 4:24] = 255                                         # ... wide blocks to cut
+    crops, classes = examples(wide, labels, singles=20, junk=10, composer=COMPOSER, knobs=KNOBS,
+                              rng=np.random.default_rng(0))
+    assert crops.shape == (30, 28, 28) and crops.dtype == np.uint8
+    assert set(classes[:20]) <= set(labels.tolist()) and (classes[20:] == JUNK).all()
+    assert all(c.max() > 0 for c in crops)                 # every crop holds ink
+    again, _ = examples(wide, labels, 20, 10, COMPOSER, KNOBS, np.random.default_rng(0))
+    assert np.array_equal(crops, again)                    # seeded
+    # a pool of narrow digits cannot give fragments: the junk falls back to merged pairs
+    _, narrow_classes = examples(images, labels, 5, 4, COMPOSER, KNOBS, np.random.default_rng(1))
+    assert (narrow_classes[5:] == JUNK).all()

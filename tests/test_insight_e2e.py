@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vaelab.core.checkpoint import load_checkpoint
 from vaelab.insight.params import SegmentationParams
 from vaelab.insight.reading_evaluation import load_reader_settings
 
@@ -18,8 +19,14 @@ def read(repo, path):
 
 def test_insight_stages_run_and_measure(insight_repo):
     repo, out = insight_repo
-    for stage in ("explain", "read_numbers", "digit_variations"):
+    for stage in ("explain", "train_digit_reader", "read_numbers", "digit_variations"):
         assert f"Running stage '{stage}'" in out
+    reader = read(repo, "metrics/digit_reader.json")
+    assert 0 <= reader["test_digits"]["accuracy"] <= 1
+    per_class = reader["validation_crops"]["per_class_accuracy"]
+    assert "10" in per_class        # "not one digit" crops are part of its validation
+    digit_reader = load_checkpoint(repo.root / "models/digit_reader")
+    assert digit_reader.head[-1].out_features == 11
 
     explain = read(repo, "metrics/explain.json")
     maps = explain["maps"]
@@ -39,7 +46,7 @@ def test_insight_stages_run_and_measure(insight_repo):
     assert set(reading["results"]["apart"]) == {"1", "2", "4", "all"}
     cell = reading["results"]["apart"]["4"]
     assert cell["strings"] == 4 and 0 <= cell["string_accuracy"] <= 1
-    assert len(reading["tuning"]) == 4          # the dev grid, every point scored
+    assert len(reading["tuning"]) == 8          # the dev grid, every point scored
     chosen = load_reader_settings(repo.root / "models")
     assert isinstance(chosen, SegmentationParams)
     assert chosen.split_aspect in (1.1, 1.25) and chosen.contrast_quantile in (0.5, 0.7)

@@ -20,17 +20,19 @@ from vaelab.core.registry import build_model
 from vaelab.studio import handlers as h
 
 KNOBS = {"closing_radius": 0, "min_part": 0.25, "merge_overlap": 0.5, "split_aspect": 1.1,
-         "digit_aspect": 0.8, "normalise_stroke": False, "contrast_quantile": 0.5}
+         "digit_aspect": 0.8, "normalise_stroke": False, "contrast_quantile": 0.5,
+         "junk_split": 1.0}
 
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory) -> h.Studio:
-    """Untrained evaluator, cond_resvae and conv_vae saved as the pipeline saves them, the
+    """Untrained digit reader, cond_resvae and conv_vae saved as the pipeline saves them, the
     reader's knobs, and a small prepared MNIST test set."""
     root = tmp_path_factory.mktemp("studio")
     models, data = root / "models", root / "mnist"
     torch.manual_seed(0)
-    save_checkpoint(models / "classifier", build_model("cnn_classifier", {}), "cnn_classifier", {})
+    save_checkpoint(models / "digit_reader", build_model("cnn_classifier", {"num_classes": 11}),
+                    "cnn_classifier", {"num_classes": 11})
     for name, kind in (("cond_resvae", "cond_resvae"), ("conv_vae", "conv_vae")):
         save_checkpoint(models / name, build_model(kind, {"latent_dim": 8}), kind, {"latent_dim": 8})
     (models / "number_reader.json").write_text(json.dumps({"segmentation": KNOBS}))
@@ -178,7 +180,7 @@ def test_the_page_starts_without_models_and_names_the_stages(tmp_path):
         launched, page, outside = open_page(p, browser, studio.url)
         page.wait_for_selector("#missing-models", timeout=60_000)
         banner = page.inner_text("#missing-models")
-        assert "dvc repro train_classifier" in banner and "dvc repro defect_eval" in banner
+        assert "dvc repro train_digit_reader" in banner and "dvc repro defect_eval" in banner
         page.click("#read-button")                     # nothing drawn, nothing trained
         page.wait_for_function(
             "/⚠/.test(document.querySelector('#sketch-summary').innerText)", timeout=60_000)

@@ -283,7 +283,9 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None) 
     """Cut a piece wider than ``split_aspect`` × height in two, recursively: at the column where
     the evaluator is most confident about both halves, among the ink profile's low points."""
     h, w = piece.ink.shape
-    if w <= p.split_aspect * h or w < 2 * MIN_DIGIT_PX:
+    if w < 2 * MIN_DIGIT_PX:
+        return [piece]
+    if w <= p.split_aspect * h and not _doubtful(piece, p, classify):
         return [piece]
     # Digits of one number stand about equally tall: a cut that leaves a low stub (the bar of a
     # 5, the foot of a 2) on one side is not between two digits.
@@ -309,6 +311,16 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None) 
         best = cuts[int(np.argmax(both))]
     left, right = _halves(piece, best)
     return _split_wide(left, p, classify) + _split_wide(right, p, classify)
+
+
+def _doubtful(piece: Piece, p: SegmentationParams, classify: Classify | None) -> bool:
+    """Whether the reader calls this piece "not one digit" (two touching digits narrow enough
+    to pass for one, e.g. with a 1): the share its probabilities leave to no digit at all —
+    zero for a 10-output evaluator, so then never."""
+    if classify is None or p.junk_split >= 1.0:
+        return False
+    probabilities = classify(mnist_crop(piece.ink, p.normalise_stroke, p.contrast_quantile)[None])[0]
+    return 1.0 - float(np.sum(probabilities)) >= p.junk_split
 
 
 def _candidate_cuts(ink: np.ndarray, digit_aspect: float, count: int = 7) -> list[int]:

@@ -14,7 +14,9 @@ def crop_classifier(model: nn.Module, device: torch.device | str = "cpu", batch_
     in [0, 1] — what :func:`vaelab.insight.digits.read_number` calls."""
     def classify(crops: np.ndarray) -> np.ndarray:
         images = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))[:, None]
-        return classify_images(model, images, batch_size, device)[0].numpy()
+        # the digit reader's eleventh output ("not one digit") is left out, not renormalised:
+        # its share lowers every digit's probability, which is what tells the reader to cut
+        return classify_images(model, images, batch_size, device)[0][:, :10].numpy()
     return classify
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vaelab.core.schema import knob
+from vaelab.mnist.params import ClassifierParams
 
 CamLayer = Literal["last_block", "previous_block"]
 
@@ -43,6 +44,8 @@ class SegmentationParams:
     digit_aspect: float = knob(gt=0)                # typical width / height of one digit
     normalise_stroke: bool = knob()                 # thin / thicken strokes to MNIST's width
     contrast_quantile: float = knob(ge=0, lt=1)     # this quantile of the ink made full white; 0 = off
+    junk_split: float = knob(gt=0, le=1)            # also try cutting a narrower piece when the reader
+                                                    # gives "not one digit" at least this; 1 = off
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class ReadNumbersParams:
     split_aspect_grid: tuple[float, ...] = knob()
     merge_overlap_grid: tuple[float, ...] = knob()
     contrast_quantile_grid: tuple[float, ...] = knob()
+    junk_split_grid: tuple[float, ...] = knob()
     figure_examples: int = knob(ge=1, le=16)
 
 
@@ -86,7 +90,20 @@ class VariationsParams:
 
 
 @dataclass(frozen=True)
+class ReaderParams(ClassifierParams):
+    """``insight.reader``: the digit reader of stage train_digit_reader — the evaluator's
+    architecture, 10 digits + "not one digit", trained on crops as the number reader makes them."""
+    singles: int = knob(ge=0)                       # composed-and-segmented training digits
+    junk: int = knob(ge=0)                          # crops of two digits as one piece / fragments
+
+    @property
+    def num_classes(self) -> int:
+        return 11
+
+
+@dataclass(frozen=True)
 class InsightParams:
     explain: ExplainParams
     read_numbers: ReadNumbersParams
     variations: VariationsParams
+    reader: ReaderParams

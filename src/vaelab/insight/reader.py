@@ -1,6 +1,6 @@
 """The number reader as one object over the trained models: what ``vaelab read`` and the studio
-call. Reading itself is :func:`vaelab.insight.digits.read_number`; this holds the evaluator, the
-knobs stage read_numbers chose, and adds Grad-CAM per digit."""
+call. Reading itself is :func:`vaelab.insight.digits.read_number`; this holds the digit reader
+(stage train_digit_reader), the knobs stage read_numbers chose, and adds Grad-CAM per digit."""
 
 from __future__ import annotations
 
@@ -11,37 +11,35 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaelab.core.checkpoint import load_checkpoint
 from vaelab.insight.cam import cam_maps
 from vaelab.insight.digits import NumberReading, read_number
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.params import SegmentationParams
-from vaelab.insight.reading_evaluation import load_reader_settings
+from vaelab.insight.reading_evaluation import load_digit_reader, load_reader_settings
 
 
 @dataclass
 class NumberReader:
-    evaluator: nn.Module
+    model: nn.Module          # the digit reader: 10 digits + "not one digit"
     knobs: SegmentationParams
     cam_layer: str = "last_block"
 
     @classmethod
     def load(cls, models: str | Path) -> NumberReader:
-        """From models/: the evaluator (stage train_classifier) and the knobs (read_numbers)."""
+        """From models/: the digit reader (stage train_digit_reader) and the knobs (read_numbers)."""
         models = Path(models)
         knobs = load_reader_settings(models)
-        evaluator = load_checkpoint(models / "classifier", "cpu", stage="train_classifier").eval()
-        return cls(evaluator, knobs)
+        return cls(load_digit_reader(models), knobs)
 
     def read(self, picture: np.ndarray) -> NumberReading:
-        return read_number(picture, crop_classifier(self.evaluator), self.knobs)
+        return read_number(picture, crop_classifier(self.model), self.knobs)
 
     def explain(self, reading: NumberReading) -> np.ndarray:
         """Grad-CAM (K, 28, 28) of each digit's crop for the digit read."""
         if not reading.digits:
             return np.zeros((0, 28, 28), np.float32)
         crops = torch.from_numpy(np.stack([d.crop for d in reading.digits]))[:, None]
-        return cam_maps(self.evaluator, crops, [d.digit for d in reading.digits], "gradcam",
+        return cam_maps(self.model, crops, [d.digit for d in reading.digits], "gradcam",
                         self.cam_layer)
 
 

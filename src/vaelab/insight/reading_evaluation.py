@@ -2,8 +2,8 @@
 
 Two composed sets (:mod:`vaelab.insight.compose`): a development set from validation digits, on
 which the segmentation knobs are chosen (``insight.read_numbers.tune``: a grid over split_aspect,
-merge_overlap and contrast_quantile, best mean string accuracy), and the test benchmark from MNIST
-test digits, read once with the chosen knobs. The chosen knobs are written beside the models
+merge_overlap, contrast_quantile and junk_split, best mean string accuracy), and the test benchmark
+from MNIST test digits, read once with the chosen knobs. The chosen knobs are written beside the models
 (models/number_reader.json) so that ``vaelab read`` and the studio read as the benchmark did.
 """
 
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy import ndimage
+from torch import nn
 
 from vaelab.core.checkpoint import load_checkpoint
 from vaelab.core.intervals import share_interval
@@ -32,6 +33,7 @@ from vaelab.insight.params import SegmentationParams
 from vaelab.mnist.data import load_split
 
 READER_FILE = "number_reader.json"
+READER_MODEL = "digit_reader"   # stage train_digit_reader
 
 
 def load_reader_settings(models: str | Path) -> SegmentationParams:
@@ -40,6 +42,11 @@ def load_reader_settings(models: str | Path) -> SegmentationParams:
     if not path.exists():
         raise FileNotFoundError(f"{path}: missing; run `dvc repro read_numbers` first")
     return SegmentationParams(**read_json(path)["segmentation"])
+
+
+def load_digit_reader(models: str | Path) -> nn.Module:
+    """The digit reader of stage train_digit_reader, in eval mode."""
+    return load_checkpoint(Path(models) / READER_MODEL, "cpu", stage="train_digit_reader").eval()
 
 
 def read_all(numbers: list[ComposedNumber], classify: Classify, p: SegmentationParams
@@ -101,26 +108,23 @@ def choose_segmentation(dev: list[ComposedNumber], classify: Classify, params: P
     if not r.tune:
         return base, []
     trials = []
-    for split_aspect, merge_overlap, contrast in itertools.product(
-            r.split_aspect_grid, r.merge_overlap_grid, r.contrast_quantile_grid):
-        knobs = dataclasses.replace(base, split_aspect=split_aspect, merge_overlap=merge_overlap,
-                                    contrast_quantile=contrast)
-        readings = read_all(dev, classify, knobs)
+    for split_aspect, merge_overlap, contrast, junk_split in itertools.product(
+            r.split_aspect_grid, r.merge_overlap_grid, r.contrast_quantile_grid, r.junk_split_grid):
+        point = {"split_aspect": split_aspect, "merge_overlap": merge_overlap,
+                 "contrast_quantile": contrast, "junk_split": junk_split}
+        readings = read_all(dev, classify, dataclasses.replace(base, **point))
         accuracy = float(np.mean([n.text == g.text for n, g in zip(dev, readings)]))
-        trials.append({"split_aspect": split_aspect, "merge_overlap": merge_overlap,
-                       "contrast_quantile": contrast, "dev_string_accuracy": _r(accuracy)})
+        trials.append({**point, "dev_string_accuracy": _r(accuracy)})
     best = max(range(len(trials)), key=lambda i: (trials[i]["dev_string_accuracy"], -i))
-    t = trials[best]
-    return dataclasses.replace(base, split_aspect=t["split_aspect"], merge_overlap=t["merge_overlap"],
-                               contrast_quantile=t["contrast_quantile"]), trials
+    chosen = {k: v for k, v in trials[best].items() if k != "dev_string_accuracy"}
+    return dataclasses.replace(base, **chosen), trials
 
 
 def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         device: torch.device) -> dict:
     r = params.insight.read_numbers
     started = time.perf_counter()
-    evaluator = load_checkpoint(Path(models) / "classifier", "cpu", stage="train_classifier").eval()
-    classify = crop_classifier(evaluator)
+    classify = crop_classifier(load_digit_reader(models))
     val, test = load_split(data, "val"), load_split(data, "test")
     dev = compose_benchmark(val.images.numpy(), val.labels.numpy(), r.dev_per_length, r.composer,
                             rng_for(params.seed, "read_numbers/dev"))

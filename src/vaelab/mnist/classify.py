@@ -32,6 +32,8 @@ def classifier_config(p: ClassifierParams) -> dict:
     known = getattr(p, "train_digits", None)
     if known is not None:  # the novelty classifier: one output per known digit
         config["num_classes"] = len(known)
+    if hasattr(p, "num_classes"):  # the digit reader: 10 digits + "not one digit"
+        config["num_classes"] = p.num_classes
     return config
 
 

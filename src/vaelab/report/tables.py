@@ -386,7 +386,8 @@ def read_numbers_table(metrics: Path) -> Table:
     return Table(["subset: accuracy", *[f"{n} digits" for n in lengths], "all"], rows,
                  f"{per_cell} test numbers per subset and length (MNIST test digits only); knobs "
                  f"chosen on {r['dev_strings']} dev numbers (validation digits): split_aspect "
-                 f"{seg['split_aspect']}, contrast_quantile {seg['contrast_quantile']}.")
+                 f"{seg['split_aspect']}, contrast_quantile {seg['contrast_quantile']}, junk_split "
+                 f"{seg.get('junk_split', 1.0)}; digits read by the digit reader (train_digit_reader).")
 
 
 def variations_table(metrics: Path) -> Table:

@@ -71,7 +71,7 @@ class Studio:
     def missing(self) -> list[str]:
         """What each tab lacks, as messages naming the `dvc repro` target to run."""
         autoencoders = dict.fromkeys((*self.family, self.variation_model))   # each once, in order
-        needs = [("classifier", "train_classifier"), ("number_reader.json", "read_numbers"),
+        needs = [("digit_reader", "train_digit_reader"), ("number_reader.json", "read_numbers"),
                  *[(name, f"train_autoencoder@{name}") for name in autoencoders],
                  ("detailvae", "train_detailvae"), ("defect_detector", "defect_eval")]
         out = []
@@ -86,7 +86,7 @@ class Studio:
 
     def reader(self) -> NumberReader:
         if "reader" not in self._cache:
-            self._need("classifier", "train_classifier")
+            self._need("digit_reader", "train_digit_reader")
             self._need("number_reader.json", "read_numbers")
             self._cache["reader"] = NumberReader.load(self.models)
         return self._cache["reader"]

@@ -1,0 +1,124 @@
+"""The digit reader: a CNN trained on digits as the number reader sees them, with an eleventh
+class for "not one digit".
+
+The evaluator learned MNIST's own 28 × 28 images; the reader's crops come out of the segmentation
+of a composed or drawn number — rescaled, thickened or thinned, re-centred — and some are not one
+digit at all (two touching digits left as one piece, half of a digit cut in two). This model
+learns exactly those: the training digits as MNIST has them, plus each of ``singles`` training
+digits drawn by the benchmark composer and cut out by the reader's own segmentation and cropping
+(:func:`examples`), plus ``junk`` crops of two touching or overlapping digits and of digit
+fragments, labelled :data:`JUNK`. The reader then doubts a merged pair, so the segmentation cuts it.
+Only training digits are used (validation digits make its validation crops; the benchmark is
+composed from test digits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from vaelab.insight.compose import compose_number
+from vaelab.insight.digits import Piece, ink_image, mnist_crop, segment
+from vaelab.insight.params import ComposerParams, ReaderParams, SegmentationParams
+from vaelab.mnist.classify import accuracy_report, per_class_accuracy, predict_proba, train_classifier
+from vaelab.mnist.data import MnistSplit
+
+JUNK = 10               # the eleventh class
+FRAGMENT_MIN_ASPECT = 0.6   # only pieces at least this wide (× height) are cut into fragments
+
+
+def _single_piece(images, labels, composer, knobs, rng) -> tuple[Piece, int] | None:
+    number = compose_number(images, labels, 1, "apart", composer, rng)
+    pieces, _ = segment(ink_image(number.image)[0], knobs, None)
+    return (pieces[0], int(number.text)) if len(pieces) == 1 else None
+
+
+def _whole_ink(image: np.ndarray) -> np.ndarray:
+    ink = ink_image(image)[0]
+    rows, cols = np.nonzero(ink.max(axis=1) > 0.1)[0], np.nonzero(ink.max(axis=0) > 0.1)[0]
+    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def examples(images: np.ndarray, labels: np.ndarray, singles: int, junk: int,
+             composer: ComposerParams, knobs: SegmentationParams, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``singles`` composed-and-segmented digit crops with their labels, and ``junk`` crops of
+    two digits as one piece (touching or overlapping) or of a digit fragment, labelled
+    :data:`JUNK`: uint8 (N, 28, 28) and int64 (N,)."""
+    def crop(ink: np.ndarray) -> np.ndarray:
+        return mnist_crop(ink, knobs.normalise_stroke, knobs.contrast_quantile)
+
+    crops, classes = [], []
+    attempts = 0
+    while len(crops) < singles:
+        attempts += 1
+        if attempts > 4 * singles + 100:
+            raise ValueError(f"only {len(crops)} of {singles} composed digits segmented as one "
+                             "piece: check insight.read_numbers.segmentation")
+        found = _single_piece(images, labels, composer, knobs, rng)
+        if found is not None:
+            crops.append(crop(found[0].ink))
+            classes.append(found[1])
+    for k in range(junk):
+        part = _fragment(images, labels, composer, knobs, rng) if k % 2 else None
+        if part is None:    # two digits left as one piece (also when no digit was wide enough)
+            subset = "touching" if rng.random() < 0.5 else "overlapping"
+            part = _whole_ink(compose_number(images, labels, 2, subset, composer, rng).image)
+        crops.append(crop(part))
+        classes.append(JUNK)
+    as_uint8 = np.round(np.clip(np.stack(crops), 0, 1) * 255).astype(np.uint8)
+    return as_uint8, np.asarray(classes, dtype=np.int64)
+
+
+def _fragment(images, labels, composer, knobs, rng, tries: int = 10) -> np.ndarray | None:
+    """A part of one digit, as a wrong cut leaves it; None when no drawn digit was wide enough
+    (a 1 cut lengthwise is still a 1)."""
+    for _ in range(tries):
+        found = _single_piece(images, labels, composer, knobs, rng)
+        if found is None:
+            continue
+        ink = found[0].ink
+        h, w = ink.shape
+        if w < FRAGMENT_MIN_ASPECT * h:
+            continue
+        cut = int(rng.integers(int(0.3 * w), max(int(0.3 * w) + 1, int(0.7 * w))))
+        part = ink[:, :cut] if rng.random() < 0.5 else ink[:, cut:]
+        if part.max() > 0.1:
+            return part
+    return None
+
+
+def training_sets(train: MnistSplit, val: MnistSplit, p: ReaderParams, composer: ComposerParams,
+                  knobs: SegmentationParams, seed: int) -> tuple[MnistSplit, MnistSplit]:
+    """The reader's training set (MNIST training digits as they are + composed crops + junk) and
+    its validation set (the same recipe on validation digits, in proportion)."""
+    def make(split: MnistSplit, share: float, purpose: str) -> MnistSplit:
+        rng = np.random.default_rng([seed, sum(map(ord, purpose))])
+        crops, classes = examples(split.images.numpy(), split.labels.numpy(),
+                                  max(1, round(p.singles * share)), max(1, round(p.junk * share)),
+                                  composer, knobs, rng)
+        return MnistSplit(torch.cat([split.images, torch.from_numpy(crops)]),
+                          torch.cat([split.labels, torch.from_numpy(classes)]))
+    return make(train, 1.0, "reader/train"), make(val, len(val) / len(train), "reader/val")
+
+
+def train_reader(p: ReaderParams, composer: ComposerParams, knobs: SegmentationParams,
+                 train: MnistSplit, val: MnistSplit, seed: int, device: torch.device, live=None):
+    """(the trained reader, its fit result, (train, val) sets it used)."""
+    sets = training_sets(train, val, p, composer, knobs, seed)
+    model, result = train_classifier(p, seed, *sets, device, live=live, name="digit_reader")
+    return model, result, sets
+
+
+def reader_metrics(model, test: MnistSplit, val_set: MnistSplit, p: ReaderParams,
+                   device: torch.device) -> dict:
+    """Accuracy on the clean MNIST test digits (11 outputs: a digit read as "not one digit" is
+    wrong) and on the validation crops (composed digits and junk), per class there."""
+    test_probs = predict_proba(model, test.images, p.eval_batch_size, device)
+    val_probs = predict_proba(model, val_set.images, p.eval_batch_size, device)
+    return {"test_digits": accuracy_report(test_probs, test.labels),
+            "validation_crops": {**accuracy_report(val_probs, val_set.labels),
+                                 "per_class_accuracy": per_class_accuracy(val_probs, val_set.labels)}}
+
+
+__all__ = ["JUNK", "examples", "reader_metrics", "train_reader", "training_sets"]
