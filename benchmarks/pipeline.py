@@ -2,6 +2,7 @@
 
     python benchmarks/pipeline.py stages              # per-stage wall time and peak RSS of the last runs
     python benchmarks/pipeline.py speedups [--steps 30] [--models classifier conv_vae ...]
+    python benchmarks/pipeline.py evaluation          # inference images/s per evaluation batch size
     python benchmarks/pipeline.py curves              # where each model stops improving
     python benchmarks/pipeline.py all
 
@@ -277,6 +278,34 @@ def speedups_table(models: list[str], steps: int) -> None:
               f"{epoch:.1f} s per epoch ({anchor['seconds'] / epoch:.1f}× faster)")
 
 
+def evaluation_table(sizes=(100, 250, 1000, 4000)) -> None:
+    """Inference images/s of the evaluator (classify_images) and of conv_vae's forward pass on
+    the 10 000 test images, at several evaluation batch sizes (the params' ``eval_batch_size``)."""
+    from vaelab.core.checkpoint import load_checkpoint
+    from vaelab.mnist.classify import classify_images
+    params = load_params("params.yaml")
+    torch.set_num_threads(params.threads)
+    images = to_float(load_split("data/prepared/mnist", "test").images)
+    evaluator = load_checkpoint("models/classifier", "cpu").eval()
+    vae = load_checkpoint("models/conv_vae", "cpu").eval()
+
+    def vae_forward(batch):
+        with torch.no_grad():
+            return [vae(images[i:i + batch]) for i in range(0, len(images), batch)]
+
+    print(f"evaluation batch size (params: classifier {params.classifier.eval_batch_size}, "
+          f"autoencoders {params.autoencoder_training.eval_batch_size}); images/s on 10 000 test images")
+    print(f"{'batch':>6s} {'evaluator':>10s} {'conv_vae':>10s}")
+    for size in sizes:
+        rates = []
+        for run in (lambda b: classify_images(evaluator, images, b), vae_forward):
+            run(size)                                   # warm-up
+            started = time.perf_counter()
+            run(size)
+            rates.append(len(images) / (time.perf_counter() - started))
+        print(f"{size:6d} {rates[0]:10.0f} {rates[1]:10.0f}")
+
+
 # ---------------------------------------------------------------- curves
 
 def curves_table() -> None:
@@ -304,7 +333,8 @@ def curves_table() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", nargs="?", default="all", choices=("stages", "speedups", "curves", "all"))
+    parser.add_argument("what", nargs="?", default="all",
+                        choices=("stages", "speedups", "evaluation", "curves", "all"))
     parser.add_argument("--steps", type=int, default=30, help="timed training steps per variant")
     parser.add_argument("--models", nargs="*", default=list(DEFAULT_MODELS))
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)         # child: one measurement
@@ -323,6 +353,8 @@ def main() -> None:
         curves_table()
     if args.what in ("speedups", "all"):
         speedups_table(args.models, args.steps)
+    if args.what in ("evaluation", "all"):
+        evaluation_table()
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def prepared(tmp_path_factory, mnist_dir, defects_dir):
 
 def test_two_processes_train_like_one_and_only_rank_0_writes(prepared):
     repo = prepared
-    single = repo.run(str(VENV_BIN / "python"), *STAGE)
+    repo.run(str(VENV_BIN / "python"), *STAGE)
     single_loss = val_loss(repo)
     clear(repo)
 

@@ -20,7 +20,12 @@ import torch
 from vaelab.insight.compose import compose_number
 from vaelab.insight.digits import Piece, ink_image, mnist_crop, segment
 from vaelab.insight.params import ComposerParams, ReaderParams, SegmentationParams
-from vaelab.mnist.classify import accuracy_report, per_class_accuracy, predict_proba, train_classifier
+from vaelab.mnist.classify import (
+    accuracy_report,
+    per_class_accuracy,
+    predict_proba,
+    train_classifier,
+)
 from vaelab.mnist.data import MnistSplit
 
 JUNK = 10               # the eleventh class

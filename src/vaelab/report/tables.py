@@ -390,6 +390,21 @@ def read_numbers_table(metrics: Path) -> Table:
                  f"{seg.get('junk_split', 1.0)}; digits read by the digit reader (train_digit_reader).")
 
 
+def digit_reader_table(metrics: Path) -> Table:
+    d = _load(metrics, "digit_reader.json")
+    crops = d["validation_crops"]
+    per_class = crops["per_class_accuracy"]
+    test = d["test_digits"]
+    rows = [["clean MNIST test digits", _pct_ci(test["accuracy"], test.get("accuracy_ci")), test["count"]],
+            ["validation crops (composed digits + not one digit)",
+             _pct_ci(crops["accuracy"], crops.get("accuracy_ci")), crops["count"]],
+            *[[f"validation crops: {'not one digit' if c == '10' else 'digit ' + c}", _pct(a), "–"]
+              for c, a in sorted(per_class.items(), key=lambda item: int(item[0]))]]
+    return Table(["set", "accuracy [95 %]", "images"], rows,
+                 f"Trained on {d['train_images']} images (MNIST training digits, composed-and-segmented "
+                 f"training digits, not-one-digit crops), best epoch {d['best_epoch']} of {d['epochs']}.")
+
+
 def variations_table(metrics: Path) -> Table:
     v = _load(metrics, "variations.json")
     rows = [["all", _pct_ci(v["judge_same_digit"], v.get("judge_same_digit_ci"))]]
@@ -413,6 +428,7 @@ TABLES: dict[str, Callable[[Path], Table]] = {
     "defects_image": defects_image_table, "defects_methods": defects_methods_table,
     "defects_categories": defects_categories_table, "explain": explain_table,
     "read_numbers": read_numbers_table, "variations": variations_table,
+    "digit_reader": digit_reader_table,
 }
 
 _BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
