@@ -108,7 +108,7 @@ def compare(diff: dict, old_files: dict[str, dict | None], new_files: dict[str, 
     for path, keys in diff.items():
         for key, values in keys.items():
             leaf = key.rsplit(".", 1)[-1]
-            if key.endswith("_ci") or leaf in ("n", "count", "images") or leaf.startswith("n_"):
+            if key.endswith("_ci") or leaf in ("n", "count", "images", "strings") or leaf.startswith("n_"):
                 continue   # intervals and sample sizes describe a number; they are not one
             old, new = values.get("old"), values.get("new")
             if not all(isinstance(v, (int, float)) or v is None for v in (old, new)):
