@@ -19,7 +19,7 @@ STAGE = ("stages/train_autoencoder.py", "--model", "cae")
 OUTPUTS = ("models/cae.safetensors", "models/cae.json", "metrics/autoencoders/cae.json")
 
 
-def torchrun(repo, *args: str) -> list[str]:
+def torchrun(*args: str) -> list[str]:
     return [str(VENV_BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", *args]
 
 
@@ -46,7 +46,7 @@ def test_two_processes_train_like_one_and_only_rank_0_writes(prepared):
     single_loss = val_loss(repo)
     clear(repo)
 
-    first = repo.run(*torchrun(repo, *STAGE))
+    first = repo.run(*torchrun(*STAGE))
     assert first.stdout.count("cae epoch 1/1:") == 1            # rank 0 alone validates and logs
     rows = (repo.root / "plots/autoencoders/cae/live/plots/metrics/val/loss.tsv").read_text()
     assert len(rows.strip().splitlines()) == 2                  # header + one epoch, written once
@@ -56,7 +56,7 @@ def test_two_processes_train_like_one_and_only_rank_0_writes(prepared):
     assert parallel_loss == pytest.approx(single_loss, rel=1e-3)
 
     clear(repo)
-    repo.run(*torchrun(repo, *STAGE))
+    repo.run(*torchrun(*STAGE))
     assert (repo.root / "models/cae.safetensors").read_bytes() == weights   # same seed, same N
 
 
@@ -68,7 +68,7 @@ def test_a_killed_rank_stops_the_job_with_a_clear_error_and_nothing_written(prep
     params["autoencoders"]["cae"]["epochs"] = 200               # long enough to be killed
     repo.write_params(params)
     try:
-        job = subprocess.Popen(torchrun(repo, *STAGE), cwd=repo.root, env=repo.env, text=True,
+        job = subprocess.Popen(torchrun(*STAGE), cwd=repo.root, env=repo.env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         victim, deadline = None, time.time() + 120
         while victim is None and time.time() < deadline and job.poll() is None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from vaelab.core.distributed import is_writer
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
 from vaelab.core.runtime import hardware, peak_memory_mb, setup
@@ -52,7 +53,7 @@ def record_stage_run(status: str) -> None:
     :data:`STAGE_LOG` under the repository root; only when DVC runs the stage (it sets
     ``DVC_STAGE``), and never at the cost of the stage itself."""
     stage, root = os.environ.get("DVC_STAGE"), os.environ.get("DVC_ROOT")
-    if not stage or not root or os.environ.get("RANK", "0") != "0":   # torchrun: rank 0 records
+    if not stage or not root or not is_writer():   # under torchrun, rank 0 alone records
         return
     try:
         path = Path(root) / STAGE_LOG

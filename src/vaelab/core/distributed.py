@@ -78,15 +78,6 @@ def all_sum(values: list[float], device: torch.device) -> list[float]:
     return tensor.tolist()
 
 
-def broadcast_flag(flag: bool, device: torch.device) -> bool:
-    """Rank 0's ``flag`` on every rank."""
-    if world_size() == 1:
-        return flag
-    tensor = torch.tensor([int(flag)], device=device)
-    dist.broadcast(tensor, src=0)
-    return bool(tensor.item())
-
-
 class Replica:
     """A DistributedDataParallel model that a step function can use like the bare model:
     calling it runs DDP's forward (so gradients are averaged across ranks in backward), and any

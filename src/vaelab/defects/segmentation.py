@@ -123,15 +123,7 @@ class RankedPixels:
                        for s in region_scores], axis=0)
         actual_fpr = 1 - np.searchsorted(negatives, thresholds, side="right") / len(negatives)
         order = np.argsort(actual_fpr, kind="stable")
-        x = np.concatenate([[0.0], actual_fpr[order]])  # nothing predicted: FPR 0, PRO 0
-        y = np.concatenate([[0.0], pro[order]])
-        if x[-1] < max_fpr:
-            x, y = np.append(x, max_fpr), np.append(y, y[-1])
-        else:
-            at_max = np.interp(max_fpr, x, y)
-            keep = x < max_fpr
-            x, y = np.append(x[keep], max_fpr), np.append(y[keep], at_max)
-        return round(float(np.trapezoid(y, x) / max_fpr), 6)
+        return round(float(_area_to(actual_fpr[order], pro[order], max_fpr)), 6)
 
 
     def intervals(self, images: np.ndarray | None = None, max_fpr: float = 0.3, seed: int = 0,
@@ -199,12 +191,18 @@ class RankedPixels:
             curve = (region_counts @ covered) / region_counts.sum(1, keepdims=True)
             fpr = np.cumsum(neg_w[:, ::-1], 1)[:, ::-1] / n_neg[:, None]
         for r in np.flatnonzero(np.isfinite(curve[:, 0]) & (n_neg > 0)):
-            x = np.r_[0.0, fpr[r, ::-1]]           # from the highest threshold (FPR 0) down
-            y = np.r_[0.0, curve[r, ::-1]]
-            keep = x < max_fpr
-            pro[r] = np.trapezoid(np.r_[y[keep], np.interp(max_fpr, x, y)],
-                                  np.r_[x[keep], max_fpr]) / max_fpr
+            # from the highest threshold (FPR 0) down
+            pro[r] = _area_to(fpr[r, ::-1], curve[r, ::-1], max_fpr)
         return auc, pro
+
+
+def _area_to(fpr: np.ndarray, pro: np.ndarray, max_fpr: float) -> float:
+    """Area under a PRO curve (points sorted by FPR) from FPR 0 up to ``max_fpr``, divided by
+    ``max_fpr``: the curve starts at (0, 0) (nothing predicted) and is cut at ``max_fpr``, its
+    value there interpolated (or held flat beyond its last point)."""
+    x, y = np.r_[0.0, fpr], np.r_[0.0, pro]
+    keep = x < max_fpr
+    return np.trapezoid(np.r_[y[keep], np.interp(max_fpr, x, y)], np.r_[x[keep], max_fpr]) / max_fpr
 
 
 def pixel_auroc(maps: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> float | None:
