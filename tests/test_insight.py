@@ -1,10 +1,14 @@
 """Digit insight as plain functions: ink from any picture, segmentation on hand-made numbers,
 MNIST crops, the composer, Grad-CAM and the faithfulness scores, variations."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 from skimage.draw import rectangle
+from skimage.filters import threshold_otsu
 
 from vaelab.insight import cam
 from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
@@ -21,7 +25,7 @@ from vaelab.insight.variations import variations
 from vaelab.mnist.models.classifier import CNNClassifier
 from vaelab.mnist.models.cond_resvae import CondResVAE
 
-KNOBS = SegmentationParams(closing_radius=0, min_part=0.25, merge_overlap=0.5, split_aspect=1.1,
+KNOBS = SegmentationParams(ink_low=1.0, closing_radius=0, min_part=0.25, merge_overlap=0.5, split_aspect=1.1,
                            digit_aspect=0.8, normalise_stroke=False, contrast_quantile=0.5,
                            junk_split=1.0)
 
@@ -73,7 +77,6 @@ def test_a_narrow_piece_the_reader_calls_not_one_digit_is_cut():
     canvas = np.zeros((60, 60), np.float32)
     ring(canvas, 10, 10, width=15)      # two narrow '0's touching: together narrower than
     ring(canvas, 10, 24, width=15)      # split_aspect × height, so not cut for their width
-    import dataclasses
 
     def reader(crops):
         """Wide crops (the pair) are mostly "not one digit"; narrow ones are a confident digit."""
@@ -101,6 +104,42 @@ def test_a_broken_five_stays_one_digit():
     canvas[26:40, 18:30] = 0            # open the bowl on the left, like a 5
     pieces, _ = segment(canvas, KNOBS)
     assert len(pieces) == 1, boxes_of(pieces)
+
+
+def faint_between_bold() -> np.ndarray:
+    """Bold '0', a faint '0' (0.3 with a few 0.9 spots: above Otsu only in specks), bold '0'."""
+    canvas = np.zeros((60, 140), np.float32)
+    ring(canvas, 10, 10)
+    ring(canvas, 10, 102)
+    canvas = ndimage.gaussian_filter(canvas, 1.0)      # soft edges, as a pen or a scan leaves
+    faint = np.zeros_like(canvas)
+    ring(faint, 10, 56)
+    canvas = np.maximum(canvas, 0.3 * faint)
+    canvas[12:14, 66:68] = canvas[47:49, 66:68] = canvas[29:31, 57:59] = 0.9
+    return canvas
+
+
+def test_a_faint_digit_beside_bold_ones_is_kept_whole():
+    canvas = faint_between_bold()
+    assert threshold_otsu(canvas) > 0.3          # the setup: Otsu alone leaves specks of it
+    assert len(segment(canvas, KNOBS)[0]) == 2   # ink_low off: the faint digit is lost
+    pieces, _ = segment(canvas, dataclasses.replace(KNOBS, ink_low=0.5))
+    spans = boxes_of(pieces)
+    assert len(spans) == 3, spans
+    assert abs(spans[1][0] - 56) <= 1 and abs(spans[1][1] - 84) <= 1   # the whole faint ring
+
+
+def test_faint_rescue_leaves_touching_digits_and_low_noise_alone():
+    touching = np.zeros((60, 80), np.float32)
+    ring(touching, 10, 8)
+    faint = np.zeros_like(touching)
+    ring(faint, 10, 34)
+    touching = np.maximum(touching, 0.3 * faint)   # a faint ring touching a bold one
+    low = dataclasses.replace(KNOBS, ink_low=0.5)
+    assert boxes_of(segment(touching, low)[0]) == boxes_of(segment(touching, KNOBS)[0])
+    noisy = faint_between_bold()
+    noisy[52:56, 20:120:7] = 0.3                   # faint dashes, far shorter than a digit
+    assert len(segment(noisy, low)[0]) == 3
 
 
 def test_specks_are_ignored_and_said():
@@ -328,3 +367,14 @@ def test_reader_examples_hold_composed_digits_and_not_one_digit_crops():
     # a pool of narrow digits cannot give fragments: the junk falls back to merged pairs
     _, narrow_classes = examples(images, labels, 5, 4, COMPOSER, KNOBS, np.random.default_rng(1))
     assert (narrow_classes[5:] == JUNK).all()
+
+
+def test_knobs_written_by_an_older_read_numbers_are_refused_by_name(tmp_path):
+    from vaelab.core.io import write_json
+    from vaelab.insight.reading_evaluation import READER_FILE, load_reader_settings
+    stale = {k: v for k, v in dataclasses.asdict(KNOBS).items() if k != "ink_low"}
+    write_json(tmp_path / READER_FILE, {"segmentation": stale})
+    with pytest.raises(ValueError, match=r"number_reader.json.*dvc repro read_numbers"):
+        load_reader_settings(tmp_path)
+    write_json(tmp_path / READER_FILE, {"segmentation": dataclasses.asdict(KNOBS)})
+    assert load_reader_settings(tmp_path) == KNOBS

@@ -56,6 +56,11 @@ def test_repository_params_are_valid():
     ("anomaly.novelty_fusion", ["novelty_classifier"], 'must list "model/score" names'),
     ("anomaly.label_test.sample_sizes", [1, 10], "at least 2 images"),
     ("rotation_estimator.max_degrees", 0, "rotation_estimator.max_degrees = 0.0: must be > 0"),
+    ("insight.read_numbers.ink_low_grid", [0.5, 1.5],
+     "insight.read_numbers.ink_low_grid = (0.5, 1.5): every value is a segmentation.ink_low, "
+     "which must be <= 1"),
+    ("insight.read_numbers.junk_split_grid", [], "must list at least one value"),
+    ("insight.reader.augment_share", 1.2, "insight.reader.augment_share = 1.2: must be <= 1"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(default_params, path, value, expected):
     assert expected in error_of(broken(default_params, path, value))

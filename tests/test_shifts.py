@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from vaelab.core.batches import batch_indices, random_shift
+from vaelab.core.batches import batch_indices, random_affine, random_shift
 from vaelab.core.params import parse_params
 from vaelab.core.runtime import rng_for, torch_generator
 from vaelab.mnist import data as mnist
@@ -129,6 +129,37 @@ def test_random_shift_moves_each_image_by_an_integer_offset_within_range():
     rows, cols = where // 28, where % 28
     assert set(rows.tolist()) == set(range(12, 17)) and set(cols.tolist()) == set(range(12, 17))
     assert torch.equal(random_shift(images, 0, torch_generator(0, "aug")), images)
+
+
+def test_random_affine_rotates_and_scales_a_share_of_the_batch_about_the_centre():
+    images = torch.zeros(400, 1, 28, 28)
+    images[:, 0, 13:15, 6:22] = 1.0                       # a horizontal bar through the centre
+    generator = torch_generator(0, "aug")
+    before = generator.get_state()
+    assert random_affine(images, 30, 0.1, 0.0, generator) is images  # off: nothing drawn
+    assert torch.equal(generator.get_state(), before)
+    assert torch.allclose(random_affine(images, 0, 0, 1.0, generator), images, atol=1e-5)
+    warped = random_affine(images, 30, 0.1, 0.5, torch_generator(1, "aug"))
+    changed = (warped - images).abs().flatten(1).amax(1) > 1e-3
+    assert 150 <= int(changed.sum()) <= 250               # about half the batch
+    rows = torch.arange(28.0)[None, :, None]
+    centre_row = (warped[:, 0] * rows).sum((1, 2)) / warped[:, 0].sum((1, 2))
+    assert (centre_row - 13.5).abs().max() < 0.5          # about the centre: the bar stays there
+    # tilted: ink leaves the bar's two rows, by no more than a 30° turn allows
+    off_rows = warped[changed, 0][:, [r for r in range(28) if r not in (13, 14)]].sum((1, 2))
+    assert (off_rows > 0.5).float().mean() > 0.8
+    assert (warped[changed, 0].sum((1, 2)) / 32).sub(1).abs().max() < 0.25   # ink roughly kept
+
+    def tilt(batch):   # correlation of row and column over the ink: the bar's slope
+        ink = batch[:, 0]
+        r = rows - (ink * rows).sum((1, 2), keepdim=True) / ink.sum((1, 2), keepdim=True)
+        c = rows.transpose(1, 2) - (ink * rows.transpose(1, 2)).sum((1, 2), keepdim=True) \
+            / ink.sum((1, 2), keepdim=True)
+        return (ink * r * c).sum((1, 2)) / ((ink * r * r).sum((1, 2)) * (ink * c * c).sum((1, 2))).sqrt()
+
+    turned = tilt(random_affine(images, 30, 0.0, 1.0, torch_generator(2, "aug")))
+    assert (turned > 0.3).any() and (turned < -0.3).any()       # turned both ways
+    assert tilt(random_affine(images, 0, 0.1, 1.0, torch_generator(2, "aug"))).abs().max() < 0.05
 
 
 def test_batch_indices_cover_every_index_once():

@@ -7,6 +7,7 @@ this buys over a per-sample torchvision Dataset + DataLoader).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import torch
@@ -36,3 +37,23 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     batch = torch.arange(n, device=images.device)[:, None, None, None]
     channel = torch.arange(c, device=images.device)[None, :, None, None]
     return padded[batch, channel, rows, cols]
+
+
+def random_affine(images: torch.Tensor, degrees: float, scale: float, share: float,
+                  generator: torch.Generator) -> torch.Tensor:
+    """Rotate each of a ``share`` of a (N, C, H, W) batch by its own angle in ±``degrees`` and
+    scale it by its own factor in 1 ± ``scale`` about the centre (bilinear; outside is 0); the
+    other images pass untouched. One ``affine_grid`` + ``grid_sample`` for the whole batch.
+    ``share`` 0 draws nothing from ``generator``, so models trained without it are unchanged."""
+    if share <= 0:
+        return images
+    n = images.shape[0]
+    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(degrees)
+    factor = 1 + (torch.rand(n, generator=generator) * 2 - 1) * scale
+    chosen = (torch.rand(n, generator=generator) < share).to(images.device)
+    cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
+    theta = torch.stack([torch.stack([cos, -sin, torch.zeros(n)], 1),
+                         torch.stack([sin, cos, torch.zeros(n)], 1)], 1).to(images)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    warped = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return torch.where(chosen[:, None, None, None], warped, images)

@@ -26,7 +26,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from vaelab.core.schema import ParamsError, knob
+from vaelab.core.schema import ParamsError, bound_violated, knob
 from vaelab.defects.params import DefectParams
 from vaelab.generation.params import SamplingParams
 from vaelab.insight.params import InsightParams
@@ -232,12 +232,9 @@ def _parse(tp: Any, value: Any, path: str, source: str) -> Any:
 def _check_bounds(field: dataclasses.Field, value: Any, path: str, source: str) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return
-    meta = field.metadata
-    for key, ok, word in (("ge", lambda v, b: v >= b, ">="), ("gt", lambda v, b: v > b, ">"),
-                          ("le", lambda v, b: v <= b, "<="), ("lt", lambda v, b: v < b, "<")):
-        bound = meta.get(key)
-        if bound is not None and not ok(value, bound):
-            _fail(source, path, value, f"must be {word} {bound}")
+    broken = bound_violated(field.metadata, value)
+    if broken:
+        _fail(source, path, value, broken)
 
 
 def _parse_dataclass(cls: type, value: Any, path: str, source: str) -> Any:

@@ -22,6 +22,16 @@ class DataUnavailable(RuntimeError):
 _REQUIRED = object()
 
 
+def bound_violated(metadata: Any, value: float) -> str | None:
+    """What a number breaks of a knob's bounds ("must be > 0"), or None when it is allowed."""
+    for key, ok, word in (("ge", lambda v, b: v >= b, ">="), ("gt", lambda v, b: v > b, ">"),
+                          ("le", lambda v, b: v <= b, "<="), ("lt", lambda v, b: v < b, "<")):
+        bound = metadata.get(key)
+        if bound is not None and not ok(value, bound):
+            return f"must be {word} {bound}"
+    return None
+
+
 def knob(*, ge: float | None = None, gt: float | None = None, le: float | None = None,
          lt: float | None = None, default: Any = _REQUIRED) -> Any:
     """A dataclass field with optional numeric bounds (checked on load).

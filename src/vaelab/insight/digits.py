@@ -4,7 +4,7 @@ The path of one image (see :func:`read_number`):
 
 1. :func:`ink_image` — any 2-D picture (grey, RGB, RGBA canvas, light or dark background, uint8,
    uint16, float) becomes ink intensity in [0, 1] (1 = ink), downscaled when huge.
-2. :func:`segment` — Otsu threshold, a small closing, connected components (skimage), specks
+2. :func:`segment` — Otsu threshold (a faint digit kept whole), a small closing, connected components (skimage), specks
    dropped, pieces of one digit merged (a broken 5), wide pieces cut where the evaluator is most
    confident about both halves (touching and overlapping digits).
 3. :func:`mnist_crop` — each digit as MNIST itself was made: aspect kept in a 20 × 20 box, stroke
@@ -179,7 +179,8 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
     notes: list[str] = []
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return [], ["no ink found: the picture is empty"]
-    binary = ink > threshold_otsu(ink)
+    threshold = threshold_otsu(ink)
+    binary = ink > threshold
     labels = label(binary, connectivity=2)
     regions = regionprops(labels)
     tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
@@ -190,6 +191,9 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
         regions = regionprops(labels)
 
     min_side = max(MIN_DIGIT_PX, p.min_part * tallest)
+    if p.ink_low < 1.0:
+        labels, regions = _faint_digits(ink, labels, regions, p.ink_low * threshold, min_side,
+                                        tallest, p.split_aspect)
     boxes = {r.label: r.bbox for r in regions}
     small = [r.label for r in regions if max(r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1]) < min_side]
     groups = [[r.label] for r in sorted(regions, key=lambda r: r.bbox[1]) if r.label not in small]
@@ -221,6 +225,32 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
         if (piece.ink > 0.5).mean() > SOLID_FILL and h * w > 400 and min(h, w) > 0.5 * max(h, w):
             notes.append(f"a solid blob at x={piece.box.left}..{piece.box.right} (not a stroke)")
     return sorted(pieces, key=lambda q: q.box.left), notes
+
+
+def _faint_digits(ink: np.ndarray, labels: np.ndarray, regions: list, low: float,
+                  min_side: float, tallest: int, max_aspect: float) -> tuple[np.ndarray, list]:
+    """One global threshold breaks a faint digit (a thin or light stroke beside bold ones) into
+    fragments, which are then dropped as specks, joined to a neighbour or read as digits of
+    their own. Here a connected area of ink above ``low`` that stands as tall as a digit, is no
+    wider than one (``max_aspect`` × its height) and holds several pieces, or only specks,
+    becomes one piece: its pixels above ``low``. A wider area (touching digits fused by their
+    faint rims) is left to the cutting; a low one (faint noise) to the speck rule."""
+    digit_sized = np.zeros(labels.max() + 1, bool)
+    digit_sized[[r.label for r in regions if max(r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1])
+                 >= min_side]] = True
+    changed = labels.copy()
+    for area in regionprops(label(ink > low, connectivity=2)):
+        top, left, bottom, right = area.bbox
+        if bottom - top < MIN_HALF_HEIGHT * tallest or right - left > max_aspect * (bottom - top):
+            continue
+        pixels = tuple(area.coords.T)
+        inside = np.unique(labels[pixels])
+        inside = inside[inside > 0]
+        if len(inside) >= 2 or (len(inside) and not digit_sized[inside].any()):
+            changed[pixels] = changed.max() + 1
+    if np.array_equal(changed, labels):
+        return labels, regions
+    return changed, regionprops(changed)
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from vaelab.core.schema import knob
+from vaelab.core.schema import bound_violated, knob
 from vaelab.mnist.params import ClassifierParams
 
 CamLayer = Literal["last_block", "previous_block"]
@@ -37,6 +38,9 @@ class SegmentationParams:
     """``insight.read_numbers.segmentation``: every knob of :func:`vaelab.insight.digits.segment`.
 
     Defaults are chosen on the development set (validation digits), see README."""
+    ink_low: float = knob(gt=0, le=1)               # a digit-tall area of ink above this × Otsu's
+                                                    # threshold with no digit-sized piece is one
+                                                    # faint digit; 1 = off
     closing_radius: int = knob(ge=0, le=5)          # morphological closing of the ink (px at 28 px)
     min_part: float = knob(ge=0, le=1)              # pieces smaller than this × tallest are specks
     merge_overlap: float = knob(ge=0, le=1)         # horizontal overlap that merges two pieces
@@ -77,7 +81,22 @@ class ReadNumbersParams:
     merge_overlap_grid: tuple[float, ...] = knob()
     contrast_quantile_grid: tuple[float, ...] = knob()
     junk_split_grid: tuple[float, ...] = knob()
+    ink_low_grid: tuple[float, ...] = knob()
     figure_examples: int = knob(ge=1, le=16)
+
+    def cross_checks(self) -> Iterator[tuple[str, str]]:
+        # a grid point becomes a SegmentationParams without a second parse: check it here
+        bounds = {f.name: f.metadata for f in dataclasses.fields(SegmentationParams)}
+        for knob_name in ("split_aspect", "merge_overlap", "contrast_quantile", "junk_split",
+                          "ink_low"):
+            grid = f"{knob_name}_grid"
+            values = getattr(self, grid)
+            if not values:
+                yield grid, "must list at least one value"
+            for value in values:
+                broken = bound_violated(bounds[knob_name], value)
+                if broken:
+                    yield grid, f"every value is a segmentation.{knob_name}, which {broken}"
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,13 @@ class ReaderParams(ClassifierParams):
     architecture, 10 digits + "not one digit", trained on crops as the number reader makes them."""
     singles: int = knob(ge=0)                       # composed-and-segmented training digits
     junk: int = knob(ge=0)                          # crops of two digits as one piece / fragments
+    augment_rotation: float = knob(ge=0, le=45)     # a share of training images rotated in ±this°
+    augment_scale: float = knob(ge=0, lt=1)         # ... and scaled by 1 ± this
+    augment_share: float = knob(ge=0, le=1)         # the share (0 = off)
+
+    @property
+    def augment_affine(self) -> tuple[float, float, float]:
+        return self.augment_rotation, self.augment_scale, self.augment_share
 
     @property
     def num_classes(self) -> int:

@@ -2,7 +2,7 @@
 
 Two composed sets (:mod:`vaelab.insight.compose`): a development set from validation digits, on
 which the segmentation knobs are chosen (``insight.read_numbers.tune``: a grid over split_aspect,
-merge_overlap, contrast_quantile and junk_split, best mean string accuracy), and the test benchmark
+merge_overlap, contrast_quantile, junk_split and ink_low, best mean string accuracy), and the test benchmark
 from MNIST test digits, read once with the chosen knobs. The chosen knobs are written beside the models
 (models/number_reader.json) so that ``vaelab read`` and the studio read as the benchmark did.
 """
@@ -41,7 +41,12 @@ def load_reader_settings(models: str | Path) -> SegmentationParams:
     path = Path(models) / READER_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path}: missing; run `dvc repro read_numbers` first")
-    return SegmentationParams(**read_json(path)["segmentation"])
+    knobs = read_json(path).get("segmentation", {})
+    expected = {f.name for f in dataclasses.fields(SegmentationParams)}
+    if set(knobs) != expected:
+        raise ValueError(f"{path}: segmentation knobs {sorted(knobs)} do not match this code's "
+                         f"{sorted(expected)}; re-run `dvc repro read_numbers` (or `dvc pull`)")
+    return SegmentationParams(**knobs)
 
 
 def load_digit_reader(models: str | Path) -> nn.Module:
@@ -108,10 +113,11 @@ def choose_segmentation(dev: list[ComposedNumber], classify: Classify, params: P
     if not r.tune:
         return base, []
     trials = []
-    for split_aspect, merge_overlap, contrast, junk_split in itertools.product(
-            r.split_aspect_grid, r.merge_overlap_grid, r.contrast_quantile_grid, r.junk_split_grid):
-        point = {"split_aspect": split_aspect, "merge_overlap": merge_overlap,
-                 "contrast_quantile": contrast, "junk_split": junk_split}
+    grids = {"split_aspect": r.split_aspect_grid, "merge_overlap": r.merge_overlap_grid,
+             "contrast_quantile": r.contrast_quantile_grid, "junk_split": r.junk_split_grid,
+             "ink_low": r.ink_low_grid}
+    for values in itertools.product(*grids.values()):
+        point = dict(zip(grids, values))
         readings = read_all(dev, classify, dataclasses.replace(base, **point))
         accuracy = float(np.mean([n.text == g.text for n, g in zip(dev, readings)]))
         trials.append({**point, "dev_string_accuracy": _r(accuracy)})

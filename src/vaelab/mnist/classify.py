@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaelab.core.batches import random_shift
+from vaelab.core.batches import random_affine, random_shift
 from vaelab.core.intervals import share_interval
 from vaelab.core.registry import build_model
 from vaelab.core.runtime import torch_generator
@@ -80,6 +80,7 @@ def train_classifier(p: ClassifierParams, seed: int, train: MnistSplit, val: Mni
     def step(model: nn.Module, batch):
         images, labels = batch
         x = random_shift(to_float(images), p.augment_shift, augment)
+        x = random_affine(x, *p.augment_affine, augment)
         logits = model(x)
         loss = F.cross_entropy(logits, labels)
         return loss, {"loss": loss.item(),

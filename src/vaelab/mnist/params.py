@@ -87,6 +87,12 @@ class ClassifierParams:
     augment_shift: int = knob(ge=0, le=8)
     eval_batch_size: int = knob(ge=1)
 
+    @property
+    def augment_affine(self) -> tuple[float, float, float]:
+        """(degrees, scale, share) of random rotation and scaling in training: none here (the
+        digit reader, :class:`vaelab.insight.params.ReaderParams`, sets its own)."""
+        return 0.0, 0.0, 0.0
+
     def cross_checks(self) -> Iterator[tuple[str, str]]:
         if len(self.channels) != 3 or any(c < 1 for c in self.channels):
             yield "channels", "must be three positive conv widths, e.g. [16, 32, 64]"
