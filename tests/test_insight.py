@@ -15,6 +15,8 @@ from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
 from vaelab.insight.digits import (
     MNIST_CENTRE,
     UnreadableImage,
+    cut_to_ink,
+    ink_box,
     ink_image,
     mnist_crop,
     read_number,
@@ -378,3 +380,15 @@ def test_knobs_written_by_an_older_read_numbers_are_refused_by_name(tmp_path):
         load_reader_settings(tmp_path)
     write_json(tmp_path / READER_FILE, {"segmentation": dataclasses.asdict(KNOBS)})
     assert load_reader_settings(tmp_path) == KNOBS
+
+
+def test_ink_box_holds_every_pixel_above_the_threshold_and_nothing_more():
+    ink = np.zeros((20, 30), np.float32)
+    ink[3, 5] = ink[12, 20] = 0.9
+    ink[17, 27] = 0.05                     # faint: inside the box at 0, outside at 0.1
+    assert ink_box(ink).as_list() == [3, 5, 18, 28]
+    assert ink_box(ink, 0.1).as_list() == [3, 5, 13, 21]
+    assert cut_to_ink(ink, 0.1).shape == (10, 16)
+    assert ink_box(np.zeros((5, 5))) is None
+    with pytest.raises(ValueError, match="no ink above 0.1"):
+        cut_to_ink(np.zeros((5, 5)), 0.1)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.transform import resize
 
-from vaelab.insight.digits import change_stroke
+from vaelab.insight.digits import change_stroke, cut_to_ink
 from vaelab.insight.params import ComposerParams
 
 SUBSETS = ("apart", "touching", "overlapping")
@@ -62,17 +62,14 @@ def compose_number(pool_images: np.ndarray, pool_labels: np.ndarray, length: int
 
 def _glyph(image: np.ndarray, p: ComposerParams, rng: np.random.Generator) -> np.ndarray:
     """A digit cut to its ink box, scaled, and (for a share of digits) thickened or thinned."""
-    ink = image.astype(np.float32) / 255.0
-    rows, cols = np.nonzero(ink.max(axis=1) > 0)[0], np.nonzero(ink.max(axis=0) > 0)[0]
-    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    ink = cut_to_ink(image.astype(np.float32) / 255.0)
     scale = rng.uniform(p.scale[0], p.scale[1])
     size = (max(2, round(ink.shape[0] * scale)), max(1, round(ink.shape[1] * scale)))
     ink = np.clip(resize(ink, size, anti_aliasing=scale < 1, preserve_range=True), 0, 1)
     change = rng.random()
     if change < p.stroke_change:
         ink = change_stroke(ink, +1 if change < p.stroke_change / 2 else -1)
-    rows, cols = np.nonzero(ink.max(axis=1) > 0.02)[0], np.nonzero(ink.max(axis=0) > 0.02)[0]
-    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return cut_to_ink(ink, 0.02)
 
 
 def compose_benchmark(pool_images: np.ndarray, pool_labels: np.ndarray, per_length: int,

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from vaelab.insight.compose import compose_number
-from vaelab.insight.digits import Piece, ink_image, mnist_crop, segment
+from vaelab.insight.digits import Piece, cut_to_ink, ink_image, mnist_crop, segment
 from vaelab.insight.params import ComposerParams, ReaderParams, SegmentationParams
 from vaelab.mnist.classify import (
     accuracy_report,
@@ -39,9 +39,7 @@ def _single_piece(images, labels, composer, knobs, rng) -> tuple[Piece, int] | N
 
 
 def _whole_ink(image: np.ndarray) -> np.ndarray:
-    ink = ink_image(image)[0]
-    rows, cols = np.nonzero(ink.max(axis=1) > 0.1)[0], np.nonzero(ink.max(axis=0) > 0.1)[0]
-    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return cut_to_ink(ink_image(image)[0], 0.1)
 
 
 def examples(images: np.ndarray, labels: np.ndarray, singles: int, junk: int,
