@@ -9,6 +9,7 @@ import torch
 from scipy import ndimage
 from skimage.draw import rectangle
 from skimage.filters import threshold_otsu
+from skimage.measure import label as label_areas
 
 from vaelab.insight import cam
 from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
@@ -27,9 +28,9 @@ from vaelab.insight.variations import variations
 from vaelab.mnist.models.classifier import CNNClassifier
 from vaelab.mnist.models.cond_resvae import CondResVAE
 
-KNOBS = SegmentationParams(ink_low=1.0, closing_radius=0, min_part=0.25, merge_overlap=0.5, split_aspect=1.1,
-                           digit_aspect=0.8, normalise_stroke=False, contrast_quantile=0.5,
-                           junk_split=1.0)
+KNOBS = SegmentationParams(ink_low=1.0, closing_radius=0, min_part=0.25, merge_overlap=0.5,
+                           split_aspect=1.1, digit_aspect=0.8, normalise_stroke=False,
+                           contrast_quantile=0.5, junk_split=1.0)
 
 
 def ring(canvas: np.ndarray, top: int, left: int, height: int = 40, width: int = 28) -> None:
@@ -132,16 +133,31 @@ def test_a_faint_digit_beside_bold_ones_is_kept_whole():
 
 
 def test_faint_rescue_leaves_touching_digits_and_low_noise_alone():
+    low = dataclasses.replace(KNOBS, ink_low=0.5)
     touching = np.zeros((60, 80), np.float32)
     ring(touching, 10, 8)
+    touching = ndimage.gaussian_filter(touching, 1.0)
     faint = np.zeros_like(touching)
     ring(faint, 10, 34)
-    touching = np.maximum(touching, 0.3 * faint)   # a faint ring touching a bold one
-    low = dataclasses.replace(KNOBS, ink_low=0.5)
+    touching = np.maximum(touching, 0.3 * faint)   # a faint ring touching a bold one ...
+    touching[12:14, 44:46] = touching[47:49, 44:46] = 0.9   # ... with specks above Otsu
+    assert threshold_otsu(touching) > 0.3
     assert boxes_of(segment(touching, low)[0]) == boxes_of(segment(touching, KNOBS)[0])
     noisy = faint_between_bold()
-    noisy[52:56, 20:120:7] = 0.3                   # faint dashes, far shorter than a digit
+    noisy[52:56, 20:120:7] = 0.3                   # faint dashes, far shorter than a digit,
+    noisy[53, 20:120:7] = 0.9                      # each with a speck above Otsu
     assert len(segment(noisy, low)[0]) == 3
+
+
+def test_two_whole_digits_whose_soft_rims_meet_stay_two():
+    canvas = np.zeros((60, 50), np.float32)
+    bar(canvas, 10, 14, 40, 4)                     # '1'
+    bar(canvas, 10, 22, 40, 4)                     # '1', 4 px away
+    canvas = ndimage.gaussian_filter(canvas, 1.5)  # their blurred rims touch above half Otsu:
+    assert label_areas(canvas > 0.5 * threshold_otsu(canvas), connectivity=2).max() == 1  # one area
+    pieces = boxes_of(segment(canvas, KNOBS)[0])
+    assert len(pieces) == 2
+    assert boxes_of(segment(canvas, dataclasses.replace(KNOBS, ink_low=0.5))[0]) == pieces
 
 
 def test_specks_are_ignored_and_said():

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from vaelab.command.output import list_files, progress, write_rows
+from vaelab.core.images import grey8, has_transparency, open_image
 from vaelab.insight.figures import cam_rows_figure, overlay
 from vaelab.insight.reader import NumberReader
 
@@ -17,14 +17,12 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".we
 
 
 def open_picture(path: Path) -> np.ndarray:
-    """A picture file as an array the reader takes: grey, 16-bit grey or RGB(A)."""
-    with Image.open(path) as image:
-        image.load()
-        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            return np.asarray(image).astype(np.uint16 if image.mode.startswith("I;16") else np.float64)
-        if image.mode in ("1", "L"):
-            return np.asarray(image.convert("L"))
+    """A picture file as an array the reader takes: RGBA when it has transparency (a canvas with a
+    transparent background: transparent is paper), otherwise 8-bit grey (16-bit scaled)."""
+    image = open_image(path)
+    if has_transparency(image):
         return np.asarray(image.convert("RGBA"))
+    return np.asarray(grey8(image, path))
 
 
 def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive: bool,

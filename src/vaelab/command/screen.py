@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from vaelab.command.output import list_files, progress, write_rows
+from vaelab.core.images import grey8, open_image
 from vaelab.shift.screen import Screener
 
 COLUMNS = ["file", "score", "label", "threshold", "predicted_digit", "confidence", "notes", "error"]
@@ -56,14 +57,12 @@ def as_uint8_digits(array: np.ndarray, name: str) -> np.ndarray:
 
 
 def read_picture(path: Path) -> Digit:
-    with Image.open(path) as image:
-        image.load()
-        grey = image.convert("L")
-        notes = ""
-        if grey.size != (28, 28):
-            notes = f"resized from {grey.size[0]}×{grey.size[1]}"
-            grey = grey.resize((28, 28), Image.Resampling.LANCZOS)
-        return Digit(str(path), np.asarray(grey, dtype=np.uint8), notes)
+    grey = grey8(open_image(path), path)
+    notes = ""
+    if grey.size != (28, 28):
+        notes = f"resized from {grey.size[0]}×{grey.size[1]}"
+        grey = grey.resize((28, 28), Image.Resampling.LANCZOS)
+    return Digit(str(path), np.asarray(grey, dtype=np.uint8), notes)
 
 
 def digits_of(files: list[Path]) -> Iterator[Digit]:

@@ -41,13 +41,15 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
 
 def random_affine(images: torch.Tensor, degrees: float, scale: float, share: float,
                   generator: torch.Generator) -> torch.Tensor:
-    """Rotate each of a ``share`` of a (N, C, H, W) batch by its own angle in ±``degrees`` and
+    """Rotate each of a ``share`` of a (N, C, H, H) batch by its own angle in ±``degrees`` and
     scale it by its own factor in 1 ± ``scale`` about the centre (bilinear; outside is 0); the
     other images pass untouched. One ``affine_grid`` + ``grid_sample`` for the whole batch.
     ``share`` 0 draws nothing from ``generator``, so models trained without it are unchanged."""
     if share <= 0:
         return images
-    n = images.shape[0]
+    n, _, height, width = images.shape
+    if height != width:   # the grid is in [-1, 1] per axis: a turn is a turn only on a square
+        raise ValueError(f"random_affine: images of {height}×{width}; square images expected")
     angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(degrees)
     factor = 1 + (torch.rand(n, generator=generator) * 2 - 1) * scale
     chosen = (torch.rand(n, generator=generator) < share).to(images.device)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from vaelab.core.images import UnreadableImageFile, grey8, open_image
 from vaelab.core.io import load_tensors, save_tensors
 from vaelab.defects.params import DefectSource, DefectSplit
 
@@ -142,29 +143,15 @@ def _download(source: DefectSource, raw_dir: Path) -> Path:
 # --------------------------------------------------------------------------------------------
 
 MIN_SIDE = 16  # a smaller image holds no tile to inspect (the dataset's smallest side is 103)
-SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
 def _open_grey(path: Path) -> Image.Image:
-    """An image as 8-bit grey: 16-bit images are scaled (÷ 257), not clipped; colour is converted
-    by PIL's luma; anything else unreadable, too small or floating point is a DefectDataError."""
+    """An image as 8-bit grey (:func:`vaelab.core.images.grey8`: 16-bit scaled, not clipped);
+    anything unreadable, too small or floating point is a DefectDataError."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in SIXTEEN_BIT:
-                pixels = np.asarray(image, dtype=np.int64)
-                if pixels.min() < 0 or pixels.max() > 65535:
-                    raise DefectDataError(f"{path}: 32-bit pixels outside 0..65535 are not supported")
-                grey = Image.fromarray((pixels // 257).astype(np.uint8), "L")
-            elif image.mode == "F":
-                raise DefectDataError(f"{path}: floating-point pixels are not supported "
-                                      "(save the tile as 8- or 16-bit)")
-            else:
-                grey = image.convert("L")
-    except DefectDataError:
-        raise
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise DefectDataError(f"{path}: not a readable image ({err})") from None
+        grey = grey8(open_image(path), path)
+    except UnreadableImageFile as err:
+        raise DefectDataError(str(err)) from None
     if min(grey.size) < MIN_SIDE:
         raise DefectDataError(f"{path}: {grey.size[0]}×{grey.size[1]} pixels; a tile needs at least "
                               f"{MIN_SIDE} on each side")

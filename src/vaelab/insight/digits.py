@@ -4,9 +4,9 @@ The path of one image (see :func:`read_number`):
 
 1. :func:`ink_image` — any 2-D picture (grey, RGB, RGBA canvas, light or dark background, uint8,
    uint16, float) becomes ink intensity in [0, 1] (1 = ink), downscaled when huge.
-2. :func:`segment` — Otsu threshold (a faint digit kept whole), a small closing, connected components (skimage), specks
-   dropped, pieces of one digit merged (a broken 5), wide pieces cut where the evaluator is most
-   confident about both halves (touching and overlapping digits).
+2. :func:`segment` — Otsu threshold, a small closing, connected components (skimage), a faint
+   digit kept whole, specks dropped, pieces of one digit merged (a broken 5), wide pieces cut
+   where the evaluator is most confident about both halves (touching and overlapping digits).
 3. :func:`mnist_crop` — each digit as MNIST itself was made: aspect kept in a 20 × 20 box, stroke
    width brought to MNIST's, centre of mass at the centre of the 28 × 28 field.
 4. The evaluator reads each crop (any ``classify`` callable: crops → probabilities).
@@ -231,26 +231,28 @@ def _faint_digits(ink: np.ndarray, labels: np.ndarray, regions: list, low: float
                   min_side: float, tallest: int, max_aspect: float) -> tuple[np.ndarray, list]:
     """One global threshold breaks a faint digit (a thin or light stroke beside bold ones) into
     fragments, which are then dropped as specks, joined to a neighbour or read as digits of
-    their own. Here a connected area of ink above ``low`` that stands as tall as a digit, is no
-    wider than one (``max_aspect`` × its height) and holds several pieces, or only specks,
-    becomes one piece: its pixels above ``low``. A wider area (touching digits fused by their
-    faint rims) is left to the cutting; a low one (faint noise) to the speck rule."""
-    digit_sized = np.zeros(labels.max() + 1, bool)
-    digit_sized[[r.label for r in regions if max(r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1])
-                 >= min_side]] = True
-    changed = labels.copy()
+    their own. Here a connected area of ink above ``low`` becomes one piece (its pixels above
+    ``low``) when it stands as tall as a digit, is no wider than one (``max_aspect`` × its
+    height), holds at least one piece above the threshold (a wholly faint smudge is not taken
+    for a digit) and at most one digit-tall piece (two whole digits whose soft rims meet stay
+    two), and either several pieces or only specks. A wider area (touching digits fused by their
+    rims) is left to the cutting; a low one (faint noise) to the speck rule."""
+    height = {r.label: r.bbox[2] - r.bbox[0] for r in regions}
+    width = {r.label: r.bbox[3] - r.bbox[1] for r in regions}
+    changed, next_label = labels, labels.max() + 1
     for area in regionprops(label(ink > low, connectivity=2)):
         top, left, bottom, right = area.bbox
         if bottom - top < MIN_HALF_HEIGHT * tallest or right - left > max_aspect * (bottom - top):
             continue
         pixels = tuple(area.coords.T)
-        inside = np.unique(labels[pixels])
-        inside = inside[inside > 0]
-        if len(inside) >= 2 or (len(inside) and not digit_sized[inside].any()):
-            changed[pixels] = changed.max() + 1
-    if np.array_equal(changed, labels):
-        return labels, regions
-    return changed, regionprops(changed)
+        inside = [int(i) for i in np.unique(labels[pixels]) if i > 0]
+        digit_tall = sum(height[i] >= MIN_HALF_HEIGHT * tallest for i in inside)
+        digit_sized = any(max(height[i], width[i]) >= min_side for i in inside)
+        if inside and digit_tall <= 1 and (len(inside) >= 2 or not digit_sized):
+            changed = changed if changed is not labels else labels.copy()
+            changed[pixels] = next_label
+            next_label += 1
+    return (labels, regions) if changed is labels else (changed, regionprops(changed))
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:

@@ -38,9 +38,9 @@ class SegmentationParams:
     """``insight.read_numbers.segmentation``: every knob of :func:`vaelab.insight.digits.segment`.
 
     Defaults are chosen on the development set (validation digits), see README."""
-    ink_low: float = knob(gt=0, le=1)               # a digit-tall area of ink above this × Otsu's
-                                                    # threshold with no digit-sized piece is one
-                                                    # faint digit; 1 = off
+    ink_low: float = knob(gt=0, le=1)               # a digit-sized area of ink above this × Otsu's
+                                                    # threshold holding fragments is one faint
+                                                    # digit (digits.segment); 1 = off
     closing_radius: int = knob(ge=0, le=5)          # morphological closing of the ink (px at 28 px)
     min_part: float = knob(ge=0, le=1)              # pieces smaller than this × tallest are specks
     merge_overlap: float = knob(ge=0, le=1)         # horizontal overlap that merges two pieces
@@ -84,19 +84,22 @@ class ReadNumbersParams:
     ink_low_grid: tuple[float, ...] = knob()
     figure_examples: int = knob(ge=1, le=16)
 
+    @property
+    def grids(self) -> dict[str, tuple[float, ...]]:
+        """Segmentation knob → the values tuning tries (``<knob>_grid`` keys)."""
+        return {name.removesuffix("_grid"): getattr(self, name)
+                for name in (f.name for f in dataclasses.fields(self)) if name.endswith("_grid")}
+
     def cross_checks(self) -> Iterator[tuple[str, str]]:
         # a grid point becomes a SegmentationParams without a second parse: check it here
         bounds = {f.name: f.metadata for f in dataclasses.fields(SegmentationParams)}
-        for knob_name in ("split_aspect", "merge_overlap", "contrast_quantile", "junk_split",
-                          "ink_low"):
+        for knob_name, values in self.grids.items():
             grid = f"{knob_name}_grid"
-            values = getattr(self, grid)
             if not values:
                 yield grid, "must list at least one value"
-            for value in values:
-                broken = bound_violated(bounds[knob_name], value)
-                if broken:
-                    yield grid, f"every value is a segmentation.{knob_name}, which {broken}"
+            broken = [b for b in (bound_violated(bounds[knob_name], v) for v in values) if b]
+            if broken:
+                yield grid, f"every value is a segmentation.{knob_name}, which {broken[0]}"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """What stage read_numbers computes: the multi-digit reading benchmark.
 
 Two composed sets (:mod:`vaelab.insight.compose`): a development set from validation digits, on
-which the segmentation knobs are chosen (``insight.read_numbers.tune``: a grid over split_aspect,
-merge_overlap, contrast_quantile, junk_split and ink_low, best mean string accuracy), and the test benchmark
+which the segmentation knobs are chosen (``insight.read_numbers.tune``: a grid over the knobs
+with a ``<knob>_grid`` in params, best mean string accuracy), and the test benchmark
 from MNIST test digits, read once with the chosen knobs. The chosen knobs are written beside the models
 (models/number_reader.json) so that ``vaelab read`` and the studio read as the benchmark did.
 """
@@ -113,9 +113,7 @@ def choose_segmentation(dev: list[ComposedNumber], classify: Classify, params: P
     if not r.tune:
         return base, []
     trials = []
-    grids = {"split_aspect": r.split_aspect_grid, "merge_overlap": r.merge_overlap_grid,
-             "contrast_quantile": r.contrast_quantile_grid, "junk_split": r.junk_split_grid,
-             "ink_low": r.ink_low_grid}
+    grids = r.grids
     for values in itertools.product(*grids.values()):
         point = dict(zip(grids, values))
         readings = read_all(dev, classify, dataclasses.replace(base, **point))

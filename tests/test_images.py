@@ -1,0 +1,60 @@
+"""One way to open image files (core/images.py) for vaelab read, screen, tiles and the defect data."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vaelab.command.read import open_picture
+from vaelab.command.screen import read_picture
+from vaelab.core.images import UnreadableImageFile, grey8, has_transparency, open_image
+
+
+def test_sixteen_bit_pixels_are_scaled_not_clipped(tmp_path):
+    ramp = (np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)    # 0 … 65520
+    Image.fromarray(ramp).save(tmp_path / "ramp.png")
+    grey = np.asarray(grey8(open_image(tmp_path / "ramp.png"), "ramp.png"))
+    assert grey.dtype == np.uint8
+    assert np.array_equal(grey, (ramp // 257).astype(np.uint8))          # PIL's convert clips at 255
+    assert grey.max() >= 250 and (grey == 255).mean() < 0.01               # not saturated
+
+
+def test_a_sixteen_bit_digit_screens_like_its_eight_bit_self(tmp_path):
+    digit = np.zeros((28, 28), np.uint8)
+    digit[6:22, 12:16] = 255
+    Image.fromarray(digit).save(tmp_path / "eight.png")
+    Image.fromarray(digit.astype(np.uint16) * 257).save(tmp_path / "sixteen.png")
+    assert np.array_equal(read_picture(tmp_path / "sixteen.png").image,
+                          read_picture(tmp_path / "eight.png").image)
+
+
+def test_unreadable_and_unsupported_files_name_the_file(tmp_path):
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(UnreadableImageFile, match=r"text\.png: not a readable image"):
+        open_image(tmp_path / "text.png")
+    Image.fromarray(np.full((20, 20), 70000, np.int32), "I").save(tmp_path / "wide.tif")
+    with pytest.raises(UnreadableImageFile, match=r"wide\.tif: 32-bit pixels outside 0\.\.65535"):
+        grey8(open_image(tmp_path / "wide.tif"), tmp_path / "wide.tif")
+    Image.fromarray(np.zeros((20, 20), np.float32), "F").save(tmp_path / "float.tif")
+    with pytest.raises(UnreadableImageFile, match=r"float\.tif: floating-point pixels"):
+        grey8(open_image(tmp_path / "float.tif"), tmp_path / "float.tif")
+    Image.fromarray(np.zeros((300, 300), np.uint8)).save(tmp_path / "bomb.png")
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = 1000          # over twice this is refused before decoding
+    try:
+        with pytest.raises(UnreadableImageFile, match=r"bomb\.png: not a readable image"):
+            open_image(tmp_path / "bomb.png")
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def test_the_number_reader_keeps_transparency_and_reads_the_rest_as_grey(tmp_path):
+    canvas = np.zeros((40, 60, 4), np.uint8)          # transparent black paper ...
+    canvas[10:30, 20:24] = (0, 0, 0, 255)            # ... with an opaque black stroke
+    Image.fromarray(canvas, "RGBA").save(tmp_path / "canvas.png")
+    rgb = np.full((40, 60, 3), 255, np.uint8)
+    rgb[10:30, 20:24] = 0
+    Image.fromarray(rgb).save(tmp_path / "photo.png")
+    assert has_transparency(open_image(tmp_path / "canvas.png"))
+    assert open_picture(tmp_path / "canvas.png").shape == (40, 60, 4)
+    grey = open_picture(tmp_path / "photo.png")
+    assert grey.shape == (40, 60) and grey[20, 21] == 0 and grey[0, 0] == 255
