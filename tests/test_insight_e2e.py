@@ -86,7 +86,7 @@ def test_insight_stages_run_and_measure(insight_repo):
                           cwd=repo.root, capture_output=True, text=True)
     assert done.returncode == 1, done.stderr          # one unreadable file
     rows = {Path(r["file"]).name: r for r in map(json.loads, done.stdout.splitlines())}
-    assert "UnidentifiedImageError" in rows["broken.png"]["error"]
+    assert "broken.png: not a readable image" in rows["broken.png"]["error"]
     assert rows["number.png"]["error"] is None and rows["number.png"]["digits"] == 3
     assert len(rows["number.png"]["number"]) == 3
     assert (repo.root / "cams/number_explain.png").is_file()
