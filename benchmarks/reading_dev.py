@@ -1,0 +1,113 @@
+"""Development-set measurements behind the number reader's choices (README, read_numbers).
+
+    python benchmarks/reading_dev.py crops  [--count 10000]
+    python benchmarks/reading_dev.py ink    [--per-length 300]
+    python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
+                                            [--seed 7]
+
+Validation digits only (the test benchmark is never read here). ``crops``: the reader's error on
+digits drawn by the benchmark composer and cut to their ink box, and on clean validation digits.
+``ink``: apart numbers read with and without the faint-digit rule (``ink_low`` 1 vs 0.5), then
+100 numbers per cell of every subset. ``train``: trains a reader variant (params.yaml's recipe
+with the given changes), saves nothing, and prints its ``crops`` figures — the README table rows.
+Needs ``dvc repro read_numbers`` first (models/digit_reader, models/number_reader.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import numpy as np
+
+from vaelab.core.params import load_params
+from vaelab.core.runtime import rng_for, setup
+from vaelab.insight.compose import SUBSETS, compose_number
+from vaelab.insight.digits import mnist_crop
+from vaelab.insight.evaluator import crop_classifier
+from vaelab.insight.reader_training import train_reader
+from vaelab.insight.reading_evaluation import (
+    load_digit_reader,
+    load_reader_settings,
+    read_all,
+    summarise,
+)
+from vaelab.mnist.data import load_split
+
+DATA, MODELS = "data/prepared/mnist", "models"
+
+
+def dev_crops(val, composer, contrast: float, count: int, seed: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    rng = rng_for(seed, "read_numbers/dev-glyphs")
+    crops, labels = [], []
+    for _ in range(count):
+        number = compose_number(val.images.numpy(), val.labels.numpy(), 1, "apart", composer, rng)
+        top, left, bottom, right = number.boxes[0]
+        ink = number.image[top:bottom, left:right].astype(np.float32) / 255
+        crops.append(mnist_crop(ink, False, contrast))
+        labels.append(int(number.text))
+    return np.stack(crops), np.asarray(labels)
+
+
+def crop_errors(model, val, composer, contrast: float, count: int, seed: int) -> str:
+    classify = crop_classifier(model)
+    crops, labels = dev_crops(val, composer, contrast, count, seed)
+    clean = val.images.numpy().astype(np.float32) / 255
+    composed = float((classify(crops).argmax(1) != labels).mean())
+    plain = float((classify(clean).argmax(1) != val.labels.numpy()).mean())
+    return (f"error on {count} dev crops {composed:.2%}, "
+            f"on {len(val)} clean validation digits {plain:.2%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("crops", "ink", "train"))
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--per-length", type=int, default=300)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--rotation", type=float)
+    parser.add_argument("--scale", type=float)
+    parser.add_argument("--share", type=float)
+    parser.add_argument("--seed", type=int)
+    args = parser.parse_args()
+    params = load_params("params.yaml")
+    device = setup(params)
+    r = params.insight.read_numbers
+    knobs = load_reader_settings(MODELS)
+    val = load_split(DATA, "val")
+    if args.what == "crops":
+        print(crop_errors(load_digit_reader(MODELS), val, r.composer, knobs.contrast_quantile,
+                          args.count, params.seed))
+    elif args.what == "train":
+        changes = {k: v for k, v in (("epochs", args.epochs), ("augment_rotation", args.rotation),
+                                     ("augment_scale", args.scale), ("augment_share", args.share))
+                   if v is not None}
+        recipe = dataclasses.replace(params.insight.reader, **changes)
+        started = time.perf_counter()
+        model, _, _ = train_reader(recipe, r.composer, r.segmentation, load_split(DATA, "train"),
+                                   val, params.seed if args.seed is None else args.seed, device)
+        seconds = time.perf_counter() - started
+        print(f"{changes or 'params.yaml recipe'}: trained in {seconds:.0f} s; " + crop_errors(
+            model.eval(), val, r.composer, knobs.contrast_quantile, args.count, params.seed))
+    else:
+        classify = crop_classifier(load_digit_reader(MODELS))
+        pool = val.images.numpy(), val.labels.numpy()
+        rng = rng_for(params.seed, "read_numbers/dev-cmp3")
+        apart = [compose_number(*pool, n, "apart", r.composer, rng)
+                 for n in r.composer.lengths for _ in range(args.per_length)]
+        rng = rng_for(params.seed, "read_numbers/dev-sj")
+        every = [compose_number(*pool, n, s, r.composer, rng)
+                 for s in SUBSETS for n in r.composer.lengths for _ in range(100)]
+        for ink_low in (1.0, 0.5):
+            chosen = dataclasses.replace(knobs, ink_low=ink_low)
+            a = summarise(apart, read_all(apart, classify, chosen))["apart"]
+            cells = summarise(every, read_all(every, classify, chosen))
+            print(f"ink_low {ink_low}: {len(apart)} apart numbers — 4 digits "
+                  f"{a['4']['string_accuracy']:.1%}, all {a['all']['string_accuracy']:.1%}; "
+                  + ", ".join(f"{s} {cells[s]['all']['string_accuracy']:.3f}" for s in SUBSETS))
+
+
+if __name__ == "__main__":
+    main()
