@@ -19,7 +19,7 @@ from vaelab.core.cli import run_stage
 from vaelab.core.distributed import is_writer, live_or_nothing
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
-from vaelab.core.runtime import hardware, peak_memory_mb, setup
+from vaelab.core.runtime import setup, training_timings
 from vaelab.mnist.autoencoder_training import (
     autoencoder_config,
     save_grids,
@@ -59,10 +59,7 @@ def main() -> None:
     metrics = test_metrics(model, spec, test, shared, result.best_epoch, device, params.seed)
     write_json(Path("metrics/autoencoders") / f"{name}.json", metrics)
     write_json(Path("metrics/timings/autoencoders") / f"{name}.json",
-               {"train_seconds": round(result.seconds, 2),
-                "train_images_per_second": round(spec.epochs * len(train) / result.seconds, 1),
-                **hardware(device),
-                "peak_memory_mb": peak_memory_mb()})
+               training_timings(result.seconds, device, spec.epochs * len(train)))
 
     save_grids(model, spec, test, shared.plot_images, plots, device, params.seed)
     summary = metrics["test"]

@@ -25,7 +25,7 @@ from vaelab.core.distributed import is_writer, live_or_nothing
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
 from vaelab.core.plots import confusion_matrix_figure
-from vaelab.core.runtime import hardware, peak_memory_mb, setup
+from vaelab.core.runtime import setup, training_timings
 from vaelab.mnist import classify
 from vaelab.mnist.data import SHIFT_NAMES, known_digits_only, load_split
 
@@ -84,9 +84,7 @@ def main() -> None:
     }
     write_json(Path("metrics") / f"{section}.json", metrics)
     write_json(Path("metrics/timings") / f"{section}.json",
-               {"train_seconds": round(result.seconds, 2),
-                "train_images_per_second": round(p.epochs * len(train) / result.seconds, 1),
-                **hardware(device), "peak_memory_mb": peak_memory_mb()})
+               training_timings(result.seconds, device, p.epochs * len(train)))
     confusion_matrix_figure(classify.confusion_counts(test_probs, test.labels, test_probs.shape[1]),
                             plots / "confusion_matrix.png",
                             f"{TITLES[section]} on the MNIST test set "

@@ -20,7 +20,7 @@ from vaelab.core.distributed import is_writer, live_or_nothing
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
 from vaelab.core.plots import panel_rows
-from vaelab.core.runtime import hardware, peak_memory_mb, setup
+from vaelab.core.runtime import setup, training_timings
 from vaelab.defects.data import CATEGORIES, load_set
 from vaelab.defects.training import (
     KIND,
@@ -57,8 +57,7 @@ def main() -> None:
                 "parameters": sum(t.numel() for t in model.parameters()),
                 "skip_connections": p.skip_connections})
     write_json("metrics/timings/detailvae.json",
-               {"train_seconds": round(result.seconds, 2), **hardware(device),
-                "peak_memory_mb": peak_memory_mb()})
+               training_timings(result.seconds, device))
 
     for name, data in sets.items():
         index = spread_index(data, p.plot_images)

@@ -22,7 +22,7 @@ from vaelab.core.cli import run_stage
 from vaelab.core.distributed import is_writer, live_or_nothing
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
-from vaelab.core.runtime import hardware, peak_memory_mb, setup
+from vaelab.core.runtime import setup, training_timings
 from vaelab.insight.reader_training import reader_metrics, train_reader
 from vaelab.mnist import classify
 from vaelab.mnist.data import load_split
@@ -53,9 +53,7 @@ def main() -> None:
                {**metrics, "train_images": len(train_set), "best_epoch": result.best_epoch,
                 "epochs": p.epochs})
     write_json(Path("metrics/timings") / f"{NAME}.json",
-               {"train_seconds": round(result.seconds, 2),
-                "train_images_per_second": round(p.epochs * len(train_set) / result.seconds, 1),
-                **hardware(device), "peak_memory_mb": peak_memory_mb()})
+               training_timings(result.seconds, device, p.epochs * len(train_set)))
     print(f"{NAME}: clean test digits {metrics['test_digits']['accuracy']:.4f}, validation crops "
           f"{metrics['validation_crops']['accuracy']:.4f}, {result.seconds:.0f} s of training")
 

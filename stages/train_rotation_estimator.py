@@ -21,7 +21,7 @@ from vaelab.core.cli import run_stage
 from vaelab.core.distributed import is_writer, live_or_nothing
 from vaelab.core.io import write_json
 from vaelab.core.params import load_params
-from vaelab.core.runtime import hardware, peak_memory_mb, setup
+from vaelab.core.runtime import setup, training_timings
 from vaelab.mnist.data import load_split
 from vaelab.shift.rotation import (
     KIND,
@@ -54,8 +54,7 @@ def main() -> None:
                "best_epoch": result.best_epoch, "epochs": p.epochs}
     write_json(Path("metrics") / f"{KIND}.json", metrics)
     write_json(Path("metrics/timings") / f"{KIND}.json",
-               {"train_seconds": round(result.seconds, 2), **hardware(device),
-                "peak_memory_mb": peak_memory_mb()})
+               training_timings(result.seconds, device))
     print(f"{KIND}: test mean |angle error| {metrics['test']['abs_error_degrees']:.2f}°, "
           f"{result.seconds:.0f} s of training")
 

@@ -73,3 +73,13 @@ def hardware(device: torch.device | str = "cpu") -> dict:
     return {"device": str(device), "cpu": model,
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def training_timings(seconds: float, device: torch.device | str = "cpu",
+                     images_seen: int | None = None) -> dict:
+    """What metrics/timings/<model>.json holds: training wall time, images seen per second (when
+    given), the hardware (:func:`hardware`) and the peak memory so far."""
+    timings: dict = {"train_seconds": round(seconds, 2)}
+    if images_seen is not None:
+        timings["train_images_per_second"] = round(images_seen / seconds, 1)
+    return {**timings, **hardware(device), "peak_memory_mb": peak_memory_mb()}
