@@ -3,7 +3,7 @@
     python benchmarks/reading_dev.py crops  [--count 10000]
     python benchmarks/reading_dev.py ink    [--per-length 300]
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
-                                            [--seed 7]
+                                            [--seed 7 --convs 1 2 2 --elastic 1.5 7]
 
 Validation digits only (the test benchmark is never read here). ``crops``: the reader's error on
 digits drawn by the benchmark composer and cut to their ink box, and on clean validation digits.
@@ -71,6 +71,8 @@ def main() -> None:
     parser.add_argument("--scale", type=float)
     parser.add_argument("--share", type=float)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--elastic", type=float, nargs=2, help="displacement std and control-point spacing in pixels, e.g. 1.5 7")
+    parser.add_argument("--convs", type=int, nargs=3, help="convs per block, e.g. 1 2 2")
     args = parser.parse_args()
     params = load_params("params.yaml")
     device = setup(params)
@@ -82,7 +84,10 @@ def main() -> None:
                           args.count, params.seed))
     elif args.what == "train":
         changes = {k: v for k, v in (("epochs", args.epochs), ("augment_rotation", args.rotation),
-                                     ("augment_scale", args.scale), ("augment_share", args.share))
+                                     ("augment_scale", args.scale), ("augment_share", args.share),
+                                     ("convs_per_block", args.convs and tuple(args.convs)),
+                                     ("augment_elastic_pixels", args.elastic and args.elastic[0]),
+                                     ("augment_elastic_spacing", args.elastic and args.elastic[1]))
                    if v is not None}
         recipe = dataclasses.replace(params.insight.reader, **changes)
         started = time.perf_counter()

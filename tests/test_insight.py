@@ -327,6 +327,29 @@ def test_gradcam_shapes_and_it_points_at_the_deciding_region():
     assert all(m.inplace for m in model.modules() if isinstance(m, torch.nn.ReLU))
 
 
+def test_deeper_blocks_keep_the_evaluator_layout_and_the_cam_layers_at_the_pooling():
+    plain = CNNClassifier(channels=(8, 16, 16), hidden=32)
+    weights = [k for k in plain.state_dict() if k.endswith("weight")]
+    # the layout the evaluator's checkpoints were saved with: conv, BN, ReLU, pool per block
+    assert weights == ["body.0.weight", "body.1.weight", "body.4.weight", "body.5.weight",
+                       "body.8.weight", "body.9.weight", "body.13.weight", "body.14.weight",
+                       "head.1.weight"]
+    deep = CNNClassifier(channels=(8, 16, 16), hidden=32, num_classes=11, convs_per_block=(1, 2, 3))
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in deep.body) == 6
+    assert deep(torch.rand(2, 1, 28, 28)).shape == (2, 11)
+    seen = {}
+    for layer, side in (("last_block", 7), ("previous_block", 14)):
+        handle = cam.block_output(deep, layer).register_forward_hook(
+            lambda m, i, out, layer=layer: seen.__setitem__(layer, out.shape))
+        deep.eval()(torch.rand(1, 1, 28, 28))
+        handle.remove()
+        assert seen[layer] == (1, 16, side, side)        # the block's last conv, before pooling
+    body = list(deep.body)
+    last = body.index(cam.block_output(deep, "last_block"))
+    assert isinstance(body[last + 1], torch.nn.MaxPool2d)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in body[:last]) == 6
+
+
 def test_deletion_and_road_favour_the_cam_over_random_on_the_corner_model():
     model, x, y = corner_model()
     maps = cam.cam_maps(model, x[:40], y[:40], "gradcam", "last_block")

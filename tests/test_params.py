@@ -61,6 +61,10 @@ def test_repository_params_are_valid():
      "which must be <= 1"),
     ("insight.read_numbers.junk_split_grid", [], "must list at least one value"),
     ("insight.reader.augment_share", 1.2, "insight.reader.augment_share = 1.2: must be <= 1"),
+    ("insight.reader.convs_per_block", [1, 2], "insight.reader.convs_per_block"),
+    ("insight.reader.convs_per_block", [1, 0, 2], "three conv counts from 1 to 4"),
+    ("insight.reader.augment_elastic_spacing", 1, "insight.reader.augment_elastic_spacing = 1.0: "
+     "must be >= 2"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(default_params, path, value, expected):
     assert expected in error_of(broken(default_params, path, value))

@@ -1,8 +1,10 @@
 """Sharing results through the default DVC remote (a folder beside the clone), as a team and
 the pull-request workflow do: push in one clone, pull in another, re-run only what changed."""
 
+import contextlib
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -111,19 +113,28 @@ def test_a_push_killed_midway_leaves_only_whole_objects(pushed, tmp_path):
     store = tmp_path / "fresh-storage"
     a.dvc("remote", "add", "--local", "-f", "fresh", str(store))
     try:
+        # its own process group, so that the kill reaches the `dvc push` child too (killing only
+        # the wrapper left the child writing while the storage was being checked)
         proc = subprocess.Popen([sys.executable, "-m", "vaelab.core.remote", "push", "--remote", "fresh"],
                                 cwd=a.root, env=a.env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+                                stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 60
         while time.time() < deadline and proc.poll() is None and not any(store.rglob("*")):
             time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         objects = [p for p in (store / "files" / "md5").rglob("*") if p.is_file()] \
             if (store / "files").exists() else []
         for path in objects:                 # every object on the remote is whole: name = its md5
+            if path.suffix == ".tmp":        # an upload cut short: DVC writes NAME.<uuid>.tmp, then
+                continue                     # renames it, so a leftover never carries an md5 name
             if not path.name.endswith(".dir"):
                 assert hashlib.md5(path.read_bytes()).hexdigest() == path.parent.name + path.name
+        remote(a, "push", "--remote", "fresh")   # pushing again completes it, leftovers or not
+        for out in ("models/conv_vae.safetensors", "models/fc_vae.safetensors"):
+            md5 = lock_md5(a, out)
+            assert hashlib.md5(storage_object(store, md5).read_bytes()).hexdigest() == md5
     finally:
         a.dvc("remote", "remove", "--local", "fresh")
 

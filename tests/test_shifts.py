@@ -166,6 +166,29 @@ def test_random_affine_rotates_and_scales_a_share_of_the_batch_about_the_centre(
     assert length.min() <= 15 and length.max() >= 17
 
 
+def test_elastic_warp_bends_each_image_of_the_share_by_its_own_smooth_field():
+    images = torch.zeros(200, 1, 28, 28)
+    images[:, 0, 4:24, 13:15] = 1.0                       # a vertical bar through the centre
+    # elastic 0 draws nothing more than the affine part: models trained without it are unchanged
+    a, b = torch_generator(3, "aug"), torch_generator(3, "aug")
+    assert torch.equal(random_affine(images, 10, 0.1, 0.5, a),
+                       random_affine(images, 10, 0.1, 0.5, b, elastic=0.0))
+    assert torch.equal(a.get_state(), b.get_state())
+    bent = random_affine(images, 0, 0, 1.0, torch_generator(1, "aug"), elastic=1.5, spacing=7)
+    changed = (bent - images).abs().flatten(1).amax(1) > 0.05
+    assert bool(changed.all())                            # every image of the share is bent
+    cols = torch.arange(28.0)
+    centre_col = (bent[:, 0].sum(1) * cols).sum(1) / bent[:, 0].sum((1, 2))
+    assert centre_col.std() > 0.2 and (centre_col - 13.5).abs().max() < 4   # own fields, a few px
+    # smooth: along the bar, its column moves little from one row to the next
+    rows_ink = bent[:, 0, 6:22]
+    row_centres = (rows_ink * cols).sum(2) / rows_ink.sum(2).clamp_min(1e-6)
+    assert (row_centres[:, 1:] - row_centres[:, :-1]).abs().median() < 0.5
+    half = random_affine(images, 0, 0, 0.5, torch_generator(2, "aug"), elastic=1.5)
+    moved = (half - images).abs().flatten(1).amax(1) > 0.05
+    assert 70 <= int(moved.sum()) <= 130                   # only the share is bent
+
+
 def test_batch_indices_cover_every_index_once():
     seen = torch.cat(list(batch_indices(103, 10, torch_generator(0, "b"))))
     assert sorted(seen.tolist()) == list(range(103))

@@ -39,9 +39,10 @@ def block_output(evaluator: nn.Module, layer: str) -> nn.Module:
     (7 × 7 for the CNN evaluator) or ``previous_block`` (14 × 14)."""
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; allowed: {', '.join(LAYERS)}")
-    relus = [m for m in evaluator.body if isinstance(m, nn.ReLU)]
-    convs = sum(isinstance(m, nn.Conv2d) for m in evaluator.body)
-    block_relus = relus[:convs]   # one ReLU per conv block; any later one is the dense layer's
+    layers = list(evaluator.body)
+    # a block ends where it is pooled (the digit reader has several convs per block)
+    block_relus = [m for m, after in zip(layers, layers[1:])
+                   if isinstance(m, nn.ReLU) and isinstance(after, nn.MaxPool2d)]
     return block_relus[-1] if layer == "last_block" else block_relus[-2]
 
 

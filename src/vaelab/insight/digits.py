@@ -330,8 +330,17 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None) 
     h, w = piece.ink.shape
     if w < 2 * MIN_DIGIT_PX:
         return [piece]
-    if w <= p.split_aspect * h and not _doubtful(piece, p, classify):
-        return [piece]
+
+    def crop(part: Piece) -> np.ndarray:
+        return mnist_crop(part.ink, p.normalise_stroke, p.contrast_quantile)
+
+    whole_probabilities = None   # a narrow piece is read once, here, and its reading reused below
+    if w <= p.split_aspect * h:
+        if classify is None or p.junk_split >= 1.0:
+            return [piece]
+        whole_probabilities = classify(crop(piece)[None])[0]
+        if not _doubtful(whole_probabilities, p.junk_split):
+            return [piece]
     # Digits of one number stand about equally tall: a cut that leaves a low stub (the bar of a
     # 5, the foot of a 2) on one side is not between two digits.
     cuts = [c for c in _candidate_cuts(piece.ink, p.digit_aspect)
@@ -343,11 +352,13 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None) 
         best = min(cuts, key=lambda c: abs(c - target))
     else:
         halves = [_halves(piece, c) for c in cuts]
-        crops = np.stack([mnist_crop(piece.ink, p.normalise_stroke, p.contrast_quantile)]
-                         + [mnist_crop(part.ink, p.normalise_stroke, p.contrast_quantile)
-                            for pair in halves for part in pair])
-        confidence = classify(crops).max(axis=1)
-        whole, pairs = confidence[0], confidence[1:].reshape(len(cuts), 2)
+        parts = [crop(part) for pair in halves for part in pair]
+        if whole_probabilities is None:
+            probabilities = classify(np.stack([crop(piece), *parts]))
+            whole, pairs = probabilities[0].max(), probabilities[1:].max(axis=1)
+        else:
+            whole, pairs = whole_probabilities.max(), classify(np.stack(parts)).max(axis=1)
+        pairs = pairs.reshape(len(cuts), 2)
         both = np.sqrt(pairs[:, 0] * pairs[:, 1])
         # A wide single digit (a flat 2, a 5 with a long bar) stays whole unless its halves read
         # better than it does; a piece as wide as two typical digits is always cut.
@@ -358,14 +369,11 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None) 
     return _split_wide(left, p, classify) + _split_wide(right, p, classify)
 
 
-def _doubtful(piece: Piece, p: SegmentationParams, classify: Classify | None) -> bool:
-    """Whether the reader calls this piece "not one digit" (two touching digits narrow enough
-    to pass for one, e.g. with a 1): the share its probabilities leave to no digit at all —
-    zero for a 10-output evaluator, so then never."""
-    if classify is None or p.junk_split >= 1.0:
-        return False
-    probabilities = classify(mnist_crop(piece.ink, p.normalise_stroke, p.contrast_quantile)[None])[0]
-    return 1.0 - float(np.sum(probabilities)) >= p.junk_split
+def _doubtful(probabilities: np.ndarray, junk_split: float) -> bool:
+    """Whether the reader calls a piece "not one digit" (two touching digits narrow enough to
+    pass for one, e.g. with a 1): the share its probabilities leave to no digit at all is at
+    least ``junk_split`` — zero for a 10-output evaluator, so then never."""
+    return 1.0 - float(np.sum(probabilities)) >= junk_split
 
 
 def _candidate_cuts(ink: np.ndarray, digit_aspect: float, count: int = 7) -> list[int]:

@@ -115,19 +115,31 @@ class VariationsParams:
 class ReaderParams(ClassifierParams):
     """``insight.reader``: the digit reader of stage train_digit_reader — the evaluator's
     architecture, 10 digits + "not one digit", trained on crops as the number reader makes them."""
+    convs_per_block: tuple[int, ...]                # 3×3 convs before each of the three poolings
     singles: int = knob(ge=0)                       # composed-and-segmented training digits
     junk: int = knob(ge=0)                          # crops of two digits as one piece / fragments
     augment_rotation: float = knob(ge=0, le=45)     # a share of training images rotated in ±this°
     augment_scale: float = knob(ge=0, lt=1)         # ... and scaled by 1 ± this
     augment_share: float = knob(ge=0, le=1)         # the share (0 = off)
+    augment_elastic_pixels: float = knob(ge=0, le=10)   # ... and bent elastically (std, px; 0 off)
+    augment_elastic_spacing: float = knob(ge=2, le=28)    # ... smoothly (pixels between control points)
 
     @property
     def augment_affine(self) -> tuple[float, float, float]:
         return self.augment_rotation, self.augment_scale, self.augment_share
 
     @property
+    def augment_elastic(self) -> tuple[float, float]:
+        return self.augment_elastic_pixels, self.augment_elastic_spacing
+
+    @property
     def num_classes(self) -> int:
         return 11
+
+    def cross_checks(self) -> Iterator[tuple[str, str]]:
+        yield from super().cross_checks()
+        if len(self.convs_per_block) != 3 or not all(1 <= c <= 4 for c in self.convs_per_block):
+            yield "convs_per_block", "must be three conv counts from 1 to 4, e.g. [1, 2, 2]"
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,9 @@ def classifier_config(p: ClassifierParams) -> dict:
     known = getattr(p, "train_digits", None)
     if known is not None:  # the novelty classifier: one output per known digit
         config["num_classes"] = len(known)
-    if hasattr(p, "num_classes"):  # the digit reader: 10 digits + "not one digit"
+    if hasattr(p, "num_classes"):  # the digit reader: 10 digits + "not one digit", deeper blocks
         config["num_classes"] = p.num_classes
+        config["convs_per_block"] = list(p.convs_per_block)
     return config
 
 
@@ -80,7 +81,7 @@ def train_classifier(p: ClassifierParams, seed: int, train: MnistSplit, val: Mni
     def step(model: nn.Module, batch):
         images, labels = batch
         x = random_shift(to_float(images), p.augment_shift, augment)
-        x = random_affine(x, *p.augment_affine, augment)
+        x = random_affine(x, *p.augment_affine, augment, *p.augment_elastic)
         logits = model(x)
         loss = F.cross_entropy(logits, labels)
         return loss, {"loss": loss.item(),

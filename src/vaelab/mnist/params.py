@@ -93,6 +93,11 @@ class ClassifierParams:
         digit reader, :class:`vaelab.insight.params.ReaderParams`, sets its own)."""
         return 0.0, 0.0, 0.0
 
+    @property
+    def augment_elastic(self) -> tuple[float, float]:
+        """(displacement std, control-point spacing) in pixels of elastic bending of the images rotated: none."""
+        return 0.0, 7.0
+
     def cross_checks(self) -> Iterator[tuple[str, str]]:
         if len(self.channels) != 3 or any(c < 1 for c in self.channels):
             yield "channels", "must be three positive conv widths, e.g. [16, 32, 64]"

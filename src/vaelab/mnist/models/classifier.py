@@ -1,4 +1,5 @@
 """The CNN evaluator: three conv blocks and a small fully connected head for 28×28 digits.
+A block is one 3×3 conv (the evaluator) or several before its pooling (the digit reader).
 
 ``features`` gives the penultimate-layer vector (after the hidden fully connected layer), which
 later stages use for Fréchet distances and Mahalanobis scores; ``forward`` gives the class logits.
@@ -17,15 +18,18 @@ def conv_bn_relu(c_in: int, c_out: int) -> list[nn.Module]:
 
 class CNNClassifier(nn.Module):
     def __init__(self, channels: tuple[int, int, int] = (16, 32, 64), hidden: int = 128,
-                 dropout: float = 0.1, num_classes: int = 10) -> None:
+                 dropout: float = 0.1, num_classes: int = 10,
+                 convs_per_block: tuple[int, int, int] = (1, 1, 1)) -> None:
         super().__init__()
-        c1, c2, c3 = channels
+        blocks, width = [], 1
+        for c, convs in zip(channels, convs_per_block, strict=True):   # 28 → 14 → 7 → 3
+            for _ in range(convs):
+                blocks += conv_bn_relu(width, c)
+                width = c
+            blocks.append(nn.MaxPool2d(2))
         self.body = nn.Sequential(
-            *conv_bn_relu(1, c1), nn.MaxPool2d(2),     # 28 → 14
-            *conv_bn_relu(c1, c2), nn.MaxPool2d(2),    # 14 → 7
-            *conv_bn_relu(c2, c3), nn.MaxPool2d(2),    # 7 → 3
-            nn.Flatten(),
-            nn.Linear(c3 * 9, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True))
+            *blocks, nn.Flatten(),
+            nn.Linear(width * 9, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True))
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_classes))
         self.feature_dim = hidden
         self.to(memory_format=torch.channels_last)  # ~1.4× faster convolutions on CPU
