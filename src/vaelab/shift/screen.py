@@ -25,7 +25,7 @@ from vaelab.shift.label_shift import label_shift_p_value
 from vaelab.shift.model_scores import ScoreSettings, autoencoder_scores
 from vaelab.shift.rotation import KIND as ROTATION
 from vaelab.shift.rotation import estimate_angles
-from vaelab.shift.scores import score_matrix
+from vaelab.shift.scores import FittedFusion, score_matrix
 
 FILE = "shift_screen.json"
 AUTOENCODER_SCORES = ("recon_bce", "recon_window", "hole_ink", "kl")
@@ -76,23 +76,17 @@ def screen_columns(split_scores: dict[str, dict[str, torch.Tensor]], autoencoder
 def fit_screen(clean: list[dict[str, torch.Tensor]], shifted: list[dict[str, torch.Tensor]],
                autoencoder: str, false_alarm: float, reference_labels: np.ndarray, alpha: float,
                settings: ScoreSettings, seed: int) -> ShiftScreen:
-    """Fit on lists of column dicts (one per validation set)."""
-    from sklearn.linear_model import LogisticRegression
+    """Fit on lists of column dicts (one per validation set): the same fusion anomaly_roc scores
+    (:class:`FittedFusion`), kept as plain numbers so that `vaelab screen` needs no pickle."""
+    def joined(sets: list[dict[str, torch.Tensor]]) -> dict[str, np.ndarray]:
+        return {c: np.concatenate([score_matrix(s, [c])[:, 0] for s in sets]) for c in clean[0]}
 
-    columns = sorted(clean[0])
-
-    x_clean = np.concatenate([score_matrix(s, columns) for s in clean])
-    x_shifted = np.concatenate([score_matrix(s, columns) for s in shifted])
-    x = np.concatenate([x_clean, x_shifted])
-    mean, scale = x.mean(0), x.std(0)
-    scale[scale == 0] = 1.0
-    model = LogisticRegression(max_iter=2000).fit(
-        (x - mean) / scale, np.r_[np.zeros(len(x_clean)), np.ones(len(x_shifted))])
-    screen = ShiftScreen(autoencoder, columns, mean.tolist(), scale.tolist(),
-                         model.coef_[0].tolist(), float(model.intercept_[0]), 0.0, false_alarm,
-                         reference_labels.tolist(), alpha, asdict(settings), seed)
-    clean_decisions = screen.decision({c: x_clean[:, i] for i, c in enumerate(columns)})
-    screen.threshold = float(np.quantile(clean_decisions, 1.0 - false_alarm))
+    fusion = FittedFusion(joined(clean), joined(shifted))
+    scaler, regression = fusion.model[0], fusion.model[-1]
+    screen = ShiftScreen(autoencoder, fusion.names, scaler.mean_.tolist(), scaler.scale_.tolist(),
+                         regression.coef_[0].tolist(), float(regression.intercept_[0]), 0.0,
+                         false_alarm, reference_labels.tolist(), alpha, asdict(settings), seed)
+    screen.threshold = float(np.quantile(screen.decision(joined(clean)), 1.0 - false_alarm))
     return screen
 
 
