@@ -4,6 +4,7 @@
     python benchmarks/reading_dev.py ink    [--per-length 300]
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
+                                            [--channels 32 64 128 --hidden 256]
 
 Validation digits only (the test benchmark is never read here). ``crops``: the reader's error on
 digits drawn by the benchmark composer and cut to their ink box, and on clean validation digits.
@@ -18,10 +19,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
+import yaml
 
-from vaelab.core.params import load_params
+from vaelab.core.params import load_params, parse_params
 from vaelab.core.runtime import rng_for, setup
 from vaelab.insight.compose import SUBSETS, compose_number
 from vaelab.insight.digits import mnist_crop
@@ -71,8 +74,11 @@ def main() -> None:
     parser.add_argument("--scale", type=float)
     parser.add_argument("--share", type=float)
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--elastic", type=float, nargs=2, help="displacement std and control-point spacing in pixels, e.g. 1.5 7")
+    parser.add_argument("--elastic", type=float, nargs=2,
+                        help="displacement std and control-point spacing in pixels, e.g. 1.5 7")
     parser.add_argument("--convs", type=int, nargs=3, help="convs per block, e.g. 1 2 2")
+    parser.add_argument("--channels", type=int, nargs=3, help="block widths, e.g. 32 64 128")
+    parser.add_argument("--hidden", type=int)
     args = parser.parse_args()
     params = load_params("params.yaml")
     device = setup(params)
@@ -86,10 +92,15 @@ def main() -> None:
         changes = {k: v for k, v in (("epochs", args.epochs), ("augment_rotation", args.rotation),
                                      ("augment_scale", args.scale), ("augment_share", args.share),
                                      ("convs_per_block", args.convs and tuple(args.convs)),
+                                     ("channels", args.channels and tuple(args.channels)),
+                                     ("hidden", args.hidden),
                                      ("augment_elastic_pixels", args.elastic and args.elastic[0]),
                                      ("augment_elastic_spacing", args.elastic and args.elastic[1]))
                    if v is not None}
-        recipe = dataclasses.replace(params.insight.reader, **changes)
+        raw = yaml.safe_load(Path("params.yaml").read_text())
+        raw["insight"]["reader"].update({k: list(v) if isinstance(v, tuple) else v
+                                         for k, v in changes.items()})
+        recipe = parse_params(raw).insight.reader   # the variant is checked like params.yaml
         started = time.perf_counter()
         model, _, _ = train_reader(recipe, r.composer, r.segmentation, load_split(DATA, "train"),
                                    val, params.seed if args.seed is None else args.seed, device)

@@ -369,6 +369,10 @@ def test_unknown_layer_or_method_is_refused():
         cam.cam_maps(model, x[:2], y[:2], "gradcam", "first_block")
     with pytest.raises(ValueError, match="allowed"):
         cam.cam_maps(model, x[:2], y[:2], "saliency", "last_block")
+    shallow = torch.nn.Module()
+    shallow.body = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2))
+    with pytest.raises(ValueError, match="Module: 1 pooled conv block"):
+        cam.block_output(shallow, "previous_block")
 
 
 def test_baseline_maps():

@@ -70,6 +70,13 @@ def test_bad_values_name_the_key_and_what_is_allowed(default_params, path, value
     assert expected in error_of(broken(default_params, path, value))
 
 
+def test_elastic_bending_needs_a_share_of_images_to_bend(default_params):
+    bent = broken(default_params, "insight.reader.augment_elastic_pixels", 1.5)
+    parse_params(bent)
+    message = error_of(broken(bent, "insight.reader.augment_share", 0))
+    assert "insight.reader.augment_elastic_pixels" in message and "augment_share is 0" in message
+
+
 def test_validation_size_must_leave_training_images(default_params):
     message = error_of(broken(default_params, "data.val_size", 60000))
     assert "data.val_size = 60000" in message and "smaller than the training images used (60000)" in message

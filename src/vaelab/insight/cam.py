@@ -43,6 +43,9 @@ def block_output(evaluator: nn.Module, layer: str) -> nn.Module:
     # a block ends where it is pooled (the digit reader has several convs per block)
     block_relus = [m for m, after in zip(layers, layers[1:])
                    if isinstance(m, nn.ReLU) and isinstance(after, nn.MaxPool2d)]
+    if len(block_relus) < 2:
+        raise ValueError(f"{type(evaluator).__name__}: {len(block_relus)} pooled conv block(s) "
+                         "in its body; Grad-CAM here needs at least two")
     return block_relus[-1] if layer == "last_block" else block_relus[-2]
 
 

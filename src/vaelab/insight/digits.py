@@ -355,10 +355,10 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None) 
         parts = [crop(part) for pair in halves for part in pair]
         if whole_probabilities is None:
             probabilities = classify(np.stack([crop(piece), *parts]))
-            whole, pairs = probabilities[0].max(), probabilities[1:].max(axis=1)
+            whole, part_confidence = probabilities[0].max(), probabilities[1:].max(axis=1)
         else:
-            whole, pairs = whole_probabilities.max(), classify(np.stack(parts)).max(axis=1)
-        pairs = pairs.reshape(len(cuts), 2)
+            whole, part_confidence = whole_probabilities.max(), classify(np.stack(parts)).max(axis=1)
+        pairs = part_confidence.reshape(len(cuts), 2)
         both = np.sqrt(pairs[:, 0] * pairs[:, 1])
         # A wide single digit (a flat 2, a 5 with a long bar) stays whole unless its halves read
         # better than it does; a piece as wide as two typical digits is always cut.

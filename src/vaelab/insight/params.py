@@ -121,8 +121,8 @@ class ReaderParams(ClassifierParams):
     augment_rotation: float = knob(ge=0, le=45)     # a share of training images rotated in ±this°
     augment_scale: float = knob(ge=0, lt=1)         # ... and scaled by 1 ± this
     augment_share: float = knob(ge=0, le=1)         # the share (0 = off)
-    augment_elastic_pixels: float = knob(ge=0, le=10)   # ... and bent elastically (std, px; 0 off)
-    augment_elastic_spacing: float = knob(ge=2, le=28)    # ... smoothly (pixels between control points)
+    augment_elastic_pixels: float = knob(ge=0, le=10)   # ... bent elastically (std, px; 0: off)
+    augment_elastic_spacing: float = knob(ge=2, le=28)  # ... px between its control points
 
     @property
     def augment_affine(self) -> tuple[float, float, float]:
@@ -140,6 +140,9 @@ class ReaderParams(ClassifierParams):
         yield from super().cross_checks()
         if len(self.convs_per_block) != 3 or not all(1 <= c <= 4 for c in self.convs_per_block):
             yield "convs_per_block", "must be three conv counts from 1 to 4, e.g. [1, 2, 2]"
+        if self.augment_elastic_pixels > 0 and self.augment_share == 0:
+            yield "augment_elastic_pixels", ("bends only the images augment_share picks, and "
+                                             "augment_share is 0: set a share or 0 here")
 
 
 @dataclass(frozen=True)

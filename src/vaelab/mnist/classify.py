@@ -32,9 +32,11 @@ def classifier_config(p: ClassifierParams) -> dict:
     known = getattr(p, "train_digits", None)
     if known is not None:  # the novelty classifier: one output per known digit
         config["num_classes"] = len(known)
-    if hasattr(p, "num_classes"):  # the digit reader: 10 digits + "not one digit", deeper blocks
+    if hasattr(p, "num_classes"):  # the digit reader: 10 digits + "not one digit"
         config["num_classes"] = p.num_classes
-        config["convs_per_block"] = list(p.convs_per_block)
+    convs = getattr(p, "convs_per_block", None)
+    if convs is not None:          # the digit reader's blocks may hold several convs
+        config["convs_per_block"] = list(convs)
     return config
 
 

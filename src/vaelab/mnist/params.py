@@ -95,7 +95,8 @@ class ClassifierParams:
 
     @property
     def augment_elastic(self) -> tuple[float, float]:
-        """(displacement std, control-point spacing) in pixels of elastic bending of the images rotated: none."""
+        """(displacement std, control-point spacing) in pixels of the elastic bending of the
+        images rotated: none here."""
         return 0.0, 7.0
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:

@@ -179,8 +179,8 @@ class FittedFusion:
         self.names = sorted(clean)
         x = np.concatenate([self._matrix(clean), self._matrix(shifted)])
         y = np.concatenate([np.zeros(len(clean[self.names[0]])), np.ones(len(shifted[self.names[0]]))])
-        self.model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-        self.model.fit(x, y)
+        self.scaler, self.regression = StandardScaler(), LogisticRegression(max_iter=2000)
+        self.model = make_pipeline(self.scaler, self.regression).fit(x, y)
 
     def _matrix(self, scores: dict[str, torch.Tensor]) -> np.ndarray:
         return score_matrix(scores, self.names)

@@ -76,17 +76,19 @@ def screen_columns(split_scores: dict[str, dict[str, torch.Tensor]], autoencoder
 def fit_screen(clean: list[dict[str, torch.Tensor]], shifted: list[dict[str, torch.Tensor]],
                autoencoder: str, false_alarm: float, reference_labels: np.ndarray, alpha: float,
                settings: ScoreSettings, seed: int) -> ShiftScreen:
-    """Fit on lists of column dicts (one per validation set): the same fusion anomaly_roc scores
-    (:class:`FittedFusion`), kept as plain numbers so that `vaelab screen` needs no pickle."""
+    """Fit on lists of column dicts (one per validation set): the kind of fusion anomaly_roc
+    scores (:class:`FittedFusion`, here on every shift at once), kept as plain numbers so that
+    `vaelab screen` needs no pickle."""
     def joined(sets: list[dict[str, torch.Tensor]]) -> dict[str, np.ndarray]:
         return {c: np.concatenate([score_matrix(s, [c])[:, 0] for s in sets]) for c in clean[0]}
 
-    fusion = FittedFusion(joined(clean), joined(shifted))
-    scaler, regression = fusion.model[0], fusion.model[-1]
+    clean_columns = joined(clean)
+    fusion = FittedFusion(clean_columns, joined(shifted))
+    scaler, regression = fusion.scaler, fusion.regression
     screen = ShiftScreen(autoencoder, fusion.names, scaler.mean_.tolist(), scaler.scale_.tolist(),
                          regression.coef_[0].tolist(), float(regression.intercept_[0]), 0.0,
                          false_alarm, reference_labels.tolist(), alpha, asdict(settings), seed)
-    screen.threshold = float(np.quantile(screen.decision(joined(clean)), 1.0 - false_alarm))
+    screen.threshold = float(np.quantile(screen.decision(clean_columns), 1.0 - false_alarm))
     return screen
 
 
