@@ -125,12 +125,10 @@ class ReaderParams(ClassifierParams):
     augment_elastic_spacing: float = knob(ge=2, le=28)  # ... px between its control points
 
     @property
-    def augment_affine(self) -> tuple[float, float, float]:
-        return self.augment_rotation, self.augment_scale, self.augment_share
-
-    @property
-    def augment_elastic(self) -> tuple[float, float]:
-        return self.augment_elastic_pixels, self.augment_elastic_spacing
+    def augment_warp(self) -> dict[str, float]:
+        return {"degrees": self.augment_rotation, "scale": self.augment_scale,
+                "share": self.augment_share, "elastic": self.augment_elastic_pixels,
+                "spacing": self.augment_elastic_spacing}
 
     @property
     def num_classes(self) -> int:

@@ -83,7 +83,7 @@ def train_classifier(p: ClassifierParams, seed: int, train: MnistSplit, val: Mni
     def step(model: nn.Module, batch):
         images, labels = batch
         x = random_shift(to_float(images), p.augment_shift, augment)
-        x = random_affine(x, *p.augment_affine, augment, *p.augment_elastic)
+        x = random_affine(x, generator=augment, **p.augment_warp)
         logits = model(x)
         loss = F.cross_entropy(logits, labels)
         return loss, {"loss": loss.item(),

@@ -88,16 +88,11 @@ class ClassifierParams:
     eval_batch_size: int = knob(ge=1)
 
     @property
-    def augment_affine(self) -> tuple[float, float, float]:
-        """(degrees, scale, share) of random rotation and scaling in training: none here (the
-        digit reader, :class:`vaelab.insight.params.ReaderParams`, sets its own)."""
-        return 0.0, 0.0, 0.0
-
-    @property
-    def augment_elastic(self) -> tuple[float, float]:
-        """(displacement std, control-point spacing) in pixels of the elastic bending of the
-        images rotated: none here."""
-        return 0.0, 7.0
+    def augment_warp(self) -> dict[str, float]:
+        """Keyword arguments of :func:`vaelab.core.batches.random_affine` for training batches:
+        share 0, no warping, here (the digit reader,
+        :class:`vaelab.insight.params.ReaderParams`, sets its own)."""
+        return {"degrees": 0.0, "scale": 0.0, "share": 0.0}
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
         if len(self.channels) != 3 or any(c < 1 for c in self.channels):
