@@ -4,7 +4,7 @@
     python benchmarks/reading_dev.py ink    [--per-length 300]
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
-                                            [--channels 32 64 128 --hidden 256]
+                                            [--channels 32 64 128 --hidden 256 --stroke 0.4]
 
 Validation digits only (the test benchmark is never read here). ``crops``: the reader's error on
 digits drawn by the benchmark composer and cut to their ink box, and on clean validation digits.
@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--convs", type=int, nargs=3, help="convs per block, e.g. 1 2 2")
     parser.add_argument("--channels", type=int, nargs=3, help="block widths, e.g. 32 64 128")
     parser.add_argument("--hidden", type=int)
+    parser.add_argument("--stroke", type=float, help="share of images 1 px wider / narrower")
     args = parser.parse_args()
     params = load_params("params.yaml")
     device = setup(params)
@@ -93,7 +94,7 @@ def main() -> None:
                                      ("augment_scale", args.scale), ("augment_share", args.share),
                                      ("convs_per_block", args.convs and tuple(args.convs)),
                                      ("channels", args.channels and tuple(args.channels)),
-                                     ("hidden", args.hidden),
+                                     ("hidden", args.hidden), ("augment_stroke", args.stroke),
                                      ("augment_elastic_pixels", args.elastic and args.elastic[0]),
                                      ("augment_elastic_spacing", args.elastic and args.elastic[1]))
                    if v is not None}

@@ -99,6 +99,37 @@ def test_a_narrow_piece_the_reader_calls_not_one_digit_is_cut():
     assert len(segment(canvas, doubtful, constant_classify)[0]) == 1    # a 10-way classifier: never
 
 
+def test_every_crop_is_read_once_and_the_reading_reuses_what_the_cutting_read():
+    canvas = np.zeros((60, 150), np.float32)
+    ring(canvas, 10, 10, width=15)      # two narrow touching '0's: doubtful, then cut
+    ring(canvas, 12, 24, height=36, width=13)
+    ring(canvas, 10, 60)                # a whole ring, read alone as narrow
+    ring(canvas, 10, 94, width=24)      # and two wide touching ones: cut for their width
+    ring(canvas, 14, 117, height=34, width=21)
+    knobs = dataclasses.replace(KNOBS, junk_split=0.5)
+    batches: list[list[bytes]] = []
+
+    def reader(crops):
+        batches.append([crop.tobytes() for crop in crops])
+        probs = np.full((len(crops), 10), 0.001, np.float32)
+        for i, crop in enumerate(crops):
+            rows, cols = np.nonzero(crop.max(axis=1) > 0.2)[0], np.nonzero(crop.max(axis=0) > 0.2)[0]
+            probs[i, 0] = 0.2 if cols[-1] - cols[0] > 0.5 * (rows[-1] - rows[0]) else 0.99
+        return probs
+
+    segment(ink_image(canvas)[0], knobs, reader)
+    cutting = list(batches)
+    batches.clear()
+    reading = read_number(canvas, reader, knobs)
+    assert batches == cutting                  # every piece was read by the cutting: no more reads
+    seen = [crop for batch in batches for crop in batch]
+    assert len(reading.digits) >= 5            # both pairs were cut
+    assert len(seen) == len(set(seen))         # no crop was read twice
+    assert {d.crop.tobytes() for d in reading.digits} <= set(seen)
+    assert all(d.probabilities.dtype == np.float64 and d.confidence == pytest.approx(0.99)
+               for d in reading.digits)
+
+
 def test_a_broken_five_stays_one_digit():
     canvas = np.zeros((60, 60), np.float32)
     bar(canvas, 8, 22, 5, 22)           # the detached top bar

@@ -65,6 +65,7 @@ def test_repository_params_are_valid():
     ("insight.reader.convs_per_block", [1, 0, 2], "three conv counts from 1 to 4"),
     ("insight.reader.augment_elastic_spacing", 1, "insight.reader.augment_elastic_spacing = 1.0: "
      "must be >= 2"),
+    ("insight.reader.augment_stroke", -0.1, "insight.reader.augment_stroke = -0.1: must be >= 0"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(default_params, path, value, expected):
     assert expected in error_of(broken(default_params, path, value))

@@ -4,9 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from vaelab.core.batches import batch_indices, random_affine, random_shift
+from vaelab.core.batches import (
+    batch_indices,
+    random_affine,
+    random_shift,
+    random_stroke,
+)
 from vaelab.core.params import parse_params
 from vaelab.core.runtime import rng_for, torch_generator
+from vaelab.insight.digits import change_stroke
 from vaelab.mnist import data as mnist
 from vaelab.mnist.data import MnistSplit
 
@@ -193,6 +199,27 @@ def test_elastic_warp_bends_each_image_of_the_share_by_its_own_smooth_field():
     half = random_affine(images, 0, 0, 0.5, torch_generator(2, "aug"), elastic=1.5)
     moved = (half - images).abs().flatten(1).amax(1) > 0.05
     assert 70 <= int(moved.sum()) <= 130                   # only the share is bent
+
+
+def test_random_stroke_widens_or_narrows_a_share_as_the_composer_does():
+    images = torch.zeros(200, 1, 28, 28)
+    images[:, 0, 4:24, 12:15] = 1.0                       # a 3-px vertical stroke
+    images[:, 0, 20:23, 6:22] = 0.7                       # and a fainter bar across it
+    generator = torch_generator(4, "aug")
+    state = generator.get_state()
+    assert random_stroke(images, 0.0, generator) is images     # off: nothing drawn
+    assert torch.equal(generator.get_state(), state)
+    changed = random_stroke(images, 1.0, torch_generator(5, "aug"))
+    ink_before, ink_after = images.sum((1, 2, 3)), changed.sum((1, 2, 3))
+    wider, narrower = ink_after > ink_before + 10, ink_after < ink_before - 10
+    assert bool((wider | narrower).all()) and 60 <= int(wider.sum()) <= 140   # each way about half
+    for i in (int(wider.nonzero()[0]), int(narrower.nonzero()[0])):     # the composer's own change
+        expected = change_stroke(images[i, 0].numpy(), 1 if wider[i] else -1)
+        assert np.abs(changed[i, 0].numpy() - expected)[2:-2, 2:-2].max() < 1e-5
+    half = random_stroke(images, 0.5, torch_generator(6, "aug"))
+    moved = (half - images).abs().flatten(1).amax(1) > 0.05
+    assert 70 <= int(moved.sum()) <= 130                   # only the share is changed
+    assert torch.equal(half[~moved], images[~moved])
 
 
 def test_batch_indices_cover_every_index_once():

@@ -71,9 +71,13 @@ class Box:
 
 @dataclass
 class Piece:
-    """One digit found by :func:`segment`: its box and its own ink (zero outside its pixels)."""
+    """One digit found by :func:`segment`: its box and its own ink (zero outside its pixels),
+    and, when the cutting already read it, its MNIST crop and the classifier's probabilities
+    (:func:`read_number` reuses them: every crop is read once)."""
     box: Box
-    ink: np.ndarray   # (box.height, box.width) float in [0, 1]
+    ink: np.ndarray                         # (box.height, box.width) float in [0, 1]
+    crop: np.ndarray | None = None          # (28, 28), see mnist_crop
+    probabilities: np.ndarray | None = None
 
 
 @dataclass
@@ -218,7 +222,7 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
         mask = np.isin(labels, group)
         box = ink_box(mask)
         piece_ink = np.where(_dilate(mask, 1), ink, 0.0)[box.top:box.bottom, box.left:box.right]
-        pieces.extend(_split_wide(Piece(box, piece_ink), p, classify))
+        pieces.extend(_split_wide(Piece(box, piece_ink), p, classify, {}))
     for piece in pieces:
         h, w = piece.ink.shape
         # Filled and about as wide as tall: a blot, not a stroke (a thick 1 fills its box too).
@@ -324,22 +328,20 @@ def _join_short(groups: list[list[int]], boxes: dict, tallest: int) -> list[list
     return groups
 
 
-def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None) -> list[Piece]:
+def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None,
+                known: dict[tuple[int, ...], Piece]) -> list[Piece]:
     """Cut a piece wider than ``split_aspect`` × height in two, recursively: at the column where
-    the evaluator is most confident about both halves, among the ink profile's low points."""
+    the evaluator is most confident about both halves, among the ink profile's low points.
+    ``known``: the parts of this piece's group read so far, by box (one box, one ink)."""
     h, w = piece.ink.shape
     if w < 2 * MIN_DIGIT_PX:
         return [piece]
 
-    def crop(part: Piece) -> np.ndarray:
-        return mnist_crop(part.ink, p.normalise_stroke, p.contrast_quantile)
-
-    whole_probabilities = None   # a narrow piece is read once, here, and its reading reused below
     if w <= p.split_aspect * h:
         if classify is None or p.junk_split >= 1.0:
             return [piece]
-        whole_probabilities = classify(crop(piece)[None])[0]
-        if not _doubtful(whole_probabilities, p.junk_split):
+        _read_pieces([piece], classify, p, known)
+        if not _doubtful(piece.probabilities, p.junk_split):
             return [piece]
     # Digits of one number stand about equally tall: a cut that leaves a low stub (the bar of a
     # 5, the foot of a 2) on one side is not between two digits.
@@ -350,23 +352,46 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None) 
     if classify is None:   # no evaluator: the cut nearest to a whole digit's width
         target = p.digit_aspect * h
         best = min(cuts, key=lambda c: abs(c - target))
+        left, right = _halves(piece, best)
     else:
         halves = [_halves(piece, c) for c in cuts]
-        parts = [crop(part) for pair in halves for part in pair]
-        if whole_probabilities is None:
-            probabilities = classify(np.stack([crop(piece), *parts]))
-            whole, part_confidence = probabilities[0].max(), probabilities[1:].max(axis=1)
-        else:
-            whole, part_confidence = whole_probabilities.max(), classify(np.stack(parts)).max(axis=1)
-        pairs = part_confidence.reshape(len(cuts), 2)
+        _read_pieces([piece, *(part for pair in halves for part in pair)], classify, p, known)
+        whole = piece.probabilities.max()
+        pairs = np.array([[part.probabilities.max() for part in pair] for pair in halves])
         both = np.sqrt(pairs[:, 0] * pairs[:, 1])
         # A wide single digit (a flat 2, a 5 with a long bar) stays whole unless its halves read
         # better than it does; a piece as wide as two typical digits is always cut.
         if both.max() <= whole and w <= FORCED_SPLIT * p.digit_aspect * h:
             return [piece]
-        best = cuts[int(np.argmax(both))]
-    left, right = _halves(piece, best)
-    return _split_wide(left, p, classify) + _split_wide(right, p, classify)
+        left, right = halves[int(np.argmax(both))]
+    return _split_wide(left, p, classify, known) + _split_wide(right, p, classify, known)
+
+
+def _read_pieces(pieces: list[Piece], classify: Classify, p: SegmentationParams,
+                 known: dict[tuple[int, ...], Piece] | None = None) -> None:
+    """Give each piece its MNIST crop and probabilities, reading (in one batch) only what was
+    not read yet. ``known``: parts of one group already read, by box — the cutting meets a part
+    again when it cuts a half further (within one group a box holds one ink)."""
+    def key(piece: Piece):
+        return tuple(piece.box.as_list()) if known is not None else id(piece)
+
+    cache = known if known is not None else {}
+    unread: dict = {}
+    for piece in pieces:
+        if piece.probabilities is None and key(piece) not in cache:
+            unread.setdefault(key(piece), piece)
+    batch = list(unread.values())
+    for piece in batch:
+        piece.crop = mnist_crop(piece.ink, p.normalise_stroke, p.contrast_quantile)
+    if batch:
+        for piece, probabilities in zip(batch, classify(np.stack([q.crop for q in batch])),
+                                        strict=True):
+            piece.probabilities = probabilities
+            cache[key(piece)] = piece
+    for piece in pieces:
+        if piece.probabilities is None:
+            same = cache[key(piece)]
+            piece.crop, piece.probabilities = same.crop, same.probabilities
 
 
 def _doubtful(probabilities: np.ndarray, junk_split: float) -> bool:
@@ -483,11 +508,12 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     pieces, notes = segment(ink, p, classify)
     if not pieces:
         return NumberReading("", [], notes)
-    crops = np.stack([mnist_crop(piece.ink, p.normalise_stroke, p.contrast_quantile) for piece in pieces])
-    probabilities = np.asarray(classify(crops), dtype=np.float64)
-    digits = [DigitReading(piece.box.scaled(scale), crop, int(probs.argmax()),
-                           float(probs.max()), probs)
-              for piece, crop, probs in zip(pieces, crops, probabilities)]
+    _read_pieces(pieces, classify, p)   # those the cutting read are not read again
+    digits = []
+    for piece in pieces:
+        probabilities = np.asarray(piece.probabilities, dtype=np.float64)
+        digits.append(DigitReading(piece.box.scaled(scale), piece.crop, int(probabilities.argmax()),
+                                   float(probabilities.max()), probabilities))
     return NumberReading("".join(str(d.digit) for d in digits), digits, notes)
 
 

@@ -123,12 +123,17 @@ class ReaderParams(ClassifierParams):
     augment_share: float = knob(ge=0, le=1)         # the share (0 = off)
     augment_elastic_pixels: float = knob(ge=0, le=10)   # ... bent elastically (std, px; 0: off)
     augment_elastic_spacing: float = knob(ge=2, le=28)  # ... px between its control points
+    augment_stroke: float = knob(ge=0, le=1)        # share of images 1 px wider / narrower (0: off)
 
     @property
     def augment_warp(self) -> dict[str, float]:
         return {"degrees": self.augment_rotation, "scale": self.augment_scale,
                 "share": self.augment_share, "elastic": self.augment_elastic_pixels,
                 "spacing": self.augment_elastic_spacing}
+
+    @property
+    def augment_stroke_share(self) -> float:
+        return self.augment_stroke
 
     @property
     def num_classes(self) -> int:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaelab.core.batches import random_affine, random_shift
+from vaelab.core.batches import random_affine, random_shift, random_stroke
 from vaelab.core.intervals import share_interval
 from vaelab.core.registry import build_model
 from vaelab.core.runtime import torch_generator
@@ -84,6 +84,7 @@ def train_classifier(p: ClassifierParams, seed: int, train: MnistSplit, val: Mni
         images, labels = batch
         x = random_shift(to_float(images), p.augment_shift, augment)
         x = random_affine(x, generator=augment, **p.augment_warp)
+        x = random_stroke(x, p.augment_stroke_share, augment)
         logits = model(x)
         loss = F.cross_entropy(logits, labels)
         return loss, {"loss": loss.item(),

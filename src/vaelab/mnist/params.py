@@ -94,6 +94,12 @@ class ClassifierParams:
         :class:`vaelab.insight.params.ReaderParams`, sets its own)."""
         return {"degrees": 0.0, "scale": 0.0, "share": 0.0}
 
+    @property
+    def augment_stroke_share(self) -> float:
+        """Share of training images whose strokes :func:`vaelab.core.batches.random_stroke`
+        widens or narrows: none here (the digit reader sets its own)."""
+        return 0.0
+
     def cross_checks(self) -> Iterator[tuple[str, str]]:
         if len(self.channels) != 3 or any(c < 1 for c in self.channels):
             yield "channels", "must be three positive conv widths, e.g. [16, 32, 64]"
