@@ -5,12 +5,16 @@
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
                                             [--channels 32 64 128 --hidden 256 --stroke 0.4]
+                                            [--keep-wide] [--strings]
 
 Validation digits only (the test benchmark is never read here). ``crops``: the reader's error on
 digits drawn by the benchmark composer and cut to their ink box, and on clean validation digits.
 ``ink``: apart numbers read with and without the faint-digit rule (``ink_low`` 1 vs 0.5), then
 100 numbers per cell of every subset. ``train``: trains a reader variant (params.yaml's recipe
-with the given changes), saves nothing, and prints its ``crops`` figures — the README table rows.
+with the given changes), saves nothing, and prints its ``crops`` figures — the README table rows;
+``--keep-wide`` keeps composed training digits wider than ``split_aspect`` × height whole (by
+default the reader's training segmentation cuts them, so they are not used), ``--strings`` also
+reads the dev numbers of ``ink`` with the variant.
 Needs ``dvc repro read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import time
 from pathlib import Path
 
@@ -64,6 +69,23 @@ def crop_errors(model, val, composer, contrast: float, count: int, seed: int) ->
             f"on {len(val)} clean validation digits {plain:.2%}")
 
 
+def dev_strings(classify, val, knobs, composer, per_length: int, seed: int) -> str:
+    """Read ``per_length`` apart numbers of each length, then 100 numbers per cell of every
+    subset, all composed from validation digits, with ``knobs``: the figures as one line."""
+    pool = val.images.numpy(), val.labels.numpy()
+    rng = rng_for(seed, "read_numbers/dev-cmp3")
+    apart = [compose_number(*pool, n, "apart", composer, rng)
+             for n in composer.lengths for _ in range(per_length)]
+    rng = rng_for(seed, "read_numbers/dev-sj")
+    every = [compose_number(*pool, n, s, composer, rng)
+             for s in SUBSETS for n in composer.lengths for _ in range(100)]
+    a = summarise(apart, read_all(apart, classify, knobs))["apart"]
+    cells = summarise(every, read_all(every, classify, knobs))
+    return (f"{len(apart)} apart numbers — 4 digits {a['4']['string_accuracy']:.1%}, all "
+            f"{a['all']['string_accuracy']:.1%}, right count {a['all']['count_accuracy']:.2%}; "
+            + ", ".join(f"{s} {cells[s]['all']['string_accuracy']:.3f}" for s in SUBSETS))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("crops", "ink", "train"))
@@ -80,6 +102,9 @@ def main() -> None:
     parser.add_argument("--channels", type=int, nargs=3, help="block widths, e.g. 32 64 128")
     parser.add_argument("--hidden", type=int)
     parser.add_argument("--stroke", type=float, help="share of images 1 px wider / narrower")
+    parser.add_argument("--keep-wide", action="store_true",
+                        help="train on wide composed digits too (not cut, so not dropped)")
+    parser.add_argument("--strings", action="store_true", help="also read the dev numbers")
     args = parser.parse_args()
     params = load_params("params.yaml")
     device = setup(params)
@@ -102,28 +127,26 @@ def main() -> None:
         raw["insight"]["reader"].update({k: list(v) if isinstance(v, tuple) else v
                                          for k, v in changes.items()})
         recipe = parse_params(raw).insight.reader   # the variant is checked like params.yaml
+        # the training digits are segmented with these knobs; a wide one is cut there, and a
+        # digit that comes out in two pieces is not used
+        training_knobs = (dataclasses.replace(r.segmentation, split_aspect=math.inf)
+                          if args.keep_wide else r.segmentation)
         started = time.perf_counter()
-        model, _, _ = train_reader(recipe, r.composer, r.segmentation, load_split(DATA, "train"),
+        model, _, _ = train_reader(recipe, r.composer, training_knobs, load_split(DATA, "train"),
                                    val, params.seed if args.seed is None else args.seed, device)
         seconds = time.perf_counter() - started
-        print(f"{changes or 'params.yaml recipe'}: trained in {seconds:.0f} s; " + crop_errors(
-            model.eval(), val, r.composer, knobs.contrast_quantile, args.count, params.seed))
+        name = {**changes, **({"keep_wide": True} if args.keep_wide else {})}
+        print(f"{name or 'params.yaml recipe'}: trained in {seconds:.0f} s; " + crop_errors(
+            model.eval(), val, r.composer, knobs.contrast_quantile, args.count, params.seed),
+            flush=True)
+        if args.strings:
+            print(dev_strings(crop_classifier(model), val, knobs, r.composer, args.per_length,
+                              params.seed))
     else:
         classify = crop_classifier(load_digit_reader(MODELS))
-        pool = val.images.numpy(), val.labels.numpy()
-        rng = rng_for(params.seed, "read_numbers/dev-cmp3")
-        apart = [compose_number(*pool, n, "apart", r.composer, rng)
-                 for n in r.composer.lengths for _ in range(args.per_length)]
-        rng = rng_for(params.seed, "read_numbers/dev-sj")
-        every = [compose_number(*pool, n, s, r.composer, rng)
-                 for s in SUBSETS for n in r.composer.lengths for _ in range(100)]
         for ink_low in (1.0, 0.5):
-            chosen = dataclasses.replace(knobs, ink_low=ink_low)
-            a = summarise(apart, read_all(apart, classify, chosen))["apart"]
-            cells = summarise(every, read_all(every, classify, chosen))
-            print(f"ink_low {ink_low}: {len(apart)} apart numbers — 4 digits "
-                  f"{a['4']['string_accuracy']:.1%}, all {a['all']['string_accuracy']:.1%}; "
-                  + ", ".join(f"{s} {cells[s]['all']['string_accuracy']:.3f}" for s in SUBSETS))
+            print(f"ink_low {ink_low}: " + dev_strings(classify, val, dataclasses.replace(
+                knobs, ink_low=ink_low), r.composer, args.per_length, params.seed))
 
 
 if __name__ == "__main__":
