@@ -128,13 +128,15 @@ def main() -> None:
                                          for k, v in changes.items()})
         recipe = parse_params(raw).insight.reader   # the variant is checked like params.yaml
         # the training digits are segmented with these knobs; a wide one is cut there, and a
-        # digit that comes out in two pieces is not used
+        # digit that comes out in two pieces is not used (split_aspect also bounds the width of
+        # a faint digit kept whole, which the training knobs leave off: ink_low 1)
         training_knobs = (dataclasses.replace(r.segmentation, split_aspect=math.inf)
                           if args.keep_wide else r.segmentation)
         started = time.perf_counter()
         model, _, _ = train_reader(recipe, r.composer, training_knobs, load_split(DATA, "train"),
                                    val, params.seed if args.seed is None else args.seed, device)
         seconds = time.perf_counter() - started
+        model = model.cpu()   # crop_classifier reads on the CPU, like the stage
         name = {**changes, **({"keep_wide": True} if args.keep_wide else {})}
         print(f"{name or 'params.yaml recipe'}: trained in {seconds:.0f} s; " + crop_errors(
             model.eval(), val, r.composer, knobs.contrast_quantile, args.count, params.seed),

@@ -77,7 +77,8 @@ def random_stroke(images: torch.Tensor, share: float, generator: torch.Generator
     """Make the strokes of each of a ``share`` of a (N, C, H, W) batch one pixel wider or
     narrower (half of them each way), as the number composer does to a digit
     (:func:`vaelab.insight.digits.change_stroke`): grey dilation or erosion by a 3 × 3 cross at
-    twice the resolution, then 2 × 2 means back. ``share`` 0 draws nothing from ``generator``."""
+    twice the resolution, then 2 × 2 means back. Float images in [0, 1]. ``share`` 0 draws
+    nothing from ``generator``."""
     if share <= 0:
         return images
     n = images.shape[0]

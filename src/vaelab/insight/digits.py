@@ -371,7 +371,8 @@ def _read_pieces(pieces: list[Piece], classify: Classify, p: SegmentationParams,
                  known: dict[tuple[int, ...], Piece] | None = None) -> None:
     """Give each piece its MNIST crop and probabilities, reading (in one batch) only what was
     not read yet. ``known``: parts of one group already read, by box — the cutting meets a part
-    again when it cuts a half further (within one group a box holds one ink)."""
+    again when it cuts a half further. Within one group a box holds one ink (every part is the
+    group's ink cut to its box); groups of one picture may share a box, so each has its own."""
     def key(piece: Piece):
         return tuple(piece.box.as_list()) if known is not None else id(piece)
 
