@@ -69,9 +69,9 @@ def crop_errors(model, val, composer, contrast: float, count: int, seed: int) ->
             f"on {len(val)} clean validation digits {plain:.2%}")
 
 
-def dev_strings(classify, val, knobs, composer, per_length: int, seed: int) -> str:
-    """Read ``per_length`` apart numbers of each length, then 100 numbers per cell of every
-    subset, all composed from validation digits, with ``knobs``: the figures as one line."""
+def dev_numbers(val, composer, per_length: int, seed: int) -> tuple[list, list]:
+    """``per_length`` apart numbers of each length, and 100 numbers per cell of every subset,
+    all composed from validation digits."""
     pool = val.images.numpy(), val.labels.numpy()
     rng = rng_for(seed, "read_numbers/dev-cmp3")
     apart = [compose_number(*pool, n, "apart", composer, rng)
@@ -79,6 +79,12 @@ def dev_strings(classify, val, knobs, composer, per_length: int, seed: int) -> s
     rng = rng_for(seed, "read_numbers/dev-sj")
     every = [compose_number(*pool, n, s, composer, rng)
              for s in SUBSETS for n in composer.lengths for _ in range(100)]
+    return apart, every
+
+
+def dev_strings(classify, numbers: tuple[list, list], knobs) -> str:
+    """The :func:`dev_numbers` read with ``knobs``: the figures as one line."""
+    apart, every = numbers
     a = summarise(apart, read_all(apart, classify, knobs))["apart"]
     cells = summarise(every, read_all(every, classify, knobs))
     return (f"{len(apart)} apart numbers — 4 digits {a['4']['string_accuracy']:.1%}, all "
@@ -142,13 +148,14 @@ def main() -> None:
             model.eval(), val, r.composer, knobs.contrast_quantile, args.count, params.seed),
             flush=True)
         if args.strings:
-            print(dev_strings(crop_classifier(model), val, knobs, r.composer, args.per_length,
-                              params.seed))
+            numbers = dev_numbers(val, r.composer, args.per_length, params.seed)
+            print(dev_strings(crop_classifier(model), numbers, knobs))
     else:
         classify = crop_classifier(load_digit_reader(MODELS))
+        numbers = dev_numbers(val, r.composer, args.per_length, params.seed)   # composed once
         for ink_low in (1.0, 0.5):
-            print(f"ink_low {ink_low}: " + dev_strings(classify, val, dataclasses.replace(
-                knobs, ink_low=ink_low), r.composer, args.per_length, params.seed))
+            print(f"ink_low {ink_low}: "
+                  + dev_strings(classify, numbers, dataclasses.replace(knobs, ink_low=ink_low)))
 
 
 if __name__ == "__main__":
