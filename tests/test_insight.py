@@ -210,6 +210,84 @@ def test_specks_are_ignored_and_said():
     assert len(pieces) == 1 and any("speck" in n for n in notes)
 
 
+def three_digits() -> np.ndarray:
+    """A ring, a '1' and a ring: white ink on black, digit tops at row 30, bottoms at row 70."""
+    canvas = np.zeros((100, 200), np.float32)
+    ring(canvas, 30, 20)
+    bar(canvas, 30, 90, 40, 6)
+    ring(canvas, 30, 140)
+    return canvas
+
+
+THREE_SPANS = [(20, 48), (90, 96), (140, 168)]
+
+
+def assert_spans(pieces, spans=THREE_SPANS, tolerance=2):
+    found = boxes_of(pieces)
+    assert len(found) == len(spans), found
+    for (left, right), (true_left, true_right) in zip(found, spans):
+        assert abs(left - true_left) <= tolerance and abs(right - true_right) <= tolerance, found
+
+
+@pytest.mark.parametrize("light", ["falloff", "shadow"])
+def test_uneven_light_on_the_paper_is_evened_out(light):
+    ink = three_digits()
+    lit = np.ones_like(ink)
+    if light == "falloff":     # a photo: the light falls off to 45 % across the sheet
+        lit *= np.linspace(1.0, 0.45, ink.shape[1])[None, :]
+    else:                      # a hard shadow over the left half
+        lit[:, :100] = 0.5
+    photo = np.round((1.0 - 0.8 * ink) * lit * 255).astype(np.uint8)   # dark ink on paper
+    evened, _ = ink_image(photo)
+    strokes = ndimage.binary_dilation(ink > 0, iterations=2)
+    assert evened[~strokes].max() < 0.1                  # the paper reads as paper everywhere
+    assert evened[ink > 0].min() > 0.6                    # and the ink as ink, in shade too
+    pieces, notes = segment(evened, KNOBS)
+    assert_spans(pieces)
+
+
+def test_paper_already_at_zero_is_left_exactly_as_it_is():
+    rng = np.random.default_rng(0)
+    canvas = three_digits() * rng.uniform(0.5, 1.0, (100, 200)).astype(np.float32)
+    ink, _ = ink_image(np.round(canvas * 255).astype(np.uint8))
+    assert np.array_equal(ink, np.round(canvas * 255).astype(np.uint8) / np.float32(255))
+
+
+@pytest.mark.parametrize("rows, kept", [([(71, 3)], 0.97), ([(49, 3)], 0.97),
+                                        ([(20, 2), (72, 2)], 0.97), ([(69, 4)], 0.9)],
+                         ids=["below", "through", "above-and-below", "digits-stand-on-it"])
+def test_ruled_lines_are_removed_and_strokes_crossing_them_kept(rows, kept):
+    digits = three_digits()
+    canvas = digits.copy()
+    for top, thickness in rows:
+        canvas[top:top + thickness, :] = 1.0
+    pieces, notes = segment(canvas, KNOBS)
+    assert any("ruled line" in n for n in notes), notes
+    assert_spans(pieces)
+    for piece in pieces:   # each digit whole: a ring the line crossed is one piece, 40 px tall,
+        box = piece.box    # with its strokes across the line joined again (only a foot that
+        assert abs(box.height - 40) <= 4, box             # lay on the line is lost)
+        own = digits[box.top:box.bottom, box.left:box.right]
+        assert np.minimum(piece.ink, own).sum() >= kept * digits[:, box.left:box.right].sum()
+
+
+def test_a_picture_of_ruled_lines_only_reads_nothing_and_says_why():
+    canvas = np.full((120, 300), 255, np.uint8)
+    canvas[40:42] = canvas[90:92] = 30                      # lined paper, nothing written
+    reading = read_number(canvas, constant_classify, KNOBS)
+    assert reading.text == "" and reading.notes[-1] == "no ink found besides the ruled lines"
+
+
+def test_a_digits_own_bar_is_not_a_ruled_line():
+    seven = np.zeros((44, 36), np.float32)      # a tightly cropped 7: its bar runs edge to edge
+    seven[2:6, 1:35] = 1.0
+    for row in range(6, 42):                    # the stroke down to the bottom left
+        seven[row, int(33 - (row - 6) * 0.5) - 2:int(33 - (row - 6) * 0.5) + 2] = 1.0
+    pieces, notes = segment(seven, KNOBS)
+    assert not any("ruled line" in n for n in notes)
+    assert len(pieces) == 1 and pieces[0].box.top == 2 and pieces[0].box.height == 40
+
+
 # --------------------------------------------------------------------------------------------
 # Whatever the page passes: never a crash, a reading or a clear error
 # --------------------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 The path of one image (see :func:`read_number`):
 
 1. :func:`ink_image` — any 2-D picture (grey, RGB, RGBA canvas, light or dark background, uint8,
-   uint16, float) becomes ink intensity in [0, 1] (1 = ink), downscaled when huge.
-2. :func:`segment` — Otsu threshold, a small closing, connected components (skimage), a faint
-   digit kept whole, specks dropped, pieces of one digit merged (a broken 5), wide pieces cut
-   where the evaluator is most confident about both halves (touching and overlapping digits).
+   uint16, float) becomes ink intensity in [0, 1] (1 = ink), downscaled when huge, with uneven
+   paper (a photo's light falling off) evened out.
+2. :func:`segment` — ruled lines removed, Otsu threshold, a small closing, connected components
+   (skimage), a faint digit kept whole, specks dropped, pieces of one digit merged (a broken 5),
+   wide pieces cut where the evaluator is most confident about both halves (touching and
+   overlapping digits).
 3. :func:`mnist_crop` — each digit as MNIST itself was made: aspect kept in a 20 × 20 box, stroke
    width brought to MNIST's, centre of mass at the centre of the 28 × 28 field.
 4. The evaluator reads each crop (any ``classify`` callable: crops → probabilities).
@@ -39,6 +41,10 @@ MIN_DIGIT_PX = 4             # a piece must be at least this tall or wide (at th
 FORCED_SPLIT = 2.2           # a piece this many typical digit widths wide is always cut
 MIN_HALF_HEIGHT = 0.5       # both sides of a cut stand at least this × the piece's height
 SOLID_FILL = 0.85            # a piece filling this much of its box is a blob, not a stroke
+PAPER_QUANTILE = 0.1         # the paper's level in a block of the picture: most of it is paper
+PAPER_WINDOW = 4.0           # stroke widths: the window over which the paper's level is taken
+RULED_LINE = 0.9             # a straight horizontal run of ink this share of the picture wide ...
+RULED_LINE_HEIGHTS = 2.0     # ... and this many times the tallest other ink is a ruled line
 
 Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
 
@@ -149,7 +155,37 @@ def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
     scale *= step
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     ink = 1.0 - grey if np.median(border) > 0.5 else grey
-    return np.clip(ink, 0.0, 1.0).astype(np.float32), scale
+    return _even_paper(np.clip(ink, 0.0, 1.0).astype(np.float32)), scale
+
+
+def _even_paper(ink: np.ndarray) -> np.ndarray:
+    """``ink`` with the paper's own level divided out. In a photo the light falls off across
+    the sheet or a shadow lies on part of it, so that paper reads as faint ink: one global
+    threshold then takes it for strokes, or loses the strokes elsewhere. Paper already at zero
+    (a canvas, the composed benchmark: the low quantile of every block of half the picture's
+    shorter side is 0) is returned as it is. Otherwise the paper's level is a grey opening of the
+    ink over a window :data:`PAPER_WINDOW` stroke widths wide — no stroke fits inside it, a
+    shadow's edge stays sharp — and ink' = (ink − paper) / (1 − paper), as light multiplies."""
+    h, w = ink.shape
+    side = max(MIN_SIDE, min(h, w) // 2)
+    levels = np.array([[np.quantile(ink[top:top + side, left:left + side], PAPER_QUANTILE)
+                        for left in range(0, w, side)] for top in range(0, h, side)],
+                      dtype=np.float32)
+    if float(levels.max()) <= 0.0:
+        return ink
+    # The stroke width, measured on ink evened out roughly (block levels, interpolated).
+    rough = _divide_paper(ink, resize(levels, (h, w), order=1, mode="edge", preserve_range=True))
+    flat = float(rough.max()) <= float(rough.min())
+    strokes = rough > (0.5 if flat else threshold_otsu(rough))
+    window = int(np.clip(round(PAPER_WINDOW * max(stroke_width(strokes), 1.0)), 3, min(h, w)))
+    # A 3 × 3 median first (it keeps a shadow's edge): the opening's minimum would follow noise.
+    smooth = ndimage.median_filter(ink, size=3)
+    return _divide_paper(ink, ndimage.grey_opening(smooth, size=(window, window)))
+
+
+def _divide_paper(ink: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    paper = np.minimum(paper, 1.0 - MIN_INK_CONTRAST)   # a block of ink is not paper
+    return np.clip((ink - paper) / (1.0 - paper), 0.0, 1.0).astype(np.float32)
 
 
 def _unit_range(picture: np.ndarray) -> np.ndarray:
@@ -184,6 +220,13 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return [], ["no ink found: the picture is empty"]
     threshold = threshold_otsu(ink)
+    lines = _ruled_lines(ink > threshold)
+    if lines.any():   # lined paper: the line would join every digit into one piece
+        notes.append(f"{label(lines).max()} ruled line(s) removed")
+        ink = _without_lines(ink, _dilate(lines, 1))
+        if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+            return [], notes + ["no ink found besides the ruled lines"]
+        threshold = threshold_otsu(ink)
     binary = ink > threshold
     labels = label(binary, connectivity=2)
     regions = regionprops(labels)
@@ -229,6 +272,35 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
         if (piece.ink > 0.5).mean() > SOLID_FILL and h * w > 400 and min(h, w) > 0.5 * max(h, w):
             notes.append(f"a solid blob at x={piece.box.left}..{piece.box.right} (not a stroke)")
     return sorted(pieces, key=lambda q: q.box.left), notes
+
+
+def _ruled_lines(binary: np.ndarray) -> np.ndarray:
+    """The pixels of ruled lines: straight horizontal runs of ink across at least
+    :data:`RULED_LINE` of the picture's width (a horizontal opening) and at least
+    :data:`RULED_LINE_HEIGHTS` times as long as the tallest piece of ink beside them — lined
+    paper runs edge to edge, a digit's bar (a tightly cropped 7) is about one digit wide."""
+    w = binary.shape[1]
+    length = int(np.ceil(RULED_LINE * w))
+    runs = ndimage.minimum_filter1d(binary.astype(np.uint8), length, axis=1)
+    runs = ndimage.maximum_filter1d(runs, length, axis=1).astype(bool)
+    if not runs.any():
+        return runs
+    rest = regionprops(label(binary & ~_dilate(runs, 1), connectivity=2))
+    tallest = max((r.bbox[2] - r.bbox[0] for r in rest), default=0)
+    return runs if length >= RULED_LINE_HEIGHTS * tallest else np.zeros_like(runs)
+
+
+def _without_lines(ink: np.ndarray, band: np.ndarray) -> np.ndarray:
+    """``ink`` with the ruled lines' pixels (``band``) cleared, and a stroke that crosses a line
+    joined again across it (a vertical closing no taller than the line: where there is ink right
+    above and right below). What of a digit lay on the line itself (the foot of a 2 written on
+    it) goes with the line."""
+    cleared = np.where(band, 0.0, ink).astype(ink.dtype)
+    labels = label(band)
+    thickness = max(int(np.bincount(labels[:, c][labels[:, c] > 0]).max(initial=0))
+                    for c in range(band.shape[1]))
+    bridged = ndimage.grey_closing(cleared, size=(thickness + 2, 1))
+    return np.where(band, bridged, cleared).astype(ink.dtype)
 
 
 def _faint_digits(ink: np.ndarray, labels: np.ndarray, regions: list, low: float,

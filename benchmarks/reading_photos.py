@@ -1,0 +1,116 @@
+"""The number reader on pictures unlike the benchmark's: large, dark ink on paper, uneven light,
+ruled lines, noise and JPEG (README, "Numbers in photos").
+
+    python benchmarks/reading_photos.py [--numbers 150] [--seed 3]
+
+Each condition re-draws the same ``--numbers`` apart 4-digit numbers, composed from validation
+digits (the test benchmark is never read here), enlarged ×4 with bicubic interpolation and
+printed as dark ink on white paper, then lit, lined or degraded as the condition says; it prints
+the string accuracy per condition and the first wrong readings. Needs ``dvc repro
+read_numbers`` first (models/digit_reader, models/number_reader.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+
+import numpy as np
+from PIL import Image
+from skimage.transform import resize
+
+from vaelab.core.params import load_params
+from vaelab.core.runtime import setup
+from vaelab.insight.compose import ComposedNumber, compose_number
+from vaelab.insight.digits import read_number
+from vaelab.insight.evaluator import crop_classifier
+from vaelab.insight.reading_evaluation import load_digit_reader, load_reader_settings
+from vaelab.mnist.data import load_split
+
+DATA, MODELS = "data/prepared/mnist", "models"
+ENLARGE = 4
+
+# name → (ruled lines: (where, thickness in px), light: (kind, strength), noise sd, JPEG quality)
+CONDITIONS = {
+    "canvas as composed (white on black, ×1)": None,
+    "×4, dark ink on white paper": ((), None, 0.0, 0),
+    "light falling off to 50 % across": ((), ("falloff", 0.5), 0.0, 0),
+    "light falling off to 50 % downwards": ((), ("falloff-down", 0.5), 0.0, 0),
+    "vignette, corners at 80 %": ((), ("vignette", 0.1), 0.0, 0),
+    "vignette, corners at 30 %": ((), ("vignette", 0.35), 0.0, 0),
+    "hard shadow over the left half, 65 %": ((), ("shadow", 0.65), 0.0, 0),
+    "hard shadow over the left half, 55 %": ((), ("shadow", 0.55), 0.0, 0),
+    "grey paper, noise sd 0.05, JPEG 60": ((), ("grey", 0.25), 0.05, 60),
+    "ruled line below the digits": ((("below", 3),), None, 0.0, 0),
+    "ruled line the digits stand on": ((("on", 3),), None, 0.0, 0),
+    "ruled lines above and below": ((("above", 2), ("below", 2)), None, 0.0, 0),
+    "ruled line through the digits": ((("through", 2),), None, 0.0, 0),
+}
+
+
+def photograph(number: ComposedNumber, lines, light, noise: float, jpeg: int,
+               rng: np.random.Generator) -> np.ndarray:
+    ink = number.image.astype(np.float32) / 255
+    ink = np.clip(resize(ink, (ink.shape[0] * ENLARGE, ink.shape[1] * ENLARGE), order=3), 0, 1)
+    h, w = ink.shape
+    top = min(b[0] for b in number.boxes) * ENLARGE
+    bottom = max(b[2] for b in number.boxes) * ENLARGE
+    for where, thickness in lines:
+        row = {"below": bottom + ENLARGE, "on": bottom - ENLARGE, "through": (top + bottom) // 2,
+               "above": top - 2 * ENLARGE}[where]
+        row = int(np.clip(row, 0, h - thickness))
+        ink[row:row + thickness] = np.maximum(ink[row:row + thickness], 0.9)
+    picture = 1.0 - 0.85 * ink          # dark ink on white paper
+    kind, strength = light or (None, 0.0)
+    if kind == "falloff":
+        picture *= np.linspace(1.0, strength, w)[None, :]
+    elif kind == "falloff-down":
+        picture *= np.linspace(1.0, strength, h)[:, None]
+    elif kind == "vignette":
+        yy, xx = np.mgrid[:h, :w]
+        distance = ((yy - h / 2) / (h / 2)) ** 2 + ((xx - w / 2) / (w / 2)) ** 2
+        picture *= 1.0 - strength * np.clip(distance, 0, 2)
+    elif kind == "shadow":
+        picture[:, :w // 2] *= strength
+    elif kind == "grey":                 # grey paper, lighter ink
+        picture = (1.0 - strength) - (1.0 - 2 * strength) * ink
+    if noise:
+        picture = picture + rng.normal(0.0, noise, picture.shape)
+    picture = np.round(np.clip(picture, 0, 1) * 255).astype(np.uint8)
+    if jpeg:
+        buffer = io.BytesIO()
+        Image.fromarray(picture).save(buffer, "JPEG", quality=jpeg)
+        picture = np.asarray(Image.open(buffer))
+    return picture
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--numbers", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args()
+    params = load_params("params.yaml")
+    setup(params)
+    composer = params.insight.read_numbers.composer
+    knobs = load_reader_settings(MODELS)
+    classify = crop_classifier(load_digit_reader(MODELS))
+    val = load_split(DATA, "val")
+    pool = val.images.numpy(), val.labels.numpy()
+    print(f"{args.numbers} apart 4-digit numbers of validation digits per condition")
+    print(f"{'condition':44s} {'strings':>8s} {'s/picture':>9s}  first wrong (true → read)")
+    for name, condition in CONDITIONS.items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        pictures = [n.image if condition is None else photograph(n, *condition, rng)
+                    for n in numbers]
+        started = time.perf_counter()
+        texts = [read_number(p, classify, knobs).text for p in pictures]
+        seconds = (time.perf_counter() - started) / len(pictures)
+        wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
+        right = 1 - len(wrong) / len(numbers)
+        print(f"{name:44s} {right:8.1%} {seconds:9.3f}  {', '.join(wrong[:4])}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
