@@ -6,7 +6,8 @@ ruled lines, noise and JPEG (README, "Numbers in photos").
 Each condition re-draws the same ``--numbers`` apart 4-digit numbers, composed from validation
 digits (the test benchmark is never read here), enlarged ×4 with bicubic interpolation and
 printed as dark ink on white paper, then lit, lined or degraded as the condition says; it prints
-the string accuracy per condition and the first wrong readings. Needs ``dvc repro
+the string accuracy per condition and the first wrong readings, then the time to read the worst
+pictures for time (full-size noise, a full-size lined page). Needs ``dvc repro
 read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
@@ -110,6 +111,15 @@ def main() -> None:
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         right = 1 - len(wrong) / len(numbers)
         print(f"{name:44s} {right:8.1%} {seconds:9.3f}  {', '.join(wrong[:4])}", flush=True)
+    # The worst pictures for time: full-size noise (10⁵ specks) and a full-size lined page.
+    noise = np.random.default_rng(args.seed).integers(0, 256, (2048, 2048), dtype=np.uint8)
+    page = np.full((2048, 2048), 230, np.uint8)
+    page[::64] = 40
+    for name, picture in (("2048 × 2048 uniform noise", noise), ("2048 × 2048 lined page", page)):
+        started = time.perf_counter()
+        reading = read_number(picture, classify, knobs)
+        print(f"{name}: read in {time.perf_counter() - started:.1f} s "
+              f"({len(reading.digits)} pieces read; {'; '.join(reading.notes) or 'no notes'})")
 
 
 if __name__ == "__main__":
