@@ -271,6 +271,31 @@ def test_ruled_lines_are_removed_and_strokes_crossing_them_kept(rows, kept):
         assert np.minimum(piece.ink, own).sum() >= kept * digits[:, box.left:box.right].sum()
 
 
+def test_bold_marker_strokes_on_lined_paper_in_shade_stay_ink():
+    photo = np.full((300, 600), 0.9)                     # grey-lit paper, lines 20 px apart
+    for row in range(10, 300, 20):
+        photo[row:row + 2] = 0.6
+    for left in (150, 300, 450):                         # three 12-px marker strokes ('1's)
+        photo[70:230, left:left + 12] = 0.2
+    photo[:, :300] *= 0.7                                # a shadow over the left half
+    ink, _ = ink_image(np.round(photo * 255).astype(np.uint8))
+    for left in (150, 300, 450):   # thin lines must not shrink the paper's window into them
+        assert ink[150, left + 2:left + 10].min() > 0.5
+    pieces, notes = segment(ink, KNOBS)
+    assert any("ruled line" in n for n in notes)
+    assert_spans(pieces, [(150, 162), (300, 312), (450, 462)])
+
+
+def test_a_bar_that_meets_the_picture_edge_is_not_a_ruled_line():
+    canvas = np.zeros((60, 200), np.float32)   # two 7s sharing one bar, cropped at the left
+    canvas[10:13, 0:92] = 1.0                  # edge, then two 1s: the bar is 46 % wide
+    canvas[13:50, 40:44] = canvas[13:50, 86:90] = 1.0
+    canvas[10:50, 130:134] = canvas[10:50, 170:174] = 1.0
+    pieces, notes = segment(canvas, KNOBS)
+    assert not any("ruled line" in n for n in notes)
+    assert min(piece.box.top for piece in pieces) == 10
+
+
 def test_a_picture_of_ruled_lines_only_reads_nothing_and_says_why():
     canvas = np.full((120, 300), 255, np.uint8)
     canvas[40:42] = canvas[90:92] = 30                      # lined paper, nothing written

@@ -42,7 +42,10 @@ FORCED_SPLIT = 2.2           # a piece this many typical digit widths wide is al
 MIN_HALF_HEIGHT = 0.5       # both sides of a cut stand at least this × the piece's height
 SOLID_FILL = 0.85            # a piece filling this much of its box is a blob, not a stroke
 PAPER_QUANTILE = 0.1         # the paper's level in a block of the picture: most of it is paper
-PAPER_WINDOW = 4.0           # stroke widths: the window over which the paper's level is taken
+PAPER_WINDOW = 2.0           # stroke widths (the boldest): the window of the paper's level
+BOLD_AREA = 64               # px: a piece of ink smaller is a speck, not a stroke
+PAPER_MAX = 0.85             # a paper level above this is taken as ink, not as paper in shade
+PAPER_LEFT = 0.05            # evened ink below this is paper
 RULED_LINE = 0.9             # a straight horizontal run of ink this share of the picture wide ...
 RULED_LINE_HEIGHTS = 2.0     # ... and this many times the tallest other ink is a ruled line
 
@@ -164,8 +167,9 @@ def _even_paper(ink: np.ndarray) -> np.ndarray:
     threshold then takes it for strokes, or loses the strokes elsewhere. Paper already at zero
     (a canvas, the composed benchmark: the low quantile of every block of half the picture's
     shorter side is 0) is returned as it is. Otherwise the paper's level is a grey opening of the
-    ink over a window :data:`PAPER_WINDOW` stroke widths wide — no stroke fits inside it, a
-    shadow's edge stays sharp — and ink' = (ink − paper) / (1 − paper), as light multiplies."""
+    ink over a window :data:`PAPER_WINDOW` times as wide as the boldest strokes (ruled lines left
+    out of that measure) — no stroke fits inside it, a shadow's edge stays sharp — and
+    ink' = (ink − paper) / (1 − paper), as light multiplies."""
     h, w = ink.shape
     side = max(MIN_SIDE, min(h, w) // 2)
     levels = np.array([[np.quantile(ink[top:top + side, left:left + side], PAPER_QUANTILE)
@@ -173,19 +177,43 @@ def _even_paper(ink: np.ndarray) -> np.ndarray:
                       dtype=np.float32)
     if float(levels.max()) <= 0.0:
         return ink
-    # The stroke width, measured on ink evened out roughly (block levels, interpolated).
+    # The strokes, found on ink evened out roughly (block levels, interpolated).
     rough = _divide_paper(ink, resize(levels, (h, w), order=1, mode="edge", preserve_range=True))
     flat = float(rough.max()) <= float(rough.min())
     strokes = rough > (0.5 if flat else threshold_otsu(rough))
-    window = int(np.clip(round(PAPER_WINDOW * max(stroke_width(strokes), 1.0)), 3, min(h, w)))
+    strokes &= ~_dilate(_ruled_lines(strokes), 1)
+    window = int(np.clip(round(PAPER_WINDOW * _bold_width(strokes)), 3, min(h, w)))
     # A 3 × 3 median first (it keeps a shadow's edge): the opening's minimum would follow noise.
     smooth = ndimage.median_filter(ink, size=3)
     return _divide_paper(ink, ndimage.grey_opening(smooth, size=(window, window)))
 
 
+def _bold_width(strokes: np.ndarray) -> float:
+    """The width of the boldest strokes in pixels (at least 1): of every piece of ink of
+    :data:`BOLD_AREA` px or more, its median width along its skeleton (twice the distance to
+    the paper there); the largest of those. Thin ink beside bold ink (ruled lines the rough
+    evening broke, a thin pen's digit) must not shrink the paper's window into a bold stroke."""
+    spine = skeletonize(strokes)
+    if not spine.any():
+        return 1.0
+    pieces, count = label(strokes, return_num=True)
+    on_spine = np.where(spine, pieces, 0)
+    numbers = np.arange(1, count + 1)
+    areas = np.bincount(pieces.ravel(), minlength=count + 1)[1:]
+    widths = 2 * np.atleast_1d(ndimage.median(ndimage.distance_transform_edt(strokes), on_spine,
+                                              numbers))
+    # (a piece whose skeleton is empty has no median: NaN, left out by the comparison)
+    return max([1.0, *(float(w) for w, a in zip(widths, areas) if a >= BOLD_AREA and w > 0)])
+
+
 def _divide_paper(ink: np.ndarray, paper: np.ndarray) -> np.ndarray:
-    paper = np.minimum(paper, 1.0 - MIN_INK_CONTRAST)   # a block of ink is not paper
-    return np.clip((ink - paper) / (1.0 - paper), 0.0, 1.0).astype(np.float32)
+    """(ink − paper) / (1 − paper) in [0, 1]: the ink as it would read on paper at zero."""
+    paper = np.minimum(paper, PAPER_MAX)
+    evened = np.clip((ink - paper) / (1.0 - paper), 0.0, 1.0).astype(np.float32)
+    # What is left of the paper is a few percent (a ramp's last columns, noise); Otsu's threshold
+    # (a histogram bin's centre) would take the top of it for ink.
+    evened[evened < PAPER_LEFT] = 0.0
+    return evened
 
 
 def _unit_range(picture: np.ndarray) -> np.ndarray:
@@ -243,7 +271,7 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
                                         tallest, p.split_aspect)
     boxes = {r.label: r.bbox for r in regions}
     small = [r.label for r in regions if max(r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1]) < min_side]
-    is_small = set(small)
+    is_small = set(small)    # for membership; the list keeps regionprops' order for the specks
     groups = [[r.label] for r in sorted(regions, key=lambda r: r.bbox[1]) if r.label not in is_small]
     if not groups:
         return [], notes + [f"no digit-sized ink found ({len(small)} speck(s) smaller than "
@@ -291,8 +319,9 @@ def _ruled_lines(binary: np.ndarray) -> np.ndarray:
     paper runs edge to edge, a digit's bar (a tightly cropped 7) is about one digit wide."""
     w = binary.shape[1]
     length = int(np.ceil(RULED_LINE * w))
-    runs = ndimage.minimum_filter1d(binary.astype(np.uint8), length, axis=1)
-    runs = ndimage.maximum_filter1d(runs, length, axis=1).astype(bool)
+    # Off the picture is paper (the default mirroring would double a run that meets the edge).
+    runs = ndimage.minimum_filter1d(binary.astype(np.uint8), length, axis=1, mode="constant")
+    runs = ndimage.maximum_filter1d(runs, length, axis=1, mode="constant").astype(bool)
     if not runs.any():
         return runs
     rest = regionprops(label(binary & ~_dilate(runs, 1), connectivity=2))
@@ -302,13 +331,13 @@ def _ruled_lines(binary: np.ndarray) -> np.ndarray:
 
 def _without_lines(ink: np.ndarray, band: np.ndarray) -> np.ndarray:
     """``ink`` with the ruled lines' pixels (``band``) cleared, and a stroke that crosses a line
-    joined again across it (a vertical closing no taller than the line: where there is ink right
-    above and right below). What of a digit lay on the line itself (the foot of a 2 written on
-    it) goes with the line."""
+    joined again across it: a vertical closing 2 px taller than the thickest band bridges the
+    gap where there is ink right above and right below. What of a digit lay on the line itself
+    (the foot of a 2 written on it) goes with the line."""
     cleared = np.where(band, 0.0, ink).astype(ink.dtype)
     labels = label(band)
-    thickness = max(int(np.bincount(labels[:, c][labels[:, c] > 0]).max(initial=0))
-                    for c in range(band.shape[1]))
+    thickness = max(int((labels[where] == number).sum(axis=0).max())
+                    for number, where in enumerate(ndimage.find_objects(labels), start=1))
     bridged = ndimage.grey_closing(cleared, size=(thickness + 2, 1))
     return np.where(band, bridged, cleared).astype(ink.dtype)
 
