@@ -172,9 +172,17 @@ def _even_paper(ink: np.ndarray) -> np.ndarray:
     ink' = (ink − paper) / (1 − paper), as light multiplies."""
     h, w = ink.shape
     side = max(MIN_SIDE, min(h, w) // 2)
-    levels = np.array([[np.quantile(ink[top:top + side, left:left + side], PAPER_QUANTILE)
-                        for left in range(0, w, side)] for top in range(0, h, side)],
-                      dtype=np.float32)
+    tops, lefts = np.arange(0, h, side), np.arange(0, w, side)
+    # A block with this many zeros has its low quantile at 0 for certain; only the others are
+    # sorted (np.quantile per block cost ten times the rest of ink_image, and every composed
+    # digit of the reader's training passes here).
+    zeros = np.add.reduceat(np.add.reduceat((ink <= 0).astype(np.int32), tops, axis=0), lefts,
+                            axis=1)
+    sizes = np.outer(np.diff(tops, append=h), np.diff(lefts, append=w))
+    levels = np.zeros(zeros.shape, np.float32)
+    for row, column in zip(*np.nonzero(zeros < PAPER_QUANTILE * sizes + 2)):
+        levels[row, column] = np.quantile(ink[tops[row]:tops[row] + side,
+                                              lefts[column]:lefts[column] + side], PAPER_QUANTILE)
     if float(levels.max()) <= 0.0:
         return ink
     # The strokes, found on ink evened out roughly (block levels, interpolated).
