@@ -24,9 +24,7 @@ from skimage.transform import resize
 from vaelab.core.params import load_params
 from vaelab.core.runtime import setup
 from vaelab.insight.compose import ComposedNumber, compose_number
-from vaelab.insight.digits import read_number
-from vaelab.insight.evaluator import crop_classifier
-from vaelab.insight.reading_evaluation import load_digit_reader, load_reader_settings
+from vaelab.insight.reader import NumberReader
 from vaelab.mnist.data import load_split
 
 DATA, MODELS = "data/prepared/mnist", "models"
@@ -94,8 +92,7 @@ def main() -> None:
     params = load_params("params.yaml")
     setup(params)
     composer = params.insight.read_numbers.composer
-    knobs = load_reader_settings(MODELS)
-    classify = crop_classifier(load_digit_reader(MODELS))
+    reader = NumberReader.load(MODELS)   # as `vaelab read` and the studio read
     val = load_split(DATA, "val")
     pool = val.images.numpy(), val.labels.numpy()
     print(f"{args.numbers} apart 4-digit numbers of validation digits per condition")
@@ -106,7 +103,7 @@ def main() -> None:
         pictures = [n.image if condition is None else photograph(n, *condition, rng)
                     for n in numbers]
         started = time.perf_counter()
-        texts = [read_number(p, classify, knobs).text for p in pictures]
+        texts = [reader.read(p).text for p in pictures]
         seconds = (time.perf_counter() - started) / len(pictures)
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         right = 1 - len(wrong) / len(numbers)
@@ -117,7 +114,7 @@ def main() -> None:
     page[::64] = 40
     for name, picture in (("2048 × 2048 uniform noise", noise), ("2048 × 2048 lined page", page)):
         started = time.perf_counter()
-        reading = read_number(picture, classify, knobs)
+        reading = reader.read(picture)
         print(f"{name}: read in {time.perf_counter() - started:.1f} s "
               f"({len(reading.digits)} pieces read; {'; '.join(reading.notes) or 'no notes'})")
 
