@@ -5,7 +5,8 @@ ruled lines, noise and JPEG (README, "Numbers in photos").
 
 Each condition re-draws the same ``--numbers`` apart 4-digit numbers, composed from validation
 digits (the test benchmark is never read here), enlarged ×4 with bicubic interpolation and
-printed as dark ink on white paper, then lit, lined or degraded as the condition says; it prints
+printed as dark ink on white paper, then lit, lined, degraded or laid on a desk as the
+condition says; it prints
 the string accuracy per condition and the first wrong readings, then the time to read the worst
 pictures for time (full-size noise, a full-size lined page). Needs ``dvc repro
 read_numbers`` first (models/digit_reader, models/number_reader.json).
@@ -30,7 +31,8 @@ from vaelab.mnist.data import load_split
 DATA, MODELS = "data/prepared/mnist", "models"
 ENLARGE = 4
 
-# name → (ruled lines: (where, thickness in px), light: (kind, strength), noise sd, JPEG quality)
+# name → (ruled lines: (where, thickness in px), light: (kind, strength), noise sd, JPEG quality
+#         [, surround: (kind, grey level)])
 CONDITIONS = {
     "canvas as composed (white on black, ×1)": None,
     "×4, dark ink on white paper": ((), None, 0.0, 0),
@@ -41,6 +43,12 @@ CONDITIONS = {
     "hard shadow over the left half, 65 %": ((), ("shadow", 0.65), 0.0, 0),
     "hard shadow over the left half, 55 %": ((), ("shadow", 0.55), 0.0, 0),
     "grey paper, noise sd 0.05, JPEG 60": ((), ("grey", 0.25), 0.05, 60),
+    "dim photo: the paper at 45 %": ((), ("dim", 0.45), 0.0, 0),
+    "shadow over three quarters, 40 %": ((), ("shadow-wide", 0.4), 0.0, 0),
+    "sheet on a dark desk (25 %)": ((), None, 0.0, 0, ("desk", 0.25)),
+    "sheet on a lighter desk (60 %)": ((), None, 0.0, 0, ("desk", 0.6)),
+    "sheet on a dark desk, running off the right": ((), None, 0.0, 0, ("desk-left", 0.25)),
+    "scan with a dark edge (6 px, 10 %)": ((), None, 0.0, 0, ("frame", 0.1)),
     "ruled line below the digits": ((("below", 3),), None, 0.0, 0),
     "ruled line the digits stand on": ((("on", 3),), None, 0.0, 0),
     "ruled lines above and below": ((("above", 2), ("below", 2)), None, 0.0, 0),
@@ -48,8 +56,8 @@ CONDITIONS = {
 }
 
 
-def photograph(number: ComposedNumber, lines, light, noise: float, jpeg: int,
-               rng: np.random.Generator) -> np.ndarray:
+def photograph(number: ComposedNumber, condition: tuple, rng: np.random.Generator) -> np.ndarray:
+    lines, light, noise, jpeg, *surround = condition
     ink = number.image.astype(np.float32) / 255
     ink = np.clip(resize(ink, (ink.shape[0] * ENLARGE, ink.shape[1] * ENLARGE), order=3), 0, 1)
     h, w = ink.shape
@@ -72,8 +80,20 @@ def photograph(number: ComposedNumber, lines, light, noise: float, jpeg: int,
         picture *= 1.0 - strength * np.clip(distance, 0, 2)
     elif kind == "shadow":
         picture[:, :w // 2] *= strength
+    elif kind == "shadow-wide":          # over most of the border too
+        picture[:, :3 * w // 4] *= strength
+    elif kind == "dim":
+        picture *= strength
     elif kind == "grey":                 # grey paper, lighter ink
         picture = (1.0 - strength) - (1.0 - 2 * strength) * ink
+    if surround:
+        kind, level = surround[0]
+        if kind == "frame":              # a scanner's dark edge round the page
+            picture[:6] = picture[-6:] = picture[:, :6] = picture[:, -6:] = level
+        else:                            # the sheet on a desk, a margin of desk all round
+            desk = np.full((h + h // 2, w + w // 4), level)   # (or the sheet off the right edge)
+            desk[h // 4:h // 4 + h, w // 8:w // 8 + w] = picture
+            picture = desk[:, :w // 8 + w] if kind == "desk-left" else desk
     if noise:
         picture = picture + rng.normal(0.0, noise, picture.shape)
     picture = np.round(np.clip(picture, 0, 1) * 255).astype(np.uint8)
@@ -100,7 +120,7 @@ def main() -> None:
     for name, condition in CONDITIONS.items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
-        pictures = [n.image if condition is None else photograph(n, *condition, rng)
+        pictures = [n.image if condition is None else photograph(n, condition, rng)
                     for n in numbers]
         started = time.perf_counter()
         texts = [reader.read(p).text for p in pictures]

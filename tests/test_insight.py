@@ -239,11 +239,96 @@ def test_uneven_light_on_the_paper_is_evened_out(light):
         lit[:, :100] = 0.5
     photo = np.round((1.0 - 0.8 * ink) * lit * 255).astype(np.uint8)   # dark ink on paper
     evened, _ = ink_image(photo)
+    assert_reads_as_ink(evened, ink)
+    pieces, notes = segment(evened, KNOBS)
+    assert_spans(pieces)
+
+
+def assert_reads_as_ink(evened, ink):
     strokes = ndimage.binary_dilation(ink > 0, iterations=2)
     assert evened[~strokes].max() < 0.1                  # the paper reads as paper everywhere
     assert evened[ink > 0].min() > 0.6                    # and the ink as ink, in shade too
-    pieces, notes = segment(evened, KNOBS)
-    assert_spans(pieces)
+
+
+@pytest.mark.parametrize("light", ["dim", "shadow over most of the border"])
+def test_the_paper_colour_is_judged_against_the_picture_not_against_mid_grey(light):
+    ink = three_digits()
+    photo = 1.0 - 0.85 * ink                             # dark ink on white paper, then
+    if light == "dim":
+        photo *= 0.45                                    # photographed dim: paper below 0.5
+    else:
+        photo[:, :150] *= 0.4                            # the border's median in a shadow
+    evened, _ = ink_image(np.round(photo * 255).astype(np.uint8))
+    assert_reads_as_ink(evened, ink)
+    assert_spans(segment(evened, KNOBS)[0])
+
+
+def test_a_vignette_is_not_taken_for_the_edge_of_a_sheet():
+    ink = three_digits()                                 # the light falls off to the corners:
+    rr, cc = np.mgrid[:100, :200]                        # a bright middle, a dark border, but
+    fall = ((rr - 50) / 50) ** 2 + ((cc - 100) / 100) ** 2   # no edge between them
+    photo = (1.0 - 0.85 * ink) * (1.0 - 0.35 * np.clip(fall, 0, 2))
+    evened, _ = ink_image(np.round(photo * 255).astype(np.uint8))
+    assert_spans(segment(evened, KNOBS)[0])
+    assert evened[ink > 0].min() > 0.5
+
+
+def sheet_on(ink: np.ndarray, surround: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """The digits on a white sheet photographed on a desk or scanned with a dark edge: the
+    picture and where the sheet's top-left corner lies in it."""
+    sheet = 1.0 - 0.85 * ink
+    if surround in ("dark frame", "black frame"):
+        photo = sheet.copy()
+        photo[:6] = photo[-6:] = photo[:, :6] = photo[:, -6:] = 0.1 if surround == "dark frame" else 0
+        return photo, (0, 0)
+    level = 0.6 if surround == "light desk" else 0.25
+    photo = np.full((ink.shape[0] + 60, ink.shape[1] + 50), level)
+    photo[30:30 + ink.shape[0], 25:25 + ink.shape[1]] = sheet
+    if surround == "dark desk, the sheet running off the right":
+        return photo[:, :ink.shape[1] + 25], (30, 25)
+    return photo, (30, 25)
+
+
+@pytest.mark.parametrize("surround", ["dark desk", "light desk", "dark frame", "black frame",
+                                      "dark desk, the sheet running off the right"])
+def test_a_sheet_on_a_desk_or_in_a_dark_frame_is_read_on_the_sheet_alone(surround):
+    ink = three_digits()
+    photo, (top, left) = sheet_on(ink, surround)
+    evened, _ = ink_image(np.round(photo * 255).astype(np.uint8))
+    on_sheet = np.zeros(evened.shape, bool)
+    on_sheet[top:top + ink.shape[0], left:left + ink.shape[1]] = True
+    placed = np.zeros(evened.shape, np.float32)
+    placed[on_sheet] = ink.ravel()
+    assert_reads_as_ink(evened, placed)                  # the desk or frame is not ink
+    assert_spans(segment(evened, KNOBS)[0], [(a + left, b + left) for a, b in THREE_SPANS])
+
+
+@pytest.mark.parametrize("width, outer, hole, paper", [
+    (80, (45, 32), (22, 12), "white"), (80, (45, 32), (6, 6), "white"),
+    (50, (50, 20), (42, 8), "white"), (80, (45, 32), (10, 1.5), "white"),
+    (80, (45, 32), (30, 4), "white"), (80, (45, 32), (6, 6), "black"),
+    (50, (50, 20), (42, 8), "black"), (80, (45, 32), (10, 1.5), "black"),
+    (60, (50, 24), (42, 6), "black, cut")],
+    ids=["a blob hole", "a dot", "a tall 0", "a small slit", "a slim hole on white paper",
+         "a dot, white on a black board", "a tall 0, white on a black board",
+         "a small slit, white on a black board", "a tall 0 running off the picture"])
+def test_a_bold_zero_photographed_close_is_not_taken_for_a_sheet(width, outer, hole, paper):
+    """A fat 0 filling the picture is, like a sheet, a large piece on no edge with something in
+    its hole. On white paper it is never taken for one (a sheet is sought as a light piece only
+    where the border made the paper dark); white on a black board, its hole is a blob (not
+    lines), as wide as the ring around it (not thinner than the sheet), or a speck."""
+    grey = np.zeros((110, width), np.float32)
+    rr, cc = np.ogrid[:110, :width]
+    centre = width / 2
+    grey[((rr - 55) / outer[0]) ** 2 + ((cc - centre) / outer[1]) ** 2 <= 1] = 1.0
+    grey[((rr - 55) / hole[0]) ** 2 + ((cc - centre) / hole[1]) ** 2 <= 1] = 0.0
+    rng = np.random.default_rng(0)
+    photo = 0.9 * (1.0 - 0.85 * grey) if paper == "white" else 0.1 + 0.8 * grey
+    photo = np.clip(photo + rng.normal(0, 0.02, grey.shape), 0, 1)
+    if paper.endswith("cut"):    # its ring runs off the right edge: no thicker for that
+        photo, grey = photo[:, :width - 10], grey[:, :width - 10]
+    evened, _ = ink_image(np.round(photo * 255).astype(np.uint8))
+    assert evened[grey > 0].mean() > 0.8 and evened[grey == 0].mean() < 0.1
 
 
 def test_paper_already_at_zero_is_left_exactly_as_it_is():

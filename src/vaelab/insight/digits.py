@@ -3,8 +3,9 @@
 The path of one image (see :func:`read_number`):
 
 1. :func:`ink_image` — any 2-D picture (grey, RGB, RGBA canvas, light or dark background, uint8,
-   uint16, float) becomes ink intensity in [0, 1] (1 = ink), downscaled when huge, with uneven
-   paper (a photo's light falling off) evened out.
+   uint16, float) becomes ink intensity in [0, 1] (1 = ink), downscaled when huge: which colour
+   is paper judged against the picture's own range (a dim photo), a sheet on a darker desk read
+   alone, uneven paper (a photo's light falling off) evened out.
 2. :func:`segment` — ruled lines removed, Otsu threshold, a small closing, connected components
    (skimage), a faint digit kept whole, specks dropped, pieces of one digit merged (a broken 5),
    wide pieces cut where the evaluator is most confident about both halves (touching and
@@ -23,7 +24,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.measure import label, regionprops
-from skimage.morphology import disk, skeletonize
+from skimage.morphology import disk, remove_small_objects, skeletonize
 from skimage.transform import downscale_local_mean, resize
 
 from vaelab.insight.params import SegmentationParams
@@ -48,6 +49,13 @@ PAPER_MAX = 0.85             # a paper level above this is taken as ink, not as 
 PAPER_LEFT = 0.05            # evened ink below this is paper
 RULED_LINE = 0.9             # a straight horizontal run of ink this share of the picture wide ...
 RULED_LINE_HEIGHTS = 2.0     # ... and this many times the tallest other ink is a ruled line
+POLARITY_CLEAR = 0.25        # the border this far (share of the range) from the middle is paper
+SKEW_CLEAR = 0.1             # else the strokes' tail decides, when its skewness is beyond ±this
+SHEET_AREA = 0.3             # a sheet of paper inside a darker surround covers this much at least
+SHEET_ON_BLACK = 0.5         # ... and this much inside paper at exactly zero (else: a canvas)
+SHEET_THICKER = 2.0          # ... and is this many times thicker than the strokes in its holes,
+SHEET_LINES = 4.0            # which are lines this many times as long as wide (not a 0's hole);
+SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edge (not a vignette)
 
 Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
 
@@ -120,7 +128,8 @@ def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
 
     Accepted: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays of bool, uint8, uint16 or floats
     in [0, 1] (or [0, 255]). Transparent pixels of an RGBA picture are paper. The paper is the
-    colour of the border, so dark ink on white and white ink on black both work.
+    colour of the border (:func:`_paper_is_light`), so dark ink on white and white ink on black
+    both work; a sheet on a darker desk is read on the sheet alone (:func:`_inside_sheet`).
     """
     picture = np.asarray(picture)
     if picture.ndim == 3 and picture.shape[2] in (1, 3, 4):
@@ -156,9 +165,113 @@ def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
         grey = resize(grey, (round(grey.shape[0] / scale), round(grey.shape[1] / scale)),
                       anti_aliasing=True)
     scale *= step
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    ink = 1.0 - grey if np.median(border) > 0.5 else grey
-    return _even_paper(np.clip(ink, 0.0, 1.0).astype(np.float32)), scale
+    light = _paper_is_light(grey)
+    ink = 1.0 - grey if light else grey
+    return _even_paper(_inside_sheet(np.clip(ink, 0.0, 1.0).astype(np.float32), light)), scale
+
+
+def _border(picture: np.ndarray) -> np.ndarray:
+    return np.concatenate([picture[0], picture[-1], picture[:, 0], picture[:, -1]])
+
+
+def _paper_is_light(grey: np.ndarray) -> bool:
+    """Whether the paper is the light colour (dark ink) or the dark one (a canvas of light ink).
+
+    The paper is the colour of the border, judged against the picture's own range (a dim photo's
+    white paper is darker than 0.5). When the border lies near the middle of that range (a shadow
+    over most of it), the strokes decide: thin ink is a one-sided tail of the picture's detail
+    (the picture less its blur), dark strokes a dark tail; light and shadow add both sides."""
+    border = _border(grey)
+    darkest, lightest = float(border.min()), float(border.max())
+    if darkest == lightest and darkest in (0.0, 1.0):    # a canvas: the fast path (grey is in
+        return darkest == 1.0                            # [0, 1], so its border is an extreme)
+    darkest, lightest = float(grey.min()), float(grey.max())
+    if border.min() == border.max() and border[0] in (darkest, lightest):   # a canvas too
+        return bool(border[0] > 0.5) if darkest == lightest else bool(border[0] == lightest)
+    sample = grey.ravel()[::max(1, grey.size // 65536)]
+    low, high = (float(v) for v in np.quantile(sample, [0.005, 0.995]))
+    if high - low < MIN_INK_CONTRAST:   # ink on less than 0.5 % of the picture: its extremes
+        low, high = darkest, lightest
+    if high - low < MIN_INK_CONTRAST:
+        return bool(np.median(border) > 0.5)
+    lean = (float(np.median(border)) - (low + high) / 2) / (high - low)
+    if abs(lean) >= POLARITY_CLEAR:
+        return lean > 0
+    step = max(1, int(np.ceil(max(grey.shape) / 256)))   # the strokes' tail survives 256 px
+    small = grey if step == 1 else downscale_local_mean(grey, (step, step))
+    detail = small - ndimage.gaussian_filter(small, max(1.0, min(small.shape) / 8))
+    spread = float(np.mean(detail ** 2))
+    skew = float(np.mean(detail ** 3)) / spread ** 1.5 if spread > 1e-12 else 0.0
+    return skew < 0 if abs(skew) > SKEW_CLEAR else lean > 0
+
+
+def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> np.ndarray:
+    """``ink`` read only on the sheet of paper when the picture shows a sheet on a darker desk or
+    inside a dark frame (a scan's edge): the surround is not ink. The sheet (:func:`_sheet_mask`;
+    it may run off the picture on one side) is found either way round: with the surround taken
+    for paper (a dark desk: the sheet then reads as ink far above the border's level, the digits
+    as holes in it, and its colours are swapped back) or for ink (a lighter desk: the sheet lies
+    far below the border's level). The first only where the border made the paper the dark
+    colour (``paper_is_light`` False): on light paper, a bold digit photographed close would be
+    such a "sheet". A picture whose border is paper at exactly zero has a sheet only when ink
+    covers :data:`SHEET_ON_BLACK` of it (a scan in a black frame): a canvas, the composed
+    benchmark, has none (a bold composed 0 covers 30 % of its canvas and can pass the sheet's
+    tests at that size)."""
+    border = _border(ink)
+    if border.max() <= 0.0 and (np.count_nonzero(ink > float(ink.max()) / 2)
+                                < SHEET_ON_BLACK * ink.size):
+        return ink     # paper at zero all round, ink on less than half: a canvas (fast path)
+    level, low, high = float(np.median(border)), float(ink.min()), float(ink.max())
+    if high - low < MIN_INK_CONTRAST:
+        return ink
+    if not paper_is_light:                                 # the sheet taken for ink
+        sheet = _sheet_mask(ink, ink > (level + high) / 2)
+        if sheet is not None:
+            return np.where(sheet, 1.0 - ink, 0.0).astype(np.float32)
+    if level >= MIN_INK_CONTRAST:                          # the surround taken for ink
+        sheet = _sheet_mask(ink, ink < (low + level) / 2)
+        if sheet is not None:
+            return np.where(sheet, ink, 0.0).astype(np.float32)
+    return ink
+
+
+def _sheet_mask(ink: np.ndarray, region: np.ndarray) -> np.ndarray | None:
+    """The sheet: the largest piece of ``region`` on less than half of the picture's border,
+    holes filled, when it covers at least :data:`SHEET_AREA` of the picture, has a sharp edge
+    (the ink steps by at least :data:`SHEET_EDGE` across it: a desk's edge, not a vignette's
+    gradual fall) and what lies in its holes are strokes — a piece of :data:`BOLD_AREA` px or
+    more, lines at least :data:`SHEET_LINES` times as long as they are wide, at least
+    :data:`SHEET_THICKER` times thinner than the sheet is thick at its thickest. A bold digit
+    photographed close (a fat 0) is a piece with a hole too, but its hole is a blob, a speck or
+    as wide as the ring around it."""
+    if region.mean() < SHEET_AREA:
+        return None
+    pieces = label(region, connectivity=1)
+    areas = np.bincount(pieces.ravel())
+    edge = _border(pieces)
+    # The desk may show on three sides only (the sheet runs off the picture), but it lies along
+    # most of the border: a piece on half the border or more is the paper of a plain photo.
+    areas[np.bincount(edge, minlength=len(areas)) >= 0.5 * edge.size] = 0
+    areas[0] = 0   # not a piece
+    if areas.max(initial=0) < SHEET_AREA * region.size:
+        return None
+    piece = pieces == int(areas.argmax())
+    sheet = ndimage.binary_fill_holes(piece)   # (a digit on the picture's edge is left out)
+    inside = sheet & ~ndimage.binary_erosion(sheet, iterations=3, border_value=1)
+    outside = ndimage.binary_dilation(sheet, iterations=3) & ~sheet
+    if not (inside.any() and outside.any()) or abs(
+            float(np.median(ink[outside])) - float(np.median(ink[inside]))) < SHEET_EDGE:
+        return None
+    # What lies in the holes, specks of noise left out (a 0's inside is region again: a hole).
+    strokes = remove_small_objects(sheet & ~region, max_size=BOLD_AREA - 1, connectivity=2)
+    spine = skeletonize(strokes)
+    if not spine.any():
+        return None
+    width = 2 * float(np.median(ndimage.distance_transform_edt(strokes)[spine]))
+    # (padded: the picture's edge, where the sheet runs off it, is not inside the sheet)
+    thick = 2 * float(ndimage.distance_transform_edt(np.pad(piece, 1)).max())
+    lines = spine.sum() >= SHEET_LINES * width
+    return sheet if lines and thick >= SHEET_THICKER * _bold_width(strokes) else None
 
 
 def _even_paper(ink: np.ndarray) -> np.ndarray:
