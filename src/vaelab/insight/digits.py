@@ -182,11 +182,11 @@ def _paper_is_light(grey: np.ndarray) -> bool:
     over most of it), the strokes decide: thin ink is a one-sided tail of the picture's detail
     (the picture less its blur), dark strokes a dark tail; light and shadow add both sides."""
     border = _border(grey)
-    darkest, lightest = float(border.min()), float(border.max())
-    if darkest == lightest and darkest in (0.0, 1.0):    # a canvas: the fast path (grey is in
-        return darkest == 1.0                            # [0, 1], so its border is an extreme)
+    uniform = float(border.min()) == float(border.max())
+    if uniform and border[0] in (0.0, 1.0):   # a canvas: the fast path (grey is in [0, 1], so
+        return bool(border[0] == 1.0)         # such a border is the picture's extreme)
     darkest, lightest = float(grey.min()), float(grey.max())
-    if border.min() == border.max() and border[0] in (darkest, lightest):   # a canvas too
+    if uniform and border[0] in (darkest, lightest):                    # a canvas too
         return bool(border[0] > 0.5) if darkest == lightest else bool(border[0] == lightest)
     sample = grey.ravel()[::max(1, grey.size // 65536)]
     low, high = (float(v) for v in np.quantile(sample, [0.005, 0.995]))
