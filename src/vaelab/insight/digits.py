@@ -401,8 +401,7 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
     groups = _join_short(groups, boxes, tallest)
     # A small piece inside a digit's columns is a broken-off bit of it; elsewhere, a speck.
     # (Column spans kept up to date as bits join: a picture of noise holds 10⁵ specks.)
-    lefts = np.array([min(boxes[i][1] for i in g) for g in groups])
-    rights = np.array([max(boxes[i][3] for i in g) for g in groups])
+    lefts, rights = np.array([_group_box(g, boxes)[1::2] for g in groups]).T.copy()
     specks = 0
     for piece in small:
         centre = (boxes[piece][1] + boxes[piece][3]) / 2
@@ -513,10 +512,16 @@ def cut_to_ink(ink: np.ndarray, threshold: float = 0.0) -> np.ndarray:
     return ink[box.top:box.bottom, box.left:box.right]
 
 
+def _group_box(group: list[int], boxes: dict) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) of a group of pieces, from their boxes (regionprops bboxes)."""
+    return (min(boxes[i][0] for i in group), min(boxes[i][1] for i in group),
+            max(boxes[i][2] for i in group), max(boxes[i][3] for i in group))
+
+
 def _merge_overlapping(groups: list[list[int]], boxes: dict, min_overlap: float) -> list[list[int]]:
     """Merge groups whose column ranges overlap by ≥ ``min_overlap`` of the narrower one: the
     pieces of one digit sit above each other, neighbouring digits side by side."""
-    spans = [[min(boxes[i][1] for i in g), max(boxes[i][3] for i in g)] for g in groups]
+    spans = [list(_group_box(g, boxes)[1::2]) for g in groups]
     merged = True
     while merged:
         merged = False
@@ -538,18 +543,14 @@ def _merge_overlapping(groups: list[list[int]], boxes: dict, min_overlap: float)
 def _join_short(groups: list[list[int]], boxes: dict, tallest: int) -> list[list[int]]:
     """A group less than half as tall as the tallest piece (the detached bar of a 5, the foot of
     a 2) joins its horizontally nearest neighbour when that one is near (half a digit height)."""
-    def span(g):
-        return (min(boxes[i][0] for i in g), min(boxes[i][1] for i in g),
-                max(boxes[i][2] for i in g), max(boxes[i][3] for i in g))
-
     changed = True
     while changed and len(groups) > 1:
         changed = False
         for a, group in enumerate(groups):
-            top, left, bottom, right = span(group)
+            top, left, bottom, right = _group_box(group, boxes)
             if bottom - top >= MIN_HALF_HEIGHT * tallest:
                 continue
-            gaps = [(max(span(g)[1] - right, left - span(g)[3], 0), b)
+            gaps = [(max(_group_box(g, boxes)[1] - right, left - _group_box(g, boxes)[3], 0), b)
                      for b, g in enumerate(groups) if b != a]
             gap, nearest = min(gaps)
             if gap <= MIN_HALF_HEIGHT * tallest:
