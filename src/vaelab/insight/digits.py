@@ -217,11 +217,10 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> np.ndarray:
     covers :data:`SHEET_ON_BLACK` of it (a scan in a black frame): a canvas, the composed
     benchmark, has none (a bold composed 0 covers 30 % of its canvas and can pass the sheet's
     tests at that size)."""
-    border = _border(ink)
-    if border.max() <= 0.0 and (np.count_nonzero(ink > float(ink.max()) / 2)
-                                < SHEET_ON_BLACK * ink.size):
+    border, high = _border(ink), float(ink.max())
+    if border.max() <= 0.0 and np.count_nonzero(ink > high / 2) < SHEET_ON_BLACK * ink.size:
         return ink     # paper at zero all round, ink on less than half: a canvas (fast path)
-    level, low, high = float(np.median(border)), float(ink.min()), float(ink.max())
+    level, low = float(np.median(border)), float(ink.min())
     if high - low < MIN_INK_CONTRAST:
         return ink
     if not paper_is_light:                                 # the sheet taken for ink
@@ -546,12 +545,12 @@ def _join_short(groups: list[list[int]], boxes: dict, tallest: int) -> list[list
     changed = True
     while changed and len(groups) > 1:
         changed = False
-        for a, group in enumerate(groups):
-            top, left, bottom, right = _group_box(group, boxes)
+        group_boxes = [_group_box(g, boxes) for g in groups]   # once per pass, not per pair
+        for a, (top, left, bottom, right) in enumerate(group_boxes):
             if bottom - top >= MIN_HALF_HEIGHT * tallest:
                 continue
-            gaps = [(max(_group_box(g, boxes)[1] - right, left - _group_box(g, boxes)[3], 0), b)
-                     for b, g in enumerate(groups) if b != a]
+            gaps = [(max(other[1] - right, left - other[3], 0), b)
+                    for b, other in enumerate(group_boxes) if b != a]
             gap, nearest = min(gaps)
             if gap <= MIN_HALF_HEIGHT * tallest:
                 moved = groups.pop(a)
