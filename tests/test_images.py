@@ -58,3 +58,30 @@ def test_the_number_reader_keeps_transparency_and_reads_the_rest_as_grey(tmp_pat
     assert open_picture(tmp_path / "canvas.png").shape == (40, 60, 4)
     grey = open_picture(tmp_path / "photo.png")
     assert grey.shape == (40, 60) and grey[20, 21] == 0 and grey[0, 0] == 255
+
+
+# how each EXIF orientation stores a picture a viewer shows as `shown` (the tag says how to undo it)
+STORED_AS = {1: lambda a: a, 2: np.fliplr, 3: lambda a: np.rot90(a, 2), 4: np.flipud,
+             5: lambda a: a.T, 6: lambda a: np.rot90(a, 1), 7: lambda a: np.rot90(a, 2).T,
+             8: lambda a: np.rot90(a, -1)}
+
+
+@pytest.mark.parametrize("orientation", sorted(STORED_AS))
+def test_a_photo_stored_sideways_is_opened_as_a_viewer_shows_it(tmp_path, orientation):
+    shown = np.zeros((20, 30), np.uint8)
+    shown[2:5, 3:20] = 255                            # no symmetry: every turn or mirror differs
+    shown[10, 25] = 128
+    exif = Image.Exif()
+    exif[0x0112] = orientation                        # EXIF Orientation, as phones write it
+    Image.fromarray(np.ascontiguousarray(STORED_AS[orientation](shown))).save(
+        tmp_path / "photo.png", exif=exif)
+    assert np.array_equal(np.asarray(open_image(tmp_path / "photo.png")), shown)
+    assert np.array_equal(open_picture(tmp_path / "photo.png"), shown)
+
+
+def test_a_damaged_exif_block_leaves_the_pixels_as_stored(tmp_path):
+    stored = np.zeros((20, 30), np.uint8)
+    stored[2:5, 3:20] = 255
+    for suffix in ("png", "jpg"):
+        Image.fromarray(stored).save(tmp_path / f"photo.{suffix}", exif=b"Exif\x00\x00garbage")
+        assert np.asarray(open_image(tmp_path / f"photo.{suffix}")).shape == (20, 30)

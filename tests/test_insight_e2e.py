@@ -80,6 +80,10 @@ def test_insight_stages_run_and_measure(insight_repo):
     folder = repo.root / "scans"
     folder.mkdir()
     Image.fromarray(255 - number.image).save(folder / "number.png")   # dark ink on white paper
+    exif = Image.Exif()
+    exif[0x0112] = 6          # as a phone saves a portrait photo: stored turned, shown upright
+    Image.fromarray(np.rot90(255 - number.image).copy()).save(folder / "phone.jpg", quality=95,
+                                                                exif=exif)
     (folder / "broken.png").write_bytes(b"not an image")
     done = subprocess.run([sys.executable, "-m", "vaelab.command.main", "read", str(folder),
                            "--format", "json", "--explain", str(repo.root / "cams")],
@@ -89,5 +93,6 @@ def test_insight_stages_run_and_measure(insight_repo):
     assert "broken.png: not a readable image" in rows["broken.png"]["error"]
     assert rows["number.png"]["error"] is None and rows["number.png"]["digits"] == 3
     assert len(rows["number.png"]["number"]) == 3
+    assert rows["phone.jpg"]["number"] == rows["number.png"]["number"]
     assert (repo.root / "cams/number_explain.png").is_file()
-    assert "2 files, 1 unreadable" in done.stderr
+    assert "3 files, 1 unreadable" in done.stderr

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import ExifTags, Image, ImageOps
 
 WIDE_INTEGER_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
@@ -22,13 +22,26 @@ class UnreadableImageFile(ValueError):
 
 
 def open_image(path: str | Path) -> Image.Image:
-    """The decoded first frame of the image in ``path``."""
+    """The decoded first frame of the image in ``path``, upright."""
     try:
         with Image.open(path) as image:
             image.load()   # decode now: the file is closed on leaving, the pixels stay
-            return image
+            return upright(image)
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise UnreadableImageFile(f"{path}: not a readable image ({err})") from None
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """``image`` turned as its EXIF orientation tag says (2–8: mirrored and / or turned by a
+    multiple of 90°); itself when it has no such tag, or an EXIF block too damaged to read —
+    the pixels as stored are then the best guess."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation)
+        if orientation in range(2, 9):
+            return ImageOps.exif_transpose(image)
+    except Exception:   # noqa: BLE001 — PIL raises many kinds on a malformed EXIF block
+        pass
+    return image
 
 
 def grey8(image: Image.Image, path: str | Path) -> Image.Image:
@@ -49,4 +62,4 @@ def has_transparency(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "La") or "transparency" in image.info
 
 
-__all__ = ["UnreadableImageFile", "grey8", "has_transparency", "open_image"]
+__all__ = ["UnreadableImageFile", "grey8", "has_transparency", "open_image", "upright"]
