@@ -1,5 +1,5 @@
 """The number reader on pictures unlike the benchmark's: large, dark ink on paper, uneven light,
-ruled lines, noise and JPEG (README, "Numbers in photos").
+ruled lines, noise and JPEG, several lines of digits (README, "Numbers in photos").
 
     python benchmarks/reading_photos.py [--numbers 150] [--seed 3]
 
@@ -7,8 +7,9 @@ Each condition re-draws the same ``--numbers`` apart 4-digit numbers, composed f
 digits (the test benchmark is never read here), enlarged ×4 with bicubic interpolation and
 printed as dark ink on white paper, then lit, lined, degraded or laid on a desk as the
 condition says; it prints
-the string accuracy per condition and the first wrong readings, then the time to read the worst
-pictures for time (full-size noise, a full-size lined page). Needs ``dvc repro
+the string accuracy per condition and the first wrong readings; then the same for pages of two or
+three such numbers written one above the other (read right: every line, top to bottom, joined by
+a space); then the time to read the worst pictures for time (full-size noise, a full-size lined page). Needs ``dvc repro
 read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
@@ -53,6 +54,13 @@ CONDITIONS = {
     "ruled line the digits stand on": ((("on", 3),), None, 0.0, 0),
     "ruled lines above and below": ((("above", 2), ("below", 2)), None, 0.0, 0),
     "ruled line through the digits": ((("through", 2),), None, 0.0, 0),
+}
+
+# name → (numbers one above the other, paper between them × the digits' height, ruled)
+LINES = {
+    "two lines, ½ a digit apart": (2, 0.5, False),
+    "two lines, ¼ of a digit apart": (2, 0.25, False),
+    "three lines on ruled paper": (3, 0.6, True),
 }
 
 
@@ -104,6 +112,29 @@ def photograph(number: ComposedNumber, condition: tuple, rng: np.random.Generato
     return picture
 
 
+def page(numbers: list[ComposedNumber], gap: float, ruled: bool, rng: np.random.Generator
+         ) -> np.ndarray:
+    """The numbers photographed as dark ink on white, one above the other: each cut to the rows
+    of its digits, indented by up to a digit's height, ``gap`` × its height of paper between;
+    ``ruled``: a line across the page under each."""
+    lines, rules, row = [], [], 8 * ENLARGE
+    for number in numbers:
+        picture = photograph(number, ((), None, 0.0, 0), rng)
+        top = min(b[0] for b in number.boxes) * ENLARGE
+        bottom = max(b[2] for b in number.boxes) * ENLARGE
+        indent = int(rng.integers(0, bottom - top))
+        lines.append((row, indent, picture[top:bottom]))
+        rules.append(row + bottom - top + ENLARGE)
+        row += int((1 + gap) * (bottom - top))
+    width = max(indent + ink.shape[1] for _, indent, ink in lines)
+    sheet = np.full((row + 8 * ENLARGE, width), 255, np.uint8)
+    for top, indent, ink in lines:
+        sheet[top:top + ink.shape[0], indent:indent + ink.shape[1]] = ink
+    for rule in rules if ruled else ():
+        sheet[rule:rule + 3] = np.minimum(sheet[rule:rule + 3], 40)
+    return sheet
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--numbers", type=int, default=150)
@@ -128,6 +159,15 @@ def main() -> None:
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         right = 1 - len(wrong) / len(numbers)
         print(f"{name:44s} {right:8.1%} {seconds:9.3f}  {', '.join(wrong[:4])}", flush=True)
+    for name, (count, gap, ruled) in LINES.items():
+        rng = np.random.default_rng(args.seed)
+        pages = [[compose_number(*pool, 4, "apart", composer, rng) for _ in range(count)]
+                 for _ in range(args.numbers)]
+        texts = [reader.read(page(numbers, gap, ruled, rng)).text for numbers in pages]
+        truths = [" ".join(n.text for n in numbers) for numbers in pages]
+        wrong = [f"{t}→{r}" for t, r in zip(truths, texts) if t != r]
+        right = 1 - len(wrong) / len(pages)
+        print(f"{name:44s} {right:8.1%} {'':9s}  {', '.join(wrong[:3])}", flush=True)
     # The worst pictures for time: full-size noise (10⁵ specks) and a full-size lined page.
     noise = np.random.default_rng(args.seed).integers(0, 256, (2048, 2048), dtype=np.uint8)
     page = np.full((2048, 2048), 230, np.uint8)

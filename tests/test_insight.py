@@ -22,6 +22,7 @@ from vaelab.insight.digits import (
     mnist_crop,
     read_number,
     segment,
+    text_lines,
 )
 from vaelab.insight.params import ComposerParams, SegmentationParams
 from vaelab.insight.variations import variations
@@ -396,6 +397,74 @@ def test_a_digits_own_bar_is_not_a_ruled_line():
     pieces, notes = segment(seven, KNOBS)
     assert not any("ruled line" in n for n in notes)
     assert len(pieces) == 1 and pieces[0].box.top == 2 and pieces[0].box.height == 40
+
+
+def two_lines(gap: int) -> np.ndarray:
+    """'0 1 0' above '1 0', ``gap`` px of paper between the lines (digits 40 px tall)."""
+    canvas = np.zeros((100 + gap, 140), np.float32)
+    ring(canvas, 10, 10)
+    bar(canvas, 10, 60, 40, 6)
+    ring(canvas, 10, 90)
+    bar(canvas, 50 + gap, 30, 40, 6)
+    ring(canvas, 50 + gap, 70)
+    return canvas
+
+
+def shape_reader(stacked: int, stacked_confidence: float, lone_confidence: float):
+    """Reads a crop with paper rows across its middle (two things stacked) as ``stacked`` at
+    ``stacked_confidence``; any other crop as 1 (narrow) or 0 (wide) at ``lone_confidence``."""
+    def classify(crops):
+        probs = np.full((len(crops), 10), 0.001)
+        for i, crop in enumerate(crops):
+            rows = np.flatnonzero(crop.max(axis=1) > 0.2)
+            cols = np.flatnonzero(crop.max(axis=0) > 0.2)
+            if len(rows) < rows[-1] - rows[0] + 1:
+                probs[i, stacked] = stacked_confidence
+            else:
+                probs[i, int(cols[-1] - cols[0] < 0.4 * (rows[-1] - rows[0]))] = lone_confidence
+        return probs
+    return classify
+
+
+def test_digits_on_two_lines_are_read_line_by_line():
+    canvas = two_lines(gap=20)
+    assert text_lines(canvas, KNOBS) == [60]                # the middle of the paper between
+    reading = read_number(canvas, shape_reader(8, 0.3, 0.99), KNOBS)
+    assert reading.text == "010 10", reading.text
+    assert reading.notes[0] == "2 lines of digits, read top to bottom"
+    assert [d.box.top for d in reading.digits] == [10, 10, 10, 70, 70]
+    assert [d.box.left for d in reading.digits] == [10, 60, 90, 30, 70]
+
+
+def test_one_line_stays_one_line():
+    canvas = np.zeros((120, 200), np.float32)               # a line written uphill: each digit
+    for k, top in enumerate((60, 45, 30, 15)):              # overlaps the next in rows
+        bar(canvas, top, 20 + 45 * k, 40, 6)
+    assert text_lines(canvas, KNOBS) == []
+    five = np.zeros((60, 60), np.float32)                   # a 5's bar detached above it
+    bar(five, 8, 22, 5, 22)
+    bar(five, 18, 20, 11, 5)
+    ring(five, 26, 18, height=26, width=24)
+    assert text_lines(five, KNOBS) == []
+    assert text_lines(two_lines(gap=5), KNOBS) == []       # lines too close: under 0.2 × 40 px
+    assert text_lines(two_lines(gap=10), KNOBS) == [55]
+
+
+def test_lines_are_kept_apart_only_when_they_read_better_so():
+    canvas = np.zeros((80, 40), np.float32)                 # an 8 broken into its two loops
+    ring(canvas, 10, 8, height=26, width=24)
+    ring(canvas, 44, 8, height=26, width=24)
+    assert text_lines(canvas, KNOBS) == [40]                # the shape alone allows two lines
+    assert read_number(canvas, shape_reader(8, 0.99, 0.6), KNOBS).text == "8"
+    assert read_number(canvas, shape_reader(8, 0.3, 0.99), KNOBS).text == "0 0"
+
+
+def test_lines_on_ruled_paper_are_found_between_the_rules():
+    canvas = two_lines(gap=20)
+    canvas[56:58] = canvas[96:98] = 1.0                      # rules under each line of digits
+    assert text_lines(canvas, KNOBS) == [60]
+    reading = read_number(canvas, shape_reader(8, 0.3, 0.99), KNOBS)
+    assert reading.text == "010 10", (reading.text, reading.notes)
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ The path of one image (see :func:`read_number`):
 3. :func:`mnist_crop` — each digit as MNIST itself was made: aspect kept in a 20 × 20 box, stroke
    width brought to MNIST's, centre of mass at the centre of the 28 × 28 field.
 4. The evaluator reads each crop (any ``classify`` callable: crops → probabilities).
+
+Digits written on several lines (:func:`text_lines`) are read line by line when that reads better.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ SHEET_ON_BLACK = 0.5         # ... and this much inside paper at exactly zero (e
 SHEET_THICKER = 2.0          # ... and is this many times thicker than the strokes in its holes,
 SHEET_LINES = 4.0            # which are lines this many times as long as wide (not a 0's hole);
 SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edge (not a vignette)
+LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
 
 Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
 
@@ -108,7 +111,8 @@ class DigitReading:
 
 @dataclass
 class NumberReading:
-    text: str                              # the digits read, left to right ('' when none)
+    text: str                              # the digits read, left to right ('' when none);
+                                           # lines top to bottom, joined by a space
     digits: list[DigitReading]
     notes: list[str] = field(default_factory=list)   # why something was not read, or doubtful
 
@@ -364,17 +368,15 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
 
     ``classify`` (crops → probabilities) chooses where to cut a piece wider than
     ``p.split_aspect`` × its height; without it, wide pieces are cut at even intervals."""
-    notes: list[str] = []
-    if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-        return [], ["no ink found: the picture is empty"]
-    threshold = threshold_otsu(ink)
-    lines = _ruled_lines(ink > threshold)
-    if lines.any():   # lined paper: the line would join every digit into one piece
-        notes.append(f"{label(lines).max()} ruled line(s) removed")
-        ink = _without_lines(ink, _dilate(lines, 1))
-        if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-            return [], notes + ["no ink found besides the ruled lines"]
-        threshold = threshold_otsu(ink)
+    ink, threshold, notes = _strokes(ink)
+    if threshold is None:
+        return [], notes
+    return _segment_strokes(ink, threshold, notes, p, classify)
+
+
+def _segment_strokes(ink: np.ndarray, threshold: float, notes: list[str], p: SegmentationParams,
+                     classify: Classify | None) -> tuple[list[Piece], list[str]]:
+    """:func:`segment` after :func:`_strokes`: ``ink`` without ruled lines, its threshold."""
     binary = ink > threshold
     labels = label(binary, connectivity=2)
     regions = regionprops(labels)
@@ -429,6 +431,23 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
         if (piece.ink > 0.5).mean() > SOLID_FILL and h * w > 400 and min(h, w) > 0.5 * max(h, w):
             notes.append(f"a solid blob at x={piece.box.left}..{piece.box.right} (not a stroke)")
     return sorted(pieces, key=lambda q: q.box.left), notes
+
+
+def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float | None, list[str]]:
+    """(ink without ruled lines, its Otsu threshold, notes); the threshold is None when there
+    is no ink (besides ruled lines), and the notes say so."""
+    if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+        return ink, None, ["no ink found: the picture is empty"]
+    notes: list[str] = []
+    threshold = threshold_otsu(ink)
+    lines = _ruled_lines(ink > threshold)
+    if lines.any():   # lined paper: the line would join every digit into one piece
+        notes.append(f"{label(lines).max()} ruled line(s) removed")
+        ink = _without_lines(ink, _dilate(lines, 1))
+        if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+            return ink, None, notes + ["no ink found besides the ruled lines"]
+        threshold = threshold_otsu(ink)
+    return ink, threshold, notes
 
 
 def _ruled_lines(binary: np.ndarray) -> np.ndarray:
@@ -735,20 +754,105 @@ def _normalise_stroke(field: np.ndarray) -> np.ndarray:
 def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) -> NumberReading:
     """Read the number in a picture: segment, crop as MNIST, classify each digit.
 
+    Digits written on several lines (:func:`text_lines`) are read line by line, top to bottom,
+    the lines' texts joined by a space — when that reads better (a higher geometric mean of the
+    digits' confidences) than the whole picture read as one line.
+
     Raises :class:`UnreadableImage` for a picture that is not an image of a usable size; an empty
     or speck-only picture gives an empty reading whose ``notes`` say why."""
     ink, scale = ink_image(picture)
-    pieces, notes = segment(ink, p, classify)
+    strokes, threshold, notes = _strokes(ink)
+    if threshold is None:
+        return NumberReading("", [], notes)
+    whole = _line_reading(*_segment_strokes(strokes, threshold, notes, p, classify), 0, scale,
+                          classify, p)
+    cuts = _line_cuts(strokes, threshold, p)   # the strokes found once for both
+    if not cuts:
+        return whole
+    rows = [0, *cuts, ink.shape[0]]
+    lines = [_read_line(ink[top:bottom], top, scale, classify, p)
+             for top, bottom in zip(rows, rows[1:])]
+    lines = [line for line in lines if line.digits]   # a band of specks holds no line
+    if len(lines) < 2 or _typical_confidence(lines) <= _typical_confidence([whole]):
+        return whole
+    notes = [f"{len(lines)} lines of digits, read top to bottom"]
+    notes += [f"line {i}: {note}" for i, line in enumerate(lines, start=1) for note in line.notes]
+    return NumberReading(" ".join(line.text for line in lines),
+                         [d for line in lines for d in line.digits], notes)
+
+
+def _read_line(ink: np.ndarray, top: int, scale: float, classify: Classify,
+               p: SegmentationParams) -> NumberReading:
+    """The digits of ``ink`` (rows ``top``… of the working image) read as one line; boxes in
+    the picture's coordinates."""
+    return _line_reading(*segment(ink, p, classify), top, scale, classify, p)
+
+
+def _line_reading(pieces: list[Piece], notes: list[str], top: int, scale: float,
+                  classify: Classify, p: SegmentationParams) -> NumberReading:
+    """A line's pieces read (those the cutting read are not read again) as a NumberReading."""
     if not pieces:
         return NumberReading("", [], notes)
-    _read_pieces(pieces, classify, p)   # those the cutting read are not read again
+    _read_pieces(pieces, classify, p)
     digits = []
     for piece in pieces:
         probabilities = np.asarray(piece.probabilities, dtype=np.float64)
-        digits.append(DigitReading(piece.box.scaled(scale), piece.crop, int(probabilities.argmax()),
+        box = Box(piece.box.top + top, piece.box.left, piece.box.bottom + top, piece.box.right)
+        digits.append(DigitReading(box.scaled(scale), piece.crop, int(probabilities.argmax()),
                                    float(probabilities.max()), probabilities))
     return NumberReading("".join(str(d.digit) for d in digits), digits, notes)
 
 
+def _typical_confidence(readings: list[NumberReading]) -> float:
+    """Geometric mean of the confidences of all digits read (0 when none): independent of how
+    many digits each way of reading finds."""
+    confidences = [d.confidence for r in readings for d in r.digits]
+    if not confidences:
+        return 0.0
+    return float(np.exp(np.mean(np.log(np.maximum(confidences, 1e-12)))))
+
+
+def text_lines(ink: np.ndarray, p: SegmentationParams) -> list[int]:
+    """Rows at which an ink image divides into lines of digits, top to bottom (none: one line).
+
+    The pieces of ink (ruled lines removed, specks left out) whose rows overlap form a band; a
+    band as tall as a digit (half the tallest piece) is a line, a lower one (the detached bar of
+    a 5) belongs to the line nearest to it. Two lines are divided, in the middle of the paper
+    between them, only where that paper is at least :data:`LINE_GAP` × the shorter line's height:
+    digits of one line overlap in rows, a tilted line's digits chain together, and the pieces of
+    one broken digit lie closer. (Whether the lines read better apart is
+    :func:`read_number`'s choice.)"""
+    ink, threshold, _ = _strokes(ink)
+    return [] if threshold is None else _line_cuts(ink, threshold, p)
+
+
+def _line_cuts(ink: np.ndarray, threshold: float, p: SegmentationParams) -> list[int]:
+    """:func:`text_lines` after :func:`_strokes`: ``ink`` without ruled lines, its threshold."""
+    regions = regionprops(label(ink > threshold, connectivity=2))
+    tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
+    min_side = max(MIN_DIGIT_PX, p.min_part * tallest)
+    bands: list[list[int]] = []
+    for top, bottom in sorted((r.bbox[0], r.bbox[2]) for r in regions
+                              if max(r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1]) >= min_side):
+        if bands and top < bands[-1][1]:
+            bands[-1][1] = max(bands[-1][1], bottom)
+        else:
+            bands.append([top, bottom])
+    lines = [band for band in bands if band[1] - band[0] >= MIN_HALF_HEIGHT * tallest]
+    heights = [bottom - top for top, bottom in lines]   # the digits' own, before bars join
+    for top, bottom in (band for band in bands if band not in lines):
+        nearest = min(lines, key=lambda line: max(line[0] - bottom, top - line[1]))
+        nearest[0], nearest[1] = min(nearest[0], top), max(nearest[1], bottom)
+    cuts = []
+    for k in range(1, len(lines)):
+        gap = lines[k][0] - lines[k - 1][1]
+        if gap >= LINE_GAP * min(heights[k - 1], heights[k]):
+            cuts.append((lines[k - 1][1] + lines[k][0]) // 2)
+        else:   # too close: one line
+            lines[k][0], heights[k] = lines[k - 1][0], max(heights[k - 1], heights[k])
+    return cuts
+
+
 __all__ = ["Box", "DigitReading", "NumberReading", "Piece", "UnreadableImage", "cut_to_ink",
-           "ink_box", "ink_image", "mnist_crop", "read_number", "segment", "stroke_width"]
+           "ink_box", "ink_image", "mnist_crop", "read_number", "segment", "stroke_width",
+           "text_lines"]

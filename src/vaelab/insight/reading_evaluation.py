@@ -86,6 +86,7 @@ def summarise(numbers: list[ComposedNumber], readings: list[NumberReading]) -> d
 
 
 def score(number: ComposedNumber, reading: NumberReading) -> dict:
+    # a benchmark number is one line; read as several, its text holds spaces, which match nothing
     matcher = difflib.SequenceMatcher(a=number.text, b=reading.text, autojunk=False)
     matched = sum(block.size for block in matcher.get_matching_blocks())
     true_spans = [(b[1], b[3]) for b in number.boxes]
@@ -96,7 +97,7 @@ def score(number: ComposedNumber, reading: NumberReading) -> dict:
     pieces = [sum(a <= c < b for c in read_centres) for a, b in true_spans]
     return {"string_accuracy": float(reading.text == number.text),
             "digit_accuracy": matched / len(number.text),
-            "count_accuracy": float(len(reading.text) == len(number.text)),
+            "count_accuracy": float(len(reading.digits) == len(number.text)),
             "mean_confidence": float(np.mean([d.confidence for d in reading.digits])) if reading.digits else 0.0,
             "merged": sum(max(0, h - 1) for h in holds),
             "spurious": sum(h == 0 for h in holds),
