@@ -112,8 +112,8 @@ def photograph(number: ComposedNumber, condition: tuple, rng: np.random.Generato
     return picture
 
 
-def page(numbers: list[ComposedNumber], gap: float, ruled: bool, rng: np.random.Generator
-         ) -> np.ndarray:
+def page_of_lines(numbers: list[ComposedNumber], gap: float, ruled: bool, rng: np.random.Generator
+                  ) -> np.ndarray:
     """The numbers photographed as dark ink on white, one above the other: each cut to the rows
     of its digits, indented by up to a digit's height, ``gap`` × its height of paper between;
     ``ruled``: a line across the page under each."""
@@ -163,7 +163,7 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         pages = [[compose_number(*pool, 4, "apart", composer, rng) for _ in range(count)]
                  for _ in range(args.numbers)]
-        texts = [reader.read(page(numbers, gap, ruled, rng)).text for numbers in pages]
+        texts = [reader.read(page_of_lines(numbers, gap, ruled, rng)).text for numbers in pages]
         truths = [" ".join(n.text for n in numbers) for numbers in pages]
         wrong = [f"{t}→{r}" for t, r in zip(truths, texts) if t != r]
         right = 1 - len(wrong) / len(pages)
