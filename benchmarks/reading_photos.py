@@ -50,6 +50,7 @@ CONDITIONS = {
     "sheet on a lighter desk (60 %)": ((), None, 0.0, 0, ("desk", 0.6)),
     "sheet on a dark desk, running off the right": ((), None, 0.0, 0, ("desk-left", 0.25)),
     "scan with a dark edge (6 px, 10 %)": ((), None, 0.0, 0, ("frame", 0.1)),
+    "dark desk, grey paper, light falling off": ((), ("grey-falloff", 0.7), 0.0, 0, ("desk", 0.25)),
     "ruled line below the digits": ((("below", 3),), None, 0.0, 0),
     "ruled line the digits stand on": ((("on", 3),), None, 0.0, 0),
     "ruled lines above and below": ((("above", 2), ("below", 2)), None, 0.0, 0),
@@ -94,6 +95,8 @@ def photograph(number: ComposedNumber, condition: tuple, rng: np.random.Generato
         picture *= strength
     elif kind == "grey":                 # grey paper, lighter ink
         picture = (1.0 - strength) - (1.0 - 2 * strength) * ink
+    elif kind == "grey-falloff":         # paper at 92 %, the light falling off to ``strength``
+        picture = (0.92 - 0.8 * ink) * np.linspace(1.0, strength, w)[None, :]
     if surround:
         kind, level = surround[0]
         if kind == "frame":              # a scanner's dark edge round the page

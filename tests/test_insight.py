@@ -284,6 +284,8 @@ def sheet_on(ink: np.ndarray, surround: str) -> tuple[np.ndarray, tuple[int, int
         return photo, (0, 0)
     level = 0.6 if surround == "light desk" else 0.25
     photo = np.full((ink.shape[0] + 60, ink.shape[1] + 50), level)
+    if surround == "dark desk, grey paper, light falling off":   # paper never quite white
+        sheet = (0.92 - 0.8 * ink) * np.linspace(1.0, 0.7, ink.shape[1])[None, :]
     photo[30:30 + ink.shape[0], 25:25 + ink.shape[1]] = sheet
     if surround == "dark desk, the sheet running off the right":
         return photo[:, :ink.shape[1] + 25], (30, 25)
@@ -291,7 +293,8 @@ def sheet_on(ink: np.ndarray, surround: str) -> tuple[np.ndarray, tuple[int, int
 
 
 @pytest.mark.parametrize("surround", ["dark desk", "light desk", "dark frame", "black frame",
-                                      "dark desk, the sheet running off the right"])
+                                      "dark desk, the sheet running off the right",
+                                      "dark desk, grey paper, light falling off"])
 def test_a_sheet_on_a_desk_or_in_a_dark_frame_is_read_on_the_sheet_alone(surround):
     ink = three_digits()
     photo, (top, left) = sheet_on(ink, surround)

@@ -171,7 +171,14 @@ def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
     scale *= step
     light = _paper_is_light(grey)
     ink = 1.0 - grey if light else grey
-    return _even_paper(_inside_sheet(np.clip(ink, 0.0, 1.0).astype(np.float32), light)), scale
+    ink, sheet = _inside_sheet(np.clip(ink, 0.0, 1.0).astype(np.float32), light)
+    if sheet is None:
+        return _even_paper(ink), scale
+    # The paper is evened on the sheet alone: the surround takes the nearest sheet pixel's value
+    # (left at zero, it would make every block's paper level zero, and the sheet's own paper —
+    # never quite white, the light falling off across it — would be left as faint ink).
+    nearest = ndimage.distance_transform_edt(~sheet, return_distances=False, return_indices=True)
+    return np.where(sheet, _even_paper(ink[tuple(nearest)]), 0.0).astype(np.float32), scale
 
 
 def _border(picture: np.ndarray) -> np.ndarray:
@@ -209,9 +216,10 @@ def _paper_is_light(grey: np.ndarray) -> bool:
     return skew < 0 if abs(skew) > SKEW_CLEAR else lean > 0
 
 
-def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> np.ndarray:
-    """``ink`` read only on the sheet of paper when the picture shows a sheet on a darker desk or
-    inside a dark frame (a scan's edge): the surround is not ink. The sheet (:func:`_sheet_mask`;
+def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(``ink``, the sheet's mask) when the picture shows a sheet of paper on a darker desk or
+    inside a dark frame (a scan's edge): the surround is not ink, and only the sheet is read;
+    (``ink``, None) when there is no such sheet. The sheet (:func:`_sheet_mask`;
     it may run off the picture on one side) is found either way round: with the surround taken
     for paper (a dark desk: the sheet then reads as ink far above the border's level, the digits
     as holes in it, and its colours are swapped back) or for ink (a lighter desk: the sheet lies
@@ -223,19 +231,19 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> np.ndarray:
     tests at that size)."""
     border, high = _border(ink), float(ink.max())
     if border.max() <= 0.0 and np.count_nonzero(ink > high / 2) < SHEET_ON_BLACK * ink.size:
-        return ink     # paper at zero all round, ink on less than half: a canvas (fast path)
+        return ink, None   # paper at zero all round, ink on less than half: a canvas (fast path)
     level, low = float(np.median(border)), float(ink.min())
     if high - low < MIN_INK_CONTRAST:
-        return ink
+        return ink, None
     if not paper_is_light:                                 # the sheet taken for ink
         sheet = _sheet_mask(ink, ink > (level + high) / 2)
         if sheet is not None:
-            return np.where(sheet, 1.0 - ink, 0.0).astype(np.float32)
+            return 1.0 - ink, sheet
     if level >= MIN_INK_CONTRAST:                          # the surround taken for ink
         sheet = _sheet_mask(ink, ink < (low + level) / 2)
         if sheet is not None:
-            return np.where(sheet, ink, 0.0).astype(np.float32)
-    return ink
+            return ink, sheet
+    return ink, None
 
 
 def _sheet_mask(ink: np.ndarray, region: np.ndarray) -> np.ndarray | None:
