@@ -1,7 +1,7 @@
 """The number reader on pictures unlike the benchmark's: large, dark ink on paper, uneven light,
 ruled lines, noise and JPEG, several lines of digits (README, "Numbers in photos").
 
-    python benchmarks/reading_photos.py [--numbers 150] [--seed 3]
+    python benchmarks/reading_photos.py [--numbers 150] [--seed 3] [--phone 20]
 
 Each condition re-draws the same ``--numbers`` apart 4-digit numbers, composed from validation
 digits (the test benchmark is never read here), enlarged ×4 with bicubic interpolation and
@@ -9,7 +9,9 @@ printed as dark ink on white paper, then lit, lined, degraded or laid on a desk 
 condition says; it prints
 the string accuracy per condition and the first wrong readings; then the same for pages of two or
 three such numbers written one above the other (read right: every line, top to bottom, joined by
-a space); then the time to read the worst pictures for time (full-size noise, a full-size lined page). Needs ``dvc repro
+a space); then the time to read the worst pictures for time; ``--phone N``: N 12-megapixel photos
+(4032 × 3024) of apart 5-digit numbers per condition of :data:`PHONE` — a sheet on a desk, its
+grey paper in falling light, camera noise — with the mean time per photo (full-size noise, a full-size lined page). Needs ``dvc repro
 read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
@@ -21,6 +23,7 @@ import time
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 from skimage.transform import resize
 
 from vaelab.core.params import load_params
@@ -115,6 +118,36 @@ def photograph(number: ComposedNumber, condition: tuple, rng: np.random.Generato
     return picture
 
 
+# name → keyword arguments of phone_photo
+PHONE = {
+    "dark desk": {},
+    "dark desk, blur σ 3 px": {"blur": 3.0},
+    "dark desk, digits half the size": {"enlarge": 6},
+    "dark desk, digits a quarter the size": {"enlarge": 3},
+    "the sheet filling the picture": {"fill": True},
+    "light desk (75 %), paper at 95 %": {"desk": 0.75, "paper": 0.95, "fall": 0.85},
+}
+
+
+def phone_photo(number: ComposedNumber, rng: np.random.Generator, desk: float = 0.3,
+                paper: float = 0.92, fall: float = 0.7, enlarge: int = 12, blur: float = 0.0,
+                noise: float = 0.02, fill: bool = False) -> np.ndarray:
+    """A 4032 × 3024 photo: the number enlarged ``enlarge`` × in dark ink on a sheet of grey
+    ``paper`` on a ``desk`` (or the sheet filling the picture), the light falling off to
+    ``fall`` across, a camera's ``blur`` (Gaussian σ, px) and ``noise`` (sd)."""
+    ink = number.image.astype(np.float32) / 255
+    ink = np.clip(resize(ink, (ink.shape[0] * enlarge, ink.shape[1] * enlarge), order=3), 0, 1)
+    height, width = 3024, 4032
+    picture = np.full((height, width), paper if fill else desk)
+    picture[400:2600, 400:3600] = paper
+    picture[1100:1100 + ink.shape[0], 700:700 + ink.shape[1]] -= 0.8 * ink
+    picture *= np.linspace(1.0, fall, width)[None, :]
+    if blur:
+        picture = ndimage.gaussian_filter(picture, blur)
+    picture = np.clip(picture + rng.normal(0.0, noise, picture.shape), 0, 1)
+    return np.round(picture * 255).astype(np.uint8)
+
+
 def page_of_lines(numbers: list[ComposedNumber], gap: float, ruled: bool, rng: np.random.Generator
                   ) -> np.ndarray:
     """The numbers photographed as dark ink on white, one above the other: each cut to the rows
@@ -142,6 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--numbers", type=int, default=150)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--phone", type=int, default=0, help="12-megapixel photos per condition")
     args = parser.parse_args()
     params = load_params("params.yaml")
     setup(params)
@@ -171,6 +205,18 @@ def main() -> None:
         wrong = [f"{t}→{r}" for t, r in zip(truths, texts) if t != r]
         right = 1 - len(wrong) / len(pages)
         print(f"{name:44s} {right:8.1%} {'':9s}  {', '.join(wrong[:3])}", flush=True)
+    for name, settings in PHONE.items() if args.phone else ():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 5, "apart", composer, rng) for _ in range(args.phone)]
+        texts, seconds = [], 0.0
+        for number in numbers:
+            picture = phone_photo(number, rng, **settings)
+            started = time.perf_counter()
+            texts.append(reader.read(picture).text)
+            seconds += time.perf_counter() - started
+        wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
+        print(f"12 MP photo: {name:31s} {1 - len(wrong) / len(numbers):8.1%} "
+              f"{seconds / len(numbers):9.1f}  {', '.join(wrong[:3])}", flush=True)
     # The worst pictures for time: full-size noise (10⁵ specks) and a full-size lined page.
     noise = np.random.default_rng(args.seed).integers(0, 256, (2048, 2048), dtype=np.uint8)
     page = np.full((2048, 2048), 230, np.uint8)

@@ -10,6 +10,7 @@ from scipy import ndimage
 from skimage.draw import rectangle
 from skimage.filters import threshold_otsu
 from skimage.measure import label as label_areas
+from skimage.transform import resize
 
 from vaelab.insight import cam
 from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
@@ -305,6 +306,26 @@ def test_a_sheet_on_a_desk_or_in_a_dark_frame_is_read_on_the_sheet_alone(surroun
     placed[on_sheet] = ink.ravel()
     assert_reads_as_ink(evened, placed)                  # the desk or frame is not ink
     assert_spans(segment(evened, KNOBS)[0], [(a + left, b + left) for a, b in THREE_SPANS])
+
+
+@pytest.mark.parametrize("desk, paper, fall, blur, strength", [(0.3, 0.92, 0.7, 3.0, 0.5),
+                                                               (0.75, 0.95, 0.85, 0.0, 0.8)],
+                         ids=["a dark desk, a blurred edge", "a light desk, grey paper"])
+def test_a_phone_photo_of_a_sheet_in_falling_light(desk, paper, fall, blur, strength):
+    """12 megapixels, downscaled to the working size: the sheet is found whole although its far
+    end lies nearer the desk's level than its brightest paper does, and its blurred edge (half
+    desk, half paper) is not read as a stroke (it was the tallest piece: every digit joined it)."""
+    digits = resize(three_digits(), (56, 112), order=1, anti_aliasing=True) # MNIST-sized strokes
+    ink = np.clip(resize(digits, (56 * 12, 112 * 12), order=3), 0, 1)
+    photo = np.full((3024, 4032), desk)
+    photo[400:2600, 400:3600] = paper
+    photo[1100:1100 + ink.shape[0], 700:700 + ink.shape[1]] -= strength * ink
+    photo *= np.linspace(1.0, fall, photo.shape[1])[None, :]          # the light falling off
+    photo = ndimage.gaussian_filter(photo, blur) if blur else photo   # the camera's blur
+    photo += np.random.default_rng(0).normal(0, 0.02, photo.shape)    # and its noise
+    evened, scale = ink_image(np.round(np.clip(photo, 0, 1) * 255).astype(np.uint8))
+    spans = [((700 + a * 12 * 0.56) / scale, (700 + b * 12 * 0.56) / scale) for a, b in THREE_SPANS]
+    assert_spans(segment(evened, KNOBS)[0], spans, tolerance=4)
 
 
 @pytest.mark.parametrize("width, outer, hole, paper", [

@@ -58,6 +58,7 @@ SHEET_ON_BLACK = 0.5         # ... and this much inside paper at exactly zero (e
 SHEET_THICKER = 2.0          # ... and is this many times thicker than the strokes in its holes,
 SHEET_LINES = 4.0            # which are lines this many times as long as wide (not a 0's hole);
 SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edge (not a vignette)
+SHEET_MARGIN = 0.005         # × the picture's shorter side (≥ 2 px): the sheet's blurred rim, left out
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
 
 Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
@@ -235,12 +236,18 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> tuple[np.ndarray, np
     level, low = float(np.median(border)), float(ink.min())
     if high - low < MIN_INK_CONTRAST:
         return ink, None
+    # The sheet's level: a quantile sure to lie on it (it covers SHEET_AREA at least), not the
+    # extreme — the light falls off across a photographed sheet, and the desk's level may lie
+    # nearer its far end than its brightest pixel does.
+    sheet_quantile = SHEET_AREA / 2
     if not paper_is_light:                                 # the sheet taken for ink
-        sheet = _sheet_mask(ink, ink > (level + high) / 2)
+        top = float(np.quantile(ink, 1.0 - sheet_quantile))
+        sheet = _sheet_mask(ink, ink > (level + top) / 2)
         if sheet is not None:
             return 1.0 - ink, sheet
     if level >= MIN_INK_CONTRAST:                          # the surround taken for ink
-        sheet = _sheet_mask(ink, ink < (low + level) / 2)
+        bottom = float(np.quantile(ink, sheet_quantile))
+        sheet = _sheet_mask(ink, ink < (bottom + level) / 2)
         if sheet is not None:
             return ink, sheet
     return ink, None
@@ -282,7 +289,13 @@ def _sheet_mask(ink: np.ndarray, region: np.ndarray) -> np.ndarray | None:
     # (padded: the picture's edge, where the sheet runs off it, is not inside the sheet)
     thick = 2 * float(ndimage.distance_transform_edt(np.pad(piece, 1)).max())
     lines = spine.sum() >= SHEET_LINES * width
-    return sheet if lines and thick >= SHEET_THICKER * _bold_width(strokes) else None
+    if not (lines and thick >= SHEET_THICKER * _bold_width(strokes)):
+        return None
+    # A photo's sheet edge is blurred over a few pixels, half desk, half paper: read as a faint
+    # line along the sheet, it joined the nearest digit. (The picture's edge, where the sheet
+    # may run off, does not erode it.)
+    margin = max(2, round(SHEET_MARGIN * min(ink.shape)))
+    return ndimage.binary_erosion(sheet, iterations=margin, border_value=1)
 
 
 def _even_paper(ink: np.ndarray) -> np.ndarray:
