@@ -9,9 +9,10 @@ printed as dark ink on white paper, then lit, lined, degraded or laid on a desk 
 condition says; it prints
 the string accuracy per condition and the first wrong readings; then the same for pages of two or
 three such numbers written one above the other (read right: every line, top to bottom, joined by
-a space); then the time to read the worst pictures for time; ``--phone N``: N 12-megapixel photos
-(4032 × 3024) of apart 5-digit numbers per condition of :data:`PHONE` — a sheet on a desk, its
-grey paper in falling light, camera noise — with the mean time per photo (full-size noise, a full-size lined page). Needs ``dvc repro
+a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart 5-digit numbers per
+condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling light, camera noise —
+with the mean time per photo; then the time to read the worst pictures for time (full-size
+noise, a full-size lined page). Needs ``dvc repro
 read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
@@ -215,7 +216,7 @@ def main() -> None:
             texts.append(reader.read(picture).text)
             seconds += time.perf_counter() - started
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
-        print(f"12 MP photo: {name:31s} {1 - len(wrong) / len(numbers):8.1%} "
+        print(f"12 MP photo: {name:36s} {1 - len(wrong) / len(numbers):8.1%} "
               f"{seconds / len(numbers):9.1f}  {', '.join(wrong[:3])}", flush=True)
     # The worst pictures for time: full-size noise (10⁵ specks) and a full-size lined page.
     noise = np.random.default_rng(args.seed).integers(0, 256, (2048, 2048), dtype=np.uint8)

@@ -58,7 +58,7 @@ SHEET_ON_BLACK = 0.5         # ... and this much inside paper at exactly zero (e
 SHEET_THICKER = 2.0          # ... and is this many times thicker than the strokes in its holes,
 SHEET_LINES = 4.0            # which are lines this many times as long as wide (not a 0's hole);
 SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edge (not a vignette)
-SHEET_MARGIN = 0.005         # × the picture's shorter side (≥ 2 px): the sheet's blurred rim, left out
+SHEET_MARGIN = 0.005         # × the shorter side (≥ 2 px): the sheet's blurred rim, left out
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
 
 Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
