@@ -392,15 +392,21 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
     ink, threshold, notes = _strokes(ink)
     if threshold is None:
         return [], notes
-    return _segment_strokes(ink, threshold, notes, p, classify)
+    return _segment_strokes(ink, threshold, *_components(ink, threshold), notes, p, classify)
 
 
-def _segment_strokes(ink: np.ndarray, threshold: float, notes: list[str], p: SegmentationParams,
-                     classify: Classify | None) -> tuple[list[Piece], list[str]]:
-    """:func:`segment` after :func:`_strokes`: ``ink`` without ruled lines, its threshold."""
+def _components(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, list]:
+    """(labels, regionprops) of the ink above ``threshold``, 8-connected."""
+    labels = label(ink > threshold, connectivity=2)
+    return labels, regionprops(labels)
+
+
+def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regions: list,
+                     notes: list[str], p: SegmentationParams, classify: Classify | None
+                     ) -> tuple[list[Piece], list[str]]:
+    """:func:`segment` after :func:`_strokes` (``ink`` without ruled lines, its threshold) and
+    :func:`_components` (``labels``, ``regions``)."""
     binary = ink > threshold
-    labels = label(binary, connectivity=2)
-    regions = regionprops(labels)
     tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
     unit = tallest / MNIST_BOX           # pixels per MNIST pixel, from the tallest piece
     if p.closing_radius and unit > 0:    # rejoin strokes broken by a light pen
@@ -785,13 +791,14 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     strokes, threshold, notes = _strokes(ink)
     if threshold is None:
         return NumberReading("", [], notes)
-    whole = _line_reading(*_segment_strokes(strokes, threshold, notes, p, classify), 0, scale,
-                          classify, p)
-    cuts = _line_cuts(strokes, threshold, p)   # the strokes found once for both
+    labels, regions = _components(strokes, threshold)   # found once for both uses
+    whole = _line_reading(*_segment_strokes(strokes, threshold, labels, regions, notes, p,
+                                            classify), 0, scale, classify, p)
+    cuts = _line_cuts(regions, p)
     if not cuts:
         return whole
     rows = [0, *cuts, ink.shape[0]]
-    lines = [_read_line(ink[top:bottom], top, scale, classify, p)
+    lines = [_line_reading(*segment(ink[top:bottom], p, classify), top, scale, classify, p)
              for top, bottom in zip(rows, rows[1:])]
     lines = [line for line in lines if line.digits]   # a band of specks holds no line
     if len(lines) < 2 or _typical_confidence(lines) <= _typical_confidence([whole]):
@@ -802,16 +809,10 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
                          [d for line in lines for d in line.digits], notes)
 
 
-def _read_line(ink: np.ndarray, top: int, scale: float, classify: Classify,
-               p: SegmentationParams) -> NumberReading:
-    """The digits of ``ink`` (rows ``top``… of the working image) read as one line; boxes in
-    the picture's coordinates."""
-    return _line_reading(*segment(ink, p, classify), top, scale, classify, p)
-
-
 def _line_reading(pieces: list[Piece], notes: list[str], top: int, scale: float,
                   classify: Classify, p: SegmentationParams) -> NumberReading:
-    """A line's pieces read (those the cutting read are not read again) as a NumberReading."""
+    """A line's pieces (from rows ``top``… of the working image) read as a NumberReading, boxes
+    in the picture's coordinates; those the cutting read are not read again."""
     if not pieces:
         return NumberReading("", [], notes)
     _read_pieces(pieces, classify, p)
@@ -844,12 +845,11 @@ def text_lines(ink: np.ndarray, p: SegmentationParams) -> list[int]:
     one broken digit lie closer. (Whether the lines read better apart is
     :func:`read_number`'s choice.)"""
     ink, threshold, _ = _strokes(ink)
-    return [] if threshold is None else _line_cuts(ink, threshold, p)
+    return [] if threshold is None else _line_cuts(_components(ink, threshold)[1], p)
 
 
-def _line_cuts(ink: np.ndarray, threshold: float, p: SegmentationParams) -> list[int]:
-    """:func:`text_lines` after :func:`_strokes`: ``ink`` without ruled lines, its threshold."""
-    regions = regionprops(label(ink > threshold, connectivity=2))
+def _line_cuts(regions: list, p: SegmentationParams) -> list[int]:
+    """:func:`text_lines` from the pieces of ink (regionprops) :func:`_components` found."""
     tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
     min_side = max(MIN_DIGIT_PX, p.min_part * tallest)
     bands: list[list[int]] = []
