@@ -3,6 +3,7 @@
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image
 from test_defect_detector import small_detector, texture
 
 from vaelab.command.main import main
+from vaelab.command.output import figure_paths
 from vaelab.core.checkpoint import save_checkpoint
 from vaelab.defects.training import detailvae_config
 
@@ -86,6 +88,35 @@ def test_tiles_fail_fast_json_and_missing_models(models, tiles, tmp_path, capsys
     assert len(rows) == 1 and rows[0]["label"] == "error"            # stopped at the first
     assert main(["--models", str(tmp_path / "none"), "tiles", str(tiles), "--quiet"]) == 2
     assert "dvc repro train_detailvae" in capsys.readouterr().err
+
+
+def test_tiles_sharing_a_name_get_a_map_each(models, tiles, tmp_path):
+    """A recursive batch of camera folders repeats names (IMG_0001.jpg in each): every tile's
+    map is its own file, and its row names it."""
+    jpgs = sorted(tiles.glob("*.jpg"))
+    for folder, source in (("day1", jpgs[0]), ("day2", jpgs[3])):
+        (tiles / folder).mkdir()
+        shutil.copy(source, tiles / folder / "IMG_0001.jpg")
+    shutil.copy(jpgs[1], tiles / "img_0001.png")   # the same stem on a case-blind disk
+    out = tmp_path / "labels.csv"
+    assert main(["--models", str(models), "tiles", str(tiles), "--recursive", "--out", str(out),
+                 "--maps", str(tmp_path / "maps"), "--quiet"]) == 0
+    rows = {r["file"]: r for r in read_rows(out)}
+    maps = [rows[str(f)]["map"] for f in (tiles / "day1/IMG_0001.jpg", tiles / "day2/IMG_0001.jpg",
+                                          tiles / "img_0001.png")]
+    assert len({m.lower() for m in maps}) == 3 and all(Path(m).is_file() for m in maps)
+    assert sum(Path(m).name == "IMG_0001_map.png" for m in maps) == 1
+    assert len(list((tmp_path / "maps").iterdir())) == len(rows)   # none overwritten
+
+
+def test_figure_paths_never_share_a_name(tmp_path):
+    files = [Path("a/tile.png"), Path("b/tile.png"), Path("tile-2.png"), Path("c/Tile.jpg"),
+             Path("x.png")]
+    paths = figure_paths(files, tmp_path, "_map.png")
+    names = [paths[f].name for f in files]
+    assert names[2] == "tile-2_map.png" and names[4] == "x_map.png"   # unique stems keep theirs
+    assert names[0] == "tile_map.png" and len({n.lower() for n in names}) == len(files)
+    assert all(paths[f].parent == tmp_path for f in files)
 
 
 def test_sample_draws_digits_unguided_and_guided(tmp_path):

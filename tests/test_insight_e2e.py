@@ -84,6 +84,7 @@ def test_insight_stages_run_and_measure(insight_repo):
     exif[0x0112] = 6          # as a phone saves a portrait photo: stored turned, shown upright
     Image.fromarray(np.rot90(255 - number.image).copy()).save(folder / "phone.jpg", quality=95,
                                                                 exif=exif)
+    Image.fromarray(255 - number.image[:, :number.image.shape[1] // 2]).save(folder / "number.jpg")
     (folder / "broken.png").write_bytes(b"not an image")
     done = subprocess.run([sys.executable, "-m", "vaelab.command.main", "read", str(folder),
                            "--format", "json", "--explain", str(repo.root / "cams")],
@@ -94,5 +95,7 @@ def test_insight_stages_run_and_measure(insight_repo):
     assert rows["number.png"]["error"] is None and rows["number.png"]["digits"] == 3
     assert len(rows["number.png"]["number"]) == 3
     assert rows["phone.jpg"]["number"] == rows["number.png"]["number"]
-    assert (repo.root / "cams/number_explain.png").is_file()
-    assert "3 files, 1 unreadable" in done.stderr
+    figures = {rows[name]["explain"] for name in ("number.png", "number.jpg")}   # a shared stem
+    assert len(figures) == 2 and all(Path(f).is_file() for f in figures)
+    assert str(repo.root / "cams/number_explain.png") in figures
+    assert "4 files, 1 unreadable" in done.stderr

@@ -40,17 +40,18 @@ def parser() -> argparse.ArgumentParser:
                            "detector `dvc repro defect_eval` fitted (its method and thresholds).",
                            epilog="example: vaelab tiles photos/ --recursive --out labels.csv\n"
                            "columns: file, score, label (good|defective|error), threshold, method, "
-                           "error; exit status 1 when a file could not be read",
+                           "error (map with --maps); exit status 1 when a file could not be read",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     batch_options(tiles, "DIR_OR_FILE")
     tiles.add_argument("--maps", type=Path, metavar="DIR", help="write <name>_map.png per tile here")
 
     read = sub.add_parser("read", help="the number in each image",
                           description="Read handwritten numbers: segment, crop as MNIST, classify "
-                          "each digit with the CNN evaluator (knobs chosen by `dvc repro read_numbers`).",
+                          "each digit with the digit reader (`dvc repro train_digit_reader`; knobs "
+                          "chosen by `dvc repro read_numbers`).",
                           epilog="example: vaelab read scans/ --out numbers.csv --explain cams/\n"
-                          "columns: file, number, digits, confidences, min_confidence, notes, error; "
-                          "exit status 1 when a file could not be read",
+                          "columns: file, number, digits, confidences, min_confidence, notes, error "
+                          "(explain with --explain); exit status 1 when a file could not be read",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     batch_options(read, "IMAGE_OR_DIR")
     read.add_argument("--explain", type=Path, metavar="DIR",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,26 @@ def list_files(inputs: Iterable[Path], suffixes: set[str], recursive: bool) -> l
         else:
             raise FileNotFoundError(f"{item}: no such file or folder")
     return list(dict.fromkeys(files))
+
+
+def figure_paths(files: list[Path], folder: Path, ending: str) -> dict[Path, Path]:
+    """Where each file's figure goes: ``folder/<stem><ending>``; where several files share a
+    stem (``a/tile.png`` and ``b/tile.png`` in a recursive batch, ``tile.png`` beside
+    ``tile.jpg``) the first keeps it and the others get ``<stem>-2``, ``-3`` … in file order, so
+    no figure overwrites another (the rows name each file's figure). Stems are compared
+    case-blind, as some disks do."""
+    counts = Counter(path.stem.lower() for path in files)
+    taken = {stem for stem, count in counts.items() if count == 1}
+    paths = {}
+    for path in files:
+        name, k = path.stem, 1
+        if counts[path.stem.lower()] > 1:
+            while name.lower() in taken:
+                k += 1
+                name = f"{path.stem}-{k}"
+            taken.add(name.lower())
+        paths[path] = folder / f"{name}{ending}"
+    return paths
 
 
 def progress(items: Iterable[Any], total: int, quiet: bool, what: str) -> Iterator[Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.command.output import list_files, progress, write_rows
+from vaelab.command.output import figure_paths, list_files, progress, write_rows
 from vaelab.core.images import grey8, has_transparency, open_image
 from vaelab.insight.figures import cam_rows_figure, overlay
 from vaelab.insight.reader import NumberReader
@@ -33,6 +33,7 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images")
     reader = NumberReader.load(models)
     failed = 0
+    figures = figure_paths(files, explain, "_explain.png") if explain is not None else {}
 
     def rows() -> Iterator[dict]:
         nonlocal failed
@@ -55,10 +56,12 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
                 cam_rows_figure([[(d.crop, f"{d.digit} ({d.confidence:.2f})"),
                                   (overlay(d.crop, m), "Grad-CAM")]
                                  for d, m in zip(reading.digits, maps)],
-                                explain / f"{path.stem}_explain.png", f"{path.name}: read {reading.text}")
+                                figures[path], f"{path.name}: read {reading.text}")
+                row["explain"] = str(figures[path])
             yield row
 
-    for _ in write_rows(rows(), COLUMNS, out, fmt):
+    columns = COLUMNS + (["explain"] if explain is not None else [])
+    for _ in write_rows(rows(), columns, out, fmt):
         pass
     return len(files), failed
 

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image
 
-from vaelab.command.output import list_files, progress, write_rows
+from vaelab.command.output import figure_paths, list_files, progress, write_rows
 from vaelab.core.io import atomic_path
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.inference import IMAGE_SUFFIXES, classify_files
@@ -36,6 +36,7 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
                                 f"({', '.join(sorted(IMAGE_SUFFIXES))})")
     detector = DefectDetector.load(models / "defect_detector", load_detailvae(models / "detailvae"))
     counts = {"defective": 0, "failed": 0}
+    map_paths = figure_paths(files, maps, "_map.png") if maps is not None else {}
 
     def rows() -> Iterator[dict]:
         for result in classify_files(detector, progress(files, len(files), quiet, "tiles"),
@@ -44,7 +45,7 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
                    "threshold": round(result.threshold, 6), "error": result.error,
                    "score": None if result.error else round(result.score, 6)}
             if result.map is not None:
-                target = maps / (result.file.stem + "_map.png")
+                target = map_paths[result.file]
                 save_map(result.map, detector.pixel_thresholds[detector.method], target)
                 row["map"] = str(target)
             counts["defective"] += result.label == "defective"
