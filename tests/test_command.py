@@ -109,6 +109,20 @@ def test_tiles_sharing_a_name_get_a_map_each(models, tiles, tmp_path):
     assert len(list((tmp_path / "maps").iterdir())) == len(rows)   # none overwritten
 
 
+def test_an_output_option_of_the_wrong_kind_is_refused_before_reading(models, tiles, tmp_path,
+                                                                     capsys):
+    (tmp_path / "a_folder").mkdir()
+    (tmp_path / "a_file").write_text("keep me")
+    assert main(["--models", str(models), "tiles", str(tiles), "--out", str(tmp_path / "a_folder"),
+                 "--quiet"]) == 2
+    assert "--out" in capsys.readouterr().err
+    assert main(["--models", str(models), "tiles", str(tiles), "--maps", str(tmp_path / "a_file"),
+                 "--out", str(tmp_path / "labels.csv"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--maps" in err and "is a file" in err
+    assert (tmp_path / "a_file").read_text() == "keep me" and not (tmp_path / "labels.csv").exists()
+
+
 def test_figure_paths_never_share_a_name(tmp_path):
     files = [Path("a/tile.png"), Path("b/tile.png"), Path("tile-2.png"), Path("c/Tile.jpg"),
              Path("x.png")]

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from vaelab.command.output import check_destinations
 from vaelab.core.cli import USER_ERRORS
 
 EXAMPLES = """examples:
@@ -88,6 +89,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        check_destinations({f"--{k}": getattr(args, k, None) for k in ("out", "verdict")},
+                           {f"--{k}": getattr(args, k, None) for k in ("maps", "explain")})
         if args.command == "tiles":
             from vaelab.command import tiles
             total, defective, failed = tiles.run(args.inputs, args.models, args.out, args.format,
@@ -122,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                             args.models, args.model, args.out)
         print(f"vaelab sample: {len(images)} digits {args.digit} → {args.out}", file=sys.stderr)
         return 0
-    except (*USER_ERRORS, ValueError) as err:
+    except (*USER_ERRORS, ValueError, OSError) as err:   # OSError: an output it cannot write
         print(f"vaelab {args.command}: error: {err}", file=sys.stderr)
         return 2
 

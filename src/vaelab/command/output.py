@@ -31,6 +31,18 @@ def list_files(inputs: Iterable[Path], suffixes: set[str], recursive: bool) -> l
     return list(dict.fromkeys(files))
 
 
+def check_destinations(files: dict[str, Path | None], folders: dict[str, Path | None]) -> None:
+    """Refuse, before any input is read, a file option (``--out``) that names a folder and a
+    folder option (``--maps``) that names a file: found only at the end, they would lose the
+    whole batch's rows."""
+    for option, path in files.items():
+        if path is not None and path.is_dir():
+            raise ValueError(f"{option} {path}: is a folder; give a file name")
+    for option, path in folders.items():
+        if path is not None and path.exists() and not path.is_dir():
+            raise ValueError(f"{option} {path}: is a file; give a folder")
+
+
 def figure_paths(files: list[Path], folder: Path, ending: str) -> dict[Path, Path]:
     """Where each file's figure goes: ``folder/<stem><ending>``; where several files share a
     stem (``a/tile.png`` and ``b/tile.png`` in a recursive batch, ``tile.png`` beside
