@@ -7,7 +7,8 @@ Each condition re-draws the same ``--numbers`` apart 4-digit numbers, composed f
 digits (the test benchmark is never read here), enlarged ×4 with bicubic interpolation and
 printed as dark ink on white paper, then lit, lined, degraded or laid on a desk as the
 condition says; it prints
-the string accuracy per condition and the first wrong readings; then the same for pages of two or
+the string accuracy per condition and the first wrong readings; then on squared paper and in a
+form's boxes (:data:`PAPERS`); then the same for pages of two or
 three such numbers written one above the other (read right: every line, top to bottom, joined by
 a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart 5-digit numbers per
 condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling light, camera noise —
@@ -59,6 +60,19 @@ CONDITIONS = {
     "ruled line the digits stand on": ((("on", 3),), None, 0.0, 0),
     "ruled lines above and below": ((("above", 2), ("below", 2)), None, 0.0, 0),
     "ruled line through the digits": ((("through", 2),), None, 0.0, 0),
+}
+
+# name → keyword arguments of paper: squared paper (grid lines every ``spacing`` × the digits'
+# height, at grey ``level``) or a form (a box round each digit, ``gap`` px between boxes, 0:
+# shared sides; ``margin`` × the digits' height inside the box, 0: the digits touch it)
+PAPERS = {
+    "squared paper, grey lines (70 %), ½ digit": {"grid": 0.5, "level": 0.7},
+    "squared paper, dark lines (30 %), ½ digit": {"grid": 0.5, "level": 0.3},
+    "squared paper, dark lines (30 %), ⅓ digit": {"grid": 0.34, "level": 0.3},
+    "form: a box round each digit, 12 px apart": {"gap": 12},
+    "form: boxes sharing their sides": {"gap": 0},
+    "form: boxes of 1-px lines": {"gap": 12, "line": 1},
+    "form: digits touching their boxes": {"gap": 12, "margin": 0.0},
 }
 
 # name → (numbers one above the other, paper between them × the digits' height, ruled)
@@ -149,6 +163,43 @@ def phone_photo(number: ComposedNumber, rng: np.random.Generator, desk: float = 
     return np.round(picture * 255).astype(np.uint8)
 
 
+def paper(number: ComposedNumber, rng: np.random.Generator, grid: float = 0.0,
+          level: float = 0.3, gap: int = 12, line: int = 3, margin: float = 0.25) -> np.ndarray:
+    """The number photographed (×4, dark ink on white) on squared paper — grid lines 1 px wide
+    every ``grid`` × the digits' height, at grey ``level``, at a random offset — or, without
+    ``grid``, written into a form: a row of equal boxes (``line`` px lines, ``gap`` px apart,
+    0: sharing their sides), one digit in each, ``margin`` × the tallest digit's height between
+    it and its box (0: the tallest touch it), shifted by up to half of that."""
+    picture = photograph(number, ((), None, 0.0, 0), rng)
+    if grid:
+        spacing = max(4, int(grid * (max(b[2] for b in number.boxes)
+                                     - min(b[0] for b in number.boxes)) * ENLARGE))
+        offset = int(rng.integers(0, spacing))
+        lines = np.zeros(picture.shape, bool)
+        lines[offset::spacing] = lines[:, offset::spacing] = True
+        return np.where(lines, np.minimum(picture, round(level * 255)), picture).astype(np.uint8)
+    digits = [picture[t * ENLARGE:b * ENLARGE, l * ENLARGE:r * ENLARGE]
+              for t, l, b, r in number.boxes]
+    tallest = max(d.shape[0] for d in digits)
+    inside = int(margin * tallest)
+    box_h = tallest + 2 * inside
+    box_w = max(max(d.shape[1] for d in digits), int(0.8 * tallest)) + 2 * inside
+    form = np.full((box_h + 40, 40 + len(digits) * (box_w + gap)), 255, np.uint8)
+    for k, digit in enumerate(digits):
+        top, left = 20, 20 + k * (box_w + gap)
+        shift = rng.integers(-(inside // 2), inside // 2 + 1, size=2)
+        y = top + (box_h - digit.shape[0]) // 2 + int(shift[0])
+        x = left + (box_w - digit.shape[1]) // 2 + int(shift[1])
+        area = form[y:y + digit.shape[0], x:x + digit.shape[1]]
+        np.minimum(area, digit, out=area)
+        for rows, columns in ((slice(top, top + line), slice(left, left + box_w)),
+                              (slice(top + box_h - line, top + box_h), slice(left, left + box_w)),
+                              (slice(top, top + box_h), slice(left, left + line)),
+                              (slice(top, top + box_h), slice(left + box_w - line, left + box_w))):
+            form[rows, columns] = 30
+    return form
+
+
 def page_of_lines(numbers: list[ComposedNumber], gap: float, ruled: bool, rng: np.random.Generator
                   ) -> np.ndarray:
     """The numbers photographed as dark ink on white, one above the other: each cut to the rows
@@ -197,6 +248,13 @@ def main() -> None:
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         right = 1 - len(wrong) / len(numbers)
         print(f"{name:44s} {right:8.1%} {seconds:9.3f}  {', '.join(wrong[:4])}", flush=True)
+    for name, settings in PAPERS.items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        texts = [reader.read(paper(n, rng, **settings)).text for n in numbers]
+        wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
+        right = 1 - len(wrong) / len(numbers)
+        print(f"{name:44s} {right:8.1%} {'':9s}  {', '.join(wrong[:4])}", flush=True)
     for name, (count, gap, ruled) in LINES.items():
         rng = np.random.default_rng(args.seed)
         pages = [[compose_number(*pool, 4, "apart", composer, rng) for _ in range(count)]

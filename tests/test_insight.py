@@ -423,6 +423,108 @@ def test_a_digits_own_bar_is_not_a_ruled_line():
     assert len(pieces) == 1 and pieces[0].box.top == 2 and pieces[0].box.height == 40
 
 
+@pytest.mark.parametrize("spacing, level, kept", [(16, 1.0, 0.6), (25, 1.0, 0.75), (16, 0.6, 0.99)],
+                         ids=["dark-16px", "dark-25px", "grey-16px"])
+def test_squared_paper_is_removed_and_the_digits_kept(spacing, level, kept):
+    """A grid's lines down join every digit to the next (and read as 1s): they are lines as
+    the lines across are, and the strokes they cross are joined again. A stroke that runs along
+    a line as dark as itself goes with it (a third of a ring here, its sides on the lines); on
+    grey lines, the darker strokes keep all their ink."""
+    digits = three_digits()
+    canvas = digits.copy()
+    canvas[3::spacing, :] = np.maximum(canvas[3::spacing, :], level)
+    canvas[:, 7::spacing] = np.maximum(canvas[:, 7::spacing], level)
+    pieces, notes = segment(canvas, KNOBS)
+    assert any(n.startswith("grid removed") for n in notes), notes
+    assert_spans(pieces, tolerance=3)
+    for piece in pieces:
+        box = piece.box
+        assert abs(box.height - 40) <= 4, box
+        own = digits[box.top:box.bottom, box.left:box.right]
+        assert np.minimum(piece.ink, own).sum() >= kept * digits[:, box.left:box.right].sum()
+
+
+def test_tall_ones_on_a_ruled_line_are_not_lines_down():
+    canvas = np.zeros((60, 200), np.float32)      # '111' cropped tightly, on a ruled line
+    canvas[57:59, :] = 1.0
+    for left in (40, 100, 160):
+        canvas[2:57, left:left + 3] = 1.0         # thin, and 92 % as tall as the picture
+    pieces, notes = segment(canvas, KNOBS)
+    assert any("ruled line" in n for n in notes) and not any("grid" in n for n in notes)
+    assert_spans(pieces, [(40, 43), (100, 103), (160, 163)])
+
+
+def test_blank_squared_paper_reads_nothing():
+    canvas = np.full((150, 300), 255, np.uint8)
+    canvas[5::20, :] = canvas[:, 5::20] = 120
+    reading = read_number(canvas, constant_classify, KNOBS)
+    assert reading.text == "" and reading.notes[0].startswith("grid removed"), reading.notes
+
+
+def form(sides_shared: bool, fill: bool) -> np.ndarray:
+    """three_digits() in a form's boxes, 3-px lines, a fourth box left empty: boxes apart or
+    sharing their sides, the row inside a larger picture or filling it (its lines then run
+    across the picture, and the boxes' sides join them)."""
+    width = 250 if fill else 300
+    canvas = np.zeros((100, width), np.float32)
+    canvas[:, :200] = three_digits()
+    lefts = (2, 64, 126, 188) if sides_shared else (6, 68, 130, 192)
+    box_w = 62 if sides_shared else 56
+    for left in lefts:
+        canvas[15:18, left:left + box_w] = canvas[82:85, left:left + box_w] = 1.0
+        canvas[15:85, left:left + 3] = canvas[15:85, left + box_w - 3:left + box_w] = 1.0
+    return canvas
+
+
+@pytest.mark.parametrize("sides_shared", [False, True], ids=["apart", "shared-sides"])
+@pytest.mark.parametrize("fill", [False, True], ids=["inside", "filling"])
+def test_a_forms_boxes_are_removed_and_an_empty_one_reads_nothing(sides_shared, fill):
+    pieces, notes = segment(form(sides_shared, fill), KNOBS)
+    assert any("box" in n or "ruled line" in n or "grid" in n for n in notes), notes
+    assert_spans(pieces)
+    assert all(abs(piece.box.height - 40) <= 2 for piece in pieces)
+
+
+def test_a_digit_touching_its_box_keeps_its_strokes():
+    canvas = form(False, False)
+    canvas[20:80, 90:96] = 1.0          # the 1 drawn from the box's top to its bottom line
+    pieces, notes = segment(canvas, KNOBS)
+    assert any("box" in n for n in notes), notes
+    assert_spans(pieces)
+
+
+SQUARISH_ZERO = """
+....###########.
+..##############
+..##############
+.#####....######
+.###.........###
+###...........##
+###...........##
+###...........##
+###...........##
+###...........##
+###...........##
+####..........##
+.####........###
+.#########..####
+..##############
+...############.
+....########....
+"""
+
+
+def test_a_squarish_zero_is_not_a_box():
+    """A training digit whose straight sides meet at its corners like a box's (found when the
+    box rule first cut it away): it holds nothing, and its runs are not all of it."""
+    zero = np.array([[c == "#" for c in row] for row in SQUARISH_ZERO.split()], np.float32)
+    canvas = np.zeros((29, 25), np.float32)
+    canvas[8:8 + zero.shape[0], 4:4 + zero.shape[1]] = zero
+    pieces, notes = segment(canvas, KNOBS)
+    assert not any("box" in n for n in notes) and len(pieces) == 1
+    assert pieces[0].ink.sum() == zero.sum()
+
+
 def two_lines(gap: int) -> np.ndarray:
     """'0 1 0' above '1 0', ``gap`` px of paper between the lines (digits 40 px tall)."""
     canvas = np.zeros((100 + gap, 140), np.float32)

@@ -51,6 +51,11 @@ PAPER_MAX = 0.85             # a paper level above this is taken as ink, not as 
 PAPER_LEFT = 0.05            # evened ink below this is paper
 RULED_LINE = 0.9             # a straight horizontal run of ink this share of the picture wide ...
 RULED_LINE_HEIGHTS = 2.0     # ... and this many times the tallest other ink is a ruled line
+LINE_DARKER = 0.2            # ink this much above the lines' median on a line is a stroke's
+BOX_SIDE = 0.8               # a box round a digit (a form): straight runs this share of its sides
+BOX_HOLLOW = 0.3             # ... round holes this share of its bounding box at least,
+BOX_CONTENT = 0.3            # ... holding ink this share of its height tall,
+BOX_EMPTY = 0.9              # ... or nothing but its sides (this share of its ink at least)
 POLARITY_CLEAR = 0.25        # the border this far (share of the range) from the middle is paper
 SKEW_CLEAR = 0.1             # else the strokes' tail decides, when its skewness is beyond ±this
 SHEET_AREA = 0.3             # a sheet of paper inside a darker surround covers this much at least
@@ -326,7 +331,8 @@ def _even_paper(ink: np.ndarray) -> np.ndarray:
     rough = _divide_paper(ink, resize(levels, (h, w), order=1, mode="edge", preserve_range=True))
     flat = float(rough.max()) <= float(rough.min())
     strokes = rough > (0.5 if flat else threshold_otsu(rough))
-    strokes &= ~_dilate(_ruled_lines(strokes), 1)
+    across, down = _ruled_lines(strokes)
+    strokes &= ~_dilate(across | down, 1)
     window = int(np.clip(round(PAPER_WINDOW * _bold_width(strokes)), 3, min(h, w)))
     # A 3 × 3 median first (it keeps a shadow's edge): the opening's minimum would follow noise.
     smooth = ndimage.median_filter(ink, size=3)
@@ -467,44 +473,166 @@ def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float | None, list[str]]:
         return ink, None, ["no ink found: the picture is empty"]
     notes: list[str] = []
     threshold = threshold_otsu(ink)
-    lines = _ruled_lines(ink > threshold)
-    if lines.any():   # lined paper: the line would join every digit into one piece
-        notes.append(f"{label(lines).max()} ruled line(s) removed")
-        ink = _without_lines(ink, _dilate(lines, 1))
+    across, down = _ruled_lines(ink > threshold)
+    if across.any():   # lined paper: the line would join every digit into one piece
+        if down.any():
+            notes.append(f"grid removed ({label(across).max()} ruled line(s) across, "
+                         f"{label(down).max()} down: squared paper)")
+        else:
+            notes.append(f"{label(across).max()} ruled line(s) removed")
+        # A stroke darker than the lines (a pen on printed grey lines) keeps its ink on them.
+        darker = ink > float(np.median(ink[across | down])) + LINE_DARKER
+        ink = _without_lines(ink, _dilate(across, 1) & ~darker, _dilate(down, 1) & ~darker)
         if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
             return ink, None, notes + ["no ink found besides the ruled lines"]
+        threshold = threshold_otsu(ink)
+    boxes, count = _boxes(ink > threshold)
+    if count:   # a form's boxes: each would be read as a digit round its digit
+        notes.append(f"{count} box(es) round the digits removed")
+        ink = np.where(_dilate(boxes, 1), 0.0, ink).astype(ink.dtype)
+        if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+            return ink, None, notes + ["no ink found besides the boxes"]
         threshold = threshold_otsu(ink)
     return ink, threshold, notes
 
 
-def _ruled_lines(binary: np.ndarray) -> np.ndarray:
-    """The pixels of ruled lines: straight horizontal runs of ink across at least
-    :data:`RULED_LINE` of the picture's width (a horizontal opening) and at least
+def _boxes(binary: np.ndarray) -> tuple[np.ndarray, int]:
+    """(the pixels, the count) of boxes drawn round digits, as forms have them, alone or side by
+    side: a piece of ink whose holes cover :data:`BOX_HOLLOW` of its bounding box at least (a
+    thick stroke broken by a line is not a box), with straight runs across and down over
+    :data:`BOX_SIDE` of its width and height that meet (or touch) in each of its four corners (a
+    quarter of its width and height), and that hold a digit — ink inside them, not on them,
+    :data:`BOX_CONTENT` of the box's height tall (its own, when the digit touches the box, or
+    another piece's) — or are all there is of the piece (an empty box). Those runs are the box,
+    the rest of a digit touching it stays. A digit is no such box: a 0 is round (a squarish one
+    has its runs meet at the corners, but holds nothing tall and has more than its runs)."""
+    found = np.zeros_like(binary)
+    count = 0
+    for region in regionprops(label(binary, connectivity=2)):
+        top, left, bottom, right = region.bbox
+        h, w = bottom - top, right - left
+        if min(h, w) < 2 * MIN_DIGIT_PX:   # (first: a noisy picture has 10⁵ specks)
+            continue
+        if (region.area_filled - region.area) / (h * w) < BOX_HOLLOW:   # what its holes cover
+            continue
+        across = _runs(region.image, 1, BOX_SIDE)
+        down = _runs(region.image, 0, BOX_SIDE)
+        meet = ndimage.binary_dilation(across, np.ones((3, 3), bool)) & down   # (or touch)
+        qh, qw = max(1, h // 4), max(1, w // 4)
+        if not all(corner.any() for corner in (meet[:qh, :qw], meet[:qh, -qw:], meet[-qh:, :qw],
+                                               meet[-qh:, -qw:])):
+            continue
+        sides = across | down
+        rows, columns = np.nonzero(across.any(axis=1))[0], np.nonzero(down.any(axis=0))[0]
+        # inside the sides: below the top's lowest run, above the bottom's highest, and so on
+        # (a side's runs lie within a pixel of its quarter: the corners were met that close)
+        inner = (slice(rows[rows <= qh].max(initial=-1) + 1,
+                       rows[rows >= h - qh - 1].min(initial=h)),
+                 slice(columns[columns <= qw].max(initial=-1) + 1,
+                       columns[columns >= w - qw - 1].min(initial=w)))
+        content = (binary[top:bottom, left:right] & ~_dilate(sides, 1))[inner]
+        empty = sides.sum() >= BOX_EMPTY * region.area
+        if empty or _tallest(content) >= BOX_CONTENT * h:
+            found[top:bottom, left:right] |= sides
+            count += 1
+    return found, count
+
+
+def _ruled_lines(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels of ruled lines across the picture and of lines down it: straight runs of ink
+    across at least :data:`RULED_LINE` of its width (a horizontal opening), at least
     :data:`RULED_LINE_HEIGHTS` times as long as the tallest piece of ink beside them — lined
-    paper runs edge to edge, a digit's bar (a tightly cropped 7) is about one digit wide."""
-    w = binary.shape[1]
-    length = int(np.ceil(RULED_LINE * w))
+    paper runs edge to edge, a digit's bar (a tightly cropped 7) is about one digit wide. Down,
+    only where there are lines across, and only as thin as they are (:func:`_thin`): on squared
+    paper, two or more runs over :data:`RULED_LINE` of the height, as many times taller than
+    the ink beside them (a 1 is at most one digit tall); else the sides of a row of boxes (a
+    form), runs that join one line across to the next (:func:`_joining`)."""
+    none = np.zeros_like(binary)
+    across = _runs(binary, 1)
+    if not across.any():
+        return none, none
+    long_across = int(np.ceil(RULED_LINE * binary.shape[1]))
+    long_down = int(np.ceil(RULED_LINE * binary.shape[0]))
+    grid, count = _thin(_runs(binary, 0), across)
+    if count >= 2:
+        tallest = _tallest(binary & ~_dilate(across | grid, 1))
+        # Nothing beside them: a blank grid's lines cross lines across, thin 1s on a ruled
+        # line stand on it.
+        mesh = tallest > 0 or _crossed(grid, across) >= 2
+        if mesh and min(long_across, long_down) >= RULED_LINE_HEIGHTS * tallest:
+            return across, grid
+    # (not on squared paper: there its squares are smaller than a digit, and a 1 may join two)
+    joining = _joining(binary, across)
+    tallest = _tallest(binary & ~_dilate(across | joining, 1))
+    return (across, joining) if long_across >= RULED_LINE_HEIGHTS * tallest else (none, none)
+
+
+def _crossed(down: np.ndarray, across: np.ndarray) -> int:
+    """How many lines ``across`` cross the runs ``down`` away from the runs' ends."""
+    rows = np.nonzero(down.any(axis=1))[0]
+    return sum(rows.min() + 1 < lines.start and lines.stop < rows.max()
+               for lines, _ in ndimage.find_objects(label(across)))
+
+
+def _thin(down: np.ndarray, across: np.ndarray) -> tuple[np.ndarray, int]:
+    """(the runs ``down`` no wider than two of the thickest lines ``across`` + 2 px, their
+    count): printed lines are as thick one way as the other (two boxes side by side each draw
+    their side); a digit's stroke is thicker than a printed line."""
+    thickness = max(rows.stop - rows.start for rows, _ in ndimage.find_objects(label(across)))
+    kept, count = np.zeros_like(down), 0
+    for piece in regionprops(label(down)):
+        if piece.bbox[3] - piece.bbox[1] <= 2 * thickness + 2:
+            kept[tuple(piece.coords.T)] = True
+            count += 1
+    return kept, count
+
+
+def _joining(binary: np.ndarray, across: np.ndarray) -> np.ndarray:
+    """Thin (:func:`_thin`) straight runs of ink down from one line ``across`` to the next,
+    touching both: a form's box sides. A digit's stroke does not reach both lines in one
+    column, or is thicker."""
+    spans = sorted((rows.start, rows.stop) for rows, _ in ndimage.find_objects(label(across)))
+    found = np.zeros_like(binary)
+    for (_, upper), (lower, _) in zip(spans, spans[1:]):
+        if lower > upper:   # the slab from the upper line's last row to the lower's first
+            found[upper - 1:lower + 1] |= _runs(binary[upper - 1:lower + 1], 0, 1.0)
+    return _thin(found, across)[0]
+
+
+def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE) -> np.ndarray:
+    """Pixels on straight runs of ink along ``axis`` (1: across, 0: down) as long as ``share``
+    of the picture's extent that way (a binary opening by a line)."""
+    length = int(np.ceil(share * binary.shape[axis]))
     # Off the picture is paper (the default mirroring would double a run that meets the edge).
-    runs = ndimage.minimum_filter1d(binary.astype(np.uint8), length, axis=1, mode="constant")
-    runs = ndimage.maximum_filter1d(runs, length, axis=1, mode="constant").astype(bool)
-    if not runs.any():
-        return runs
-    rest = regionprops(label(binary & ~_dilate(runs, 1), connectivity=2))
-    tallest = max((r.bbox[2] - r.bbox[0] for r in rest), default=0)
-    return runs if length >= RULED_LINE_HEIGHTS * tallest else np.zeros_like(runs)
+    runs = ndimage.minimum_filter1d(binary.astype(np.uint8), length, axis=axis, mode="constant")
+    return ndimage.maximum_filter1d(runs, length, axis=axis, mode="constant").astype(bool)
 
 
-def _without_lines(ink: np.ndarray, band: np.ndarray) -> np.ndarray:
-    """``ink`` with the ruled lines' pixels (``band``) cleared, and a stroke that crosses a line
-    joined again across it: a vertical closing 2 px taller than the thickest band bridges the
-    gap where there is ink right above and right below. What of a digit lay on the line itself
-    (the foot of a 2 written on it) goes with the line."""
-    cleared = np.where(band, 0.0, ink).astype(ink.dtype)
-    labels = label(band)
-    thickness = max(int((labels[where] == number).sum(axis=0).max())
-                    for number, where in enumerate(ndimage.find_objects(labels), start=1))
-    bridged = ndimage.grey_closing(cleared, size=(thickness + 2, 1))
-    return np.where(band, bridged, cleared).astype(ink.dtype)
+def _tallest(binary: np.ndarray) -> int:
+    """The height of the tallest 8-connected piece of ``binary`` (0 when none)."""
+    return max((r.bbox[2] - r.bbox[0] for r in regionprops(label(binary, connectivity=2))),
+               default=0)
+
+
+def _without_lines(ink: np.ndarray, across: np.ndarray, down: np.ndarray | None = None
+                   ) -> np.ndarray:
+    """``ink`` with the ruled lines' pixels (bands ``across`` and ``down``) cleared, and a stroke
+    that crosses a line joined again over it: a closing along the stroke, 2 px longer than the
+    thickest band is wide, bridges the gap where there is ink on both sides of the line. What
+    of a digit lay on the line itself (the foot of a 2 written on it) goes with the line."""
+    down = np.zeros_like(across) if down is None else down
+    cleared = np.where(across | down, 0.0, ink).astype(ink.dtype)
+    result = cleared
+    for band, axis in ((across, 0), (down, 1)):
+        if not band.any():
+            continue
+        labels = label(band)
+        thickness = max(int((labels[where] == number).sum(axis=axis).max())
+                        for number, where in enumerate(ndimage.find_objects(labels), start=1))
+        size = (thickness + 2, 1) if axis == 0 else (1, thickness + 2)
+        result = np.where(band, np.maximum(result, ndimage.grey_closing(cleared, size=size)),
+                          result)
+    return result.astype(ink.dtype)
 
 
 def _faint_digits(ink: np.ndarray, labels: np.ndarray, regions: list, low: float,
