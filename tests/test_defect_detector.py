@@ -11,6 +11,7 @@ from vaelab.core.io import UnreadableFile
 from vaelab.core.params import load_params
 from vaelab.defects import data as D
 from vaelab.defects.detailvae import DetailVAE
+from vaelab.defects.params import METHODS
 from vaelab.defects.detector import DefectDetector, GaussianPositions, PatchMemory
 from vaelab.defects.features import FeatureWeightsError, Lite0Features, embedding
 from vaelab.defects.image_losses import PerceptualLoss
@@ -142,9 +143,12 @@ def test_a_saved_detector_loads_and_detects_and_a_broken_one_is_named(tmp_path):
     detector.fit(train, val, valid, p)
     detector.save(tmp_path / "det")
     loaded = DefectDetector.load(tmp_path / "det", detector.vae)
-    a = detector.detect(val, valid)
+    for method in METHODS:   # the tools score exactly as the stage that fitted it, bit for bit
+        a = detector.detect(val, valid, method)
+        b = loaded.detect(val, valid, method)
+        assert np.array_equal(a["score"], b["score"]), method
+        assert np.array_equal(a["map"], b["map"]) and a["map"].shape == (4, 64, 64), method
     b = loaded.detect(val, valid)
-    assert np.array_equal(a["score"], b["score"]) and a["map"].shape == (4, 64, 64)
     assert loaded.method == "padim" and set(np.unique(b["mask"])) <= {False, True}
     (tmp_path / "det.safetensors").write_bytes(b"\x00" * 20)
     with pytest.raises(UnreadableFile, match=r"det\.safetensors: not a readable safetensors"):

@@ -239,7 +239,9 @@ class DefectDetector:
                 median, spread = self.scale[name]
                 m = (m - median) / spread
             maps[name] = m
-        weighted = {k: w for k, w in self.fusion.items() if w > 0}
+        # In MAPS' order, not the dict's: a detector loaded from its (key-sorted) JSON must sum
+        # in the order of the one that was fitted, or the fused map differs in its last bits.
+        weighted = {k: self.fusion[k] for k in MAPS if self.fusion.get(k, 0) > 0}
         if fuse and self.scale and set(weighted) <= set(maps):
             total = sum(weighted.values())
             maps["fused"] = sum(w * maps[k] for k, w in weighted.items()) / total
@@ -334,7 +336,11 @@ class DefectDetector:
         try:
             detector.position = {k: (t[f"position.{k}.0"], t[f"position.{k}.1"])
                                  for k in ("pixel", "feature_distance") if f"position.{k}.0" in t}
-            detector.padim = GaussianPositions(t["padim.channels"], t["padim.mean"], t["padim.precision"])
+            # In the layout fit leaves it (torch.linalg.inv's: each matrix column-major): einsum's
+            # summation order follows the layout, and on some CPUs (Intel's MKL paths) a row-major
+            # copy scored the last bits differently from the stage that fitted it.
+            precision = t["padim.precision"].transpose(-1, -2).contiguous().transpose(-1, -2)
+            detector.padim = GaussianPositions(t["padim.channels"], t["padim.mean"], precision)
             detector.patchcore = PatchMemory(t["patchcore.bank"])
         except KeyError as err:
             raise UnreadableFile(f"{stem}.safetensors: lacks tensor {err}") from None
