@@ -11,10 +11,10 @@ from vaelab.core.io import UnreadableFile
 from vaelab.core.params import load_params
 from vaelab.defects import data as D
 from vaelab.defects.detailvae import DetailVAE
-from vaelab.defects.params import METHODS
 from vaelab.defects.detector import DefectDetector, GaussianPositions, PatchMemory
 from vaelab.defects.features import FeatureWeightsError, Lite0Features, embedding
 from vaelab.defects.image_losses import PerceptualLoss
+from vaelab.defects.params import METHODS
 from vaelab.defects.synthetic import KINDS, add_defect, synthetic_set
 from vaelab.defects.training import detailvae_config, load_detailvae
 
