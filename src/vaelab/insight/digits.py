@@ -578,8 +578,10 @@ def _thin(down: np.ndarray, across: np.ndarray) -> tuple[np.ndarray, int]:
     """(the runs ``down`` no wider than two of the thickest lines ``across`` + 2 px, their
     count): printed lines are as thick one way as the other (two boxes side by side each draw
     their side); a digit's stroke is thicker than a printed line."""
-    thickness = max(rows.stop - rows.start for rows, _ in ndimage.find_objects(label(across)))
     kept, count = np.zeros_like(down), 0
+    if not down.any():
+        return kept, count
+    thickness = max(rows.stop - rows.start for rows, _ in ndimage.find_objects(label(across)))
     for piece in regionprops(label(down)):
         if piece.bbox[3] - piece.bbox[1] <= 2 * thickness + 2:
             kept[tuple(piece.coords.T)] = True
@@ -594,8 +596,9 @@ def _joining(binary: np.ndarray, across: np.ndarray) -> np.ndarray:
     spans = sorted((rows.start, rows.stop) for rows, _ in ndimage.find_objects(label(across)))
     found = np.zeros_like(binary)
     for (_, upper), (lower, _) in zip(spans, spans[1:]):
-        if lower > upper:   # the slab from the upper line's last row to the lower's first
-            found[upper - 1:lower + 1] |= _runs(binary[upper - 1:lower + 1], 0, 1.0)
+        if lower > upper:   # the slab from the upper line's last row to the lower's first:
+            slab = binary[upper - 1:lower + 1]   # its columns that are ink all the way down
+            found[upper - 1:lower + 1] |= slab.all(axis=0)
     return _thin(found, across)[0]
 
 
@@ -603,6 +606,8 @@ def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE) -> np.ndarra
     """Pixels on straight runs of ink along ``axis`` (1: across, 0: down) as long as ``share``
     of the picture's extent that way (a binary opening by a line)."""
     length = int(np.ceil(share * binary.shape[axis]))
+    if binary.sum(axis=axis).max(initial=0) < length:   # no line holds that much ink: no run
+        return np.zeros_like(binary, dtype=bool)
     # Off the picture is paper (the default mirroring would double a run that meets the edge).
     runs = ndimage.minimum_filter1d(binary.astype(np.uint8), length, axis=axis, mode="constant")
     return ndimage.maximum_filter1d(runs, length, axis=axis, mode="constant").astype(bool)
