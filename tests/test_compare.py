@@ -17,6 +17,10 @@ def test_noise_combines_both_intervals_and_the_seed_spread():
     assert noise_half_width(None, None, None) is None
     assert noise_half_width(None, None, 0.01) == pytest.approx((2 * (1.96 * 0.01) ** 2) ** 0.5,
                                                                rel=1e-3)
+    # a spread measured on three seeds is itself uncertain: Student's t with 2 degrees of freedom
+    assert noise_half_width(None, None, 0.01, 3) == pytest.approx((2 * (4.303 * 0.01) ** 2) ** 0.5,
+                                                                  rel=1e-3)
+    assert noise_half_width(None, None, 0.01, 30) == pytest.approx(0.01 * 2.045 * 2 ** 0.5, rel=1e-3)
     assert verdict(0.50, 0.90, 0.1) == "beyond noise"
     assert verdict(0.50, 0.55, 0.1) == "within noise"
     assert verdict(0.50, 0.55, None) == "no interval"
@@ -45,6 +49,11 @@ def test_a_change_far_outside_the_interval_is_beyond_noise_and_headlines_come_fi
     assert compare(diff, old, wide)[0].verdict == "within noise"
     spread = {"metrics/classifier.json:test.accuracy": {"std": 0.05}}
     assert compare(diff, {}, {}, spread)[0].verdict == "within noise"
+    # a change of 3.5 seed spreads: beyond noise were the spread known exactly (1.96 · √2 = 2.8),
+    # within it when the spread comes from three seeds, as metrics/spread.json's (4.30 · √2 = 6.1)
+    spread = {"metrics/classifier.json:test.accuracy": {"std": 0.05 / 3.5}}
+    assert compare(diff, {}, {}, spread)[0].verdict == "beyond noise"
+    assert compare(diff, {}, {}, spread, seeds=3)[0].verdict == "within noise"
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

@@ -7,10 +7,13 @@ A number's noise is what the data size allows (the 95 % interval stored beside i
 ``<key>_ci``, in the old and the new metrics) and, where ``metrics/spread.json`` holds it, what the
 training seed allows (the standard deviation over seeds). A change is *beyond noise* when
 
-    |new − old| > √(h_old² + h_new² + 2 · (1.96 · s)²)
+    |new − old| > √(h_old² + h_new² + 2 · (t · s)²)
 
-with h the intervals' half-widths (1.96 standard errors each) and s the seed spread (a difference
-of two seeds has variance 2 s²); *within noise* otherwise; *no interval* when neither is known.
+with h the intervals' half-widths (1.96 standard errors each), s the seed spread (a difference
+of two seeds has variance 2 s²) and t Student's 97.5 % quantile for the spread's seeds − 1
+degrees of freedom (4.30 for three seeds: s is itself estimated from a few runs, and with 1.96 a
+clone on another CPU type — training noise like a new seed — put 9 % of its numbers beyond
+noise); *within noise* otherwise; *no interval* when neither is known.
 Headline metrics come first.
 """
 
@@ -23,6 +26,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from scipy.stats import t as student_t
 
 from vaelab.report.spread import SPREAD_FILE
 from vaelab.report.tables import markdown_table
@@ -61,11 +66,13 @@ class Change:
 
 
 def noise_half_width(old_ci: list[float] | None, new_ci: list[float] | None,
-                     seed_std: float | None) -> float | None:
-    """The 95 % half-width of the difference of two runs (see the module docstring)."""
+                     seed_std: float | None, seeds: int | None = None) -> float | None:
+    """The 95 % half-width of the difference of two runs (see the module docstring); ``seeds``:
+    how many runs ``seed_std`` was measured on (None: taken as known exactly)."""
     parts = [((ci[1] - ci[0]) / 2) ** 2 for ci in (old_ci, new_ci) if _is_interval(ci)]
     if seed_std is not None:
-        parts.append(2 * (Z95 * seed_std) ** 2)
+        quantile = float(student_t.ppf(0.975, seeds - 1)) if seeds and seeds >= 2 else Z95
+        parts.append(2 * (quantile * seed_std) ** 2)
     return math.sqrt(sum(parts)) if parts else None
 
 
@@ -101,9 +108,10 @@ def interval_of(data: dict | None, dotted: str) -> list[float] | None:
 
 
 def compare(diff: dict, old_files: dict[str, dict | None], new_files: dict[str, dict | None],
-            spread: dict | None = None) -> list[Change]:
+            spread: dict | None = None, seeds: int | None = None) -> list[Change]:
     """Changes of a `dvc metrics diff --json` result with their noise and verdict, headline
-    metrics first. ``spread``: metrics/spread.json's ``metrics`` ({"<file>:<key>": {"std"..}})."""
+    metrics first. ``spread``: metrics/spread.json's ``metrics`` ({"<file>:<key>": {"std"..}}),
+    measured on ``seeds`` runs."""
     changes = []
     for path, keys in diff.items():
         for key, values in keys.items():
@@ -115,7 +123,7 @@ def compare(diff: dict, old_files: dict[str, dict | None], new_files: dict[str, 
                 continue
             std = ((spread or {}).get(f"{path}:{key}") or {}).get("std")
             noise = noise_half_width(interval_of(old_files.get(path), key),
-                                     interval_of(new_files.get(path), key), std)
+                                     interval_of(new_files.get(path), key), std, seeds)
             changes.append(Change(path, key, old, new, noise, verdict(old, new, noise)))
     return sorted(changes, key=lambda c: (c.headline, c.path, c.key))
 
@@ -162,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     diff = json.loads(proc.stdout or "{}")
     old_files = {path: _git_json(args.rev, path) for path in diff}
     new_files = {path: _read_json(path) for path in diff}
-    spread = (_read_json(SPREAD_FILE) or {}).get("metrics")
-    changes = compare(diff, old_files, new_files, spread)
+    spread_file = _read_json(SPREAD_FILE) or {}
+    spread = spread_file.get("metrics")
+    seeds = len(spread_file.get("seeds") or []) or None
+    changes = compare(diff, old_files, new_files, spread, seeds)
     beyond = sum(c.verdict == "beyond noise" for c in changes)
     if not args.markdown:
         print(f"Workspace against {args.rev}: {len(changes)} changed metrics, {beyond} beyond noise "
