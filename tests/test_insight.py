@@ -444,6 +444,20 @@ def test_squared_paper_is_removed_and_the_digits_kept(spacing, level, kept):
         assert np.minimum(piece.ink, own).sum() >= kept * digits[:, box.left:box.right].sum()
 
 
+def test_grid_lines_along_two_edges_do_not_pass_for_the_paper():
+    """A crop on the grid: its top row and left column are lines, half the 1-px border is line
+    (and was taken for dark paper, the whole page read as white ink on black)."""
+    digits = three_digits()
+    photo = 1.0 - 0.85 * digits                     # dark ink on white paper
+    photo[0::20, :] = np.minimum(photo[0::20, :], 0.3)
+    photo[:, 0::20] = np.minimum(photo[:, 0::20], 0.3)
+    ink, _ = ink_image(np.round(photo * 255).astype(np.uint8))
+    assert ink[digits > 0].mean() > 0.6 and np.median(ink) < 0.1   # the paper is the light one
+    pieces, notes = segment(ink, KNOBS)
+    assert any(n.startswith("grid removed") for n in notes), notes
+    assert_spans(pieces, tolerance=3)
+
+
 def test_tall_ones_on_a_ruled_line_are_not_lines_down():
     canvas = np.zeros((60, 200), np.float32)      # '111' cropped tightly, on a ruled line
     canvas[57:59, :] = 1.0

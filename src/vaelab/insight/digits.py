@@ -56,6 +56,7 @@ BOX_SIDE = 0.8               # a box round a digit (a form): straight runs this 
 BOX_HOLLOW = 0.3             # ... round holes this share of its bounding box at least,
 BOX_CONTENT = 0.3            # ... holding ink this share of its height tall,
 BOX_EMPTY = 0.9              # ... or nothing but its sides (this share of its ink at least)
+BORDER_DEPTH = 3             # rows / columns of the border whose median is the paper's colour
 POLARITY_CLEAR = 0.25        # the border this far (share of the range) from the middle is paper
 SKEW_CLEAR = 0.1             # else the strokes' tail decides, when its skewness is beyond ±this
 SHEET_AREA = 0.3             # a sheet of paper inside a darker surround covers this much at least
@@ -187,8 +188,10 @@ def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
     return np.where(sheet, _even_paper(ink[tuple(nearest)]), 0.0).astype(np.float32), scale
 
 
-def _border(picture: np.ndarray) -> np.ndarray:
-    return np.concatenate([picture[0], picture[-1], picture[:, 0], picture[:, -1]])
+def _border(picture: np.ndarray, depth: int = 1) -> np.ndarray:
+    """The pixels of the picture's ``depth`` outermost rows and columns (corners twice)."""
+    return np.concatenate([picture[:depth].ravel(), picture[-depth:].ravel(),
+                           picture[:, :depth].ravel(), picture[:, -depth:].ravel()])
 
 
 def _paper_is_light(grey: np.ndarray) -> bool:
@@ -209,9 +212,12 @@ def _paper_is_light(grey: np.ndarray) -> bool:
     low, high = (float(v) for v in np.quantile(sample, [0.005, 0.995]))
     if high - low < MIN_INK_CONTRAST:   # ink on less than 0.5 % of the picture: its extremes
         low, high = darkest, lightest
+    # Three rows and columns deep: a ruled or grid line lying along the picture's edge (a crop on
+    # the line) is then a third of a side, not all of it, and does not pass for the paper.
+    band = _border(grey, BORDER_DEPTH)
     if high - low < MIN_INK_CONTRAST:
-        return bool(np.median(border) > 0.5)
-    lean = (float(np.median(border)) - (low + high) / 2) / (high - low)
+        return bool(np.median(band) > 0.5)
+    lean = (float(np.median(band)) - (low + high) / 2) / (high - low)
     if abs(lean) >= POLARITY_CLEAR:
         return lean > 0
     step = max(1, int(np.ceil(max(grey.shape) / 256)))   # the strokes' tail survives 256 px
