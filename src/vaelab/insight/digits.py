@@ -559,35 +559,37 @@ def _ruled_lines(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return none, none
     long_across = int(np.ceil(RULED_LINE * binary.shape[1]))
     long_down = int(np.ceil(RULED_LINE * binary.shape[0]))
-    grid, count = _thin(_runs(binary, 0), across)
+    # each line across as the rows it spans, top to bottom (labelled once for the three uses)
+    spans = sorted((rows.start, rows.stop) for rows, _ in ndimage.find_objects(label(across)))
+    grid, count = _thin(_runs(binary, 0), spans)
     if count >= 2:
         tallest = _tallest(binary & ~_dilate(across | grid, 1))
         # Nothing beside them: a blank grid's lines cross lines across, thin 1s on a ruled
         # line stand on it.
-        mesh = tallest > 0 or _crossed(grid, across) >= 2
+        mesh = tallest > 0 or _crossed(grid, spans) >= 2
         if mesh and min(long_across, long_down) >= RULED_LINE_HEIGHTS * tallest:
             return across, grid
     # (not on squared paper: there its squares are smaller than a digit, and a 1 may join two)
-    joining = _joining(binary, across)
+    joining = _joining(binary, spans)
     tallest = _tallest(binary & ~_dilate(across | joining, 1))
     return (across, joining) if long_across >= RULED_LINE_HEIGHTS * tallest else (none, none)
 
 
-def _crossed(down: np.ndarray, across: np.ndarray) -> int:
-    """How many lines ``across`` cross the runs ``down`` away from the runs' ends."""
+def _crossed(down: np.ndarray, spans: list[tuple[int, int]]) -> int:
+    """How many lines across (``spans``: their rows, start and stop) cross the runs ``down``
+    away from the runs' ends."""
     rows = np.nonzero(down.any(axis=1))[0]
-    return sum(rows.min() + 1 < lines.start and lines.stop < rows.max()
-               for lines, _ in ndimage.find_objects(label(across)))
+    return sum(rows.min() + 1 < start and stop < rows.max() for start, stop in spans)
 
 
-def _thin(down: np.ndarray, across: np.ndarray) -> tuple[np.ndarray, int]:
-    """(the runs ``down`` no wider than two of the thickest lines ``across`` + 2 px, their
-    count): printed lines are as thick one way as the other (two boxes side by side each draw
-    their side); a digit's stroke is thicker than a printed line."""
+def _thin(down: np.ndarray, spans: list[tuple[int, int]]) -> tuple[np.ndarray, int]:
+    """(the runs ``down`` no wider than two of the thickest lines across (``spans``) + 2 px,
+    their count): printed lines are as thick one way as the other (two boxes side by side each
+    draw their side); a digit's stroke is thicker than a printed line."""
     kept, count = np.zeros_like(down), 0
     if not down.any():
         return kept, count
-    thickness = max(rows.stop - rows.start for rows, _ in ndimage.find_objects(label(across)))
+    thickness = max(stop - start for start, stop in spans)
     for piece in regionprops(label(down)):
         if piece.bbox[3] - piece.bbox[1] <= 2 * thickness + 2:
             kept[tuple(piece.coords.T)] = True
@@ -595,17 +597,16 @@ def _thin(down: np.ndarray, across: np.ndarray) -> tuple[np.ndarray, int]:
     return kept, count
 
 
-def _joining(binary: np.ndarray, across: np.ndarray) -> np.ndarray:
-    """Thin (:func:`_thin`) straight runs of ink down from one line ``across`` to the next,
-    touching both: a form's box sides. A digit's stroke does not reach both lines in one
-    column, or is thicker."""
-    spans = sorted((rows.start, rows.stop) for rows, _ in ndimage.find_objects(label(across)))
+def _joining(binary: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+    """Thin (:func:`_thin`) straight runs of ink down from one line across (``spans``, top to
+    bottom) to the next, touching both: a form's box sides. A digit's stroke does not reach
+    both lines in one column, or is thicker."""
     found = np.zeros_like(binary)
     for (_, upper), (lower, _) in zip(spans, spans[1:]):
         if lower > upper:   # the slab from the upper line's last row to the lower's first:
             slab = binary[upper - 1:lower + 1]   # its columns that are ink all the way down
             found[upper - 1:lower + 1] |= slab.all(axis=0)
-    return _thin(found, across)[0]
+    return _thin(found, spans)[0]
 
 
 def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE) -> np.ndarray:
@@ -625,13 +626,11 @@ def _tallest(binary: np.ndarray) -> int:
                default=0)
 
 
-def _without_lines(ink: np.ndarray, across: np.ndarray, down: np.ndarray | None = None
-                   ) -> np.ndarray:
+def _without_lines(ink: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.ndarray:
     """``ink`` with the ruled lines' pixels (bands ``across`` and ``down``) cleared, and a stroke
     that crosses a line joined again over it: a closing along the stroke, 2 px longer than the
     thickest band is wide, bridges the gap where there is ink on both sides of the line. What
     of a digit lay on the line itself (the foot of a 2 written on it) goes with the line."""
-    down = np.zeros_like(across) if down is None else down
     cleared = np.where(across | down, 0.0, ink).astype(ink.dtype)
     result = cleared
     for band, axis in ((across, 0), (down, 1)):
