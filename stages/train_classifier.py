@@ -75,7 +75,7 @@ def main() -> None:
             classify.predict_proba(model, split.images, p.eval_batch_size, device), split.labels)
     metrics = {
         "test": {**classify.accuracy_report(test_probs, test.labels),
-                 "per_class_accuracy": classify.per_class_accuracy(test_probs, test.labels)},
+                 **classify.per_class_accuracy(test_probs, test.labels)},
         **({"shifted": shifted} if known is None else {"train_digits": list(known)}),
         "val_accuracy": round(result.best_value, 6),
         "best_epoch": result.best_epoch,

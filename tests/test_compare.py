@@ -34,6 +34,32 @@ def test_interval_is_read_beside_its_value():
     assert interval_of(None, "test.accuracy") is None
 
 
+def test_an_interval_is_also_found_in_a_sibling_tree_of_intervals():
+    data = {"auc": {"cae": {"rotated": {"fused": 0.6}}},
+            "auc_ci": {"cae": {"rotated": {"fused": [0.58, 0.62]}}},
+            "test": {"per_class_accuracy": {"5": 0.99}, "per_class_accuracy_ci": {"5": [0.98, 1.0]},
+                     "per_class_accuracy_5_ci": [0, 1]}}
+    assert interval_of(data, "auc.cae.rotated.fused") == [0.58, 0.62]
+    assert interval_of(data, "test.per_class_accuracy.5") == [0.98, 1.0]
+    assert interval_of(data, "auc.cae.noisy.fused") is None
+    # the values inside a tree of intervals are not metrics of their own
+    diff = {"m.json": {"auc_ci.cae.rotated.fused": {"old": 0.5, "new": 0.6},
+                       "auc.cae.rotated.fused": {"old": 0.5, "new": 0.6}}}
+    assert [c.key for c in compare(diff, {"m.json": data}, {"m.json": data})] == ["auc.cae.rotated.fused"]
+
+
+def test_an_interval_known_on_one_side_stands_for_both_and_rounding_is_never_beyond_noise():
+    # a metric that gained its interval in the newer code: the same sampling noise on both sides
+    assert noise_half_width(None, [0.4, 0.6], None) == pytest.approx(0.02 ** 0.5)
+    assert noise_half_width([0.4, 0.6], None, None) == pytest.approx(0.02 ** 0.5)
+    # three seeds agreeing to six decimals give a spread of 0; the sixth decimal is still rounding
+    assert verdict(0.999998, 0.999999, 0.0) == "within noise"
+    assert verdict(0.0585, 0.0586, 0.0) == "within noise"
+    assert verdict(0.999997, 0.999999, 0.0) == "beyond noise"
+    assert verdict(0.0585, 0.0587, 0.0) == "beyond noise"
+    assert verdict(2, 1, 0.0) == "beyond noise"       # a whole count: every change counts
+
+
 def test_a_change_far_outside_the_interval_is_beyond_noise_and_headlines_come_first():
     old = {"metrics/classifier.json": {"test": {"accuracy": 0.90, "accuracy_ci": [0.89, 0.91]}},
            "metrics/quality.json": {"x": 1.0}}

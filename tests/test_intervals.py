@@ -10,9 +10,12 @@ from sklearn.metrics import roc_auc_score
 from vaelab.core.intervals import (
     auroc_interval,
     bootstrap_interval,
+    count_interval,
     delong_auroc,
     format_with_interval,
     mean_interval,
+    poisson_interval,
+    quantile_interval,
     share_interval,
     wilson_interval,
 )
@@ -96,3 +99,32 @@ def test_the_normal_interval_of_a_mean_agrees_with_the_bootstrap_on_many_observa
     assert normal[0] == pytest.approx(boot[0], abs=0.01) and normal[1] == pytest.approx(boot[1], abs=0.01)
     with pytest.raises(ValueError):
         mean_interval([1.0])
+
+
+def test_a_count_out_of_n_is_n_times_wilson_and_a_poisson_count_is_garwoods():
+    lo, hi = wilson_by_hand(284, 392)
+    assert count_interval(284, 392) == pytest.approx([lo * 392, hi * 392], abs=0.01)
+    # Garwood's exact interval: textbook values for 0, 1 and 10 events
+    assert poisson_interval(0) == pytest.approx([0.0, 3.689], abs=1e-3)
+    assert poisson_interval(1) == pytest.approx([0.0253, 5.572], abs=1e-3)
+    assert poisson_interval(10) == pytest.approx([4.795, 18.39], abs=1e-2)
+    with pytest.raises(ValueError):
+        poisson_interval(-1)
+
+
+def test_poisson_intervals_cover_the_true_rate_at_least_at_the_nominal_rate():
+    rng = np.random.default_rng(3)
+    for rate in (0.7, 4.0, 25.0):
+        counts = rng.poisson(rate, 2000)
+        covered = np.mean([lo <= rate <= hi for lo, hi in map(poisson_interval, counts)])
+        assert covered >= 0.94     # exact intervals are conservative
+
+
+def test_quantile_intervals_cover_the_true_quantile_at_about_the_nominal_rate():
+    rng = np.random.default_rng(4)
+    true_p95 = stats.norm.ppf(0.95)
+    covered = [lo <= true_p95 <= hi for lo, hi in
+               (quantile_interval(rng.normal(size=400), 0.95) for _ in range(400))]
+    assert 0.92 <= np.mean(covered) <= 0.99
+    # two observations are too few for a 95 % interval of the p95: the range is what is left
+    assert quantile_interval([1.0, 2.0], 0.95) == [1.0, 2.0]

@@ -48,14 +48,19 @@ def test_red_flags_and_distribution():
     q = {"psnr": np.array([10.0, 20, 30, 40]), "ssim": np.array([0.9, 0.5, 0.95, 0.99]),
          "mse": np.array([0.2, 0.01, 0.001, 0.0])}
     flags = red_flags(q, psnr_min=15, ssim_min=0.8, mse_max=0.1)
-    any_ci = flags.pop("any_ci")
+    intervals = {key: flags.pop(f"{key}_ci") for key in ("psnr_below_min", "ssim_below_min",
+                                                          "mse_above_max", "any")}
     assert flags == {"psnr_below_min": 0.25, "ssim_below_min": 0.25, "mse_above_max": 0.25,
                      "any": 0.5}
-    assert any_ci[0] < 0.5 < any_ci[1]      # 2 of 4: a wide Wilson interval
+    assert intervals["any"][0] < 0.5 < intervals["any"][1]      # 2 of 4: a wide Wilson interval
+    assert intervals["mse_above_max"][0] < 0.25 < intervals["mse_above_max"][1]
     d = distribution(np.arange(101.0))
     assert d["mean"] == 50 and d["median"] == 50 and d["p05"] == 5 and d["p95"] == 95
     # 50 ± 1.96 · 29.3 / √101
     assert d["mean_ci"] == pytest.approx([50 - 5.72, 50 + 5.72], abs=0.01)
+    # the median of 0..100 lies between order statistics about 1.96 · √(101 / 4) ≈ 10 apart
+    assert d["median_ci"][0] < 50 < d["median_ci"][1] and 35 <= d["median_ci"][0] <= 45
+    assert d["p05_ci"][0] <= 5 <= d["p05_ci"][1] <= 15
 
 
 def test_auc_of_a_perfect_score_is_one_of_a_constant_half_of_a_reversed_zero():

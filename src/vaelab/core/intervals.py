@@ -1,9 +1,14 @@
 """95 % intervals for the headline numbers, from what the data size allows.
 
-* a share (accuracy, detection rate): the Wilson score interval (scipy's ``binomtest``);
+* a share (accuracy, detection rate): the Wilson score interval (scipy's ``binomtest``); a
+  count of k out of n (a confusion-matrix cell) the same interval times n;
+* a count of events with no fixed number of chances (segmentation errors, several per number
+  possible): the exact Poisson (Garwood) interval;
 * an AUROC: DeLong's variance (DeLong et al. 1988, the fast midrank form of Sun & Xu 2014) and a
   normal interval on the logit of the AUROC, so that it stays inside [0, 1] — deterministic, so a
   re-run reproduces it bit for bit;
+* a quantile of per-image figures (p05 … p95): the distribution-free interval between two order
+  statistics (scipy's ``quantile_test``);
 * any per-image mean (IoU, F1, PRO averaged over images): a seeded percentile bootstrap over
   images (scipy's ``bootstrap``), or for a plain mean over thousands of images the normal
   approximation (:func:`mean_interval`).
@@ -30,10 +35,29 @@ def _r(values) -> list[float]:
 
 def wilson_interval(successes: int, n: int, confidence: float = CONFIDENCE) -> list[float]:
     """Wilson score interval of a share ``successes / n``."""
+    return _r(_wilson(successes, n, confidence))
+
+
+def _wilson(successes: int, n: int, confidence: float) -> tuple[float, float]:
     if n <= 0:
         raise ValueError("an interval needs at least one observation")
     ci = stats.binomtest(int(successes), int(n)).proportion_ci(confidence, method="wilson")
-    return _r((ci.low, ci.high))
+    return ci.low, ci.high
+
+
+def count_interval(successes: int, n: int, confidence: float = CONFIDENCE) -> list[float]:
+    """Interval of a count ``successes`` out of ``n`` (a confusion cell): n × Wilson."""
+    lo, hi = _wilson(successes, n, confidence)
+    return _r((lo * n, hi * n))
+
+
+def poisson_interval(events: int, confidence: float = CONFIDENCE) -> list[float]:
+    """Exact (Garwood) interval of a Poisson count: its χ² quantiles; [0, …] for no events."""
+    if events < 0:
+        raise ValueError("a count of events cannot be negative")
+    alpha = 1 - confidence
+    lo = stats.chi2.ppf(alpha / 2, 2 * events) / 2 if events else 0.0
+    return _r((lo, stats.chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2))
 
 
 def share_interval(correct, confidence: float = CONFIDENCE) -> list[float]:
@@ -104,6 +128,19 @@ def mean_interval(values, confidence: float = CONFIDENCE) -> list[float]:
         raise ValueError("an interval of a mean needs at least two observations")
     half = stats.norm.ppf(0.5 + confidence / 2) * values.std(ddof=1) / math.sqrt(len(values))
     return _r((values.mean() - half, values.mean() + half))
+
+
+def quantile_interval(values, quantile: float, confidence: float = CONFIDENCE) -> list[float]:
+    """Interval of the ``quantile`` (0..1) of the distribution ``values`` were drawn from,
+    between two of their order statistics (exact, no assumption on the distribution)."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        raise ValueError("an interval of a quantile needs at least two observations")
+    test = stats.quantile_test(values, q=float(np.quantile(values, quantile)), p=quantile)
+    ci = test.confidence_interval(confidence)
+    # too few observations for an interval at this confidence: scipy leaves that end open (nan)
+    return _r((values.min() if np.isnan(ci.low) else ci.low,
+               values.max() if np.isnan(ci.high) else ci.high))
 
 
 def format_with_interval(value: float, interval: list[float] | None, digits: int = 3) -> str:

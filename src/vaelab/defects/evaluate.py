@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from sklearn.metrics import precision_recall_curve, roc_auc_score
 
-from vaelab.core.intervals import auroc_interval, share_interval
+from vaelab.core.intervals import auroc_interval, count_interval, share_interval
 from vaelab.core.plots import heatmap_figure, panel_rows, roc_figure, write_roc_csv
 from vaelab.defects import segmentation as S
 from vaelab.defects.data import CATEGORIES, DEFECT_CATEGORIES, GOOD, DefectSet
@@ -105,10 +105,32 @@ def method_metrics(detector: DefectDetector, name: str, maps: np.ndarray, test: 
              "auroc_per_category": {c: _auroc(defective[(category == i) | good],
                                               scores[(category == i) | good])
                                     for i, c in enumerate(CATEGORIES) if c != GOOD},
+             **detail_intervals(flagged, scores, category),
              "oracle_best_f1_on_test": round(float(f1.max()), 6)}
     return {"pixel": pixel, "image": image,
             "thresholds": {"pixel": round(detector.pixel_thresholds[name], 6),
                            "image": round(detector.image_thresholds[name], 6)}}, scores
+
+
+def detail_intervals(flagged: np.ndarray, scores: np.ndarray, category: np.ndarray) -> dict:
+    """95 % intervals of the image-level detail numbers, beside them as ``<key>_ci``: Wilson for
+    the shares (accuracy, precision among the flagged, detected per category), n × Wilson for
+    each confusion cell (a count out of its true class), DeLong for each category's AUROC."""
+    good = category == CATEGORIES.index(GOOD)
+    defective = ~good
+    cells = {"good_as_good": (~flagged[good], good), "good_as_defective": (flagged[good], good),
+             "defective_as_good": (~flagged[defective], defective),
+             "defective_as_defective": (flagged[defective], defective)}
+    per_category = {c: (category == i) | good for i, c in enumerate(CATEGORIES) if c != GOOD}
+    return {"accuracy_ci": share_interval(flagged == defective),
+            **({"precision_ci": share_interval(defective[flagged])} if flagged.any() else {}),
+            "confusion_ci": {cell: count_interval(int(hits.sum()), int(members.sum()))
+                             for cell, (hits, members) in cells.items() if members.any()},
+            "detected_per_category_ci": {c: share_interval(flagged[category == i])
+                                         for i, c in enumerate(CATEGORIES) if (category == i).any()},
+            "auroc_per_category_ci": {c: auroc_interval(defective[rows], scores[rows])
+                                      for c, rows in per_category.items()
+                                      if 2 <= defective[rows].sum() <= rows.sum() - 2}}
 
 
 def evaluate(detector: DefectDetector, sets: dict[str, DefectSet], p: DefectParams,

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from vaelab.core.intervals import share_interval
+from vaelab.core.intervals import mean_interval, share_interval
 
 
 def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
@@ -93,15 +93,18 @@ def judged_report(probs: torch.Tensor, intended: torch.Tensor, threshold: float)
     accuracy: share predicted as intended; mean_confidence: mean probability of the intended
     digit; confident_share: share whose probability of the intended digit exceeds ``threshold``;
     quality: mean of (probability of the intended digit × 1[predicted = intended]). Shares carry
-    their 95 % Wilson interval (``<key>_ci``)."""
+    their 95 % Wilson interval, means a normal one over the samples (``<key>_ci``)."""
     p_intended = probs.gather(1, intended.view(-1, 1)).squeeze(1)
     correct = (probs.argmax(1) == intended).double()
     confident = p_intended > threshold
+    quality = p_intended.double() * correct
+    means = ({"mean_confidence_ci": mean_interval(p_intended.double().numpy()),
+              "quality_ci": mean_interval(quality.numpy())} if len(intended) > 1 else {})
     return {"accuracy": _r(correct.mean()), "accuracy_ci": share_interval(correct.numpy() > 0),
             "mean_confidence": _r(p_intended.mean()),
             "confident_share": _r(confident.double().mean()),
             "confident_share_ci": share_interval(confident.numpy()),
-            "quality": _r((p_intended.double() * correct).mean()), "count": int(len(intended))}
+            "quality": _r(quality.mean()), **means, "count": int(len(intended))}
 
 
 def judged_by_digit(probs: torch.Tensor, intended: torch.Tensor, threshold: float) -> dict:

@@ -121,7 +121,7 @@ def reader_metrics(model, test: MnistSplit, val_set: MnistSplit, p: ReaderParams
     val_probs = predict_proba(model, val_set.images, p.eval_batch_size, device)
     return {"test_digits": accuracy_report(test_probs, test.labels),
             "validation_crops": {**accuracy_report(val_probs, val_set.labels),
-                                 "per_class_accuracy": per_class_accuracy(val_probs, val_set.labels)}}
+                                 **per_class_accuracy(val_probs, val_set.labels)}}
 
 
 __all__ = ["JUNK", "examples", "reader_metrics", "train_reader", "training_sets"]

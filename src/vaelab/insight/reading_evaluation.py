@@ -21,7 +21,12 @@ from scipy import ndimage
 from torch import nn
 
 from vaelab.core.checkpoint import load_checkpoint
-from vaelab.core.intervals import share_interval
+from vaelab.core.intervals import (
+    mean_interval,
+    poisson_interval,
+    share_interval,
+    wilson_interval,
+)
 from vaelab.core.io import read_json, write_json
 from vaelab.core.params import Params
 from vaelab.core.runtime import rng_for
@@ -60,29 +65,39 @@ def read_all(numbers: list[ComposedNumber], classify: Classify, p: SegmentationP
 
 
 def summarise(numbers: list[ComposedNumber], readings: list[NumberReading]) -> dict:
-    """Per subset and length: string, digit and count accuracy (string accuracy with its 95 %
-    Wilson interval), mean confidence, and the segmentation errors (merged, split, missed,
-    spurious)."""
+    """Per subset and length: string, digit and count accuracy, mean confidence, and the
+    segmentation errors (merged, split, missed, spurious), each with its 95 % interval: Wilson
+    for the shares (digit accuracy on the digits pooled, taken as independent), a normal one for
+    the mean confidence, Poisson for the error counts (a number may hold several)."""
     cells: dict[tuple[str, int], list[dict]] = {}
     for number, reading in zip(numbers, readings):
         cells.setdefault((number.subset, len(number.text)), []).append(score(number, reading))
     out: dict = {}
     for (subset, length), rows in cells.items():
+        kinds = ("merged", "split", "missed", "spurious")
+        errors = {kind: int(sum(row[kind] for row in rows)) for kind in kinds}
         out.setdefault(subset, {})[str(length)] = {
             "strings": len(rows),
             **{key: _r(np.mean([row[key] for row in rows]))
                for key in ("string_accuracy", "digit_accuracy", "count_accuracy", "mean_confidence")},
-            "string_accuracy_ci": share_interval([row["string_accuracy"] == 1.0 for row in rows]),
-            "errors": {kind: int(sum(row[kind] for row in rows))
-                       for kind in ("merged", "split", "missed", "spurious")}}
+            **_share_intervals(rows),
+            "mean_confidence_ci": mean_interval([row["mean_confidence"] for row in rows]),
+            "errors": errors,
+            "errors_ci": {kind: poisson_interval(count) for kind, count in errors.items()}}
     for subset, per_length in out.items():
         rows = [row for (s, _), cell in cells.items() if s == subset for row in cell]
         per_length["all"] = {"strings": len(rows),
                              **{key: _r(np.mean([row[key] for row in rows]))
                                 for key in ("string_accuracy", "digit_accuracy", "count_accuracy")},
-                             "string_accuracy_ci": share_interval(
-                                 [row["string_accuracy"] == 1.0 for row in rows])}
+                             **_share_intervals(rows)}
     return out
+
+
+def _share_intervals(rows: list[dict]) -> dict:
+    digits = sum(row["digits"] for row in rows)
+    return {"string_accuracy_ci": share_interval([row["string_accuracy"] == 1.0 for row in rows]),
+            "digit_accuracy_ci": wilson_interval(sum(row["matched"] for row in rows), digits),
+            "count_accuracy_ci": share_interval([row["count_accuracy"] == 1.0 for row in rows])}
 
 
 def score(number: ComposedNumber, reading: NumberReading) -> dict:
@@ -97,6 +112,7 @@ def score(number: ComposedNumber, reading: NumberReading) -> dict:
     pieces = [sum(a <= c < b for c in read_centres) for a, b in true_spans]
     return {"string_accuracy": float(reading.text == number.text),
             "digit_accuracy": matched / len(number.text),
+            "matched": matched, "digits": len(number.text),
             "count_accuracy": float(len(reading.digits) == len(number.text)),
             "mean_confidence": float(np.mean([d.confidence for d in reading.digits])) if reading.digits else 0.0,
             "merged": sum(max(0, h - 1) for h in holds),

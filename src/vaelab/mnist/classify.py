@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vaelab.core.batches import random_affine, random_shift, random_stroke
-from vaelab.core.intervals import share_interval
+from vaelab.core.intervals import mean_interval, share_interval, wilson_interval
 from vaelab.core.registry import build_model
 from vaelab.core.runtime import torch_generator
 from vaelab.core.train import FitResult, fit
@@ -107,18 +107,23 @@ def train_classifier(p: ClassifierParams, seed: int, train: MnistSplit, val: Mni
 
 
 def accuracy_report(probs: torch.Tensor, labels: torch.Tensor) -> dict:
-    """Accuracy (with its 95 % Wilson interval) and mean max-softmax confidence of predictions
-    ``probs`` against ``labels``."""
+    """Accuracy (with its 95 % Wilson interval) and mean max-softmax confidence (with a normal
+    interval over the images) of predictions ``probs`` against ``labels``."""
     confidence, predicted = probs.max(dim=1)
     correct = predicted == labels
     return {"accuracy": _r(correct.float().mean()), "accuracy_ci": share_interval(correct.numpy()),
-            "mean_confidence": _r(confidence.mean()), "count": int(labels.numel())}
+            "mean_confidence": _r(confidence.mean()),
+            **({"mean_confidence_ci": mean_interval(confidence.numpy())} if len(labels) > 1 else {}),
+            "count": int(labels.numel())}
 
 
-def per_class_accuracy(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+def per_class_accuracy(probs: torch.Tensor, labels: torch.Tensor) -> dict:
+    """``per_class_accuracy`` {class: share right} and ``per_class_accuracy_ci`` {class: its
+    Wilson interval}, for the classes present in ``labels``."""
     predicted = probs.argmax(1)
-    return {str(c): _r((predicted[labels == c] == c).float().mean())
-            for c in range(probs.shape[1]) if (labels == c).any()}
+    right = {str(c): predicted[labels == c] == c for c in range(probs.shape[1]) if (labels == c).any()}
+    return {"per_class_accuracy": {c: _r(r.float().mean()) for c, r in right.items()},
+            "per_class_accuracy_ci": {c: wilson_interval(int(r.sum()), len(r)) for c, r in right.items()}}
 
 
 def confusion_counts(probs: torch.Tensor, labels: torch.Tensor, classes: int = 10) -> np.ndarray:

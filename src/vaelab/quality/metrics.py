@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from vaelab.core.intervals import mean_interval, share_interval
+from vaelab.core.intervals import mean_interval, quantile_interval, share_interval
 
 PSNR_CAP_DB = 100.0  # PSNR of an exact reconstruction is infinite; report it as this
 
@@ -30,12 +30,16 @@ def per_image_quality(originals: np.ndarray, reconstructions: np.ndarray) -> dic
     return {"mse": mse, "mae": np.abs(diff).mean(axis=(1, 2)), "psnr": psnr, "ssim": ssim}
 
 
+QUANTILES = {"p05": 0.05, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95}
+
+
 def distribution(values: np.ndarray) -> dict[str, float]:
-    """Mean (with its 95 % interval), standard deviation and quantiles of a per-image figure."""
-    q = np.quantile(values, [0.05, 0.25, 0.5, 0.75, 0.95])
-    return {"mean": _r(values.mean()), "mean_ci": mean_interval(values),
-            "std": _r(values.std()), "p05": _r(q[0]),
-            "p25": _r(q[1]), "median": _r(q[2]), "p75": _r(q[3]), "p95": _r(q[4])}
+    """Mean, standard deviation and quantiles of a per-image figure; the mean and the quantiles
+    with their 95 % intervals."""
+    q = np.quantile(values, list(QUANTILES.values()))
+    return {"mean": _r(values.mean()), "mean_ci": mean_interval(values), "std": _r(values.std()),
+            **{key: _r(v) for key, v in zip(QUANTILES, q)},
+            **{f"{key}_ci": quantile_interval(values, p) for key, p in QUANTILES.items()}}
 
 
 def red_flags(quality: dict[str, np.ndarray], psnr_min: float, ssim_min: float,
@@ -44,10 +48,10 @@ def red_flags(quality: dict[str, np.ndarray], psnr_min: float, ssim_min: float,
     low_psnr = quality["psnr"] < psnr_min
     low_ssim = quality["ssim"] < ssim_min
     high_mse = quality["mse"] > mse_max
-    return {"psnr_below_min": _r(low_psnr.mean()), "ssim_below_min": _r(low_ssim.mean()),
-            "mse_above_max": _r(high_mse.mean()),
-            "any": _r((low_psnr | low_ssim | high_mse).mean()),
-            "any_ci": share_interval(low_psnr | low_ssim | high_mse)}
+    flags = {"psnr_below_min": low_psnr, "ssim_below_min": low_ssim, "mse_above_max": high_mse,
+             "any": low_psnr | low_ssim | high_mse}
+    return {**{key: _r(flag.mean()) for key, flag in flags.items()},
+            **{f"{key}_ci": share_interval(flag) for key, flag in flags.items()}}
 
 
 def _r(x) -> float:

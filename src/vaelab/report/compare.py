@@ -14,6 +14,13 @@ of two seeds has variance 2 s²) and t Student's 97.5 % quantile for the spread'
 degrees of freedom (4.30 for three seeds: s is itself estimated from a few runs, and with 1.96 a
 clone on another CPU type — training noise like a new seed — put 9 % of its numbers beyond
 noise); *within noise* otherwise; *no interval* when neither is known.
+
+An interval is found beside its value (``accuracy_ci`` next to ``accuracy``) or in a sibling
+tree of intervals with the same keys (``auc_ci.cae.rotated.fused`` for ``auc.cae.rotated.fused``);
+one known on one side only (a metric that gained its interval in the newer code) stands for both,
+as the same number on the same data has about the same sampling noise. A change no larger than
+the last decimal the two numbers were written with is within noise whatever the spread says
+(three seeds that agree to six decimals give a spread of 0, not a noise of 0).
 Headline metrics come first.
 """
 
@@ -25,6 +32,7 @@ import math
 import subprocess
 import sys
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from scipy.stats import t as student_t
@@ -69,7 +77,8 @@ def noise_half_width(old_ci: list[float] | None, new_ci: list[float] | None,
                      seed_std: float | None, seeds: int | None = None) -> float | None:
     """The 95 % half-width of the difference of two runs (see the module docstring); ``seeds``:
     how many runs ``seed_std`` was measured on (None: taken as known exactly)."""
-    parts = [((ci[1] - ci[0]) / 2) ** 2 for ci in (old_ci, new_ci) if _is_interval(ci)]
+    known = [ci for ci in (old_ci, new_ci) if _is_interval(ci)]
+    parts = [((ci[1] - ci[0]) / 2) ** 2 for ci in known * (2 if len(known) == 1 else 1)]
     if seed_std is not None:
         quantile = float(student_t.ppf(0.975, seeds - 1)) if seeds and seeds >= 2 else Z95
         parts.append(2 * (quantile * seed_std) ** 2)
@@ -81,7 +90,18 @@ def verdict(old: float | None, new: float | None, noise: float | None) -> str:
         return "added" if old is None else "removed"
     if noise is None:
         return "no interval"
-    return "beyond noise" if abs(new - old) > noise else "within noise"
+    # (the step with a little room: 0.999999 − 0.999998 is 1.0000000000287557e-06 in floats)
+    beyond = abs(new - old) > max(noise, written_step(old, new) * (1 + 1e-6))
+    return "beyond noise" if beyond else "within noise"
+
+
+def written_step(old: float, new: float) -> float:
+    """One unit of the last decimal the two numbers were written with (0.000001 for 1 and
+    0.999999); 0 for whole numbers, whose every change counts."""
+    if all(isinstance(v, int) or float(v).is_integer() for v in (old, new)):
+        return 0.0
+    exponent = min(Decimal(repr(float(v))).as_tuple().exponent for v in (old, new))
+    return 10.0 ** exponent if isinstance(exponent, int) else 0.0
 
 
 def _is_interval(value) -> bool:
@@ -100,11 +120,15 @@ def lookup(data: dict | None, dotted: str):
 
 
 def interval_of(data: dict | None, dotted: str) -> list[float] | None:
-    """``<key>_ci`` beside a value, if the metrics file stores one."""
-    parent, _, leaf = dotted.rpartition(".")
-    node = lookup(data, parent) if parent else data
-    value = node.get(f"{leaf}_ci") if isinstance(node, dict) else None
-    return value if _is_interval(value) else None
+    """The interval the metrics file stores for a value: ``<leaf>_ci`` beside it, else the
+    nearest sibling tree of intervals (``auc_ci.cae.rotated.fused`` for ``auc.cae.rotated.fused``,
+    ``per_class_accuracy_ci.5`` for ``per_class_accuracy.5``)."""
+    parts = dotted.split(".")
+    for i in reversed(range(len(parts))):
+        value = lookup(data, ".".join(parts[:i] + [f"{parts[i]}_ci"] + parts[i + 1:]))
+        if _is_interval(value):
+            return value
+    return None
 
 
 def compare(diff: dict, old_files: dict[str, dict | None], new_files: dict[str, dict | None],
@@ -116,7 +140,8 @@ def compare(diff: dict, old_files: dict[str, dict | None], new_files: dict[str, 
     for path, keys in diff.items():
         for key, values in keys.items():
             leaf = key.rsplit(".", 1)[-1]
-            if key.endswith("_ci") or leaf in ("n", "count", "images", "strings") or leaf.startswith("n_"):
+            if (any(part.endswith("_ci") for part in key.split("."))
+                    or leaf in ("n", "count", "images", "strings") or leaf.startswith("n_")):
                 continue   # intervals and sample sizes describe a number; they are not one
             old, new = values.get("old"), values.get("new")
             if not all(isinstance(v, (int, float)) or v is None for v in (old, new)):

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from vaelab.core.checkpoint import load_checkpoint
+from vaelab.core.intervals import share_interval
 from vaelab.core.params import Params
 from vaelab.core.plots import (
     heatmap_figure,
@@ -130,7 +131,7 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
     metrics = {"protocol": HEADLINE, "auc": headline["auc"], "auc_ci": headline["auc_ci"],
                "best": headline["best"],
                "barely_shifted": headline["barely_shifted"],
-               "public": {k: results["public"][k] for k in ("auc", "best", "barely_shifted")},
+               "public": {k: results["public"][k] for k in ("auc", "auc_ci", "best", "barely_shifted")},
                "audit": audit(sets["test"], sets["noisy"], sets["occluded"],
                               params.data.shifts.occluded.patch),
                "novelty": novelty["metrics"], "label_shift_test": label_test,
@@ -226,7 +227,9 @@ def screen_report(screen: ShiftScreen, all_scores, plan: dict[str, Comparison]) 
         out[shift] = {"auc": A.finite(A.auc(clean, shifted)),
                       "auc_ci": A.auc_interval(clean, shifted),
                       "flagged": round(float((shifted > screen.threshold).mean()), 4),
-                      "clean_flagged": round(float((clean > screen.threshold).mean()), 4)}
+                      "flagged_ci": share_interval(shifted > screen.threshold),
+                      "clean_flagged": round(float((clean > screen.threshold).mean()), 4),
+                      "clean_flagged_ci": share_interval(clean > screen.threshold)}
     return out
 
 
