@@ -8,7 +8,8 @@ digits (the test benchmark is never read here), enlarged ×4 with bicubic interp
 printed as dark ink on white paper, then lit, lined, degraded or laid on a desk as the
 condition says; it prints
 the string accuracy per condition and the first wrong readings; then on squared paper and in a
-form's boxes (:data:`PAPERS`); then the same for pages of two or
+form's boxes (:data:`PAPERS`); then some of these photographed turned by a degree or a few
+(:data:`TILTED`); then the same for pages of two or
 three such numbers written one above the other (read right: every line, top to bottom, joined by
 a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart 5-digit numbers per
 condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling light, camera noise —
@@ -26,7 +27,7 @@ import time
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from skimage.transform import resize
+from skimage.transform import resize, rotate
 
 from vaelab.core.params import load_params
 from vaelab.core.runtime import setup
@@ -73,6 +74,18 @@ PAPERS = {
     "form: boxes sharing their sides": {"gap": 0},
     "form: boxes of 1-px lines": {"gap": 12, "line": 1},
     "form: digits touching their boxes": {"gap": 12, "margin": 0.0},
+}
+
+# name → (a condition of CONDITIONS or a paper of PAPERS, degrees the photo is turned by: a phone
+#         is never held quite level with the page)
+TILTED = {
+    "ruled lines above and below, turned 1°": ("ruled lines above and below", 1.0),
+    "ruled lines above and below, turned −2°": ("ruled lines above and below", -2.0),
+    "ruled line the digits stand on, turned 4°": ("ruled line the digits stand on", 4.0),
+    "ruled line through the digits, turned −1°": ("ruled line through the digits", -1.0),
+    "×4, no lines, turned 2°": ("×4, dark ink on white paper", 2.0),
+    "squared paper, dark lines, ½ digit, turned 2°": ("squared paper, dark lines (30 %), ½ digit", 2.0),
+    "form: a box round each digit, turned −1.5°": ("form: a box round each digit, 12 px apart", -1.5),
 }
 
 # name → (numbers one above the other, paper between them × the digits' height, ruled)
@@ -200,6 +213,13 @@ def paper(number: ComposedNumber, rng: np.random.Generator, grid: float = 0.0,
     return form
 
 
+def turned(picture: np.ndarray, degrees: float) -> np.ndarray:
+    """The photo turned by ``degrees`` (anticlockwise), grown to hold all of it, the corners it
+    gains white paper."""
+    photo = rotate(picture / 255.0, degrees, resize=True, order=1, cval=1.0)
+    return np.round(photo * 255).astype(np.uint8)
+
+
 def page_of_lines(numbers: list[ComposedNumber], gap: float, ruled: bool, rng: np.random.Generator
                   ) -> np.ndarray:
     """The numbers photographed as dark ink on white, one above the other: each cut to the rows
@@ -255,6 +275,18 @@ def main() -> None:
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         right = 1 - len(wrong) / len(numbers)
         print(f"{name:44s} {right:8.1%} {'':9s}  {', '.join(wrong[:4])}", flush=True)
+    for name, (source, angle) in TILTED.items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        pictures = [photograph(n, CONDITIONS[source], rng) if source in CONDITIONS
+                    else paper(n, rng, **PAPERS[source]) for n in numbers]
+        pictures = [turned(picture, angle) for picture in pictures]
+        started = time.perf_counter()
+        texts = [reader.read(p).text for p in pictures]
+        seconds = (time.perf_counter() - started) / len(pictures)
+        wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
+        print(f"{name:44s} {1 - len(wrong) / len(numbers):8.1%} {seconds:9.3f}  "
+              f"{', '.join(wrong[:4])}", flush=True)
     for name, (count, gap, ruled) in LINES.items():
         rng = np.random.default_rng(args.seed)
         pages = [[compose_number(*pool, 4, "apart", composer, rng) for _ in range(count)]

@@ -10,7 +10,7 @@ from scipy import ndimage
 from skimage.draw import rectangle
 from skimage.filters import threshold_otsu
 from skimage.measure import label as label_areas
-from skimage.transform import resize
+from skimage.transform import resize, rotate
 
 from vaelab.insight import cam
 from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
@@ -394,6 +394,36 @@ def test_bold_marker_strokes_on_lined_paper_in_shade_stay_ink():
     pieces, notes = segment(ink, KNOBS)
     assert any("ruled line" in n for n in notes)
     assert_spans(pieces, [(150, 162), (300, 312), (450, 462)])
+
+
+@pytest.mark.parametrize("angle", [2.0, -3.5, 0.6])
+def test_lined_paper_photographed_at_a_slant_is_levelled_and_boxes_map_back(angle):
+    """A phone never holds a page level: ruled lines turned by a degree or two are no straight
+    run across any more, joined every digit and read as one piece (or as 1s). The picture is
+    turned level before reading; each digit's box is given in the picture as photographed."""
+    digits = three_digits()
+    page = digits.copy()
+    page[20:22] = page[68:71] = 1.0                       # a line above, one the digits stand on
+    photo = rotate(1.0 - 0.85 * page, angle, resize=True, cval=1.0, order=1)
+    reading = read_number(np.round(photo * 255).astype(np.uint8), constant_classify, KNOBS)
+    assert any(f"turned by {-angle:.1f}°" in note for note in reading.notes), reading.notes
+    assert len(reading.digits) == 3, reading.notes
+    for digit, (left, right) in zip(reading.digits, THREE_SPANS):
+        own = np.zeros_like(digits)
+        own[:, left:right] = digits[:, left:right]        # this digit alone, photographed
+        rr, cc = np.nonzero(rotate(own, angle, resize=True, order=1) > 0.5)
+        box = digit.box
+        assert box.top <= rr.mean() < box.bottom and box.left <= cc.mean() < box.right, box
+        assert box.height < 1.3 * (rr.max() - rr.min() + 1)          # no line or neighbour in it
+        assert 0 <= box.top and box.bottom <= photo.shape[0] and box.right <= photo.shape[1]
+
+
+def test_touching_digits_across_the_whole_picture_do_not_turn_it():
+    canvas = three_digits()
+    canvas[48:52, 46:92] = canvas[38:42, 94:142] = 1.0   # joined: one piece, cropped edge to edge
+    canvas = canvas[:, 20:168]
+    reading = read_number(np.round(canvas * 255).astype(np.uint8), constant_classify, KNOBS)
+    assert not any("turned" in note for note in reading.notes), reading.notes
 
 
 def test_a_bar_that_meets_the_picture_edge_is_not_a_ruled_line():
