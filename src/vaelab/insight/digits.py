@@ -27,7 +27,13 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.measure import label, regionprops
 from skimage.morphology import disk, remove_small_objects, skeletonize
-from skimage.transform import downscale_local_mean, resize
+from skimage.transform import (
+    AffineTransform,
+    downscale_local_mean,
+    hough_line,
+    resize,
+    warp,
+)
 
 from vaelab.insight.params import SegmentationParams
 
@@ -52,6 +58,8 @@ PAPER_LEFT = 0.05            # evened ink below this is paper
 RULED_LINE = 0.9             # a straight horizontal run of ink this share of the picture wide ...
 RULED_LINE_HEIGHTS = 2.0     # ... and this many times the tallest other ink is a ruled line
 LINE_DARKER = 0.2            # ink this much above the lines' median on a line is a stroke's
+RIM = 0.2                    # a row beside a straightened line, its median ink this share of
+RIM_ROWS = 3                 # ... the line's, is the line's (up to this many rows each side)
 BOX_SIDE = 0.8               # a box round a digit (a form): straight runs this share of its sides
 BOX_HOLLOW = 0.3             # ... round holes this share of its bounding box at least,
 BOX_CONTENT = 0.3            # ... holding ink this share of its height tall,
@@ -66,6 +74,7 @@ SHEET_LINES = 4.0            # which are lines this many times as long as wide (
 SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edge (not a vignette)
 SHEET_MARGIN = 0.005         # × the shorter side (≥ 2 px): the sheet's blurred rim, left out
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
+MAX_TILT = 10.0              # degrees: ruled lines slanted by up to this much are made straight
 
 Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
 
@@ -926,31 +935,39 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     Raises :class:`UnreadableImage` for a picture that is not an image of a usable size; an empty
     or speck-only picture gives an empty reading whose ``notes`` say why."""
     ink, scale = ink_image(picture)
+    shape = ink.shape
+    ink, straightened = _level(ink)
+    to_picture = _to_picture(shape, straightened, scale)
+    levelled = [] if straightened is None else [
+        f"ruled lines slanted by {_slant(straightened):.1f}° made straight (boxes given in the "
+        "picture as it was)"]
     strokes, threshold, notes = _strokes(ink)
+    notes = levelled + notes
     if threshold is None:
         return NumberReading("", [], notes)
     labels, regions = _components(strokes, threshold)   # found once for both uses
     whole = _line_reading(*_segment_strokes(strokes, threshold, labels, regions, notes, p,
-                                            classify), 0, scale, classify, p)
+                                            classify), 0, to_picture, classify, p)
     cuts = _line_cuts(regions, p)
     if not cuts:
         return whole
     rows = [0, *cuts, ink.shape[0]]
-    lines = [_line_reading(*segment(ink[top:bottom], p, classify), top, scale, classify, p)
+    lines = [_line_reading(*segment(ink[top:bottom], p, classify), top, to_picture, classify, p)
              for top, bottom in zip(rows, rows[1:])]
     lines = [line for line in lines if line.digits]   # a band of specks holds no line
     if len(lines) < 2 or _typical_confidence(lines) <= _typical_confidence([whole]):
         return whole
-    notes = [f"{len(lines)} lines of digits, read top to bottom"]
+    notes = [f"{len(lines)} lines of digits, read top to bottom", *levelled]
     notes += [f"line {i}: {note}" for i, line in enumerate(lines, start=1) for note in line.notes]
     return NumberReading(" ".join(line.text for line in lines),
                          [d for line in lines for d in line.digits], notes)
 
 
-def _line_reading(pieces: list[Piece], notes: list[str], top: int, scale: float,
-                  classify: Classify, p: SegmentationParams) -> NumberReading:
+def _line_reading(pieces: list[Piece], notes: list[str], top: int,
+                  to_picture: Callable[[Box], Box], classify: Classify, p: SegmentationParams
+                  ) -> NumberReading:
     """A line's pieces (from rows ``top``… of the working image) read as a NumberReading, boxes
-    in the picture's coordinates; those the cutting read are not read again."""
+    in the picture's coordinates (``to_picture``); those the cutting read are not read again."""
     if not pieces:
         return NumberReading("", [], notes)
     _read_pieces(pieces, classify, p)
@@ -958,9 +975,122 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int, scale: float,
     for piece in pieces:
         probabilities = np.asarray(piece.probabilities, dtype=np.float64)
         box = Box(piece.box.top + top, piece.box.left, piece.box.bottom + top, piece.box.right)
-        digits.append(DigitReading(box.scaled(scale), piece.crop, int(probabilities.argmax()),
+        digits.append(DigitReading(to_picture(box), piece.crop, int(probabilities.argmax()),
                                    float(probabilities.max()), probabilities))
     return NumberReading("".join(str(d.digit) for d in digits), digits, notes)
+
+
+def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None]:
+    """(ink with its ruled lines made straight, the map from its (x, y) back to ``ink``'s);
+    ``ink`` and None where no slanted lines are found. A phone never holds a page level: lines
+    turned by a degree are no straight run across any more (:func:`_ruled_lines`), and they join
+    every digit. The picture is sheared, not turned: each column moved up or down so that the
+    lines across run straight (every column stays, so a line keeps the whole width), then — on
+    squared paper — each row sideways so that the lines down do too; at ±:data:`MAX_TILT` a
+    digit's shape changes by under 2 %. Kept only when more ruled lines are found so than in the
+    picture as it is: a page whose lines run straight, or a picture without lines, is left
+    exactly as it is."""
+    if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+        return ink, None
+    binary = ink > threshold_otsu(ink)
+    across = _slope(binary, 1)            # dy/dx of the lines across
+    if not across:
+        return ink, None
+    h, w = ink.shape
+    # columns moved by −across · x, the whole kept below row 0
+    shift_y = max(0.0, across * (w - 1))
+    first = np.array([[1.0, 0.0, 0.0], [-across, 1.0, shift_y], [0.0, 0.0, 1.0]])
+    out_h = int(np.ceil(h + abs(across) * (w - 1)))
+    # the lines down (dx/dy, measured in the picture) as the first shear leaves them
+    down = _slope(binary, 0)
+    down = down / (1.0 - down * across) if down else 0.0
+    shift_x = max(0.0, down * (out_h - 1))
+    second = np.array([[1.0, -down, shift_x], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    out_w = int(np.ceil(w + abs(down) * (out_h - 1)))
+    back = AffineTransform(matrix=np.linalg.inv(second @ first))
+    level = _firm_lines(warp(ink, back, output_shape=(out_h, out_w), order=1, cval=0.0,
+                            preserve_range=True).astype(np.float32))
+    if _count_lines(level > threshold_otsu(level)) <= _count_lines(binary):
+        return ink, None
+    return level, back
+
+
+def _firm_lines(ink: np.ndarray) -> np.ndarray:
+    """``ink`` with each ruled line across made even along its length: the line's rows — those
+    above the threshold and up to :data:`RIM_ROWS` beside them whose median ink along it is at
+    least :data:`RIM` of the line's own — take, column by column, their mean. A line resampled
+    (made straight by :func:`_level`, after the camera's own sampling) spreads over three or four
+    rows whose ink waxes and wanes along it, and its peaks pass for strokes darker than the line
+    (:func:`_strokes` keeps those): rows of specks, which chain into tall strokes when they lie
+    in the same columns (a blank lined page read as `1111…`). A pen's stroke across the line is
+    dark in every one of its rows and stays darker than the line."""
+    labels = label(_ruled_lines(ink > threshold_otsu(ink))[0])
+    out = ink.copy()
+    for number, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1):
+        level = float(np.median(ink[rows, columns][labels[rows, columns] == number]))
+        top, bottom = rows.start, rows.stop
+        while (top > 0 and rows.start - top < RIM_ROWS
+               and np.median(ink[top - 1, columns]) >= RIM * level):
+            top -= 1
+        while (bottom < ink.shape[0] and bottom - rows.stop < RIM_ROWS
+               and np.median(ink[bottom, columns]) >= RIM * level):
+            bottom += 1
+        out[top:bottom, columns] = ink[top:bottom, columns].mean(axis=0)
+    return out
+
+
+def _slant(levelled: AffineTransform) -> float:
+    """Degrees by which the lines across were slanted, from the map back :func:`_level` made
+    (a level row there runs at this angle in the picture)."""
+    (x0, y0), (x1, y1) = levelled(np.array([[0.0, 0.0], [1.0, 0.0]]))
+    return float(np.rad2deg(np.arctan2(y1 - y0, x1 - x0)))
+
+
+def _count_lines(binary: np.ndarray) -> int:
+    """How many ruled lines across :func:`_ruled_lines` finds in ``binary``."""
+    across = _ruled_lines(binary)[0]
+    return int(label(across).max()) if across.any() else 0
+
+
+def _slope(binary: np.ndarray, axis: int) -> float:
+    """The slope of the picture's long straight lines across (``axis`` 1: dy/dx) or down (0:
+    dx/dy), within ±:data:`MAX_TILT` degrees: the angle at which the ink's profile along it is
+    sharpest (the sum of squares of a Hough transform's column, which is that profile; 0.5°
+    steps, then 0.02° round the best), when a line at that angle holds ink over
+    :data:`RULED_LINE` of the picture's extent that way; 0 when none does, or when no piece of
+    ink spans that extent."""
+    extent = binary.shape[axis]
+    if not any(r.bbox[axis + 2] - r.bbox[axis] >= RULED_LINE * extent
+               for r in regionprops(label(binary, connectivity=2))):
+        return 0.0
+    best = 0.0
+    for step, span in ((0.5, MAX_TILT), (0.02, 0.5)):
+        angles = best + np.arange(-span, span + step / 2, step)
+        # a line across at angle a has its normal at 90° + a; a line down, at −a
+        theta = np.deg2rad(90.0 + angles if axis == 1 else -angles)
+        profiles = hough_line(binary, theta=theta)[0].astype(np.float64)
+        k = int((profiles ** 2).sum(axis=0).argmax())
+        best = float(angles[k])
+    return float(np.tan(np.deg2rad(best))) if profiles[:, k].max() >= RULED_LINE * extent else 0.0
+
+
+def _to_picture(shape: tuple[int, int], levelled: AffineTransform | None, scale: float
+                ) -> Callable[[Box], Box]:
+    """A box in the working image → the same box in the picture as given: where ``levelled``
+    (the map back from the levelled image to the working image of ``shape``), the box round its
+    corners mapped back; then scaled by ``scale``."""
+    if levelled is None:
+        return lambda box: box.scaled(scale)
+    h, w = shape
+
+    def place(box: Box) -> Box:
+        corners = levelled(np.array([[box.left, box.top], [box.right, box.top],
+                                     [box.left, box.bottom], [box.right, box.bottom]], float))
+        (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
+        return Box(int(np.clip(np.floor(top), 0, h)), int(np.clip(np.floor(left), 0, w)),
+                   int(np.clip(np.ceil(bottom), 0, h)), int(np.clip(np.ceil(right), 0, w))
+                   ).scaled(scale)
+    return place
 
 
 def _typical_confidence(readings: list[NumberReading]) -> float:
