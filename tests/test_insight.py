@@ -435,6 +435,15 @@ def test_a_blank_lined_page_photographed_at_a_slant_reads_nothing(angle, shape):
     assert reading.text == "" and any("slanted" in note for note in reading.notes), reading
 
 
+def test_slivers_flatter_than_any_digit_read_nothing():
+    """What a ruled line along the picture's edge leaves when it is removed — a row of ink a
+    pixel or two tall — is no digit however wide it is."""
+    canvas = np.zeros((60, 200), np.float32)
+    canvas[5, 150:162] = canvas[40:42, 20:26] = 1.0
+    reading = read_number(np.round(canvas * 255).astype(np.uint8), constant_classify, KNOBS)
+    assert reading.text == "" and "none 4 px tall" in reading.notes[-1], reading.notes
+
+
 def test_touching_digits_across_the_whole_picture_do_not_turn_it():
     canvas = three_digits()
     canvas[48:52, 46:92] = canvas[38:42, 94:142] = 1.0   # joined: one piece, cropped edge to edge

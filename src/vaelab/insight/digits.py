@@ -429,6 +429,9 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     :func:`_components` (``labels``, ``regions``)."""
     binary = ink > threshold
     tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
+    if tallest < MIN_DIGIT_PX:   # slivers only (a ruled line's cut-off end): no digit is so flat
+        return [], notes + [f"no digit-sized ink found ({len(regions)} piece(s), none "
+                            f"{MIN_DIGIT_PX} px tall)"]
     unit = tallest / MNIST_BOX           # pixels per MNIST pixel, from the tallest piece
     if p.closing_radius and unit > 0:    # rejoin strokes broken by a light pen
         radius = max(1, int(round(p.closing_radius * unit)))
