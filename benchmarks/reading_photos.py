@@ -85,6 +85,8 @@ TILTED = {
     "ruled line through the digits, turned −1°": ("ruled line through the digits", -1.0),
     "×4, no lines, turned 2°": ("×4, dark ink on white paper", 2.0),
     "squared paper, dark lines, ½ digit, turned 2°": ("squared paper, dark lines (30 %), ½ digit", 2.0),
+    "squared paper filling the photo, ½ digit, turned 2°": ("grid over the photo", 2.0),
+    "squared paper filling the photo, ½ digit, turned −3°": ("grid over the photo", -3.0),
     "form: a box round each digit, turned −1.5°": ("form: a box round each digit, 12 px apart", -1.5),
 }
 
@@ -220,6 +222,24 @@ def turned(picture: np.ndarray, degrees: float) -> np.ndarray:
     return np.round(photo * 255).astype(np.uint8)
 
 
+def gridded(photo: np.ndarray, number: ComposedNumber, degrees: float, rng: np.random.Generator,
+            spacing: float = 0.5, level: float = 0.3) -> np.ndarray:
+    """``photo`` (a number turned by ``degrees``) on squared paper that fills it: dark grid lines
+    1 px wide every ``spacing`` × the digits' height, turned by the same angle, over the whole
+    photo (the paper reaches every edge, as in a photo of a page held close)."""
+    step = max(4, int(spacing * (max(b[2] for b in number.boxes)
+                                 - min(b[0] for b in number.boxes)) * ENLARGE))
+    side = int(1.5 * max(photo.shape)) + 2 * step
+    lines = np.zeros((side, side))
+    offset = int(rng.integers(0, step))
+    lines[offset::step] = lines[:, offset::step] = 1.0
+    lines = rotate(lines, degrees, order=1)
+    top, left = (side - photo.shape[0]) // 2, (side - photo.shape[1]) // 2
+    lines = lines[top:top + photo.shape[0], left:left + photo.shape[1]]
+    grey = photo / 255.0 * (1 - lines) + np.minimum(photo / 255.0, level) * lines
+    return np.round(grey * 255).astype(np.uint8)
+
+
 def page_of_lines(numbers: list[ComposedNumber], gap: float, ruled: bool, rng: np.random.Generator
                   ) -> np.ndarray:
     """The numbers photographed as dark ink on white, one above the other: each cut to the rows
@@ -278,9 +298,12 @@ def main() -> None:
     for name, (source, angle) in TILTED.items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
-        pictures = [photograph(n, CONDITIONS[source], rng) if source in CONDITIONS
-                    else paper(n, rng, **PAPERS[source]) for n in numbers]
-        pictures = [turned(picture, angle) for picture in pictures]
+        if source == "grid over the photo":
+            pictures = [gridded(turned(photograph(n, CONDITIONS["×4, dark ink on white paper"], rng),
+                                       angle), n, angle, rng) for n in numbers]
+        else:
+            pictures = [turned(photograph(n, CONDITIONS[source], rng) if source in CONDITIONS
+                               else paper(n, rng, **PAPERS[source]), angle) for n in numbers]
         started = time.perf_counter()
         texts = [reader.read(p).text for p in pictures]
         seconds = (time.perf_counter() - started) / len(pictures)
