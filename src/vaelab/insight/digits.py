@@ -989,8 +989,8 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None]:
     turned by a degree are no straight run across any more (:func:`_ruled_lines`), and they join
     every digit. The picture is sheared, not turned: each column moved up or down so that the
     lines across run straight (every column stays, so a line keeps the whole width), then — on
-    squared paper — each row sideways so that the lines down do too; at ±:data:`MAX_TILT` a
-    digit's shape changes by under 2 %. Kept only when more ruled lines are found so than in the
+    squared paper — each row sideways so that the lines down do too (else the digits keep the
+    photo's slant as a lean, as a writer's own). Kept only when more ruled lines are found so than in the
     picture as it is: a page whose lines run straight, or a picture without lines, is left
     exactly as it is."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
