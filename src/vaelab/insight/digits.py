@@ -990,9 +990,9 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None]:
     every digit. The picture is sheared, not turned: each column moved up or down so that the
     lines across run straight (every column stays, so a line keeps the whole width), then — on
     squared paper — each row sideways so that the lines down do too (else the digits keep the
-    photo's slant as a lean, as a writer's own). Kept only when more ruled lines are found so than in the
-    picture as it is: a page whose lines run straight, or a picture without lines, is left
-    exactly as it is."""
+    photo's slant as a lean, as a writer's own). Kept only when more ruled lines are found so
+    than in the picture as it is: a page whose lines run straight, or a picture without lines,
+    is left exactly as it is."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return ink, None
     binary = ink > threshold_otsu(ink)
@@ -1063,6 +1063,10 @@ def _slope(binary: np.ndarray, axis: int) -> float:
     :data:`RULED_LINE` of the picture's extent that way; 0 when none does, or when no piece of
     ink spans that extent."""
     extent = binary.shape[axis]
+    # Cheap first (this runs on every picture read): no piece can span more than all the ink.
+    inked = np.flatnonzero(binary.any(axis=1 - axis))
+    if inked.size == 0 or inked[-1] - inked[0] + 1 < RULED_LINE * extent:
+        return 0.0
     if not any(r.bbox[axis + 2] - r.bbox[axis] >= RULED_LINE * extent
                for r in regionprops(label(binary, connectivity=2))):
         return 0.0

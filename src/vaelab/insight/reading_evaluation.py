@@ -64,6 +64,9 @@ def read_all(numbers: list[ComposedNumber], classify: Classify, p: SegmentationP
     return [read_number(n.image, classify, p) for n in numbers]
 
 
+ERROR_KINDS = ("merged", "split", "missed", "spurious")   # segmentation errors, as score() counts
+
+
 def summarise(numbers: list[ComposedNumber], readings: list[NumberReading]) -> dict:
     """Per subset and length: string, digit and count accuracy, mean confidence, and the
     segmentation errors (merged, split, missed, spurious), each with its 95 % interval: Wilson
@@ -74,8 +77,7 @@ def summarise(numbers: list[ComposedNumber], readings: list[NumberReading]) -> d
         cells.setdefault((number.subset, len(number.text)), []).append(score(number, reading))
     out: dict = {}
     for (subset, length), rows in cells.items():
-        kinds = ("merged", "split", "missed", "spurious")
-        errors = {kind: int(sum(row[kind] for row in rows)) for kind in kinds}
+        errors = {kind: int(sum(row[kind] for row in rows)) for kind in ERROR_KINDS}
         out.setdefault(subset, {})[str(length)] = {
             "strings": len(rows),
             **{key: _r(np.mean([row[key] for row in rows]))

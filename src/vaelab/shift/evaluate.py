@@ -224,12 +224,13 @@ def screen_report(screen: ShiftScreen, all_scores, plan: dict[str, Comparison]) 
            "false_alarm_on_validation": screen.false_alarm}
     for shift, c in plan.items():
         clean, shifted = decision(c.clean), decision(c.shifted)
+        flagged, clean_flagged = shifted > screen.threshold, clean > screen.threshold
         out[shift] = {"auc": A.finite(A.auc(clean, shifted)),
                       "auc_ci": A.auc_interval(clean, shifted),
-                      "flagged": round(float((shifted > screen.threshold).mean()), 4),
-                      "flagged_ci": share_interval(shifted > screen.threshold),
-                      "clean_flagged": round(float((clean > screen.threshold).mean()), 4),
-                      "clean_flagged_ci": share_interval(clean > screen.threshold)}
+                      "flagged": round(float(flagged.mean()), 4),
+                      "flagged_ci": share_interval(flagged),
+                      "clean_flagged": round(float(clean_flagged.mean()), 4),
+                      "clean_flagged_ci": share_interval(clean_flagged)}
     return out
 
 
