@@ -404,13 +404,14 @@ def _unit_range(picture: np.ndarray) -> np.ndarray:
 # 2. Pieces
 # --------------------------------------------------------------------------------------------
 
-def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = None
-            ) -> tuple[list[Piece], list[str]]:
+def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = None,
+            extent: tuple[int, int] | None = None) -> tuple[list[Piece], list[str]]:
     """The digits of an ink image, left to right, and notes on what was dropped or doubtful.
 
     ``classify`` (crops → probabilities) chooses where to cut a piece wider than
-    ``p.split_aspect`` × its height; without it, wide pieces are cut at even intervals."""
-    ink, threshold, notes = _strokes(ink)
+    ``p.split_aspect`` × its height; without it, wide pieces are cut at even intervals.
+    ``extent``: see :func:`_ruled_lines` (for a levelled picture)."""
+    ink, threshold, notes = _strokes(ink, extent)
     if threshold is None:
         return [], notes
     return _segment_strokes(ink, threshold, *_components(ink, threshold), notes, p, classify)
@@ -484,14 +485,15 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     return sorted(pieces, key=lambda q: q.box.left), notes
 
 
-def _strokes(ink: np.ndarray) -> tuple[np.ndarray, float | None, list[str]]:
+def _strokes(ink: np.ndarray, extent: tuple[int, int] | None = None
+             ) -> tuple[np.ndarray, float | None, list[str]]:
     """(ink without ruled lines, its Otsu threshold, notes); the threshold is None when there
-    is no ink (besides ruled lines), and the notes say so."""
+    is no ink (besides ruled lines), and the notes say so. ``extent``: see :func:`_ruled_lines`."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return ink, None, ["no ink found: the picture is empty"]
     notes: list[str] = []
     threshold = threshold_otsu(ink)
-    across, down = _ruled_lines(ink > threshold)
+    across, down = _ruled_lines(ink > threshold, extent)
     if across.any():   # lined paper: the line would join every digit into one piece
         if down.any():
             notes.append(f"grid removed ({label(across).max()} ruled line(s) across, "
@@ -556,7 +558,8 @@ def _boxes(binary: np.ndarray) -> tuple[np.ndarray, int]:
     return found, count
 
 
-def _ruled_lines(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ruled_lines(binary: np.ndarray, extent: tuple[int, int] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """The pixels of ruled lines across the picture and of lines down it: straight runs of ink
     across at least :data:`RULED_LINE` of its width (a horizontal opening), at least
     :data:`RULED_LINE_HEIGHTS` times as long as the tallest piece of ink beside them — lined
@@ -564,16 +567,21 @@ def _ruled_lines(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     only where there are lines across, and only as thin as they are (:func:`_thin`): on squared
     paper, two or more runs over :data:`RULED_LINE` of the height, as many times taller than
     the ink beside them (a 1 is at most one digit tall); else the sides of a row of boxes (a
-    form), runs that join one line across to the next (:func:`_joining`)."""
+    form), runs that join one line across to the next (:func:`_joining`).
+
+    Lengths are shares of the picture's height and width, or of ``extent`` (height, width) where
+    that is smaller: a picture levelled by :func:`_level` is larger than the photo it holds (each
+    column moved up or down adds rows), and a line down the photo spans only its own height."""
     none = np.zeros_like(binary)
-    across = _runs(binary, 1)
+    height, width = np.minimum(binary.shape, binary.shape if extent is None else extent)
+    across = _runs(binary, 1, extent=width)
     if not across.any():
         return none, none
-    long_across = int(np.ceil(RULED_LINE * binary.shape[1]))
-    long_down = int(np.ceil(RULED_LINE * binary.shape[0]))
+    long_across = int(np.ceil(RULED_LINE * width))
+    long_down = int(np.ceil(RULED_LINE * height))
     # each line across as the rows it spans, top to bottom (labelled once for the three uses)
     spans = sorted((rows.start, rows.stop) for rows, _ in ndimage.find_objects(label(across)))
-    grid, count = _thin(_runs(binary, 0), spans)
+    grid, count = _thin(_runs(binary, 0, extent=height), spans)
     if count >= 2:
         tallest = _tallest(binary & ~_dilate(across | grid, 1))
         # Nothing beside them: a blank grid's lines cross lines across, thin 1s on a ruled
@@ -621,10 +629,11 @@ def _joining(binary: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
     return _thin(found, spans)[0]
 
 
-def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE) -> np.ndarray:
+def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE, extent: int | None = None
+          ) -> np.ndarray:
     """Pixels on straight runs of ink along ``axis`` (1: across, 0: down) as long as ``share``
-    of the picture's extent that way (a binary opening by a line)."""
-    length = int(np.ceil(share * binary.shape[axis]))
+    of the picture's extent that way, or of ``extent`` (a binary opening by a line)."""
+    length = int(np.ceil(share * (binary.shape[axis] if extent is None else extent)))
     if binary.sum(axis=axis).max(initial=0) < length:   # no line holds that much ink: no run
         return np.zeros_like(binary, dtype=bool)
     # Off the picture is paper (the default mirroring would double a run that meets the edge).
@@ -940,11 +949,12 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     ink, scale = ink_image(picture)
     shape = ink.shape
     ink, straightened = _level(ink)
+    extent = None if straightened is None else shape   # the photo's own, within the levelled
     to_picture = _to_picture(shape, straightened, scale)
     levelled = [] if straightened is None else [
         f"ruled lines slanted by {_slant(straightened):.1f}° made straight (boxes given in the "
         "picture as it was)"]
-    strokes, threshold, notes = _strokes(ink)
+    strokes, threshold, notes = _strokes(ink, extent)
     notes = levelled + notes
     if threshold is None:
         return NumberReading("", [], notes)
@@ -955,7 +965,8 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     if not cuts:
         return whole
     rows = [0, *cuts, ink.shape[0]]
-    lines = [_line_reading(*segment(ink[top:bottom], p, classify), top, to_picture, classify, p)
+    lines = [_line_reading(*segment(ink[top:bottom], p, classify, extent), top, to_picture,
+                           classify, p)
              for top, bottom in zip(rows, rows[1:])]
     lines = [line for line in lines if line.digits]   # a band of specks holds no line
     if len(lines) < 2 or _typical_confidence(lines) <= _typical_confidence([whole]):
@@ -995,8 +1006,11 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None]:
     is left exactly as it is."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return ink, None
-    binary = ink > threshold_otsu(ink)
-    across = _slope(binary, 1)            # dy/dx of the lines across
+    threshold = threshold_otsu(ink)
+    binary = ink > threshold
+    # dy/dx of the lines across; thin lines turned spread over two rows at half their ink and
+    # break up above the threshold: then sought on the faint ink (half the threshold) too
+    across = _slope(binary, 1) or _slope(ink > 0.5 * threshold, 1)
     if not across:
         return ink, None
     h, w = ink.shape
@@ -1004,30 +1018,45 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None]:
     shift_y = max(0.0, across * (w - 1))
     first = np.array([[1.0, 0.0, 0.0], [-across, 1.0, shift_y], [0.0, 0.0, 1.0]])
     out_h = int(np.ceil(h + abs(across) * (w - 1)))
-    # the lines down (dx/dy, measured in the picture) as the first shear leaves them
-    down = _slope(binary, 0)
-    down = down / (1.0 - down * across) if down else 0.0
-    shift_x = max(0.0, down * (out_h - 1))
-    second = np.array([[1.0, -down, shift_x], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    out_w = int(np.ceil(w + abs(down) * (out_h - 1)))
-    back = AffineTransform(matrix=np.linalg.inv(second @ first))
-    level = _firm_lines(warp(ink, back, output_shape=(out_h, out_w), order=1, cval=0.0,
-                            preserve_range=True).astype(np.float32))
-    if _count_lines(level > threshold_otsu(level)) <= _count_lines(binary):
-        return ink, None
-    return level, back
+    # The lines down (dx/dy in the picture), when any span the height; else, as well as none,
+    # those of a page turned as a whole (a grid whose thin lines down break up in the photo):
+    # the lines across turned by 90°.
+    found = _slope(binary, 0)
+    best, count = (ink, None), _count_lines(binary)
+    for down in [found] if found else [0.0, -across]:
+        down = down / (1.0 - down * across)   # as the first shear leaves them
+        shift_x = max(0.0, down * (out_h - 1))
+        second = np.array([[1.0, -down, shift_x], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        out_w = int(np.ceil(w + abs(down) * (out_h - 1)))
+        back = AffineTransform(matrix=np.linalg.inv(second @ first))
+        level = _firm_lines(warp(ink, back, output_shape=(out_h, out_w), order=1, cval=0.0,
+                                preserve_range=True).astype(np.float32), (h, w))
+        lines = _count_lines(level > threshold_otsu(level), (h, w))
+        if lines > count:
+            best, count = (level, back), lines
+    return best
 
 
-def _firm_lines(ink: np.ndarray) -> np.ndarray:
-    """``ink`` with each ruled line across made even along its length: the line's rows — those
-    above the threshold and up to :data:`RIM_ROWS` beside them whose median ink along it is at
-    least :data:`RIM` of the line's own — take, column by column, their mean. A line resampled
-    (made straight by :func:`_level`, after the camera's own sampling) spreads over three or four
-    rows whose ink waxes and wanes along it, and its peaks pass for strokes darker than the line
-    (:func:`_strokes` keeps those): rows of specks, which chain into tall strokes when they lie
-    in the same columns (a blank lined page read as `1111…`). A pen's stroke across the line is
-    dark in every one of its rows and stays darker than the line."""
-    labels = label(_ruled_lines(ink > threshold_otsu(ink))[0])
+def _firm_lines(ink: np.ndarray, extent: tuple[int, int]) -> np.ndarray:
+    """``ink`` with each ruled line made even along its length, as on a level page. A line
+    resampled (made straight by :func:`_level`, after the camera's own sampling) spreads over
+    three or four rows whose ink waxes and wanes along it, and its peaks pass for strokes darker
+    than the line (:func:`_strokes` keeps those): rows of specks, which chain into tall strokes
+    when they lie in the same columns (a blank lined page read as `1111…`). So the line's band —
+    its rows above the threshold and up to :data:`RIM_ROWS` beside them whose median ink along it
+    is at least :data:`RIM` of the line's own level — takes, column by column, its mean; the rows
+    above the threshold never less than the line's level (a 1-px line spread over two rows and
+    its rims averages below the threshold, and the line would be lost). A pen's stroke across
+    the line is dark in every row of the band and stays as dark. Lines down, on squared paper,
+    the same way. ``extent``: the photo's height and width (:func:`_ruled_lines`)."""
+    across, down = _ruled_lines(ink > 0.5 * threshold_otsu(ink), extent)
+    out = _even_lines(ink, across)
+    return _even_lines(out.T, down.T).T if down.any() else out
+
+
+def _even_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """:func:`_firm_lines` for the lines across in ``lines`` (a mask of ``ink``'s shape)."""
+    labels = label(lines)
     out = ink.copy()
     for number, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1):
         level = float(np.median(ink[rows, columns][labels[rows, columns] == number]))
@@ -1038,7 +1067,9 @@ def _firm_lines(ink: np.ndarray) -> np.ndarray:
         while (bottom < ink.shape[0] and bottom - rows.stop < RIM_ROWS
                and np.median(ink[bottom, columns]) >= RIM * level):
             bottom += 1
-        out[top:bottom, columns] = ink[top:bottom, columns].mean(axis=0)
+        mean = ink[top:bottom, columns].mean(axis=0)
+        out[top:bottom, columns] = mean
+        out[rows, columns] = np.maximum(mean, level)
     return out
 
 
@@ -1049,10 +1080,9 @@ def _slant(levelled: AffineTransform) -> float:
     return float(np.rad2deg(np.arctan2(y1 - y0, x1 - x0)))
 
 
-def _count_lines(binary: np.ndarray) -> int:
-    """How many ruled lines across :func:`_ruled_lines` finds in ``binary``."""
-    across = _ruled_lines(binary)[0]
-    return int(label(across).max()) if across.any() else 0
+def _count_lines(binary: np.ndarray, extent: tuple[int, int] | None = None) -> int:
+    """How many ruled lines, across and down, :func:`_ruled_lines` finds in ``binary``."""
+    return sum(int(label(lines).max()) for lines in _ruled_lines(binary, extent) if lines.any())
 
 
 def _slope(binary: np.ndarray, axis: int) -> float:
