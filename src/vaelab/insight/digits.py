@@ -405,13 +405,13 @@ def _unit_range(picture: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = None,
-            extent: tuple[int, int] | None = None) -> tuple[list[Piece], list[str]]:
+            outside: np.ndarray | None = None) -> tuple[list[Piece], list[str]]:
     """The digits of an ink image, left to right, and notes on what was dropped or doubtful.
 
     ``classify`` (crops → probabilities) chooses where to cut a piece wider than
     ``p.split_aspect`` × its height; without it, wide pieces are cut at even intervals.
-    ``extent``: see :func:`_ruled_lines` (for a levelled picture)."""
-    ink, threshold, notes = _strokes(ink, extent)
+    ``outside``: see :func:`_ruled_lines` (for a levelled picture)."""
+    ink, threshold, notes = _strokes(ink, outside)
     if threshold is None:
         return [], notes
     return _segment_strokes(ink, threshold, *_components(ink, threshold), notes, p, classify)
@@ -485,15 +485,15 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     return sorted(pieces, key=lambda q: q.box.left), notes
 
 
-def _strokes(ink: np.ndarray, extent: tuple[int, int] | None = None
+def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
              ) -> tuple[np.ndarray, float | None, list[str]]:
     """(ink without ruled lines, its Otsu threshold, notes); the threshold is None when there
-    is no ink (besides ruled lines), and the notes say so. ``extent``: see :func:`_ruled_lines`."""
+    is no ink (besides ruled lines), and the notes say so. ``outside``: see :func:`_ruled_lines`."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return ink, None, ["no ink found: the picture is empty"]
     notes: list[str] = []
     threshold = threshold_otsu(ink)
-    across, down = _ruled_lines(ink > threshold, extent)
+    across, down = _ruled_lines(ink > threshold, outside)
     if across.any():   # lined paper: the line would join every digit into one piece
         if down.any():
             notes.append(f"grid removed ({label(across).max()} ruled line(s) across, "
@@ -558,7 +558,7 @@ def _boxes(binary: np.ndarray) -> tuple[np.ndarray, int]:
     return found, count
 
 
-def _ruled_lines(binary: np.ndarray, extent: tuple[int, int] | None = None
+def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """The pixels of ruled lines across the picture and of lines down it: straight runs of ink
     across at least :data:`RULED_LINE` of its width (a horizontal opening), at least
@@ -569,19 +569,18 @@ def _ruled_lines(binary: np.ndarray, extent: tuple[int, int] | None = None
     the ink beside them (a 1 is at most one digit tall); else the sides of a row of boxes (a
     form), runs that join one line across to the next (:func:`_joining`).
 
-    Lengths are shares of the picture's height and width, or of ``extent`` (height, width) where
-    that is smaller: a picture levelled by :func:`_level` is larger than the photo it holds (each
-    column moved up or down adds rows), and a line down the photo spans only its own height."""
+    ``outside``: the pixels of a picture levelled by :func:`_level` that lie outside the photo
+    (its corners, moved in by the shear): a line runs on beyond the photo's edge, so there they
+    count as ink for the runs (a line down near a side of a turned photo leaves it part-way)."""
     none = np.zeros_like(binary)
-    height, width = np.minimum(binary.shape, binary.shape if extent is None else extent)
-    across = _runs(binary, 1, extent=width)
+    across = _runs(binary, 1, outside=outside)
     if not across.any():
         return none, none
-    long_across = int(np.ceil(RULED_LINE * width))
-    long_down = int(np.ceil(RULED_LINE * height))
+    long_across = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 1)))
+    long_down = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 0)))
     # each line across as the rows it spans, top to bottom (labelled once for the three uses)
     spans = sorted((rows.start, rows.stop) for rows, _ in ndimage.find_objects(label(across)))
-    grid, count = _thin(_runs(binary, 0, extent=height), spans)
+    grid, count = _thin(_runs(binary, 0, outside=outside), spans)
     if count >= 2:
         tallest = _tallest(binary & ~_dilate(across | grid, 1))
         # Nothing beside them: a blank grid's lines cross lines across, thin 1s on a ruled
@@ -629,16 +628,28 @@ def _joining(binary: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
     return _thin(found, spans)[0]
 
 
-def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE, extent: int | None = None
-          ) -> np.ndarray:
+def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE,
+          outside: np.ndarray | None = None) -> np.ndarray:
     """Pixels on straight runs of ink along ``axis`` (1: across, 0: down) as long as ``share``
-    of the picture's extent that way, or of ``extent`` (a binary opening by a line)."""
-    length = int(np.ceil(share * (binary.shape[axis] if extent is None else extent)))
+    of the picture's extent that way (a binary opening by a line). Where some pixels lie
+    ``outside`` the photo (a levelled picture), of the photo's own extent; those pixels count
+    as ink for the length, and are no part of a run."""
+    inside = None
+    if outside is not None:
+        inside, binary = ~outside, binary | outside
+    length = int(np.ceil(share * _extent(binary.shape, outside, axis)))
     if binary.sum(axis=axis).max(initial=0) < length:   # no line holds that much ink: no run
         return np.zeros_like(binary, dtype=bool)
     # Off the picture is paper (the default mirroring would double a run that meets the edge).
     runs = ndimage.minimum_filter1d(binary.astype(np.uint8), length, axis=axis, mode="constant")
-    return ndimage.maximum_filter1d(runs, length, axis=axis, mode="constant").astype(bool)
+    runs = ndimage.maximum_filter1d(runs, length, axis=axis, mode="constant").astype(bool)
+    return runs if inside is None else runs & inside
+
+
+def _extent(shape: tuple[int, int], outside: np.ndarray | None, axis: int) -> int:
+    """The picture's extent along ``axis``: its size, or where some pixels lie ``outside`` the
+    photo, the most the photo holds in one line that way (a sheared photo is no larger)."""
+    return shape[axis] if outside is None else int((~outside).sum(axis=axis).max(initial=0))
 
 
 def _tallest(binary: np.ndarray) -> int:
@@ -948,13 +959,12 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     or speck-only picture gives an empty reading whose ``notes`` say why."""
     ink, scale = ink_image(picture)
     shape = ink.shape
-    ink, straightened = _level(ink)
-    extent = None if straightened is None else shape   # the photo's own, within the levelled
+    ink, straightened, outside = _level(ink)
     to_picture = _to_picture(shape, straightened, scale)
     levelled = [] if straightened is None else [
         f"ruled lines slanted by {_slant(straightened):.1f}° made straight (boxes given in the "
         "picture as it was)"]
-    strokes, threshold, notes = _strokes(ink, extent)
+    strokes, threshold, notes = _strokes(ink, outside)
     notes = levelled + notes
     if threshold is None:
         return NumberReading("", [], notes)
@@ -965,8 +975,9 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     if not cuts:
         return whole
     rows = [0, *cuts, ink.shape[0]]
-    lines = [_line_reading(*segment(ink[top:bottom], p, classify, extent), top, to_picture,
-                           classify, p)
+    lines = [_line_reading(*segment(ink[top:bottom], p, classify,
+                                    None if outside is None else outside[top:bottom]),
+                           top, to_picture, classify, p)
              for top, bottom in zip(rows, rows[1:])]
     lines = [line for line in lines if line.digits]   # a band of specks holds no line
     if len(lines) < 2 or _typical_confidence(lines) <= _typical_confidence([whole]):
@@ -994,9 +1005,10 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
     return NumberReading("".join(str(d.digit) for d in digits), digits, notes)
 
 
-def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None]:
-    """(ink with its ruled lines made straight, the map from its (x, y) back to ``ink``'s);
-    ``ink`` and None where no slanted lines are found. A phone never holds a page level: lines
+def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndarray | None]:
+    """(ink with its ruled lines made straight, the map from its (x, y) back to ``ink``'s, the
+    mask of its pixels outside the picture); ``ink``, None, None where no slanted lines are
+    found. A phone never holds a page level: lines
     turned by a degree are no straight run across any more (:func:`_ruled_lines`), and they join
     every digit. The picture is sheared, not turned: each column moved up or down so that the
     lines across run straight (every column stays, so a line keeps the whole width), then — on
@@ -1005,14 +1017,15 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None]:
     than in the picture as it is: a page whose lines run straight, or a picture without lines,
     is left exactly as it is."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-        return ink, None
+        return ink, None, None
     threshold = threshold_otsu(ink)
     binary = ink > threshold
     # dy/dx of the lines across; thin lines turned spread over two rows at half their ink and
     # break up above the threshold: then sought on the faint ink (half the threshold) too
-    across = _slope(binary, 1) or _slope(ink > 0.5 * threshold, 1)
+    faint = ink > 0.5 * threshold
+    across = _slope(binary, 1) or _slope(faint, 1)
     if not across:
-        return ink, None
+        return ink, None, None
     h, w = ink.shape
     # columns moved by −across · x, the whole kept below row 0
     shift_y = max(0.0, across * (w - 1))
@@ -1021,23 +1034,25 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None]:
     # The lines down (dx/dy in the picture), when any span the height; else, as well as none,
     # those of a page turned as a whole (a grid whose thin lines down break up in the photo):
     # the lines across turned by 90°.
-    found = _slope(binary, 0)
-    best, count = (ink, None), _count_lines(binary)
+    found = _slope(binary, 0) or _slope(faint, 0)
+    best, count = (ink, None, None), _count_lines(binary)
     for down in [found] if found else [0.0, -across]:
         down = down / (1.0 - down * across)   # as the first shear leaves them
         shift_x = max(0.0, down * (out_h - 1))
         second = np.array([[1.0, -down, shift_x], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
         out_w = int(np.ceil(w + abs(down) * (out_h - 1)))
         back = AffineTransform(matrix=np.linalg.inv(second @ first))
+        outside = warp(np.ones_like(ink), back, output_shape=(out_h, out_w), order=0,
+                       cval=0.0) < 0.5
         level = _firm_lines(warp(ink, back, output_shape=(out_h, out_w), order=1, cval=0.0,
-                                preserve_range=True).astype(np.float32), (h, w))
-        lines = _count_lines(level > threshold_otsu(level), (h, w))
+                                preserve_range=True).astype(np.float32), outside)
+        lines = _count_lines(level > threshold_otsu(level), outside)
         if lines > count:
-            best, count = (level, back), lines
+            best, count = (level, back, outside), lines
     return best
 
 
-def _firm_lines(ink: np.ndarray, extent: tuple[int, int]) -> np.ndarray:
+def _firm_lines(ink: np.ndarray, outside: np.ndarray) -> np.ndarray:
     """``ink`` with each ruled line made even along its length, as on a level page. A line
     resampled (made straight by :func:`_level`, after the camera's own sampling) spreads over
     three or four rows whose ink waxes and wanes along it, and its peaks pass for strokes darker
@@ -1048,8 +1063,8 @@ def _firm_lines(ink: np.ndarray, extent: tuple[int, int]) -> np.ndarray:
     above the threshold never less than the line's level (a 1-px line spread over two rows and
     its rims averages below the threshold, and the line would be lost). A pen's stroke across
     the line is dark in every row of the band and stays as dark. Lines down, on squared paper,
-    the same way. ``extent``: the photo's height and width (:func:`_ruled_lines`)."""
-    across, down = _ruled_lines(ink > 0.5 * threshold_otsu(ink), extent)
+    the same way. ``outside``: the pixels outside the photo (:func:`_ruled_lines`)."""
+    across, down = _ruled_lines(ink > 0.5 * threshold_otsu(ink), outside)
     out = _even_lines(ink, across)
     return _even_lines(out.T, down.T).T if down.any() else out
 
@@ -1080,9 +1095,9 @@ def _slant(levelled: AffineTransform) -> float:
     return float(np.rad2deg(np.arctan2(y1 - y0, x1 - x0)))
 
 
-def _count_lines(binary: np.ndarray, extent: tuple[int, int] | None = None) -> int:
+def _count_lines(binary: np.ndarray, outside: np.ndarray | None = None) -> int:
     """How many ruled lines, across and down, :func:`_ruled_lines` finds in ``binary``."""
-    return sum(int(label(lines).max()) for lines in _ruled_lines(binary, extent) if lines.any())
+    return sum(int(label(lines).max()) for lines in _ruled_lines(binary, outside) if lines.any())
 
 
 def _slope(binary: np.ndarray, axis: int) -> float:
