@@ -53,6 +53,7 @@ SOLID_FILL = 0.85            # a piece filling this much of its box is a blob, n
 PAPER_QUANTILE = 0.1         # the paper's level in a block of the picture: most of it is paper
 PAPER_WINDOW = 2.0           # stroke widths (the boldest): the window of the paper's level
 BOLD_AREA = 64               # px: a piece of ink smaller is a speck, not a stroke
+HAIRLINE = 2                 # px: a stroke no wider than twice this (+1) is a hairline
 PAPER_MAX = 0.85             # a paper level above this is taken as ink, not as paper in shade
 PAPER_LEFT = 0.05            # evened ink below this is paper
 RULED_LINE = 0.9             # a straight horizontal run of ink this share of the picture wide ...
@@ -348,7 +349,10 @@ def _even_paper(ink: np.ndarray) -> np.ndarray:
     strokes = rough > (0.5 if flat else threshold_otsu(rough))
     across, down = _ruled_lines(strokes)
     strokes &= ~_dilate(across | down, 1)
-    window = int(np.clip(round(PAPER_WINDOW * _bold_width(strokes)), 3, min(h, w)))
+    bold = _bold_width(strokes)
+    if bold <= 2 * HAIRLINE:   # hairlines may join bold strokes: a slanted grid (not found above)
+        bold = max(bold, _bold_width(ndimage.binary_opening(strokes, disk(HAIRLINE))))
+    window = int(np.clip(round(PAPER_WINDOW * bold), 3, min(h, w)))
     # A 3 × 3 median first (it keeps a shadow's edge): the opening's minimum would follow noise.
     smooth = ndimage.median_filter(ink, size=3)
     return _divide_paper(ink, ndimage.grey_opening(smooth, size=(window, window)))
