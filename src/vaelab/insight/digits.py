@@ -504,9 +504,12 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
                          f"{label(down).max()} down: squared paper)")
         else:
             notes.append(f"{label(across).max()} ruled line(s) removed")
-        # A stroke darker than the lines (a pen on printed grey lines) keeps its ink on them.
-        darker = ink > float(np.median(ink[across | down])) + LINE_DARKER
-        ink = _without_lines(ink, _dilate(across, 1) & ~darker, _dilate(down, 1) & ~darker)
+        # A stroke darker than the lines (a pen on printed grey lines) keeps its ink on them:
+        # darker than the lines' median and than the line it crosses (a levelled photo's
+        # lines differ).
+        typical = float(np.median(ink[across | down]))
+        ink = _without_lines(ink, _dilate(across, 1) & ~_darker(ink, across, typical),
+                             _dilate(down, 1) & ~_darker(ink, down, typical))
         if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
             return ink, None, notes + ["no ink found besides the ruled lines"]
         threshold = threshold_otsu(ink)
@@ -518,6 +521,18 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
             return ink, None, notes + ["no ink found besides the boxes"]
         threshold = threshold_otsu(ink)
     return ink, threshold, notes
+
+
+def _darker(ink: np.ndarray, lines: np.ndarray, typical: float) -> np.ndarray:
+    """Where ``ink`` on and beside each line of ``lines`` is :data:`LINE_DARKER` above both
+    ``typical`` (the lines' median ink) and that line's own median: a stroke crossing it."""
+    labels, count = label(lines, return_num=True)
+    if not count:
+        return np.zeros_like(lines)
+    medians = np.asarray(ndimage.median(ink, labels, np.arange(1, count + 1)), np.float32)
+    # (a pixel beside a line takes its median; off the lines, −inf: below any median)
+    own = ndimage.grey_dilation(np.concatenate([[-np.inf], medians])[labels], size=3)
+    return ink > np.maximum(own, typical) + LINE_DARKER
 
 
 def _boxes(binary: np.ndarray) -> tuple[np.ndarray, int]:
