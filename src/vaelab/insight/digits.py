@@ -76,6 +76,7 @@ SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edg
 SHEET_MARGIN = 0.005         # × the shorter side (≥ 2 px): the sheet's blurred rim, left out
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
 MAX_TILT = 10.0              # degrees: ruled lines slanted by up to this much are made straight
+LINE_FIT = 2.0               # px either side of a line found at a slope: the ink its fit takes
 
 Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
 
@@ -1042,7 +1043,7 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndar
     # dy/dx of the lines across; thin lines turned spread over two rows at half their ink and
     # break up above the threshold: then sought on the faint ink (half the threshold) too
     faint = ink > 0.5 * threshold
-    across = _slope(binary, 1) or _slope(faint, 1)
+    across = _slope(faint, 1, ink) or _slope(binary, 1, ink)
     if not across:
         return ink, None, None
     h, w = ink.shape
@@ -1053,7 +1054,7 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndar
     # The lines down (dx/dy in the picture), when any span the height; else, as well as none,
     # those of a page turned as a whole (a grid whose thin lines down break up in the photo):
     # the lines across turned by 90°.
-    found = _slope(binary, 0) or _slope(faint, 0)
+    found = _slope(faint, 0, ink) or _slope(binary, 0, ink)
     best, count = (ink, None, None), _count_lines(binary)
     for down in [found] if found else [0.0, -across]:
         down = down / (1.0 - down * across)   # as the first shear leaves them
@@ -1119,13 +1120,14 @@ def _count_lines(binary: np.ndarray, outside: np.ndarray | None = None) -> int:
     return sum(int(label(lines).max()) for lines in _ruled_lines(binary, outside) if lines.any())
 
 
-def _slope(binary: np.ndarray, axis: int) -> float:
+def _slope(binary: np.ndarray, axis: int, ink: np.ndarray) -> float:
     """The slope of the picture's long straight lines across (``axis`` 1: dy/dx) or down (0:
-    dx/dy), within ±:data:`MAX_TILT` degrees: the angle at which the ink's profile along it is
-    sharpest (the sum of squares of a Hough transform's column, which is that profile; 0.5°
-    steps, then 0.02° round the best), when a line at that angle holds ink over
+    dx/dy), within ±:data:`MAX_TILT` degrees: the angle at which the profile of the ``ink`` of
+    ``binary``'s pixels along it is sharpest (the sum of squares of its Hough transform's
+    column, each pixel weighted by its ink: a thin line resampled spreads over two rows; 0.5°
+    steps, then 0.02° round the best), when a line at that angle holds pixels of ``binary`` over
     :data:`RULED_LINE` of the picture's extent that way; 0 when none does, or when no piece of
-    ink spans that extent."""
+    ``binary`` spans that extent."""
     extent = binary.shape[axis]
     # Cheap first (this runs on every picture read): no piece can span more than all the ink.
     inked = np.flatnonzero(binary.any(axis=1 - axis))
@@ -1134,15 +1136,31 @@ def _slope(binary: np.ndarray, axis: int) -> float:
     if not any(r.bbox[axis + 2] - r.bbox[axis] >= RULED_LINE * extent
                for r in regionprops(label(binary, connectivity=2))):
         return 0.0
+    rows, columns = np.nonzero(binary)
+    weights = ink[rows, columns].astype(np.float64)
+    offset = int(np.ceil(np.hypot(*binary.shape)))   # ρ ≥ −offset
+
+    def rho(angle: float) -> np.ndarray:
+        # a line across at angle a has its normal at 90° + a; a line down, at −a
+        theta = np.deg2rad(90.0 + angle if axis == 1 else -angle)
+        return columns * np.cos(theta) + rows * np.sin(theta) + offset
+
     best = 0.0
     for step, span in ((0.5, MAX_TILT), (0.02, 0.5)):
         angles = best + np.arange(-span, span + step / 2, step)
-        # a line across at angle a has its normal at 90° + a; a line down, at −a
-        theta = np.deg2rad(90.0 + angles if axis == 1 else -angles)
-        profiles = hough_line(binary, theta=theta)[0].astype(np.float64)
-        k = int((profiles ** 2).sum(axis=0).argmax())
-        best = float(angles[k])
-    return float(np.tan(np.deg2rad(best))) if profiles[:, k].max() >= RULED_LINE * extent else 0.0
+        sharpness = [float((np.bincount(np.rint(rho(a)).astype(np.int64), weights) ** 2).sum())
+                     for a in angles]
+        best = float(angles[int(np.argmax(sharpness))])
+    # The lines themselves: 1-px profiles resolve the angle to a pixel's drift over the picture,
+    # too coarse for a thin line; a straight line fitted to each line's ink finds it exactly.
+    distance = rho(best)
+    held = np.bincount(np.rint(distance).astype(np.int64))
+    along, off = (columns, rows) if axis == 1 else (rows, columns)
+    slopes = []
+    for centre in np.flatnonzero(held >= RULED_LINE * extent):
+        near = np.abs(distance - centre) <= LINE_FIT
+        slopes.append(np.polyfit(along[near], off[near], 1, w=weights[near])[0])
+    return float(np.median(slopes)) if slopes else 0.0
 
 
 def _to_picture(shape: tuple[int, int], levelled: AffineTransform | None, scale: float
