@@ -30,7 +30,6 @@ from skimage.morphology import disk, remove_small_objects, skeletonize
 from skimage.transform import (
     AffineTransform,
     downscale_local_mean,
-    hough_line,
     resize,
     warp,
 )
@@ -76,6 +75,7 @@ SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edg
 SHEET_MARGIN = 0.005         # × the shorter side (≥ 2 px): the sheet's blurred rim, left out
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
 MAX_TILT = 10.0              # degrees: ruled lines slanted by up to this much are made straight
+LINE_FAINT = 0.5             # × the threshold: the faint ink a slanted thin line keeps
 LINE_FIT = 2.0               # px either side of a line found at a slope: the ink its fit takes
 
 Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
@@ -1040,9 +1040,9 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndar
         return ink, None, None
     threshold = threshold_otsu(ink)
     binary = ink > threshold
-    # dy/dx of the lines across; thin lines turned spread over two rows at half their ink and
-    # break up above the threshold: then sought on the faint ink (half the threshold) too
-    faint = ink > 0.5 * threshold
+    # dy/dx of the lines across, sought on the faint ink first: thin lines turned spread over
+    # two rows at half their ink and break up above the threshold
+    faint = ink > LINE_FAINT * threshold
     across = _slope(faint, 1, ink) or _slope(binary, 1, ink)
     if not across:
         return ink, None, None
@@ -1078,13 +1078,14 @@ def _firm_lines(ink: np.ndarray, outside: np.ndarray) -> np.ndarray:
     three or four rows whose ink waxes and wanes along it, and its peaks pass for strokes darker
     than the line (:func:`_strokes` keeps those): rows of specks, which chain into tall strokes
     when they lie in the same columns (a blank lined page read as `1111…`). So the line's band —
-    its rows above the threshold and up to :data:`RIM_ROWS` beside them whose median ink along it
-    is at least :data:`RIM` of the line's own level — takes, column by column, its mean; the rows
-    above the threshold never less than the line's level (a 1-px line spread over two rows and
+    its rows of faint ink (above :data:`LINE_FAINT` × the threshold: a thin line resampled is
+    dashes above the threshold itself) and up to :data:`RIM_ROWS` beside them whose median ink
+    along it is at least :data:`RIM` of the line's own level — takes, column by column, its
+    mean; the line's own rows never less than its level (a 1-px line spread over two rows and
     its rims averages below the threshold, and the line would be lost). A pen's stroke across
     the line is dark in every row of the band and stays as dark. Lines down, on squared paper,
     the same way. ``outside``: the pixels outside the photo (:func:`_ruled_lines`)."""
-    across, down = _ruled_lines(ink > 0.5 * threshold_otsu(ink), outside)
+    across, down = _ruled_lines(ink > LINE_FAINT * threshold_otsu(ink), outside)
     out = _even_lines(ink, across)
     return _even_lines(out.T, down.T).T if down.any() else out
 
@@ -1160,7 +1161,9 @@ def _slope(binary: np.ndarray, axis: int, ink: np.ndarray) -> float:
     for centre in np.flatnonzero(held >= RULED_LINE * extent):
         near = np.abs(distance - centre) <= LINE_FIT
         slopes.append(np.polyfit(along[near], off[near], 1, w=weights[near])[0])
-    return float(np.median(slopes)) if slopes else 0.0
+    slope = float(np.median(slopes)) if slopes else 0.0
+    # level within half a pixel over the whole picture: nothing to straighten
+    return slope if abs(slope) * extent >= 0.5 else 0.0
 
 
 def _to_picture(shape: tuple[int, int], levelled: AffineTransform | None, scale: float
