@@ -1081,21 +1081,27 @@ def _firm_lines(ink: np.ndarray, outside: np.ndarray) -> np.ndarray:
     its rows of faint ink (above :data:`LINE_FAINT` × the threshold: a thin line resampled is
     dashes above the threshold itself) and up to :data:`RIM_ROWS` beside them whose median ink
     along it is at least :data:`RIM` of the line's own level — takes, column by column, its
-    mean; the line's own rows never less than its level (a 1-px line spread over two rows and
-    its rims averages below the threshold, and the line would be lost). A pen's stroke across
-    the line is dark in every row of the band and stays as dark. Lines down, on squared paper,
-    the same way. ``outside``: the pixels outside the photo (:func:`_ruled_lines`)."""
-    across, down = _ruled_lines(ink > LINE_FAINT * threshold_otsu(ink), outside)
-    out = _even_lines(ink, across)
-    return _even_lines(out.T, down.T).T if down.any() else out
+    mean. The line's own rows take no less than halfway from the threshold to the line's
+    darkest ink (95 %), where the band holds that much ink: a 1-px grey line spread
+    over two rows and its rims averages below the threshold and was lost, while its ink still
+    joined the digits where it fell on one row. A pen's stroke across the line is dark in every
+    row of the band and stays as dark. Lines down, on squared paper, the same way.
+    ``outside``: the pixels outside the photo (:func:`_ruled_lines`)."""
+    threshold = threshold_otsu(ink)
+    faint = ink > LINE_FAINT * threshold
+    across, down = _ruled_lines(faint, outside)
+    out = _even_lines(ink, across, threshold)
+    return _even_lines(out.T, down.T, threshold).T if down.any() else out
 
 
-def _even_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
-    """:func:`_firm_lines` for the lines across in ``lines`` (a mask of ``ink``'s shape)."""
+def _even_lines(ink: np.ndarray, lines: np.ndarray, threshold: float) -> np.ndarray:
+    """:func:`_firm_lines` for the lines across in ``lines`` (a mask of ``ink``'s shape), with
+    ``threshold`` the ink's Otsu threshold."""
     labels = label(lines)
     out = ink.copy()
     for number, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1):
-        level = float(np.median(ink[rows, columns][labels[rows, columns] == number]))
+        own = ink[rows, columns][labels[rows, columns] == number]
+        level, darkest = float(np.median(own)), float(np.quantile(own, 0.95))
         top, bottom = rows.start, rows.stop
         while (top > 0 and rows.start - top < RIM_ROWS
                and np.median(ink[top - 1, columns]) >= RIM * level):
@@ -1103,9 +1109,11 @@ def _even_lines(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
         while (bottom < ink.shape[0] and bottom - rows.stop < RIM_ROWS
                and np.median(ink[bottom, columns]) >= RIM * level):
             bottom += 1
-        mean = ink[top:bottom, columns].mean(axis=0)
+        band = ink[top:bottom, columns]
+        mean = band.mean(axis=0)
         out[top:bottom, columns] = mean
-        out[rows, columns] = np.maximum(mean, level)
+        out[rows, columns] = np.maximum(mean, np.minimum(band.sum(axis=0),
+                                                         (threshold + darkest) / 2))
     return out
 
 
