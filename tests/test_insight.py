@@ -16,8 +16,8 @@ from vaelab.insight import cam
 from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
 from vaelab.insight.digits import (
     MNIST_CENTRE,
-    _slope,
     UnreadableImage,
+    _slope,
     cut_to_ink,
     ink_box,
     ink_image,
