@@ -14,7 +14,7 @@ three such numbers written one above the other (read right: every line, top to b
 a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart 5-digit numbers per
 condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling light, camera noise —
 with the mean time per photo; then the time to read the worst pictures for time (full-size
-noise, a full-size lined page). Needs ``dvc repro
+noise, a full-size lined page, level and turned). Needs ``dvc repro
 read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
@@ -61,6 +61,7 @@ CONDITIONS = {
     "ruled line the digits stand on": ((("on", 3),), None, 0.0, 0),
     "ruled lines above and below": ((("above", 2), ("below", 2)), None, 0.0, 0),
     "ruled line through the digits": ((("through", 2),), None, 0.0, 0),
+    "ruled lines above and below, 1 px": ((("above", 1), ("below", 1)), None, 0.0, 0),
 }
 
 # name → keyword arguments of paper: squared paper (grid lines every ``spacing`` × the digits'
@@ -83,11 +84,19 @@ TILTED = {
     "ruled lines above and below, turned −2°": ("ruled lines above and below", -2.0),
     "ruled line the digits stand on, turned 4°": ("ruled line the digits stand on", 4.0),
     "ruled line through the digits, turned −1°": ("ruled line through the digits", -1.0),
+    "ruled lines above and below, 1 px, turned 2°": ("ruled lines above and below, 1 px", 2.0),
+    "ruled lines above and below, 1 px, turned −3°": ("ruled lines above and below, 1 px", -3.0),
     "×4, no lines, turned 2°": ("×4, dark ink on white paper", 2.0),
     "squared paper, dark lines, ½ digit, turned 2°": ("squared paper, dark lines (30 %), ½ digit", 2.0),
+    "squared paper, dark lines, ⅓ digit, turned −3°": ("squared paper, dark lines (30 %), ⅓ digit", -3.0),
+    "squared paper, grey lines, ½ digit, turned 2°": ("squared paper, grey lines (70 %), ½ digit", 2.0),
     "squared paper filling the photo, ½ digit, turned 2°": ("grid over the photo", 2.0),
     "squared paper filling the photo, ½ digit, turned −3°": ("grid over the photo", -3.0),
+    "squared paper filling the photo, ½ digit, turned −1°": ("grid over the photo", -1.0),
+    "squared paper filling the photo, ½ digit, turned 5°": ("grid over the photo", 5.0),
     "form: a box round each digit, turned −1.5°": ("form: a box round each digit, 12 px apart", -1.5),
+    "form: boxes sharing their sides, turned 1°": ("form: boxes sharing their sides", 1.0),
+    "form: boxes of 1-px lines, turned 1°": ("form: boxes of 1-px lines", 1.0),
 }
 
 # name → (numbers one above the other, paper between them × the digits' height, ruled)
@@ -331,11 +340,14 @@ def main() -> None:
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         print(f"12 MP photo: {name:36s} {1 - len(wrong) / len(numbers):8.1%} "
               f"{seconds / len(numbers):9.1f}  {', '.join(wrong[:3])}", flush=True)
-    # The worst pictures for time: full-size noise (10⁵ specks) and a full-size lined page.
+    # The worst pictures for time: full-size noise (10⁵ specks) and a full-size lined page,
+    # level and turned.
     noise = np.random.default_rng(args.seed).integers(0, 256, (2048, 2048), dtype=np.uint8)
     page = np.full((2048, 2048), 230, np.uint8)
     page[::64] = 40
-    for name, picture in (("2048 × 2048 uniform noise", noise), ("2048 × 2048 lined page", page)):
+    for name, picture in (("2048 × 2048 uniform noise", noise), ("2048 × 2048 lined page", page),
+                          ("2048 × 2048 lined page turned 2°", turned(page, 2.0)),
+                          ("2048 × 2048 lined page turned 5°", turned(page, 5.0))):
         started = time.perf_counter()
         reading = reader.read(picture)
         print(f"{name}: read in {time.perf_counter() - started:.1f} s "
