@@ -1041,8 +1041,11 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndar
     threshold = threshold_otsu(ink)
     binary = ink > threshold
     # dy/dx of the lines across, sought on the faint ink first: thin lines turned spread over
-    # two rows at half their ink and break up above the threshold
+    # two rows at half their ink and break up above the threshold. (Not on its border: there a
+    # vignette or a shadow leaves faint rows and columns running edge to edge.)
     faint = ink > LINE_FAINT * threshold
+    faint[:BORDER_DEPTH] = faint[-BORDER_DEPTH:] = False
+    faint[:, :BORDER_DEPTH] = faint[:, -BORDER_DEPTH:] = False
     across = _slope(faint, 1, ink) or _slope(binary, 1, ink)
     if not across:
         return ink, None, None
