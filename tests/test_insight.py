@@ -449,6 +449,18 @@ def test_a_level_lined_page_is_left_as_it_is():
     assert not any("slanted" in note for note in reading.notes), reading.notes
 
 
+@pytest.mark.parametrize("angle", [2.0, -3.0, 4.0])
+def test_a_blank_lined_page_on_a_white_surround_counts_its_lines(angle):
+    """Turned with white corners, the page's lines meet the photo's edge; a run down beside
+    that edge is mostly outside the photo, and the one or two pixels of a line across inside
+    it were counted as lines down (4 of them: "grid removed") or across (18 for 15)."""
+    page = np.full((600, 900), 0.9)
+    page[20::40] = 0.15                                   # 15 lines
+    photo = rotate(page, angle, resize=True, order=1, cval=1.0)
+    reading = read_number(np.round(photo * 255).astype(np.uint8), constant_classify, KNOBS)
+    assert reading.text == "" and "15 ruled line(s) removed" in reading.notes, reading.notes
+
+
 def test_slivers_flatter_than_any_digit_read_nothing():
     """What a ruled line along the picture's edge leaves when it is removed — a row of ink a
     pixel or two tall — is no digit however wide it is."""

@@ -663,7 +663,16 @@ def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE,
     # Off the picture is paper (the default mirroring would double a run that meets the edge).
     runs = ndimage.minimum_filter1d(binary.astype(np.uint8), length, axis=axis, mode="constant")
     runs = ndimage.maximum_filter1d(runs, length, axis=axis, mode="constant").astype(bool)
-    return runs if inside is None else runs & inside
+    if inside is None:
+        return runs
+    # A run mostly outside the photo: only its inside part is a line's, and a few pixels of it
+    # (where a line across meets the photo's edge) are none.
+    runs &= inside
+    labels = label(runs)
+    for number, where in enumerate(ndimage.find_objects(labels), start=1):
+        if where[axis].stop - where[axis].start < 2 * MIN_DIGIT_PX:
+            runs[where] &= labels[where] != number
+    return runs
 
 
 def _extent(shape: tuple[int, int], outside: np.ndarray | None, axis: int) -> int:
