@@ -397,6 +397,12 @@ def test_bold_marker_strokes_on_lined_paper_in_shade_stay_ink():
     assert_spans(pieces, [(150, 162), (300, 312), (450, 462)])
 
 
+def slants(reading) -> list[float]:
+    """The degrees the notes say the ruled lines were slanted by (none: not levelled)."""
+    return [float(note.split("slanted by ")[1].split("°")[0]) for note in reading.notes
+            if "slanted by" in note]
+
+
 @pytest.mark.parametrize("angle", [2.0, -3.5, 0.6])
 def test_lined_paper_photographed_at_a_slant_is_levelled_and_boxes_map_back(angle):
     """A phone never holds a page level: ruled lines turned by a degree or two are no straight
@@ -408,8 +414,7 @@ def test_lined_paper_photographed_at_a_slant_is_levelled_and_boxes_map_back(angl
     page[20:22] = page[68:71] = 1.0                       # a line above, one the digits stand on
     photo = rotate(1.0 - 0.85 * page, angle, resize=True, cval=1.0, order=1)
     reading = read_number(np.round(photo * 255).astype(np.uint8), constant_classify, KNOBS)
-    slant = [float(note.split("slanted by ")[1].split("°")[0]) for note in reading.notes
-             if "slanted by" in note]
+    slant = slants(reading)
     assert slant and abs(slant[0] + angle) <= 0.15, reading.notes
     assert len(reading.digits) == 3, reading.notes
     for digit, (left, right) in zip(reading.digits, THREE_SPANS):
@@ -557,6 +562,14 @@ def test_blank_squared_paper_reads_nothing():
     assert reading.text == "" and reading.notes[0].startswith("grid removed"), reading.notes
 
 
+def framed_three_digits() -> np.ndarray:
+    """three_digits() with 10 px of paper above and below and 20 px either side, so that the
+    picture turned keeps all of them (120 × 240)."""
+    digits = np.zeros((120, 240), np.float32)
+    digits[10:110, 20:220] = three_digits()
+    return digits
+
+
 def grid_over(photo: np.ndarray, angle: float, spacing: int, level: float,
               bolder_every: int = 0) -> np.ndarray:
     """``photo`` (grey, paper at 1) on squared paper that fills it: 1-px lines every
@@ -580,11 +593,10 @@ def test_squared_paper_photographed_at_a_slant_is_levelled(angle):
     """A 1-px grid turned by a degree spreads over two rows at half its ink: above the
     threshold it is dashes, no line spans the picture, and its lines down read as 1s. The
     slope is found on the faint ink and fitted to the lines' own ink, the lines down sought as
-    the page's turn where they break up, each line evened at its own level (an average over
-    its faint rims fell below the threshold), and a line down that leaves the photo through
-    its side runs on beyond it."""
-    digits = np.zeros((120, 240), np.float32)
-    digits[10:110, 20:220] = three_digits()
+    the page's turn where they break up, each line evened no lighter than halfway from the
+    threshold to its darkest ink (an average over its faint rims fell below the threshold),
+    and a line down that leaves the photo through its side runs on beyond it."""
+    digits = framed_three_digits()
     photo = rotate(1.0 - 0.85 * digits, angle, resize=True, cval=1.0, order=1)
     photo = grid_over(photo, angle, 16, 0.3)
     reading = read_number(np.round(photo * 255).astype(np.uint8), constant_classify, KNOBS)
@@ -609,8 +621,7 @@ def test_bold_digits_on_squared_paper_photographed_at_a_slant(paper, spacing, an
     turned as a whole turns its lines down the same way). (Still wrong, not asserted here: on
     the sheet, 20 px squares at −3° or 5°, 40 px at 5° — a line down's stub where it meets the
     white corner reads as a 1.)"""
-    digits = np.zeros((120, 240), np.float32)
-    digits[10:110, 20:220] = three_digits()
+    digits = framed_three_digits()
     if spacing > 16:   # the marker: twice the size, blurred
         digits = ndimage.gaussian_filter(resize(digits, (240, 480), order=1), 2.0)
     page = 1.0 - 0.85 * digits
@@ -630,15 +641,13 @@ def test_thin_grey_ruled_lines_photographed_at_a_slant_are_levelled(angle):
     """A 1-px grey line turned lies on one row here, over two at half its ink there: its slope
     is found on the faint ink, and made straight and even it must stay a line — its average
     over its rims fell below the digits' threshold, and it was not found again."""
-    digits = np.zeros((120, 240), np.float32)
-    digits[10:110, 20:220] = three_digits()
+    digits = framed_three_digits()
     page = 1.0 - 0.85 * digits
     page[22] = np.minimum(page[22], 0.5)
     page[79] = np.minimum(page[79], 0.5)
     photo = rotate(page, angle, resize=True, cval=1.0, order=1)
     reading = read_number(np.round(photo * 255).astype(np.uint8), constant_classify, KNOBS)
-    slant = [float(note.split("slanted by ")[1].split("°")[0]) for note in reading.notes
-             if "slanted by" in note]
+    slant = slants(reading)
     assert slant and abs(slant[0] + angle) <= 0.15, reading.notes
     assert len(reading.digits) == 3, (reading.text, reading.notes)
 

@@ -1147,8 +1147,8 @@ def _slope(binary: np.ndarray, axis: int, ink: np.ndarray) -> float:
     ``binary``'s pixels along it is sharpest (the sum of squares of its Hough transform's
     column, each pixel weighted by its ink: a thin line resampled spreads over two rows; 0.5°
     steps, then 0.02° round the best), when a line at that angle holds pixels of ``binary`` over
-    :data:`RULED_LINE` of the picture's extent that way; 0 when none does, or when no piece of
-    ``binary`` spans that extent."""
+    :data:`RULED_LINE` of the picture's extent that way; 0 when none does, when no piece of
+    ``binary`` spans that extent, or when the lines drift less than half a pixel over it."""
     extent = binary.shape[axis]
     # Cheap first (this runs on every picture read): no piece can span more than all the ink.
     inked = np.flatnonzero(binary.any(axis=1 - axis))
