@@ -97,6 +97,9 @@ TILTED = {
     "form: a box round each digit, turned −1.5°": ("form: a box round each digit, 12 px apart", -1.5),
     "form: boxes sharing their sides, turned 1°": ("form: boxes sharing their sides", 1.0),
     "form: boxes of 1-px lines, turned 1°": ("form: boxes of 1-px lines", 1.0),
+    "form: a box round each digit, turned 4°": ("form: a box round each digit, 12 px apart", 4.0),
+    "form: boxes of 1-px lines, turned −3°": ("form: boxes of 1-px lines", -3.0),
+    "form: digits touching their boxes, turned 2°": ("form: digits touching their boxes", 2.0),
 }
 
 # name → (numbers one above the other, paper between them × the digits' height, ruled)

@@ -79,6 +79,7 @@ LINE_FAINT = 0.5             # × the threshold: the faint ink a slanted thin li
 LINE_FIT = 2.0               # px either side of a line found at a slope: the ink its fit takes
 
 Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
+Cell = tuple[int, int, int, int]   # a form's box: top, left, bottom, right (rows, columns)
 
 
 class UnreadableImage(ValueError):
@@ -416,10 +417,11 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
     ``classify`` (crops → probabilities) chooses where to cut a piece wider than
     ``p.split_aspect`` × its height; without it, wide pieces are cut at even intervals.
     ``outside``: see :func:`_ruled_lines` (for a levelled picture)."""
-    ink, threshold, notes = _strokes(ink, outside)
+    ink, threshold, notes, cells = _strokes(ink, outside)
     if threshold is None:
         return [], notes
-    return _segment_strokes(ink, threshold, *_components(ink, threshold), notes, p, classify)
+    return _segment_strokes(ink, threshold, *_components(ink, threshold), notes, p, classify,
+                            cells)
 
 
 def _components(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, list]:
@@ -429,10 +431,10 @@ def _components(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, list]:
 
 
 def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regions: list,
-                     notes: list[str], p: SegmentationParams, classify: Classify | None
-                     ) -> tuple[list[Piece], list[str]]:
-    """:func:`segment` after :func:`_strokes` (``ink`` without ruled lines, its threshold) and
-    :func:`_components` (``labels``, ``regions``)."""
+                     notes: list[str], p: SegmentationParams, classify: Classify | None,
+                     cells: list[Cell] = ()) -> tuple[list[Piece], list[str]]:
+    """:func:`segment` after :func:`_strokes` (``ink`` without ruled lines and boxes, its
+    threshold, the boxes' ``cells``) and :func:`_components` (``labels``, ``regions``)."""
     binary = ink > threshold
     tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
     if tallest < MIN_DIGIT_PX:   # slivers only (a ruled line's cut-off end): no digit is so flat
@@ -457,6 +459,7 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
                             f"{min_side:.0f} px)"]
     groups = _merge_overlapping(groups, boxes, p.merge_overlap)
     groups = _join_short(groups, boxes, tallest)
+    groups, whole = _one_per_cell(groups, boxes, cells)
     # A small piece inside a digit's columns is a broken-off bit of it; elsewhere, a speck.
     # (Column spans kept up to date as bits join: a picture of noise holds 10⁵ specks.)
     lefts, rights = np.array([_group_box(g, boxes)[1::2] for g in groups]).T.copy()
@@ -480,8 +483,8 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     for number, where in enumerate(ndimage.find_objects(grouped), start=1):
         mask = grouped[where] == number      # the group's ink box: where its pixels lie
         box = Box(where[0].start, where[1].start, where[0].stop, where[1].stop)
-        piece_ink = np.where(_dilate(mask, 1), ink[where], 0.0)
-        pieces.extend(_split_wide(Piece(box, piece_ink), p, classify, {}))
+        piece = Piece(box, np.where(_dilate(mask, 1), ink[where], 0.0))
+        pieces.extend([piece] if whole[number - 1] else _split_wide(piece, p, classify, {}))
     for piece in pieces:
         h, w = piece.ink.shape
         # Filled and about as wide as tall: a blot, not a stroke (a thick 1 fills its box too).
@@ -491,11 +494,12 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
 
 
 def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
-             ) -> tuple[np.ndarray, float | None, list[str]]:
-    """(ink without ruled lines, its Otsu threshold, notes); the threshold is None when there
-    is no ink (besides ruled lines), and the notes say so. ``outside``: see :func:`_ruled_lines`."""
+             ) -> tuple[np.ndarray, float | None, list[str], list[Cell]]:
+    """(ink without ruled lines and boxes, its Otsu threshold, notes, the boxes removed — a
+    form's cells, each round one digit); the threshold is None when there is no ink (besides
+    ruled lines), and the notes say so. ``outside``: see :func:`_ruled_lines`."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-        return ink, None, ["no ink found: the picture is empty"]
+        return ink, None, ["no ink found: the picture is empty"], []
     notes: list[str] = []
     threshold = threshold_otsu(ink)
     across, down = _ruled_lines(ink > threshold, outside)
@@ -512,16 +516,20 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
         ink = _without_lines(ink, _dilate(across, 1) & ~_darker(ink, across, typical),
                              _dilate(down, 1) & ~_darker(ink, down, typical))
         if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-            return ink, None, notes + ["no ink found besides the ruled lines"]
+            return ink, None, notes + ["no ink found besides the ruled lines"], []
         threshold = threshold_otsu(ink)
-    boxes, count = _boxes(ink > threshold)
+    boxes, count, cells = _boxes(ink > threshold)
+    # and on the faint ink, away from those: a thin side photographed turned is dashes above
+    # the threshold
+    faint, more, more_cells = _boxes((ink > LINE_FAINT * threshold) & ~_dilate(boxes, 2))
+    boxes, count, cells = boxes | faint, count + more, cells + more_cells
     if count:   # a form's boxes: each would be read as a digit round its digit
         notes.append(f"{count} box(es) round the digits removed")
         ink = np.where(_dilate(boxes, 1), 0.0, ink).astype(ink.dtype)
         if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-            return ink, None, notes + ["no ink found besides the boxes"]
+            return ink, None, notes + ["no ink found besides the boxes"], cells
         threshold = threshold_otsu(ink)
-    return ink, threshold, notes
+    return ink, threshold, notes, cells
 
 
 def _darker(ink: np.ndarray, lines: np.ndarray, typical: float) -> np.ndarray:
@@ -536,18 +544,20 @@ def _darker(ink: np.ndarray, lines: np.ndarray, typical: float) -> np.ndarray:
     return ink > np.maximum(own, typical) + LINE_DARKER
 
 
-def _boxes(binary: np.ndarray) -> tuple[np.ndarray, int]:
-    """(the pixels, the count) of boxes drawn round digits, as forms have them, alone or side by
-    side: a piece of ink whose holes cover :data:`BOX_HOLLOW` of its bounding box at least (a
+def _boxes(binary: np.ndarray) -> tuple[np.ndarray, int, list[Cell]]:
+    """(the pixels, the count, the cells: what each one's sides enclose) of boxes drawn round
+    digits, as forms have them, alone or side by side: a piece of ink whose holes cover :data:`BOX_HOLLOW` of its bounding box at least (a
     thick stroke broken by a line is not a box), with straight runs across and down over
     :data:`BOX_SIDE` of its width and height that meet (or touch) in each of its four corners (a
     quarter of its width and height), and that hold a digit — ink inside them, not on them,
     :data:`BOX_CONTENT` of the box's height tall (its own, when the digit touches the box, or
     another piece's) — or are all there is of the piece (an empty box). Those runs are the box,
     the rest of a digit touching it stays. A digit is no such box: a 0 is round (a squarish one
-    has its runs meet at the corners, but holds nothing tall and has more than its runs)."""
+    has its runs meet at the corners, but holds nothing tall and has more than its runs). A box
+    photographed turned is sought as it lies level (:func:`_turned_box_sides`); boxes whose
+    cells stand in rows and in columns are a grid (squared paper), not a form's."""
     found = np.zeros_like(binary)
-    count = 0
+    count, cells = 0, []
     for region in regionprops(label(binary, connectivity=2)):
         top, left, bottom, right = region.bbox
         h, w = bottom - top, right - left
@@ -555,27 +565,126 @@ def _boxes(binary: np.ndarray) -> tuple[np.ndarray, int]:
             continue
         if (region.area_filled - region.area) / (h * w) < BOX_HOLLOW:   # what its holes cover
             continue
-        across = _runs(region.image, 1, BOX_SIDE)
-        down = _runs(region.image, 0, BOX_SIDE)
-        meet = ndimage.binary_dilation(across, np.ones((3, 3), bool)) & down   # (or touch)
-        qh, qw = max(1, h // 4), max(1, w // 4)
-        if not all(corner.any() for corner in (meet[:qh, :qw], meet[:qh, -qw:], meet[-qh:, :qw],
-                                               meet[-qh:, -qw:])):
+        window = binary[top:bottom, left:right]
+        # A form photographed turned: its boxes' sides are no straight runs, or runs only
+        # a pixel of their width wide (the rest would be left as lines beside the digit).
+        sides = _turned_box_sides(region.image, window)
+        if sides is None:
+            sides = _box_sides(region.image, window)
+        if sides is None:
             continue
-        sides = across | down
-        rows, columns = np.nonzero(across.any(axis=1))[0], np.nonzero(down.any(axis=0))[0]
-        # inside the sides: below the top's lowest run, above the bottom's highest, and so on
-        # (a side's runs lie within a pixel of its quarter: the corners were met that close)
-        inner = (slice(rows[rows <= qh].max(initial=-1) + 1,
-                       rows[rows >= h - qh - 1].min(initial=h)),
-                 slice(columns[columns <= qw].max(initial=-1) + 1,
-                       columns[columns >= w - qw - 1].min(initial=w)))
-        content = (binary[top:bottom, left:right] & ~_dilate(sides, 1))[inner]
-        empty = sides.sum() >= BOX_EMPTY * region.area
-        if empty or _tallest(content) >= BOX_CONTENT * h:
-            found[top:bottom, left:right] |= sides
-            count += 1
-    return found, count
+        own = [(top + t, left + l, top + b, left + r) for t, l, b, r in _cells(sides)]
+        # A mesh of cells, in rows and in columns, is a grid of thin lines — squared paper on a
+        # sheet — with digits across them, not a form's row of boxes.
+        if own and all(max(c[k] for c in own) >= min(c[k + 2] for c in own) for k in (0, 1)):
+            continue
+        found[top:bottom, left:right] |= sides
+        count += 1
+        cells += own
+    return found, count, cells
+
+
+def _cells(sides: np.ndarray) -> list[Cell]:
+    """What a box's ``sides`` enclose, each as (top, left, bottom, right): a row of boxes sharing
+    their sides is one piece of ink, and a cell each. A hole too small to hold a digit (at least
+    :data:`BOX_CONTENT` of the height tall and 2 × :data:`MIN_DIGIT_PX` wide) is a slit between a
+    side and a digit's stroke along it (taken for a side too): it joins the nearest cell."""
+    holes = [(rows.start, columns.start, rows.stop, columns.stop) for rows, columns
+             in ndimage.find_objects(label(ndimage.binary_fill_holes(sides) & ~sides))]
+    roomy = [t for t in holes
+             if t[2] - t[0] >= BOX_CONTENT * sides.shape[0] and t[3] - t[1] >= 2 * MIN_DIGIT_PX]
+    cells = [list(cell) for cell in roomy]
+    for slit in (hole for hole in holes if hole not in roomy) if cells else ():
+        cell = min(cells, key=lambda c: max(0, c[0] - slit[2], slit[0] - c[2])
+                   + max(0, c[1] - slit[3], slit[1] - c[3]))
+        cell[:] = [min(cell[0], slit[0]), min(cell[1], slit[1]), max(cell[2], slit[2]),
+                   max(cell[3], slit[3])]
+    return [tuple(cell) for cell in cells]
+
+
+def _box_sides(piece: np.ndarray, window: np.ndarray) -> np.ndarray | None:
+    """The sides of the box ``piece`` (a piece of ink, as its bounding box's mask) is, or None
+    when it is none (:func:`_boxes`); ``window``: all the ink in that bounding box."""
+    h, w = piece.shape
+    across = _runs(piece, 1, BOX_SIDE)
+    down = _runs(piece, 0, BOX_SIDE)
+    _inner_strokes_dropped(across, down)
+    meet = ndimage.binary_dilation(across, np.ones((3, 3), bool)) & down   # (or touch)
+    qh, qw = max(1, h // 4), max(1, w // 4)
+    if not all(corner.any() for corner in (meet[:qh, :qw], meet[:qh, -qw:], meet[-qh:, :qw],
+                                           meet[-qh:, -qw:])):
+        return None
+    sides = across | down
+    rows, columns = np.nonzero(across.any(axis=1))[0], np.nonzero(down.any(axis=0))[0]
+    # inside the sides: below the top's lowest run, above the bottom's highest, and so on
+    # (a side's runs lie within a pixel of its quarter: the corners were met that close)
+    inner = (slice(rows[rows <= qh].max(initial=-1) + 1, rows[rows >= h - qh - 1].min(initial=h)),
+             slice(columns[columns <= qw].max(initial=-1) + 1,
+                   columns[columns >= w - qw - 1].min(initial=w)))
+    content = (window & ~_dilate(sides, 1))[inner]
+    # (with the pixels beside the runs: a side turned, or blurred, is runs only part of its width)
+    empty = (_dilate(sides, 1) & piece).sum() >= BOX_EMPTY * piece.sum()
+    return sides if empty or _tallest(content) >= BOX_CONTENT * h else None
+
+
+def _inner_strokes_dropped(across: np.ndarray, down: np.ndarray) -> None:
+    """Runs ``across`` and ``down`` a box (:func:`_box_sides`) that stand inside it, off its
+    edges, cleared unless they run from one side to the other and are at most twice as thick
+    as its thinnest side (+2 px): a side two boxes share, drawn by each, does; a digit's
+    straight stroke is thicker (a 1 touching the top and the bottom) or stops short of a side
+    (a bold 5's back). (In place.)"""
+    runs = []   # (the mask, the run, its thickness, whether it lies on the box's edge)
+    for runs_of, axis in ((across, 0), (down, 1)):
+        for piece in regionprops(label(runs_of)):
+            start, stop = piece.bbox[axis], piece.bbox[axis + 2]
+            runs.append((runs_of, axis, piece, stop - start,
+                         start == 0 or stop == runs_of.shape[axis]))
+    sides = [thickness for *_, thickness, on_edge in runs if on_edge]
+    if not sides:
+        return
+    side = min(sides)
+    for runs_of, axis, piece, thickness, on_edge in runs:
+        along = 1 - axis   # (a run across lies along the columns)
+        whole = (piece.bbox[along] <= side
+                 and piece.bbox[along + 2] >= runs_of.shape[along] - side)
+        if not on_edge and (thickness > 2 * side + 2 or not whole):
+            runs_of[tuple(piece.coords.T)] = False
+
+
+def _turned_box_sides(piece: np.ndarray, window: np.ndarray) -> np.ndarray | None:
+    """:func:`_box_sides` of a box turned by up to :data:`MAX_TILT` degrees (a form photographed
+    at a slant: a side drifts by more than its thickness along its length): the piece turned
+    until its longest straight lines across lie level, its box sought there and mapped back."""
+    slope = _slope(piece, 1, piece.astype(np.float32), BOX_SIDE)
+    if not slope:
+        return None
+    h, w = piece.shape
+    angle = np.arctan(slope)
+    cos, sin = np.cos(angle), abs(np.sin(angle))
+    out_h, out_w = int(np.ceil(h * cos + w * sin)) + 2, int(np.ceil(w * cos + h * sin)) + 2
+    # from the level picture's (x, y) to the piece's, turning about both centres
+    to_piece = (AffineTransform(translation=-np.array([out_w - 1, out_h - 1]) / 2)
+                + AffineTransform(rotation=angle)
+                + AffineTransform(translation=np.array([w - 1, h - 1]) / 2))
+
+    def level(mask: np.ndarray) -> np.ndarray:
+        # (interpolated, any pixel a quarter covered: a 1-px side resampled would break up)
+        return warp(mask.astype(np.float32), to_piece, output_shape=(out_h, out_w),
+                    order=1) >= 0.25
+
+    level_piece, level_window = level(piece), level(window)
+    rows, columns = np.nonzero(level_piece.any(axis=1))[0], np.nonzero(level_piece.any(axis=0))[0]
+    if rows.size == 0:
+        return None
+    crop = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+    sides = _box_sides(level_piece[crop], level_window[crop])
+    if sides is None:
+        return None
+    level_sides = np.zeros((out_h, out_w), np.float32)
+    level_sides[crop] = sides
+    back = warp(level_sides, to_piece.inverse, output_shape=(h, w), order=0) > 0.5
+    # (nearest pixels, there and back, leave gaps a pixel wide along a side)
+    return _dilate(back, 1) & piece
 
 
 def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
@@ -782,6 +891,22 @@ def _merge_overlapping(groups: list[list[int]], boxes: dict, min_overlap: float)
             if merged:
                 break
     return groups
+
+
+def _one_per_cell(groups: list[list[int]], boxes: dict, cells: list[Cell]
+                  ) -> tuple[list[list[int]], list[bool]]:
+    """(the groups, whether each is a cell's) with those whose centres lie in one cell of a form
+    (a box drawn round one digit) joined: a digit touching its box is cut where it lay on the
+    box's side, and what is left beside the side (a 7's stem along it) would read as a digit of
+    its own. A cell's group is one digit, not cut (the cut left its strokes wide apart)."""
+    joined: dict[int, list[int]] = {}
+    for group in groups:
+        top, left, bottom, right = _group_box(group, boxes)
+        y, x = (top + bottom) / 2, (left + right) / 2
+        home = next((k for k, (t, l, b, r) in enumerate(cells) if t <= y < b and l <= x < r),
+                    -1 - len(joined))    # (outside every cell: a group of its own)
+        joined.setdefault(home, []).extend(group)
+    return list(joined.values()), [home >= 0 for home in joined]
 
 
 def _join_short(groups: list[list[int]], boxes: dict, tallest: int) -> list[list[int]]:
@@ -993,13 +1118,13 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     levelled = [] if straightened is None else [
         f"ruled lines slanted by {_slant(straightened):.1f}° made straight (boxes given in the "
         "picture as it was)"]
-    strokes, threshold, notes = _strokes(ink, outside)
+    strokes, threshold, notes, cells = _strokes(ink, outside)
     notes = levelled + notes
     if threshold is None:
         return NumberReading("", [], notes)
     labels, regions = _components(strokes, threshold)   # found once for both uses
     whole = _line_reading(*_segment_strokes(strokes, threshold, labels, regions, notes, p,
-                                            classify), 0, to_picture, classify, p)
+                                            classify, cells), 0, to_picture, classify, p)
     cuts = _line_cuts(regions, p)
     if not cuts:
         return whole
@@ -1141,20 +1266,20 @@ def _count_lines(binary: np.ndarray, outside: np.ndarray | None = None) -> int:
     return sum(int(label(lines).max()) for lines in _ruled_lines(binary, outside) if lines.any())
 
 
-def _slope(binary: np.ndarray, axis: int, ink: np.ndarray) -> float:
+def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_LINE) -> float:
     """The slope of the picture's long straight lines across (``axis`` 1: dy/dx) or down (0:
     dx/dy), within ±:data:`MAX_TILT` degrees: the angle at which the profile of the ``ink`` of
     ``binary``'s pixels along it is sharpest (the sum of squares of its Hough transform's
     column, each pixel weighted by its ink: a thin line resampled spreads over two rows; 0.5°
     steps, then 0.02° round the best), when a line at that angle holds pixels of ``binary`` over
-    :data:`RULED_LINE` of the picture's extent that way; 0 when none does, when no piece of
+    ``share`` of the picture's extent that way; 0 when none does, when no piece of
     ``binary`` spans that extent, or when the lines drift less than half a pixel over it."""
     extent = binary.shape[axis]
     # Cheap first (this runs on every picture read): no piece can span more than all the ink.
     inked = np.flatnonzero(binary.any(axis=1 - axis))
-    if inked.size == 0 or inked[-1] - inked[0] + 1 < RULED_LINE * extent:
+    if inked.size == 0 or inked[-1] - inked[0] + 1 < share * extent:
         return 0.0
-    if not any(r.bbox[axis + 2] - r.bbox[axis] >= RULED_LINE * extent
+    if not any(r.bbox[axis + 2] - r.bbox[axis] >= share * extent
                for r in regionprops(label(binary, connectivity=2))):
         return 0.0
     rows, columns = np.nonzero(binary)
@@ -1178,7 +1303,7 @@ def _slope(binary: np.ndarray, axis: int, ink: np.ndarray) -> float:
     held = np.bincount(np.rint(distance).astype(np.int64))
     along, off = (columns, rows) if axis == 1 else (rows, columns)
     slopes = []
-    for centre in np.flatnonzero(held >= RULED_LINE * extent):
+    for centre in np.flatnonzero(held >= share * extent):
         near = np.abs(distance - centre) <= LINE_FIT
         slopes.append(np.polyfit(along[near], off[near], 1, w=weights[near])[0])
     slope = float(np.median(slopes)) if slopes else 0.0
@@ -1224,7 +1349,7 @@ def text_lines(ink: np.ndarray, p: SegmentationParams) -> list[int]:
     digits of one line overlap in rows, a tilted line's digits chain together, and the pieces of
     one broken digit lie closer. (Whether the lines read better apart is
     :func:`read_number`'s choice.)"""
-    ink, threshold, _ = _strokes(ink)
+    ink, threshold, *_ = _strokes(ink)
     return [] if threshold is None else _line_cuts(_components(ink, threshold)[1], p)
 
 
