@@ -841,6 +841,44 @@ def test_a_squarish_zero_is_not_a_box():
     assert pieces[0].ink.sum() == zero.sum()
 
 
+NARROW_ZERO = """
+000002468998874100
+000025789976775200
+000257888632466300
+001477754310367500
+002665311100267500
+015763100000157600
+036751000000146600
+057631000000146600
+067510000000146700
+066410000000146700
+066300000000146700
+065200000000146700
+065200000000147700
+065200000000157600
+065200000000267600
+065200000001477400
+066300000013675200
+067410000125663100
+067631001257741000
+036763334677520000
+014777777775200000
+002578888642000000
+"""
+
+
+def test_a_narrow_zero_alone_is_no_empty_box():
+    """One of the reader's composed training digits (ink in tenths): on the faint ink its rim
+    has straight runs meeting at the corners and is all there is of it, as an empty box's
+    sides are. An empty box is one only beside a box holding a digit, about as tall."""
+    zero = np.array([[int(c) / 10 for c in row] for row in NARROW_ZERO.split()], np.float32)
+    canvas = np.zeros((34, 24), np.float32)
+    canvas[6:6 + zero.shape[0], 3:3 + zero.shape[1]] = zero
+    pieces, notes = segment(canvas, dataclasses.replace(KNOBS, ink_low=0.5,
+                                                        contrast_quantile=0.7))
+    assert not any("box" in n for n in notes) and len(pieces) == 1, notes
+
+
 def two_lines(gap: int) -> np.ndarray:
     """'0 1 0' above '1 0', ``gap`` px of paper between the lines (digits 40 px tall)."""
     canvas = np.zeros((100 + gap, 140), np.float32)

@@ -518,10 +518,11 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
         if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
             return ink, None, notes + ["no ink found besides the ruled lines"], []
         threshold = threshold_otsu(ink)
-    boxes, count, cells = _boxes(ink > threshold)
+    boxes, count, cells, filled = _boxes(ink > threshold)
     # and on the faint ink, away from those: a thin side photographed turned is dashes above
     # the threshold
-    faint, more, more_cells = _boxes((ink > LINE_FAINT * threshold) & ~_dilate(boxes, 2))
+    faint, more, more_cells, _ = _boxes((ink > LINE_FAINT * threshold) & ~_dilate(boxes, 2),
+                                        filled)
     boxes, count, cells = boxes | faint, count + more, cells + more_cells
     if count:   # a form's boxes: each would be read as a digit round its digit
         notes.append(f"{count} box(es) round the digits removed")
@@ -544,20 +545,25 @@ def _darker(ink: np.ndarray, lines: np.ndarray, typical: float) -> np.ndarray:
     return ink > np.maximum(own, typical) + LINE_DARKER
 
 
-def _boxes(binary: np.ndarray) -> tuple[np.ndarray, int, list[Cell]]:
-    """(the pixels, the count, the cells: what each one's sides enclose) of boxes drawn round
-    digits, as forms have them, alone or side by side: a piece of ink whose holes cover :data:`BOX_HOLLOW` of its bounding box at least (a
+def _boxes(binary: np.ndarray, filled: list[int] = ()
+           ) -> tuple[np.ndarray, int, list[Cell], list[int]]:
+    """(the pixels, the count, the cells: what each one's sides enclose, the heights of those
+    holding a digit) of boxes drawn round digits, as forms have them, alone or side by side: a
+    piece of ink whose holes cover :data:`BOX_HOLLOW` of its bounding box at least (a
     thick stroke broken by a line is not a box), with straight runs across and down over
     :data:`BOX_SIDE` of its width and height that meet (or touch) in each of its four corners (a
     quarter of its width and height), and that hold a digit — ink inside them, not on them,
     :data:`BOX_CONTENT` of the box's height tall (its own, when the digit touches the box, or
-    another piece's) — or are all there is of the piece (an empty box). Those runs are the box,
+    another piece's) — or are all there is of the piece: an empty box, when a box holding a
+    digit (in ``binary`` or of the heights ``filled``) is about as tall (a narrow 0 alone
+    has straight sides, and its faint rim meets at the corners). Those runs are the box,
     the rest of a digit touching it stays. A digit is no such box: a 0 is round (a squarish one
     has its runs meet at the corners, but holds nothing tall and has more than its runs). A box
     photographed turned is sought as it lies level (:func:`_turned_box_sides`); boxes whose
     cells stand in rows and in columns are a grid (squared paper), not a form's."""
     found = np.zeros_like(binary)
-    count, cells = 0, []
+    count, cells, empty = 0, [], []
+    filled = list(filled)
     for region in regionprops(label(binary, connectivity=2)):
         top, left, bottom, right = region.bbox
         h, w = bottom - top, right - left
@@ -568,20 +574,29 @@ def _boxes(binary: np.ndarray) -> tuple[np.ndarray, int, list[Cell]]:
         window = binary[top:bottom, left:right]
         # A form photographed turned: its boxes' sides are no straight runs, or runs only
         # a pixel of their width wide (the rest would be left as lines beside the digit).
-        sides = _turned_box_sides(region.image, window)
-        if sides is None:
-            sides = _box_sides(region.image, window)
-        if sides is None:
+        box = _turned_box_sides(region.image, window) or _box_sides(region.image, window)
+        if box is None:
             continue
+        sides, holds_digit = box
         own = [(top + t, left + l, top + b, left + r) for t, l, b, r in _cells(sides)]
         # A mesh of cells, in rows and in columns, is a grid of thin lines — squared paper on a
         # sheet — with digits across them, not a form's row of boxes.
         if own and all(max(c[k] for c in own) >= min(c[k + 2] for c in own) for k in (0, 1)):
             continue
+        if holds_digit:
+            filled.append(h)
+        else:
+            empty.append((region.bbox, sides, own))
+            continue
         found[top:bottom, left:right] |= sides
         count += 1
         cells += own
-    return found, count, cells
+    for (top, left, bottom, right), sides, own in empty:
+        if any(0.75 <= (bottom - top) / other <= 1.33 for other in filled):
+            found[top:bottom, left:right] |= sides
+            count += 1
+            cells += own
+    return found, count, cells, filled
 
 
 def _cells(sides: np.ndarray) -> list[Cell]:
@@ -602,9 +617,10 @@ def _cells(sides: np.ndarray) -> list[Cell]:
     return [tuple(cell) for cell in cells]
 
 
-def _box_sides(piece: np.ndarray, window: np.ndarray) -> np.ndarray | None:
-    """The sides of the box ``piece`` (a piece of ink, as its bounding box's mask) is, or None
-    when it is none (:func:`_boxes`); ``window``: all the ink in that bounding box."""
+def _box_sides(piece: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """(the sides of the box ``piece`` — a piece of ink, as its bounding box's mask — is,
+    whether it holds a digit), or None when it is no box (:func:`_boxes`); ``window``: all the
+    ink in that bounding box."""
     h, w = piece.shape
     across = _runs(piece, 1, BOX_SIDE)
     down = _runs(piece, 0, BOX_SIDE)
@@ -622,9 +638,11 @@ def _box_sides(piece: np.ndarray, window: np.ndarray) -> np.ndarray | None:
              slice(columns[columns <= qw].max(initial=-1) + 1,
                    columns[columns >= w - qw - 1].min(initial=w)))
     content = (window & ~_dilate(sides, 1))[inner]
+    if _tallest(content) >= BOX_CONTENT * h:
+        return sides, True
     # (with the pixels beside the runs: a side turned, or blurred, is runs only part of its width)
     empty = (_dilate(sides, 1) & piece).sum() >= BOX_EMPTY * piece.sum()
-    return sides if empty or _tallest(content) >= BOX_CONTENT * h else None
+    return (sides, False) if empty else None
 
 
 def _inner_strokes_dropped(across: np.ndarray, down: np.ndarray) -> None:
@@ -651,7 +669,7 @@ def _inner_strokes_dropped(across: np.ndarray, down: np.ndarray) -> None:
             runs_of[tuple(piece.coords.T)] = False
 
 
-def _turned_box_sides(piece: np.ndarray, window: np.ndarray) -> np.ndarray | None:
+def _turned_box_sides(piece: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, bool] | None:
     """:func:`_box_sides` of a box turned by up to :data:`MAX_TILT` degrees (a form photographed
     at a slant: a side drifts by more than its thickness along its length): the piece turned
     until its longest straight lines across lie level, its box sought there and mapped back."""
@@ -677,14 +695,14 @@ def _turned_box_sides(piece: np.ndarray, window: np.ndarray) -> np.ndarray | Non
     if rows.size == 0:
         return None
     crop = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
-    sides = _box_sides(level_piece[crop], level_window[crop])
-    if sides is None:
+    found = _box_sides(level_piece[crop], level_window[crop])
+    if found is None:
         return None
     level_sides = np.zeros((out_h, out_w), np.float32)
-    level_sides[crop] = sides
+    level_sides[crop] = found[0]
     back = warp(level_sides, to_piece.inverse, output_shape=(h, w), order=0) > 0.5
     # (nearest pixels, there and back, leave gaps a pixel wide along a side)
-    return _dilate(back, 1) & piece
+    return _dilate(back, 1) & piece, found[1]
 
 
 def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
