@@ -561,9 +561,7 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
     has its runs meet at the corners, but holds nothing tall and has more than its runs). A box
     photographed turned is sought as it lies level (:func:`_turned_box_sides`); boxes whose
     cells stand in rows and in columns are a grid (squared paper), not a form's."""
-    found = np.zeros_like(binary)
-    count, cells, empty = 0, [], []
-    filled = list(filled)
+    holding, empty = [], []   # the boxes found: (bounding box, sides, cells) of each kind
     for region in regionprops(label(binary, connectivity=2)):
         top, left, bottom, right = region.bbox
         h, w = bottom - top, right - left
@@ -583,20 +581,15 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
         # sheet — with digits across them, not a form's row of boxes.
         if own and all(max(c[k] for c in own) >= min(c[k + 2] for c in own) for k in (0, 1)):
             continue
-        if holds_digit:
-            filled.append(h)
-        else:
-            empty.append((region.bbox, sides, own))
-            continue
+        (holding if holds_digit else empty).append((region.bbox, sides, own))
+    filled = [*filled, *(bottom - top for (top, _, bottom, _), *_ in holding)]
+    boxes = holding + [box for box in empty
+                       if any(0.75 <= (box[0][2] - box[0][0]) / other <= 1.33 for other in filled)]
+    found, cells = np.zeros_like(binary), []
+    for (top, left, bottom, right), sides, own in boxes:
         found[top:bottom, left:right] |= sides
-        count += 1
         cells += own
-    for (top, left, bottom, right), sides, own in empty:
-        if any(0.75 <= (bottom - top) / other <= 1.33 for other in filled):
-            found[top:bottom, left:right] |= sides
-            count += 1
-            cells += own
-    return found, count, cells, filled
+    return found, len(boxes), cells, filled
 
 
 def _cells(sides: np.ndarray) -> list[Cell]:
