@@ -399,6 +399,18 @@ def test_bold_marker_strokes_on_lined_paper_in_shade_stay_ink():
     assert_spans(pieces, [(150, 162), (300, 312), (450, 462)])
 
 
+def turned_digits(canvas: np.ndarray, angle: float) -> list[tuple[int, int, int, int]]:
+    """The ink box (top, left, bottom, right) of each of three_digits()' digits in ``canvas``
+    (at THREE_SPANS), each photographed alone turned by ``angle`` as :func:`rotate` turns it."""
+    extents = []
+    for left, right in THREE_SPANS:
+        own = np.zeros_like(canvas)
+        own[:, left:right] = canvas[:, left:right]        # this digit alone, photographed
+        rr, cc = np.nonzero(rotate(own, angle, resize=True, order=1) > 0.5)
+        extents.append((rr.min(), cc.min(), rr.max() + 1, cc.max() + 1))
+    return extents
+
+
 def slants(reading) -> list[float]:
     """The degrees the notes say the ruled lines were slanted by (none: not levelled)."""
     return [float(note.split("slanted by ")[1].split("°")[0]) for note in reading.notes
@@ -419,13 +431,10 @@ def test_lined_paper_photographed_at_a_slant_is_levelled_and_boxes_map_back(angl
     slant = slants(reading)
     assert slant and abs(slant[0] + angle) <= 0.15, reading.notes
     assert len(reading.digits) == 3, reading.notes
-    for digit, (left, right) in zip(reading.digits, THREE_SPANS):
-        own = np.zeros_like(digits)
-        own[:, left:right] = digits[:, left:right]        # this digit alone, photographed
-        rr, cc = np.nonzero(rotate(own, angle, resize=True, order=1) > 0.5)
+    for digit, (top, left, bottom, right) in zip(reading.digits, turned_digits(digits, angle)):
         box = digit.box        # round the digit as photographed, a px or two more (sheared)
-        assert abs(box.top - rr.min()) <= 4 and abs(box.bottom - rr.max() - 1) <= 4, box
-        assert abs(box.left - cc.min()) <= 4 and abs(box.right - cc.max() - 1) <= 4, box
+        assert abs(box.top - top) <= 4 and abs(box.bottom - bottom) <= 4, box
+        assert abs(box.left - left) <= 4 and abs(box.right - right) <= 4, box
         assert 0 <= box.top and box.bottom <= photo.shape[0] and box.right <= photo.shape[1]
 
 
@@ -712,14 +721,12 @@ def test_a_forms_boxes_photographed_at_a_slant_are_removed(angle, line):
     reading = read_number(np.round(photo * 255).astype(np.uint8), constant_classify, KNOBS)
     assert "4 box(es) round the digits removed" in reading.notes, reading.notes
     assert len(reading.digits) == 3, [d.box for d in reading.digits]
-    digits = three_digits()
-    for digit, (left, right) in zip(reading.digits, THREE_SPANS):
-        own = np.zeros((100, 300), np.float32)
-        own[:, left:right] = digits[:, left:right]        # this digit alone, photographed
-        rr, cc = np.nonzero(rotate(own, angle, resize=True, order=1) > 0.5)
+    digits = np.zeros((100, 300), np.float32)
+    digits[:, :200] = three_digits()
+    for digit, (top, left, bottom, right) in zip(reading.digits, turned_digits(digits, angle)):
         box = digit.box                                   # round it, not round its box
-        assert abs(box.top - rr.min()) <= 2 and abs(box.bottom - rr.max() - 1) <= 2, box
-        assert abs(box.left - cc.min()) <= 2 and abs(box.right - cc.max() - 1) <= 2, box
+        assert abs(box.top - top) <= 2 and abs(box.bottom - bottom) <= 2, box
+        assert abs(box.left - left) <= 2 and abs(box.right - right) <= 2, box
 
 
 @pytest.mark.parametrize("angle", [1.0, -1.5])
