@@ -5,7 +5,7 @@
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
                                             [--channels 32 64 128 --hidden 256 --stroke 0.4]
-                                            [--keep-wide] [--strings]
+                                            [--keep-wide] [--deskew] [--strings]
 
 Validation digits only (the test benchmark is never read here). ``crops``: the reader's error on
 digits drawn by the benchmark composer and cut to their ink box, and on clean validation digits.
@@ -13,8 +13,9 @@ digits drawn by the benchmark composer and cut to their ink box, and on clean va
 100 numbers per cell of every subset. ``train``: trains a reader variant (params.yaml's recipe
 with the given changes), saves nothing, and prints its ``crops`` figures — the README table rows;
 ``--keep-wide`` keeps composed training digits wider than ``split_aspect`` × height whole (by
-default the reader's training segmentation cuts them, so they are not used), ``--strings`` also
-reads the dev numbers of ``ink`` with the variant.
+default the reader's training segmentation cuts them, so they are not used), ``--deskew`` trains
+and reads every image deskewed (its slant, from its second moments, sheared upright about its
+centre of mass), ``--strings`` also reads the dev numbers of ``ink`` with the variant.
 Needs ``dvc repro read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
@@ -27,23 +28,56 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
+from scipy import ndimage
 
 from vaelab.core.params import load_params, parse_params
 from vaelab.core.runtime import rng_for, setup
 from vaelab.insight.compose import SUBSETS, compose_number
 from vaelab.insight.digits import mnist_crop
 from vaelab.insight.evaluator import crop_classifier
-from vaelab.insight.reader_training import train_reader
+from vaelab.insight.reader_training import train_reader, training_sets
 from vaelab.insight.reading_evaluation import (
     load_digit_reader,
     load_reader_settings,
     read_all,
     summarise,
 )
-from vaelab.mnist.data import load_split
+from vaelab.mnist.classify import train_classifier
+from vaelab.mnist.data import MnistSplit, load_split
 
 DATA, MODELS = "data/prepared/mnist", "models"
+
+
+def deskewed(image: np.ndarray) -> np.ndarray:
+    """A (28, 28) digit in [0, 1] sheared so that its ink has no slant (the covariance of its
+    rows and columns 0), about its centre of mass, which stays where it was."""
+    total = float(image.sum())
+    rows, columns = np.mgrid[:image.shape[0], :image.shape[1]]
+    if total <= 0:
+        return image
+    row = float((rows * image).sum()) / total
+    column = float((columns * image).sum()) / total
+    spread = float(((rows - row) ** 2 * image).sum()) / total
+    if spread < 1e-3:
+        return image
+    slant = float(((rows - row) * (columns - column) * image).sum()) / total / spread
+    # the output pixel (r, c) takes the input's (r, c + slant × (r - row))
+    upright = ndimage.affine_transform(image, np.array([[1.0, 0.0], [slant, 1.0]]),
+                                       offset=np.array([0.0, -slant * row]), order=1)
+    return np.clip(upright, 0, 1).astype(np.float32)
+
+
+def deskewed_split(split: MnistSplit) -> MnistSplit:
+    images = split.images.numpy().astype(np.float32) / 255
+    upright = np.stack([deskewed(image) for image in images])
+    return MnistSplit(torch.from_numpy(np.round(upright * 255).astype(np.uint8)), split.labels)
+
+
+def deskewing(classify):
+    """``classify`` reading every crop deskewed."""
+    return lambda crops: classify(np.stack([deskewed(c) for c in crops]) if len(crops) else crops)
 
 
 def dev_crops(val, composer, contrast: float, count: int, seed: int
@@ -59,8 +93,9 @@ def dev_crops(val, composer, contrast: float, count: int, seed: int
     return np.stack(crops), np.asarray(labels)
 
 
-def crop_errors(model, val, composer, contrast: float, count: int, seed: int) -> str:
-    classify = crop_classifier(model)
+def crop_errors(model, val, composer, contrast: float, count: int, seed: int,
+                deskew: bool = False) -> str:
+    classify = deskewing(crop_classifier(model)) if deskew else crop_classifier(model)
     crops, labels = dev_crops(val, composer, contrast, count, seed)
     clean = val.images.numpy().astype(np.float32) / 255
     composed = float((classify(crops).argmax(1) != labels).mean())
@@ -110,6 +145,8 @@ def main() -> None:
     parser.add_argument("--stroke", type=float, help="share of images 1 px wider / narrower")
     parser.add_argument("--keep-wide", action="store_true",
                         help="train on wide composed digits too (not cut, so not dropped)")
+    parser.add_argument("--deskew", action="store_true",
+                        help="train and read every image deskewed")
     parser.add_argument("--strings", action="store_true", help="also read the dev numbers")
     args = parser.parse_args()
     params = load_params("params.yaml")
@@ -139,17 +176,26 @@ def main() -> None:
         training_knobs = (dataclasses.replace(r.segmentation, split_aspect=math.inf)
                           if args.keep_wide else r.segmentation)
         started = time.perf_counter()
-        model, _, _ = train_reader(recipe, r.composer, training_knobs, load_split(DATA, "train"),
-                                   val, params.seed if args.seed is None else args.seed, device)
+        seed = params.seed if args.seed is None else args.seed
+        if args.deskew:
+            sets = training_sets(load_split(DATA, "train"), val, recipe, r.composer,
+                                 training_knobs, seed)   # as train_reader composes them
+            model, _ = train_classifier(recipe, seed, *map(deskewed_split, sets), device,
+                                        name="digit_reader")
+        else:
+            model, _, _ = train_reader(recipe, r.composer, training_knobs,
+                                       load_split(DATA, "train"), val, seed, device)
         seconds = time.perf_counter() - started
         model = model.cpu()   # crop_classifier reads on the CPU, like the stage
-        name = {**changes, **({"keep_wide": True} if args.keep_wide else {})}
+        name = {**changes, **({"keep_wide": True} if args.keep_wide else {}),
+                **({"deskew": True} if args.deskew else {})}
         print(f"{name or 'params.yaml recipe'}: trained in {seconds:.0f} s; " + crop_errors(
-            model.eval(), val, r.composer, knobs.contrast_quantile, args.count, params.seed),
-            flush=True)
+            model.eval(), val, r.composer, knobs.contrast_quantile, args.count, params.seed,
+            args.deskew), flush=True)
         if args.strings:
             numbers = dev_numbers(val, r.composer, args.per_length, params.seed)
-            print(dev_strings(crop_classifier(model), numbers, knobs))
+            classify = crop_classifier(model)
+            print(dev_strings(deskewing(classify) if args.deskew else classify, numbers, knobs))
     else:
         classify = crop_classifier(load_digit_reader(MODELS))
         numbers = dev_numbers(val, r.composer, args.per_length, params.seed)   # composed once

@@ -61,9 +61,12 @@ LINE_DARKER = 0.2            # ink this much above the lines' median on a line i
 RIM = 0.2                    # a row beside a straightened line, its median ink this share of
 RIM_ROWS = 3                 # ... the line's, is the line's (up to this many rows each side)
 BOX_SIDE = 0.8               # a box round a digit (a form): straight runs this share of its sides
-BOX_HOLLOW = 0.3             # ... round holes this share of its bounding box at least,
+BOX_HOLLOW = 0.3             # ... round holes this share of its bounding box at least (a fat
+                             # 8's cover 0.28),
 BOX_CONTENT = 0.3            # ... holding ink this share of its height tall,
 BOX_EMPTY = 0.9              # ... or nothing but its sides (this share of its ink at least)
+BOX_EDGE = 2                 # px: a run this close to a box's edge is its side
+BOX_CELL = 0.5               # a side two boxes share leaves cells this × as wide as it is long
 BORDER_DEPTH = 3             # rows / columns of the border whose median is the paper's colour
 POLARITY_CLEAR = 0.25        # the border this far (share of the range) from the middle is paper
 SKEW_CLEAR = 0.1             # else the strokes' tail decides, when its skewness is beyond ±this
@@ -640,26 +643,55 @@ def _box_sides(piece: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, bool]
 
 def _inner_strokes_dropped(across: np.ndarray, down: np.ndarray) -> None:
     """Runs ``across`` and ``down`` a box (:func:`_box_sides`) that stand inside it, off its
-    edges, cleared unless they run from one side to the other and are at most twice as thick
-    as its thinnest side (+2 px): a side two boxes share, drawn by each, does; a digit's
-    straight stroke is thicker (a 1 touching the top and the bottom) or stops short of a side
-    (a bold 5's back). (In place.)"""
+    edges, cleared unless they run from one side to the other, are at most twice as thick
+    as its thinnest side (+2 px) and leave roomy cells (:func:`_cramped_dropped`): a side two
+    boxes share, drawn by each, does; a digit's straight stroke is thicker (a 1 touching the
+    top and the bottom), stops short of a side (a bold 5's back) or cuts its box into a narrow
+    cell and another (a thin 4's stem from the top to the bottom). (In place.)"""
     runs = []   # (the mask, the run, its thickness, whether it lies on the box's edge)
     for runs_of, axis in ((across, 0), (down, 1)):
         for piece in regionprops(label(runs_of)):
             start, stop = piece.bbox[axis], piece.bbox[axis + 2]
+            # (within a pixel or two: a box levelled by :func:`_turned_box_sides` has its
+            # outermost rows and columns only partly covered)
             runs.append((runs_of, axis, piece, stop - start,
-                         start == 0 or stop == runs_of.shape[axis]))
+                         start <= BOX_EDGE or stop >= runs_of.shape[axis] - BOX_EDGE))
     sides = [thickness for *_, thickness, on_edge in runs if on_edge]
     if not sides:
         return
     side = min(sides)
+    standing = []   # the runs inside that may be shared sides
     for runs_of, axis, piece, thickness, on_edge in runs:
         along = 1 - axis   # (a run across lies along the columns)
         whole = (piece.bbox[along] <= side
                  and piece.bbox[along + 2] >= runs_of.shape[along] - side)
         if not on_edge and (thickness > 2 * side + 2 or not whole):
             runs_of[tuple(piece.coords.T)] = False
+        elif not on_edge:
+            standing.append((runs_of, axis, piece))
+    for runs_of, axis in ((across, 0), (down, 1)):
+        _cramped_dropped(runs_of, axis, [piece for r, _, piece in standing if r is runs_of])
+
+
+def _cramped_dropped(runs_of: np.ndarray, axis: int, inner: list) -> None:
+    """Of the ``inner`` runs of ``runs_of`` (regionprops; ``axis`` 0: runs across), those that
+    leave a cell narrower than :data:`BOX_CELL` × the box's extent along them, between them and
+    the next run or edge, cleared — first the one whose two cells together are narrowest: a
+    stroke inside one box cuts only that box's cell, a shared side stands between two whole
+    cells. (In place.)"""
+    least = BOX_CELL * runs_of.shape[1 - axis]
+    while inner:
+        spans = sorted((piece.bbox[axis], piece.bbox[axis + 2], piece) for piece in inner)
+        stops = [0] + [stop for _, stop, _ in spans]
+        starts = [start for start, _, _ in spans] + [runs_of.shape[axis]]
+        cells = [(start - stops[k], starts[k + 1] - stop)
+                 for k, (start, stop, _) in enumerate(spans)]
+        cramped = [k for k, cell in enumerate(cells) if min(cell) < least]
+        if not cramped:
+            return
+        worst = spans[min(cramped, key=lambda k: sum(cells[k]))][2]
+        runs_of[tuple(worst.coords.T)] = False
+        inner = [piece for piece in inner if piece is not worst]
 
 
 def _turned_box_sides(piece: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, bool] | None:
@@ -717,10 +749,15 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
     if not across.any():
         return none, none
     long_across = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 1)))
-    long_down = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 0)))
+    height = _extent(binary.shape, outside, 0)
+    long_down = int(np.ceil(RULED_LINE * height))
     # each line across as the rows it spans, top to bottom (labelled once for the three uses)
     spans = sorted((rows.start, rows.stop) for rows, _ in ndimage.find_objects(label(across)))
-    grid, count = _thin(_runs(binary, 0, outside=outside), spans)
+    # Lines down run at least from the first of three or more lines across to the last: on a
+    # sheet turned in a larger photo they end short of its height at the white corners.
+    reach = spans[-1][1] - spans[0][0] if len(spans) >= 3 else height
+    share = RULED_LINE * min(1.0, reach / max(height, 1))
+    grid, count = _thin(_runs(binary, 0, share, outside=outside), spans)
     if count >= 2:
         tallest = _tallest(binary & ~_dilate(across | grid, 1))
         # Nothing beside them: a blank grid's lines cross lines across, thin 1s on a ruled
@@ -1203,7 +1240,7 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndar
     # those of a page turned as a whole (a grid whose thin lines down break up in the photo):
     # the lines across turned by 90°.
     found = _slope(faint, 0, ink) or _slope(binary, 0, ink)
-    best, count = (ink, None, None), _count_lines(binary)
+    best, count, most_down = (ink, None, None), _found_lines(binary)[0], -1
     for down in [found] if found else [0.0, -across]:
         down = down / (1.0 - down * across)   # as the first shear leaves them
         shift_x = max(0.0, down * (out_h - 1))
@@ -1214,9 +1251,12 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndar
                        cval=0.0) < 0.5
         level = _firm_lines(warp(ink, back, output_shape=(out_h, out_w), order=1, cval=0.0,
                                 preserve_range=True).astype(np.float32), outside)
-        lines = _count_lines(level > threshold_otsu(level), outside)
-        if lines > count:
-            best, count = (level, back, outside), lines
+        lines, down_rows = _found_lines(level > threshold_otsu(level), outside)
+        # Of the two shears, the one whose lines down run straight for longer: lines down
+        # left slanted still count, as the pieces of them that join one line across to the
+        # next (a form's box sides), one line for each piece.
+        if lines > count and down_rows > most_down:
+            best, most_down = (level, back, outside), down_rows
     return best
 
 
@@ -1272,9 +1312,13 @@ def _slant(levelled: AffineTransform) -> float:
     return float(np.rad2deg(np.arctan2(y1 - y0, x1 - x0)))
 
 
-def _count_lines(binary: np.ndarray, outside: np.ndarray | None = None) -> int:
-    """How many ruled lines, across and down, :func:`_ruled_lines` finds in ``binary``."""
-    return sum(int(label(lines).max()) for lines in _ruled_lines(binary, outside) if lines.any())
+def _found_lines(binary: np.ndarray, outside: np.ndarray | None = None) -> tuple[int, int]:
+    """(how many ruled lines, across and down, :func:`_ruled_lines` finds in ``binary``, how
+    many rows its lines down span together — a line left slanted is as wide as its drift, or
+    found only in pieces)."""
+    across, down = _ruled_lines(binary, outside)
+    return (sum(int(label(lines).max()) for lines in (across, down) if lines.any()),
+            sum(rows.stop - rows.start for rows, _ in ndimage.find_objects(label(down))))
 
 
 def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_LINE) -> float:
