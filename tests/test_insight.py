@@ -630,11 +630,12 @@ def test_bold_digits_on_squared_paper_photographed_at_a_slant(paper, spacing, an
     on the sheet only (the photo's corners white): the lines down are evened as the lines
     across are (else their resampled peaks stay as strokes); on the sheet they end short of the
     photo's height, and are sought on the faint ink, else taken as the page's turn (a page
-    turned as a whole turns its lines down the same way) — unless the lines down left slanted
-    run straight for longer: their pieces between two lines across, each a box's side, were
-    counted a line each, and that shear won (20 and 24 px squares at −3°: 14 and 12 pieces,
-    the stubs of slanted lines read as 1s). (Still wrong, not asserted here: on the sheet,
-    16, 20 and 40 px squares at 5° — a line down's stub where it meets the white corner.)"""
+    turned as a whole turns its lines down the same way); of those two shears, the one whose
+    lines down span more rows is kept — by the count of lines, the lines left slanted won, their
+    pieces between two lines across (each taken for a box's side) counted one each (20 and 24 px
+    squares at −3°: 14 and 12 pieces, the stubs read as 1s). (Still wrong, not asserted here:
+    on the sheet, 16, 20 and 40 px squares at 5° — a line down's stub where it meets the white
+    corner.)"""
     digits = framed_three_digits()
     if spacing > 16:   # the marker: twice the size, blurred
         digits = ndimage.gaussian_filter(resize(digits, (240, 480), order=1), 2.0)
@@ -807,7 +808,7 @@ def thin_four_in_a_box(sides_shared: bool) -> tuple[np.ndarray, tuple[int, int]]
 
 
 @pytest.mark.parametrize("sides_shared", [False, True], ids=["apart", "shared-sides"])
-def test_a_thin_stem_from_a_boxs_top_to_its_bottom_is_a_digits_not_a_side(sides_shared):
+def test_a_thin_stem_from_a_boxs_top_to_its_bottom_is_no_side(sides_shared):
     """A straight run from a box's top side to its bottom one, as thin as a side, is a side
     two boxes share only when it leaves roomy cells either side: a thin 4's stem touching both
     lines cut its box in two (`0427` → `01427`, a form with digits touching their boxes: 88 %
@@ -819,7 +820,7 @@ def test_a_thin_stem_from_a_boxs_top_to_its_bottom_is_a_digits_not_a_side(sides_
 
 
 @pytest.mark.parametrize("angle", [2.0, -1.5])
-def test_a_thin_stem_in_a_box_photographed_turned_is_a_digits(angle):
+def test_a_thin_stem_in_a_box_photographed_turned_is_no_side(angle):
     """The same in a form photographed turned: each box is sought as it lies level, where its
     sides lie a pixel in from the edges (partly covered there), and were taken for runs inside
     it; no run inside was then told from a side (turned 2°: 70 % of 150 numbers)."""

@@ -681,7 +681,8 @@ def _cramped_dropped(runs_of: np.ndarray, axis: int, inner: list) -> None:
     cells. (In place.)"""
     least = BOX_CELL * runs_of.shape[1 - axis]
     while inner:
-        spans = sorted((piece.bbox[axis], piece.bbox[axis + 2], piece) for piece in inner)
+        spans = sorted(((piece.bbox[axis], piece.bbox[axis + 2], piece) for piece in inner),
+                       key=lambda span: span[:2])
         stops = [0] + [stop for _, stop, _ in spans]
         starts = [start for start, _, _ in spans] + [runs_of.shape[axis]]
         cells = [(start - stops[k], starts[k + 1] - stop)
