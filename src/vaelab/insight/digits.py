@@ -42,6 +42,7 @@ MAX_PIXELS = 200_000_000     # refused outright: decoding alone would need gigab
 MNIST_BOX = 20               # MNIST: the digit's longer side fills 20 px ...
 MNIST_SIDE = 28              # ... of a 28 × 28 field,
 MNIST_CENTRE = (14.0, 14.0)  # with the centre of mass here (training images: 13.99, 14.01)
+CROP_PRESHRINK = 16          # a piece over this many × the box is block-averaged before resizing
 MNIST_STROKE = 2.9           # median stroke width of training digits (ink area / skeleton length)
 STROKE_TOLERANCE = 0.75     # strokes this much off MNIST's width are thickened or thinned
 MIN_INK_CONTRAST = 0.15      # less than this between ink and paper: an empty canvas
@@ -1094,6 +1095,12 @@ def mnist_crop(ink: np.ndarray, normalise_stroke: bool = False, contrast_quantil
     if box is None:
         return np.zeros((MNIST_SIDE, MNIST_SIDE), np.float32)
     ink = ink[box.top:box.bottom, box.left:box.right]
+    if max(ink.shape) > CROP_PRESHRINK * MNIST_BOX:
+        # A piece hundreds of pixels across (a noisy photo's ink, a wide piece tried for a
+        # cut): block means first, to 4 × the box, as anti-aliasing at the whole factor blurs
+        # the full-size piece with a kernel as wide as the factor (0.3 s a crop at 2048 px).
+        step = max(ink.shape) // (4 * MNIST_BOX)
+        ink = downscale_local_mean(ink, (step, step))
     h, w = ink.shape
     factor = MNIST_BOX / max(h, w)
     size = (max(1, round(h * factor)), max(1, round(w * factor)))
