@@ -35,7 +35,7 @@ from scipy import ndimage
 from vaelab.core.params import load_params, parse_params
 from vaelab.core.runtime import rng_for, setup
 from vaelab.insight.compose import SUBSETS, compose_number
-from vaelab.insight.digits import mnist_crop
+from vaelab.insight.digits.crop import mnist_crop
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.reader_training import train_reader, training_sets
 from vaelab.insight.reading_evaluation import (

@@ -8,7 +8,7 @@ import torch
 from vaelab.defects.data import CATEGORIES, GOOD
 from vaelab.defects.evaluate import detail_intervals
 from vaelab.insight.compose import ComposedNumber
-from vaelab.insight.digits import Box, DigitReading, NumberReading
+from vaelab.insight.digits.common import Box, DigitReading, NumberReading
 from vaelab.insight.reading_evaluation import summarise
 from vaelab.mnist.classify import accuracy_report, per_class_accuracy
 from vaelab.report.compare import interval_of

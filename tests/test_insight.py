@@ -12,22 +12,15 @@ from skimage.filters import threshold_otsu
 from skimage.measure import label as label_areas
 from skimage.transform import resize, rotate
 
-from vaelab.insight import cam, digits
+from vaelab.insight import cam
 from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
-from vaelab.insight.digits import (
-    MNIST_CENTRE,
-    UnreadableImage,
-    _cells,
-    _slope,
-    _strokes,
-    cut_to_ink,
-    ink_box,
-    ink_image,
-    mnist_crop,
-    read_number,
-    segment,
-    text_lines,
-)
+from vaelab.insight.digits.boxes import _cells
+from vaelab.insight.digits.common import UnreadableImage
+from vaelab.insight.digits.crop import MNIST_CENTRE, cut_to_ink, ink_box, mnist_crop
+from vaelab.insight.digits.ink import ink_image
+from vaelab.insight.digits.number import read_number, text_lines
+from vaelab.insight.digits.pieces import _strokes, segment
+from vaelab.insight.digits.ruled_lines import _slope
 from vaelab.insight.params import ComposerParams, SegmentationParams
 from vaelab.insight.variations import variations
 from vaelab.mnist.models.classifier import CNNClassifier
@@ -1141,7 +1134,7 @@ def test_a_huge_piece_is_cropped_as_by_a_direct_resize(height, width, monkeypatc
     canvas = np.zeros((height + 20, width + 20), np.float32)
     ring(canvas, 10, 10, height, width)
     fast = mnist_crop(canvas, False, 0.7)
-    monkeypatch.setattr(digits, "CROP_PRESHRINK", np.inf)
+    monkeypatch.setattr("vaelab.insight.digits.crop.CROP_PRESHRINK", np.inf)
     direct = mnist_crop(canvas, False, 0.7)
     closest = min(np.abs(ndimage.shift(direct, (dy, dx), order=0) - fast).max()
                   for dy in (-1, 0, 1) for dx in (-1, 0, 1))

@@ -12,7 +12,7 @@ from vaelab.core.batches import (
 )
 from vaelab.core.params import parse_params
 from vaelab.core.runtime import rng_for, torch_generator
-from vaelab.insight.digits import change_stroke
+from vaelab.insight.digits.crop import change_stroke
 from vaelab.mnist import data as mnist
 from vaelab.mnist.data import MnistSplit
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.transform import resize
 
-from vaelab.insight.digits import change_stroke, cut_to_ink
+from vaelab.insight.digits.crop import change_stroke, cut_to_ink
 from vaelab.insight.params import ComposerParams
 
 SUBSETS = ("apart", "touching", "overlapping")

@@ -35,7 +35,8 @@ class ExplainParams:
 
 @dataclass(frozen=True)
 class SegmentationParams:
-    """``insight.read_numbers.segmentation``: every knob of :func:`vaelab.insight.digits.segment`.
+    """``insight.read_numbers.segmentation``: every knob of
+    :func:`vaelab.insight.digits.pieces.segment`.
 
     Defaults are chosen on the development set (validation digits), see README."""
     ink_low: float = knob(gt=0, le=1)               # a digit-sized area of ink above this × Otsu's

@@ -1,6 +1,7 @@
 """The number reader as one object over the trained models: what ``vaelab read`` and the studio
-call. Reading itself is :func:`vaelab.insight.digits.read_number`; this holds the digit reader
-(stage train_digit_reader), the knobs stage read_numbers chose, and adds Grad-CAM per digit."""
+call. Reading itself is :func:`vaelab.insight.digits.number.read_number`; this holds the digit
+reader (stage train_digit_reader), the knobs stage read_numbers chose, and adds Grad-CAM per
+digit."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import torch
 from torch import nn
 
 from vaelab.insight.cam import cam_maps
-from vaelab.insight.digits import NumberReading, read_number
+from vaelab.insight.digits.common import NumberReading
+from vaelab.insight.digits.number import read_number
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.params import SegmentationParams
 from vaelab.insight.reading_evaluation import load_digit_reader, load_reader_settings

@@ -18,7 +18,10 @@ import numpy as np
 import torch
 
 from vaelab.insight.compose import compose_number
-from vaelab.insight.digits import Piece, cut_to_ink, ink_image, mnist_crop, segment
+from vaelab.insight.digits.common import Piece
+from vaelab.insight.digits.crop import cut_to_ink, mnist_crop
+from vaelab.insight.digits.ink import ink_image
+from vaelab.insight.digits.pieces import segment
 from vaelab.insight.params import ComposerParams, ReaderParams, SegmentationParams
 from vaelab.mnist.classify import (
     accuracy_report,

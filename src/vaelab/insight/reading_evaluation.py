@@ -31,7 +31,8 @@ from vaelab.core.io import read_json, write_json
 from vaelab.core.params import Params
 from vaelab.core.runtime import rng_for
 from vaelab.insight.compose import SUBSETS, ComposedNumber, compose_benchmark
-from vaelab.insight.digits import Classify, NumberReading, read_number
+from vaelab.insight.digits.common import Classify, NumberReading
+from vaelab.insight.digits.number import read_number
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.figures import numbers_figure
 from vaelab.insight.params import SegmentationParams

@@ -29,7 +29,7 @@ from vaelab.defects.data import CATEGORIES, DefectDataError, load_set
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.inference import check_tile
 from vaelab.defects.training import load_detailvae
-from vaelab.insight.digits import UnreadableImage
+from vaelab.insight.digits.common import UnreadableImage
 from vaelab.insight.figures import overlay
 from vaelab.insight.reader import NumberReader
 from vaelab.insight.variations import variations

@@ -1,0 +1,206 @@
+"""A form's boxes round the digits, alone or sharing their sides, level or photographed
+turned (:func:`_boxes`): found as straight runs that meet in the corners of a hollow piece of
+ink, told from a digit's own straight strokes, and removed with each box's cell kept (one digit
+per cell).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from skimage.measure import label, regionprops
+from skimage.transform import AffineTransform, warp
+
+from vaelab.insight.digits.common import MIN_DIGIT_PX, Cell, _dilate
+from vaelab.insight.digits.ruled_lines import _runs, _slope, _tallest
+
+BOX_SIDE = 0.8               # a box round a digit (a form): straight runs this share of its sides
+BOX_HOLLOW = 0.3             # ... round holes this share of its bounding box at least (a fat
+                             # 8's cover 0.28),
+BOX_CONTENT = 0.3            # ... holding ink this share of its height tall,
+BOX_EMPTY = 0.9              # ... or nothing but its sides (this share of its ink at least)
+BOX_EDGE = 2                 # px: a run this close to a box's edge is its side
+BOX_CELL = 0.5               # a side two boxes share leaves cells this × as wide as it is long
+
+
+def _boxes(binary: np.ndarray, filled: list[int] = ()
+           ) -> tuple[np.ndarray, int, list[Cell], list[int]]:
+    """(the pixels, the count, the cells: what each one's sides enclose, the heights of those
+    holding a digit) of boxes drawn round digits, as forms have them, alone or side by side: a
+    piece of ink whose holes cover :data:`BOX_HOLLOW` of its bounding box at least (a
+    thick stroke broken by a line is not a box), with straight runs across and down over
+    :data:`BOX_SIDE` of its width and height that meet (or touch) in each of its four corners (a
+    quarter of its width and height), and that hold a digit — ink inside them, not on them,
+    :data:`BOX_CONTENT` of the box's height tall (its own, when the digit touches the box, or
+    another piece's) — or are all there is of the piece: an empty box, when a box holding a
+    digit (in ``binary`` or of the heights ``filled``) is about as tall (a narrow 0 alone
+    has straight sides, and its faint rim meets at the corners). Those runs are the box,
+    the rest of a digit touching it stays. A digit is no such box: a 0 is round (a squarish one
+    has its runs meet at the corners, but holds nothing tall and has more than its runs). A box
+    photographed turned is sought as it lies level (:func:`_turned_box_sides`); boxes whose
+    cells stand in rows and in columns are a grid (squared paper), not a form's."""
+    holding, empty = [], []   # the boxes found: (bounding box, sides, cells) of each kind
+    for region in regionprops(label(binary, connectivity=2)):
+        top, left, bottom, right = region.bbox
+        h, w = bottom - top, right - left
+        if min(h, w) < 2 * MIN_DIGIT_PX:   # (first: a noisy picture has 10⁵ specks)
+            continue
+        if (region.area_filled - region.area) / (h * w) < BOX_HOLLOW:   # what its holes cover
+            continue
+        window = binary[top:bottom, left:right]
+        # A form photographed turned: its boxes' sides are no straight runs, or runs only
+        # a pixel of their width wide (the rest would be left as lines beside the digit).
+        box = _turned_box_sides(region.image, window) or _box_sides(region.image, window)
+        if box is None:
+            continue
+        sides, holds_digit = box
+        own = [(top + t, left + l, top + b, left + r) for t, l, b, r in _cells(sides)]
+        # A mesh of cells, in rows and in columns, is a grid of thin lines — squared paper on a
+        # sheet — with digits across them, not a form's row of boxes.
+        if own and all(max(c[k] for c in own) >= min(c[k + 2] for c in own) for k in (0, 1)):
+            continue
+        (holding if holds_digit else empty).append((region.bbox, sides, own))
+    filled = [*filled, *(bottom - top for (top, _, bottom, _), *_ in holding)]
+    boxes = holding + [box for box in empty
+                       if any(0.75 <= (box[0][2] - box[0][0]) / other <= 1.33 for other in filled)]
+    found, cells = np.zeros_like(binary), []
+    for (top, left, bottom, right), sides, own in boxes:
+        found[top:bottom, left:right] |= sides
+        cells += own
+    return found, len(boxes), cells, filled
+
+
+def _cells(sides: np.ndarray) -> list[Cell]:
+    """What a box's ``sides`` enclose, each as (top, left, bottom, right): a row of boxes sharing
+    their sides is one piece of ink, and a cell each. A hole too small to hold a digit (at least
+    :data:`BOX_CONTENT` of the height tall and 2 × :data:`MIN_DIGIT_PX` wide) is a slit between a
+    side and a digit's stroke along it (taken for a side too): it joins the nearest cell."""
+    holes = [(rows.start, columns.start, rows.stop, columns.stop) for rows, columns
+             in ndimage.find_objects(label(ndimage.binary_fill_holes(sides) & ~sides))]
+    roomy = [t for t in holes
+             if t[2] - t[0] >= BOX_CONTENT * sides.shape[0] and t[3] - t[1] >= 2 * MIN_DIGIT_PX]
+    cells = [list(cell) for cell in roomy]
+    for slit in (hole for hole in holes if hole not in roomy) if cells else ():
+        cell = min(cells, key=lambda c: max(0, c[0] - slit[2], slit[0] - c[2])
+                   + max(0, c[1] - slit[3], slit[1] - c[3]))
+        cell[:] = [min(cell[0], slit[0]), min(cell[1], slit[1]), max(cell[2], slit[2]),
+                   max(cell[3], slit[3])]
+    return [tuple(cell) for cell in cells]
+
+
+def _box_sides(piece: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """(the sides of the box ``piece`` — a piece of ink, as its bounding box's mask — is,
+    whether it holds a digit), or None when it is no box (:func:`_boxes`); ``window``: all the
+    ink in that bounding box."""
+    h, w = piece.shape
+    across = _runs(piece, 1, BOX_SIDE)
+    down = _runs(piece, 0, BOX_SIDE)
+    _inner_strokes_dropped(across, down)
+    meet = ndimage.binary_dilation(across, np.ones((3, 3), bool)) & down   # (or touch)
+    qh, qw = max(1, h // 4), max(1, w // 4)
+    if not all(corner.any() for corner in (meet[:qh, :qw], meet[:qh, -qw:], meet[-qh:, :qw],
+                                           meet[-qh:, -qw:])):
+        return None
+    sides = across | down
+    rows, columns = np.nonzero(across.any(axis=1))[0], np.nonzero(down.any(axis=0))[0]
+    # inside the sides: below the top's lowest run, above the bottom's highest, and so on
+    # (a side's runs lie within a pixel of its quarter: the corners were met that close)
+    inner = (slice(rows[rows <= qh].max(initial=-1) + 1, rows[rows >= h - qh - 1].min(initial=h)),
+             slice(columns[columns <= qw].max(initial=-1) + 1,
+                   columns[columns >= w - qw - 1].min(initial=w)))
+    content = (window & ~_dilate(sides, 1))[inner]
+    if _tallest(content) >= BOX_CONTENT * h:
+        return sides, True
+    # (with the pixels beside the runs: a side turned, or blurred, is runs only part of its width)
+    empty = (_dilate(sides, 1) & piece).sum() >= BOX_EMPTY * piece.sum()
+    return (sides, False) if empty else None
+
+
+def _inner_strokes_dropped(across: np.ndarray, down: np.ndarray) -> None:
+    """Runs ``across`` and ``down`` a box (:func:`_box_sides`) that stand inside it, off its
+    edges, cleared unless they run from one side to the other, are at most twice as thick
+    as its thinnest side (+2 px) and leave roomy cells (:func:`_cramped_dropped`): a side two
+    boxes share, drawn by each, does; a digit's straight stroke is thicker (a 1 touching the
+    top and the bottom), stops short of a side (a bold 5's back) or cuts its box into a narrow
+    cell and another (a thin 4's stem from the top to the bottom). (In place.)"""
+    runs = []   # (the mask, the run, its thickness, whether it lies on the box's edge)
+    for runs_of, axis in ((across, 0), (down, 1)):
+        for piece in regionprops(label(runs_of)):
+            start, stop = piece.bbox[axis], piece.bbox[axis + 2]
+            # (within a pixel or two: a box levelled by :func:`_turned_box_sides` has its
+            # outermost rows and columns only partly covered)
+            runs.append((runs_of, axis, piece, stop - start,
+                         start <= BOX_EDGE or stop >= runs_of.shape[axis] - BOX_EDGE))
+    sides = [thickness for *_, thickness, on_edge in runs if on_edge]
+    if not sides:
+        return
+    side = min(sides)
+    standing = []   # the runs inside that may be shared sides
+    for runs_of, axis, piece, thickness, on_edge in runs:
+        along = 1 - axis   # (a run across lies along the columns)
+        whole = (piece.bbox[along] <= side
+                 and piece.bbox[along + 2] >= runs_of.shape[along] - side)
+        if not on_edge and (thickness > 2 * side + 2 or not whole):
+            runs_of[tuple(piece.coords.T)] = False
+        elif not on_edge:
+            standing.append((runs_of, piece))
+    for runs_of, axis in ((across, 0), (down, 1)):
+        _cramped_dropped(runs_of, axis, [piece for r, piece in standing if r is runs_of])
+
+
+def _cramped_dropped(runs_of: np.ndarray, axis: int, inner: list) -> None:
+    """Of the ``inner`` runs of ``runs_of`` (regionprops; ``axis`` 0: runs across), those that
+    leave a cell narrower than :data:`BOX_CELL` × the box's extent along them, between them and
+    the next run or edge, cleared — first the one whose two cells together are narrowest: a
+    stroke inside one box cuts only that box's cell, a shared side stands between two whole
+    cells. (In place.)"""
+    least = BOX_CELL * runs_of.shape[1 - axis]
+    while inner:
+        spans = sorted(((piece.bbox[axis], piece.bbox[axis + 2], piece) for piece in inner),
+                       key=lambda span: span[:2])
+        stops = [0] + [stop for _, stop, _ in spans]
+        starts = [start for start, _, _ in spans] + [runs_of.shape[axis]]
+        cells = [(start - stops[k], starts[k + 1] - stop)
+                 for k, (start, stop, _) in enumerate(spans)]
+        cramped = [k for k, cell in enumerate(cells) if min(cell) < least]
+        if not cramped:
+            return
+        worst = spans[min(cramped, key=lambda k: sum(cells[k]))][2]
+        runs_of[tuple(worst.coords.T)] = False
+        inner = [piece for piece in inner if piece is not worst]
+
+
+def _turned_box_sides(piece: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """:func:`_box_sides` of a box turned by up to :data:`MAX_TILT` degrees (a form photographed
+    at a slant: a side drifts by more than its thickness along its length): the piece turned
+    until its longest straight lines across lie level, its box sought there and mapped back."""
+    slope = _slope(piece, 1, piece.astype(np.float32), BOX_SIDE)
+    if not slope:
+        return None
+    h, w = piece.shape
+    angle = np.arctan(slope)
+    cos, sin = np.cos(angle), abs(np.sin(angle))
+    out_h, out_w = int(np.ceil(h * cos + w * sin)) + 2, int(np.ceil(w * cos + h * sin)) + 2
+    # from the level picture's (x, y) to the piece's, turning about both centres
+    to_piece = (AffineTransform(translation=-np.array([out_w - 1, out_h - 1]) / 2)
+                + AffineTransform(rotation=angle)
+                + AffineTransform(translation=np.array([w - 1, h - 1]) / 2))
+
+    def level(mask: np.ndarray) -> np.ndarray:
+        # (interpolated, any pixel a quarter covered: a 1-px side resampled would break up)
+        return warp(mask.astype(np.float32), to_piece, output_shape=(out_h, out_w),
+                    order=1) >= 0.25
+
+    level_piece, level_window = level(piece), level(window)
+    rows, columns = np.nonzero(level_piece.any(axis=1))[0], np.nonzero(level_piece.any(axis=0))[0]
+    if rows.size == 0:
+        return None
+    crop = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+    found = _box_sides(level_piece[crop], level_window[crop])
+    if found is None:
+        return None
+    level_sides = np.zeros((out_h, out_w), np.float32)
+    level_sides[crop] = found[0]
+    back = warp(level_sides, to_piece.inverse, output_shape=(h, w), order=0) > 0.5
+    # (nearest pixels, there and back, leave gaps a pixel wide along a side)
+    return _dilate(back, 1) & piece, found[1]

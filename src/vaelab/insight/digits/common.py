@@ -1,0 +1,86 @@
+"""What every step of reading a number shares: the results (:class:`Box`, :class:`Piece`,
+:class:`DigitReading`, :class:`NumberReading`), the error for a picture that cannot be read, and
+the sizes more than one step measures by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+from skimage.morphology import disk
+
+MNIST_BOX = 20               # MNIST: the digit's longer side fills 20 px of 28 × 28
+MIN_INK_CONTRAST = 0.15      # less than this between ink and paper: an empty canvas
+MIN_DIGIT_PX = 4             # a piece must be at least this tall or wide (at the working size)
+MIN_HALF_HEIGHT = 0.5       # both sides of a cut stand at least this × the piece's height
+BORDER_DEPTH = 3             # rows / columns of the border whose median is the paper's colour
+LINE_FAINT = 0.5             # × the threshold: the faint ink a slanted thin line keeps
+
+Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
+Cell = tuple[int, int, int, int]   # a form's box: top, left, bottom, right (rows, columns)
+
+
+class UnreadableImage(ValueError):
+    """The picture cannot be read as a number (wrong shape, size or values); says why."""
+
+
+@dataclass
+class Box:
+    top: int
+    left: int
+    bottom: int   # exclusive
+    right: int    # exclusive
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    def scaled(self, factor: float) -> Box:
+        return Box(*(int(round(v * factor)) for v in (self.top, self.left, self.bottom, self.right)))
+
+    def as_list(self) -> list[int]:
+        return [self.top, self.left, self.bottom, self.right]
+
+
+@dataclass
+class Piece:
+    """One digit found by :func:`segment`: its box and its own ink (zero outside its pixels),
+    and, when the cutting already read it, its MNIST crop and the classifier's probabilities
+    (:func:`read_number` reuses them: every crop is read once)."""
+    box: Box
+    ink: np.ndarray                         # (box.height, box.width) float in [0, 1]
+    crop: np.ndarray | None = None          # (28, 28), see mnist_crop
+    probabilities: np.ndarray | None = None
+
+
+@dataclass
+class DigitReading:
+    box: Box                    # in the coordinates of the picture given to read_number
+    crop: np.ndarray            # (28, 28) float in [0, 1], what the evaluator saw
+    digit: int
+    confidence: float
+    probabilities: np.ndarray   # (10,)
+
+
+@dataclass
+class NumberReading:
+    text: str                              # the digits read, left to right ('' when none);
+                                           # lines top to bottom, joined by a space
+    digits: list[DigitReading]
+    notes: list[str] = field(default_factory=list)   # why something was not read, or doubtful
+
+    @property
+    def confidence(self) -> float:
+        """The least confident digit's confidence (0 when nothing was read)."""
+        return min((d.confidence for d in self.digits), default=0.0)
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    return ndimage.binary_dilation(mask, structure=disk(radius)) if radius > 0 else mask

@@ -1,0 +1,109 @@
+"""Step 3: each digit's ink as MNIST itself was made (:func:`mnist_crop`): aspect kept in a
+20 × 20 box, stroke width optionally brought to MNIST's, centre of mass at the centre of the
+28 × 28 field, ink stretched to MNIST's saturated strokes; and the stroke tools the composer and
+the augmentations share (:func:`change_stroke`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from skimage.morphology import disk, skeletonize
+from skimage.transform import downscale_local_mean, resize
+
+from vaelab.insight.digits.common import MNIST_BOX, Box
+
+MNIST_SIDE = 28              # MNIST's field: 28 × 28 px,
+MNIST_CENTRE = (14.0, 14.0)  # with the centre of mass here (training images: 13.99, 14.01)
+CROP_PRESHRINK = 16          # a piece over this many × the box is block-averaged before resizing
+MNIST_STROKE = 2.9           # median stroke width of training digits (ink area / skeleton length)
+STROKE_TOLERANCE = 0.75     # strokes this much off MNIST's width are thickened or thinned
+
+
+def ink_box(ink: np.ndarray, threshold: float = 0.0) -> Box | None:
+    """The smallest box holding every pixel above ``threshold`` (None when there is none): where
+    a digit is cut out of its canvas, by the composer, the segmentation and the cropping alike."""
+    rows = np.nonzero(ink.max(axis=1) > threshold)[0]
+    cols = np.nonzero(ink.max(axis=0) > threshold)[0]
+    if not len(rows):
+        return None
+    return Box(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+
+
+def cut_to_ink(ink: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """``ink`` cut to :func:`ink_box`; a picture without ink above ``threshold`` is an error."""
+    box = ink_box(ink, threshold)
+    if box is None:
+        raise ValueError(f"no ink above {threshold:g} to cut out")
+    return ink[box.top:box.bottom, box.left:box.right]
+
+
+def mnist_crop(ink: np.ndarray, normalise_stroke: bool = False, contrast_quantile: float = 0.0
+               ) -> np.ndarray:
+    """A digit's ink as MNIST made its images: (28, 28) float in [0, 1].
+
+    ``contrast_quantile`` > 0 stretches the ink so that this quantile of the inked pixels is
+    full white: MNIST strokes are saturated, and resampling (any scaling, a soft pen) greys them,
+    which the evaluator reads measurably worse (on validation digits scaled by 0.8: 97.1 % read
+    unstretched, 99.1 % stretched at 0.7)."""
+    box = ink_box(ink, 0.05)
+    if box is None:
+        return np.zeros((MNIST_SIDE, MNIST_SIDE), np.float32)
+    ink = ink[box.top:box.bottom, box.left:box.right]
+    if max(ink.shape) > CROP_PRESHRINK * MNIST_BOX:
+        # A piece hundreds of pixels across (a noisy photo's ink, a wide piece tried for a
+        # cut): block means first, to 4 × the box, as anti-aliasing at the whole factor blurs
+        # the full-size piece with a kernel as wide as the factor (0.3 s a crop at 2048 px).
+        step = max(ink.shape) // (4 * MNIST_BOX)
+        ink = downscale_local_mean(ink, (step, step))
+    h, w = ink.shape
+    factor = MNIST_BOX / max(h, w)
+    size = (max(1, round(h * factor)), max(1, round(w * factor)))
+    small = np.clip(resize(ink, size, anti_aliasing=factor < 1, preserve_range=True), 0, 1)
+    field = np.zeros((MNIST_SIDE, MNIST_SIDE), np.float32)
+    top, left = (MNIST_SIDE - size[0]) // 2, (MNIST_SIDE - size[1]) // 2
+    field[top:top + size[0], left:left + size[1]] = small
+    if normalise_stroke:
+        field = _normalise_stroke(field)
+    if contrast_quantile > 0:
+        inked = field[field > 0.1]
+        if inked.size:
+            field = np.clip(field / max(float(np.quantile(inked, contrast_quantile)), 0.1), 0, 1)
+    centre = ndimage.center_of_mass(field)
+    if field.sum() > 0 and np.isfinite(centre).all():
+        # Whole-pixel shift: sub-pixel interpolation blurs the strokes (measured: 98.8 % vs
+        # 99.4 % of validation digits read after cropping, against 99.6 % uncropped).
+        shift = np.round((MNIST_CENTRE[0] - centre[0], MNIST_CENTRE[1] - centre[1]))
+        field = ndimage.shift(field, shift, order=0, mode="constant", cval=0.0)
+    return np.clip(field, 0.0, 1.0).astype(np.float32)
+
+
+def stroke_width(field: np.ndarray) -> float:
+    """Ink area over skeleton length: the mean stroke width in pixels (0 without ink)."""
+    ink = field > 0.5
+    length = skeletonize(ink).sum()
+    return float(ink.sum() / length) if length else 0.0
+
+
+def change_stroke(ink: np.ndarray, direction: int, upsample: int = 2) -> np.ndarray:
+    """Strokes wider (``direction`` > 0) or narrower (< 0) by 2 / ``upsample`` pixels: grey
+    dilation or erosion by one pixel at ``upsample`` × the resolution, then block means back (a
+    full-pixel erosion would leave one pixel of a 3-pixel MNIST stroke)."""
+    if direction == 0:
+        return ink
+    h, w = ink.shape
+    fine = resize(ink, (upsample * h, upsample * w), order=1, preserve_range=True)
+    morph = ndimage.grey_dilation if direction > 0 else ndimage.grey_erosion
+    return np.clip(downscale_local_mean(morph(fine, footprint=disk(1)), (upsample, upsample)),
+                   0, 1).astype(np.float32)
+
+
+def _normalise_stroke(field: np.ndarray) -> np.ndarray:
+    width = stroke_width(field)
+    if width == 0:
+        return field
+    if width < MNIST_STROKE - STROKE_TOLERANCE:
+        return change_stroke(field, +1)
+    if width > MNIST_STROKE + STROKE_TOLERANCE:
+        return change_stroke(field, -1)
+    return field

@@ -1,0 +1,301 @@
+"""Step 1: ink from any picture — grey, RGB, an RGBA canvas, light or dark background, uint8,
+uint16, float — as intensity in [0, 1] (1 = ink), downscaled when huge: which colour is paper
+judged against the picture's own range (a dim photo), a sheet on a darker desk read alone,
+uneven paper (a photo's light falling off) evened out (:func:`ink_image`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+from skimage.measure import label
+from skimage.morphology import disk, remove_small_objects, skeletonize
+from skimage.transform import downscale_local_mean, resize
+
+from vaelab.insight.digits.common import (
+    BORDER_DEPTH,
+    MIN_INK_CONTRAST,
+    UnreadableImage,
+    _dilate,
+)
+from vaelab.insight.digits.ruled_lines import _ruled_lines
+
+MIN_SIDE = 8                 # smaller pictures cannot hold a digit
+MAX_SIDE = 2048              # larger pictures are downscaled first (memory, time)
+MAX_PIXELS = 200_000_000     # refused outright: decoding alone would need gigabytes
+PAPER_QUANTILE = 0.1         # the paper's level in a block of the picture: most of it is paper
+PAPER_WINDOW = 2.0           # stroke widths (the boldest): the window of the paper's level
+BOLD_AREA = 64               # px: a piece of ink smaller is a speck, not a stroke
+HAIRLINE = 2                 # px: a stroke no wider than twice this (+1) is a hairline
+PAPER_MAX = 0.85             # a paper level above this is taken as ink, not as paper in shade
+PAPER_LEFT = 0.05            # evened ink below this is paper
+POLARITY_CLEAR = 0.25        # the border this far (share of the range) from the middle is paper
+SKEW_CLEAR = 0.1             # else the strokes' tail decides, when its skewness is beyond ±this
+SHEET_AREA = 0.3             # a sheet of paper inside a darker surround covers this much at least
+SHEET_ON_BLACK = 0.5         # ... and this much inside paper at exactly zero (else: a canvas)
+SHEET_THICKER = 2.0          # ... and is this many times thicker than the strokes in its holes,
+SHEET_LINES = 4.0            # which are lines this many times as long as wide (not a 0's hole);
+SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edge (not a vignette)
+SHEET_MARGIN = 0.005         # × the shorter side (≥ 2 px): the sheet's blurred rim, left out
+
+
+def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
+    """(ink in [0, 1] with 1 = ink, scale) of a picture; ``scale`` maps working coordinates back
+    to the picture's (1 unless the picture was downscaled).
+
+    Accepted: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays of bool, uint8, uint16 or floats
+    in [0, 1] (or [0, 255]). Transparent pixels of an RGBA picture are paper. The paper is the
+    colour of the border (:func:`_paper_is_light`), so dark ink on white and white ink on black
+    both work; a sheet on a darker desk is read on the sheet alone (:func:`_inside_sheet`).
+    """
+    picture = np.asarray(picture)
+    if picture.ndim == 3 and picture.shape[2] in (1, 3, 4):
+        channels = picture.shape[2]
+    elif picture.ndim == 2:
+        channels = 0
+    else:
+        raise UnreadableImage(f"picture of shape {picture.shape}: expected (H, W) grey or "
+                              "(H, W, 3|4) colour")
+    height, width = picture.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        raise UnreadableImage(f"picture of {width}×{height} pixels: at least "
+                              f"{MIN_SIDE}×{MIN_SIDE} needed to hold a digit")
+    if height * width > MAX_PIXELS:
+        raise UnreadableImage(f"picture of {width}×{height} pixels: larger than the "
+                              f"{MAX_PIXELS:,} pixels allowed")
+    values = _unit_range(picture)
+    # Downscale first (by striding, then a proper resize) so a huge canvas never becomes floats.
+    step = max(1, int(max(height, width) // MAX_SIDE))
+    values = values[::step, ::step]
+    if channels == 0:
+        grey = values
+    elif channels == 1:
+        grey = values[..., 0]
+    else:
+        grey = values[..., :3].mean(axis=2) if channels >= 3 else values[..., 0]
+        if channels == 4:   # composite over white paper: transparent means paper
+            alpha = values[..., 3]
+            grey = grey * alpha + (1.0 - alpha)
+    scale = 1.0
+    if max(grey.shape) > MAX_SIDE:
+        scale = max(grey.shape) / MAX_SIDE
+        grey = resize(grey, (round(grey.shape[0] / scale), round(grey.shape[1] / scale)),
+                      anti_aliasing=True)
+    scale *= step
+    light = _paper_is_light(grey)
+    ink = 1.0 - grey if light else grey
+    ink, sheet = _inside_sheet(np.clip(ink, 0.0, 1.0).astype(np.float32), light)
+    if sheet is None:
+        return _even_paper(ink), scale
+    # The paper is evened on the sheet alone: the surround takes the nearest sheet pixel's value
+    # (left at zero, it would make every block's paper level zero, and the sheet's own paper —
+    # never quite white, the light falling off across it — would be left as faint ink).
+    nearest = ndimage.distance_transform_edt(~sheet, return_distances=False, return_indices=True)
+    return np.where(sheet, _even_paper(ink[tuple(nearest)]), 0.0).astype(np.float32), scale
+
+
+def _border(picture: np.ndarray, depth: int = 1) -> np.ndarray:
+    """The pixels of the picture's ``depth`` outermost rows and columns (corners twice)."""
+    return np.concatenate([picture[:depth].ravel(), picture[-depth:].ravel(),
+                           picture[:, :depth].ravel(), picture[:, -depth:].ravel()])
+
+
+def _paper_is_light(grey: np.ndarray) -> bool:
+    """Whether the paper is the light colour (dark ink) or the dark one (a canvas of light ink).
+
+    The paper is the colour of the border, judged against the picture's own range (a dim photo's
+    white paper is darker than 0.5). When the border lies near the middle of that range (a shadow
+    over most of it), the strokes decide: thin ink is a one-sided tail of the picture's detail
+    (the picture less its blur), dark strokes a dark tail; light and shadow add both sides."""
+    border = _border(grey)
+    uniform = float(border.min()) == float(border.max())
+    if uniform and border[0] in (0.0, 1.0):   # a canvas: the fast path (grey is in [0, 1], so
+        return bool(border[0] == 1.0)         # such a border is the picture's extreme)
+    darkest, lightest = float(grey.min()), float(grey.max())
+    if uniform and border[0] in (darkest, lightest):                    # a canvas too
+        return bool(border[0] > 0.5) if darkest == lightest else bool(border[0] == lightest)
+    sample = grey.ravel()[::max(1, grey.size // 65536)]
+    low, high = (float(v) for v in np.quantile(sample, [0.005, 0.995]))
+    if high - low < MIN_INK_CONTRAST:   # ink on less than 0.5 % of the picture: its extremes
+        low, high = darkest, lightest
+    # Three rows and columns deep: a ruled or grid line lying along the picture's edge (a crop on
+    # the line) is then a third of a side, not all of it, and does not pass for the paper.
+    band = _border(grey, BORDER_DEPTH)
+    if high - low < MIN_INK_CONTRAST:
+        return bool(np.median(band) > 0.5)
+    lean = (float(np.median(band)) - (low + high) / 2) / (high - low)
+    if abs(lean) >= POLARITY_CLEAR:
+        return lean > 0
+    step = max(1, int(np.ceil(max(grey.shape) / 256)))   # the strokes' tail survives 256 px
+    small = grey if step == 1 else downscale_local_mean(grey, (step, step))
+    detail = small - ndimage.gaussian_filter(small, max(1.0, min(small.shape) / 8))
+    spread = float(np.mean(detail ** 2))
+    skew = float(np.mean(detail ** 3)) / spread ** 1.5 if spread > 1e-12 else 0.0
+    return skew < 0 if abs(skew) > SKEW_CLEAR else lean > 0
+
+
+def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(``ink``, the sheet's mask) when the picture shows a sheet of paper on a darker desk or
+    inside a dark frame (a scan's edge): the surround is not ink, and only the sheet is read;
+    (``ink``, None) when there is no such sheet. The sheet (:func:`_sheet_mask`;
+    it may run off the picture on one side) is found either way round: with the surround taken
+    for paper (a dark desk: the sheet then reads as ink far above the border's level, the digits
+    as holes in it, and its colours are swapped back) or for ink (a lighter desk: the sheet lies
+    far below the border's level). The first only where the border made the paper the dark
+    colour (``paper_is_light`` False): on light paper, a bold digit photographed close would be
+    such a "sheet". A picture whose border is paper at exactly zero has a sheet only when ink
+    covers :data:`SHEET_ON_BLACK` of it (a scan in a black frame): a canvas, the composed
+    benchmark, has none (a bold composed 0 covers 30 % of its canvas and can pass the sheet's
+    tests at that size)."""
+    border, high = _border(ink), float(ink.max())
+    if border.max() <= 0.0 and np.count_nonzero(ink > high / 2) < SHEET_ON_BLACK * ink.size:
+        return ink, None   # paper at zero all round, ink on less than half: a canvas (fast path)
+    level, low = float(np.median(border)), float(ink.min())
+    if high - low < MIN_INK_CONTRAST:
+        return ink, None
+    # The sheet's level: a quantile sure to lie on it (it covers SHEET_AREA at least), not the
+    # extreme — the light falls off across a photographed sheet, and the desk's level may lie
+    # nearer its far end than its brightest pixel does.
+    sheet_quantile = SHEET_AREA / 2
+    if not paper_is_light:                                 # the sheet taken for ink
+        top = float(np.quantile(ink, 1.0 - sheet_quantile))
+        sheet = _sheet_mask(ink, ink > (level + top) / 2)
+        if sheet is not None:
+            return 1.0 - ink, sheet
+    if level >= MIN_INK_CONTRAST:                          # the surround taken for ink
+        bottom = float(np.quantile(ink, sheet_quantile))
+        sheet = _sheet_mask(ink, ink < (bottom + level) / 2)
+        if sheet is not None:
+            return ink, sheet
+    return ink, None
+
+
+def _sheet_mask(ink: np.ndarray, region: np.ndarray) -> np.ndarray | None:
+    """The sheet: the largest piece of ``region`` on less than half of the picture's border,
+    holes filled, when it covers at least :data:`SHEET_AREA` of the picture, has a sharp edge
+    (the ink steps by at least :data:`SHEET_EDGE` across it: a desk's edge, not a vignette's
+    gradual fall) and what lies in its holes are strokes — a piece of :data:`BOLD_AREA` px or
+    more, lines at least :data:`SHEET_LINES` times as long as they are wide, at least
+    :data:`SHEET_THICKER` times thinner than the sheet is thick at its thickest. A bold digit
+    photographed close (a fat 0) is a piece with a hole too, but its hole is a blob, a speck or
+    as wide as the ring around it."""
+    if region.mean() < SHEET_AREA:
+        return None
+    pieces = label(region, connectivity=1)
+    areas = np.bincount(pieces.ravel())
+    edge = _border(pieces)
+    # The desk may show on three sides only (the sheet runs off the picture), but it lies along
+    # most of the border: a piece on half the border or more is the paper of a plain photo.
+    areas[np.bincount(edge, minlength=len(areas)) >= 0.5 * edge.size] = 0
+    areas[0] = 0   # not a piece
+    if areas.max(initial=0) < SHEET_AREA * region.size:
+        return None
+    piece = pieces == int(areas.argmax())
+    sheet = ndimage.binary_fill_holes(piece)   # (a digit on the picture's edge is left out)
+    inside = sheet & ~ndimage.binary_erosion(sheet, iterations=3, border_value=1)
+    outside = ndimage.binary_dilation(sheet, iterations=3) & ~sheet
+    if not (inside.any() and outside.any()) or abs(
+            float(np.median(ink[outside])) - float(np.median(ink[inside]))) < SHEET_EDGE:
+        return None
+    # What lies in the holes, specks of noise left out (a 0's inside is region again: a hole).
+    strokes = remove_small_objects(sheet & ~region, max_size=BOLD_AREA - 1, connectivity=2)
+    spine = skeletonize(strokes)
+    if not spine.any():
+        return None
+    width = 2 * float(np.median(ndimage.distance_transform_edt(strokes)[spine]))
+    # (padded: the picture's edge, where the sheet runs off it, is not inside the sheet)
+    thick = 2 * float(ndimage.distance_transform_edt(np.pad(piece, 1)).max())
+    lines = spine.sum() >= SHEET_LINES * width
+    if not (lines and thick >= SHEET_THICKER * _bold_width(strokes)):
+        return None
+    # A photo's sheet edge is blurred over a few pixels, half desk, half paper: read as a faint
+    # line along the sheet, it joined the nearest digit. (The picture's edge, where the sheet
+    # may run off, does not erode it.)
+    margin = max(2, round(SHEET_MARGIN * min(ink.shape)))
+    return ndimage.binary_erosion(sheet, iterations=margin, border_value=1)
+
+
+def _even_paper(ink: np.ndarray) -> np.ndarray:
+    """``ink`` with the paper's own level divided out. In a photo the light falls off across
+    the sheet or a shadow lies on part of it, so that paper reads as faint ink: one global
+    threshold then takes it for strokes, or loses the strokes elsewhere. Paper already at zero
+    (a canvas, the composed benchmark: the low quantile of every block of half the picture's
+    shorter side is 0) is returned as it is. Otherwise the paper's level is a grey opening of the
+    ink over a window :data:`PAPER_WINDOW` times as wide as the boldest strokes (ruled lines left
+    out of that measure) — no stroke fits inside it, a shadow's edge stays sharp — and
+    ink' = (ink − paper) / (1 − paper), as light multiplies."""
+    h, w = ink.shape
+    side = max(MIN_SIDE, min(h, w) // 2)
+    tops, lefts = np.arange(0, h, side), np.arange(0, w, side)
+    # A block with this many zeros has its low quantile at 0 for certain; only the others are
+    # sorted (np.quantile per block cost ten times the rest of ink_image, and every composed
+    # digit of the reader's training passes here).
+    zeros = np.add.reduceat(np.add.reduceat((ink <= 0).astype(np.int32), tops, axis=0), lefts,
+                            axis=1)
+    sizes = np.outer(np.diff(tops, append=h), np.diff(lefts, append=w))
+    levels = np.zeros(zeros.shape, np.float32)
+    for row, column in zip(*np.nonzero(zeros < PAPER_QUANTILE * sizes + 2)):
+        levels[row, column] = np.quantile(ink[tops[row]:tops[row] + side,
+                                              lefts[column]:lefts[column] + side], PAPER_QUANTILE)
+    if float(levels.max()) <= 0.0:
+        return ink
+    # The strokes, found on ink evened out roughly (block levels, interpolated).
+    rough = _divide_paper(ink, resize(levels, (h, w), order=1, mode="edge", preserve_range=True))
+    flat = float(rough.max()) <= float(rough.min())
+    strokes = rough > (0.5 if flat else threshold_otsu(rough))
+    across, down = _ruled_lines(strokes)
+    strokes &= ~_dilate(across | down, 1)
+    bold = _bold_width(strokes)
+    if bold <= 2 * HAIRLINE:   # hairlines may join bold strokes: a slanted grid (not found above)
+        bold = max(bold, _bold_width(ndimage.binary_opening(strokes, disk(HAIRLINE))))
+    window = int(np.clip(round(PAPER_WINDOW * bold), 3, min(h, w)))
+    # A 3 × 3 median first (it keeps a shadow's edge): the opening's minimum would follow noise.
+    smooth = ndimage.median_filter(ink, size=3)
+    return _divide_paper(ink, ndimage.grey_opening(smooth, size=(window, window)))
+
+
+def _bold_width(strokes: np.ndarray) -> float:
+    """The width of the boldest strokes in pixels (at least 1): of every piece of ink of
+    :data:`BOLD_AREA` px or more, its median width along its skeleton (twice the distance to
+    the paper there); the largest of those. Thin ink beside bold ink (ruled lines the rough
+    evening broke, a thin pen's digit) must not shrink the paper's window into a bold stroke."""
+    spine = skeletonize(strokes)
+    if not spine.any():
+        return 1.0
+    pieces, count = label(strokes, return_num=True)
+    on_spine = np.where(spine, pieces, 0)
+    numbers = np.arange(1, count + 1)
+    areas = np.bincount(pieces.ravel(), minlength=count + 1)[1:]
+    widths = 2 * np.atleast_1d(ndimage.median(ndimage.distance_transform_edt(strokes), on_spine,
+                                              numbers))
+    # (a piece whose skeleton is empty has no median: NaN, left out by the comparison)
+    return max([1.0, *(float(w) for w, a in zip(widths, areas) if a >= BOLD_AREA and w > 0)])
+
+
+def _divide_paper(ink: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """(ink − paper) / (1 − paper) in [0, 1]: the ink as it would read on paper at zero."""
+    paper = np.minimum(paper, PAPER_MAX)
+    evened = np.clip((ink - paper) / (1.0 - paper), 0.0, 1.0).astype(np.float32)
+    # What is left of the paper is a few percent (a ramp's last columns, noise); Otsu's threshold
+    # (a histogram bin's centre) would take the top of it for ink.
+    evened[evened < PAPER_LEFT] = 0.0
+    return evened
+
+
+def _unit_range(picture: np.ndarray) -> np.ndarray:
+    if picture.dtype == bool:
+        return picture.astype(np.float32)
+    if picture.dtype == np.uint8:
+        return picture.astype(np.float32) / 255.0
+    if picture.dtype == np.uint16:
+        return picture.astype(np.float32) / 65535.0
+    if not np.issubdtype(picture.dtype, np.number):
+        raise UnreadableImage(f"picture of dtype {picture.dtype}: expected numbers")
+    values = picture.astype(np.float32)
+    if not np.isfinite(values).all():
+        raise UnreadableImage("picture holds NaN or infinite values")
+    low, high = float(values.min()), float(values.max())
+    if low < 0 or high > 255:
+        raise UnreadableImage(f"picture values in [{low:g}, {high:g}]: expected [0, 1] or [0, 255]")
+    return values / 255.0 if high > 1.0 else values

@@ -1,0 +1,158 @@
+"""Step 4: a number read from a picture (:func:`read_number`): ink, the page levelled,
+pieces, crops, each read by the classifier; digits written on several lines
+(:func:`text_lines`) read line by line when that reads better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from skimage.transform import AffineTransform
+
+from vaelab.insight.digits.common import (
+    MIN_DIGIT_PX,
+    MIN_HALF_HEIGHT,
+    Box,
+    Classify,
+    DigitReading,
+    NumberReading,
+    Piece,
+)
+from vaelab.insight.digits.ink import ink_image
+from vaelab.insight.digits.pieces import (
+    _components,
+    _read_pieces,
+    _segment_strokes,
+    _strokes,
+    segment,
+)
+from vaelab.insight.digits.ruled_lines import _level, _slant
+from vaelab.insight.params import SegmentationParams
+
+LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
+
+
+def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) -> NumberReading:
+    """Read the number in a picture: segment, crop as MNIST, classify each digit.
+
+    Digits written on several lines (:func:`text_lines`) are read line by line, top to bottom,
+    the lines' texts joined by a space — when that reads better (a higher geometric mean of the
+    digits' confidences) than the whole picture read as one line.
+
+    Raises :class:`UnreadableImage` for a picture that is not an image of a usable size; an empty
+    or speck-only picture gives an empty reading whose ``notes`` say why."""
+    ink, scale = ink_image(picture)
+    shape = ink.shape
+    ink, straightened, outside = _level(ink)
+    to_picture = _to_picture(shape, straightened, scale)
+    levelled = [] if straightened is None else [
+        f"ruled lines slanted by {_slant(straightened):.1f}° made straight (boxes given in the "
+        "picture as it was)"]
+    strokes, threshold, notes, cells = _strokes(ink, outside)
+    notes = levelled + notes
+    if threshold is None:
+        return NumberReading("", [], notes)
+    labels, regions = _components(strokes, threshold)   # found once for both uses
+    whole = _line_reading(*_segment_strokes(strokes, threshold, labels, regions, notes, p,
+                                            classify, cells), 0, to_picture, classify, p)
+    cuts = _line_cuts(regions, p)
+    if not cuts:
+        return whole
+    rows = [0, *cuts, ink.shape[0]]
+    lines = [_line_reading(*segment(ink[top:bottom], p, classify,
+                                    None if outside is None else outside[top:bottom]),
+                           top, to_picture, classify, p)
+             for top, bottom in zip(rows, rows[1:])]
+    lines = [line for line in lines if line.digits]   # a band of specks holds no line
+    if len(lines) < 2 or _typical_confidence(lines) <= _typical_confidence([whole]):
+        return whole
+    notes = [f"{len(lines)} lines of digits, read top to bottom", *levelled]
+    notes += [f"line {i}: {note}" for i, line in enumerate(lines, start=1) for note in line.notes]
+    return NumberReading(" ".join(line.text for line in lines),
+                         [d for line in lines for d in line.digits], notes)
+
+
+def _line_reading(pieces: list[Piece], notes: list[str], top: int,
+                  to_picture: Callable[[Box], Box], classify: Classify, p: SegmentationParams
+                  ) -> NumberReading:
+    """A line's pieces (from rows ``top``… of the working image) read as a NumberReading, boxes
+    in the picture's coordinates (``to_picture``); those the cutting read are not read again."""
+    if not pieces:
+        return NumberReading("", [], notes)
+    _read_pieces(pieces, classify, p)
+    digits = []
+    for piece in pieces:
+        probabilities = np.asarray(piece.probabilities, dtype=np.float64)
+        box = Box(piece.box.top + top, piece.box.left, piece.box.bottom + top, piece.box.right)
+        digits.append(DigitReading(to_picture(box), piece.crop, int(probabilities.argmax()),
+                                   float(probabilities.max()), probabilities))
+    return NumberReading("".join(str(d.digit) for d in digits), digits, notes)
+
+
+def _to_picture(shape: tuple[int, int], levelled: AffineTransform | None, scale: float
+                ) -> Callable[[Box], Box]:
+    """A box in the working image → the same box in the picture as given: where ``levelled``
+    (the map back from the levelled image to the working image of ``shape``), the box round its
+    corners mapped back; then scaled by ``scale``."""
+    if levelled is None:
+        return lambda box: box.scaled(scale)
+    h, w = shape
+
+    def place(box: Box) -> Box:
+        corners = levelled(np.array([[box.left, box.top], [box.right, box.top],
+                                     [box.left, box.bottom], [box.right, box.bottom]], float))
+        (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
+        return Box(int(np.clip(np.floor(top), 0, h)), int(np.clip(np.floor(left), 0, w)),
+                   int(np.clip(np.ceil(bottom), 0, h)), int(np.clip(np.ceil(right), 0, w))
+                   ).scaled(scale)
+    return place
+
+
+def _typical_confidence(readings: list[NumberReading]) -> float:
+    """Geometric mean of the confidences of all digits read (0 when none): independent of how
+    many digits each way of reading finds."""
+    confidences = [d.confidence for r in readings for d in r.digits]
+    if not confidences:
+        return 0.0
+    return float(np.exp(np.mean(np.log(np.maximum(confidences, 1e-12)))))
+
+
+def text_lines(ink: np.ndarray, p: SegmentationParams) -> list[int]:
+    """Rows at which an ink image divides into lines of digits, top to bottom (none: one line).
+
+    The pieces of ink (ruled lines removed, specks left out) whose rows overlap form a band; a
+    band as tall as a digit (half the tallest piece) is a line, a lower one (the detached bar of
+    a 5) belongs to the line nearest to it. Two lines are divided, in the middle of the paper
+    between them, only where that paper is at least :data:`LINE_GAP` × the shorter line's height:
+    digits of one line overlap in rows, a tilted line's digits chain together, and the pieces of
+    one broken digit lie closer. (Whether the lines read better apart is
+    :func:`read_number`'s choice.)"""
+    ink, threshold, *_ = _strokes(ink)
+    return [] if threshold is None else _line_cuts(_components(ink, threshold)[1], p)
+
+
+def _line_cuts(regions: list, p: SegmentationParams) -> list[int]:
+    """:func:`text_lines` from the pieces of ink (regionprops) :func:`_components` found."""
+    tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
+    min_side = max(MIN_DIGIT_PX, p.min_part * tallest)
+    bands: list[list[int]] = []
+    for top, bottom in sorted((r.bbox[0], r.bbox[2]) for r in regions
+                              if max(r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1]) >= min_side):
+        if bands and top < bands[-1][1]:
+            bands[-1][1] = max(bands[-1][1], bottom)
+        else:
+            bands.append([top, bottom])
+    lines = [band for band in bands if band[1] - band[0] >= MIN_HALF_HEIGHT * tallest]
+    heights = [bottom - top for top, bottom in lines]   # the digits' own, before bars join
+    for top, bottom in (band for band in bands if band not in lines):
+        nearest = min(lines, key=lambda line: max(line[0] - bottom, top - line[1]))
+        nearest[0], nearest[1] = min(nearest[0], top), max(nearest[1], bottom)
+    cuts = []
+    for k in range(1, len(lines)):
+        gap = lines[k][0] - lines[k - 1][1]
+        if gap >= LINE_GAP * min(heights[k - 1], heights[k]):
+            cuts.append((lines[k - 1][1] + lines[k][0]) // 2)
+        else:   # too close: one line
+            lines[k][0], heights[k] = lines[k - 1][0], max(heights[k - 1], heights[k])
+    return cuts

@@ -1,0 +1,348 @@
+"""Step 2: the digits of an ink image (:func:`segment`) — ruled lines and boxes removed
+(:func:`_strokes`), Otsu threshold, a small closing, connected components (skimage), a faint
+digit kept whole, specks dropped, pieces of one digit merged (a broken 5), wide pieces cut where
+the classifier is most confident about both halves (touching and overlapping digits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+from skimage.measure import label, regionprops
+from skimage.morphology import disk
+
+from vaelab.insight.digits.boxes import _boxes
+from vaelab.insight.digits.common import (
+    LINE_FAINT,
+    MIN_DIGIT_PX,
+    MIN_HALF_HEIGHT,
+    MIN_INK_CONTRAST,
+    MNIST_BOX,
+    Box,
+    Cell,
+    Classify,
+    Piece,
+    _dilate,
+)
+from vaelab.insight.digits.crop import mnist_crop
+from vaelab.insight.digits.ruled_lines import _darker, _ruled_lines, _without_lines
+from vaelab.insight.params import SegmentationParams
+
+FORCED_SPLIT = 2.2           # a piece this many typical digit widths wide is always cut
+SOLID_FILL = 0.85            # a piece filling this much of its box is a blob, not a stroke
+
+
+def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = None,
+            outside: np.ndarray | None = None) -> tuple[list[Piece], list[str]]:
+    """The digits of an ink image, left to right, and notes on what was dropped or doubtful.
+
+    ``classify`` (crops → probabilities) chooses where to cut a piece wider than
+    ``p.split_aspect`` × its height; without it, wide pieces are cut at even intervals.
+    ``outside``: see :func:`_ruled_lines` (for a levelled picture)."""
+    ink, threshold, notes, cells = _strokes(ink, outside)
+    if threshold is None:
+        return [], notes
+    return _segment_strokes(ink, threshold, *_components(ink, threshold), notes, p, classify,
+                            cells)
+
+
+def _components(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, list]:
+    """(labels, regionprops) of the ink above ``threshold``, 8-connected."""
+    labels = label(ink > threshold, connectivity=2)
+    return labels, regionprops(labels)
+
+
+def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regions: list,
+                     notes: list[str], p: SegmentationParams, classify: Classify | None,
+                     cells: list[Cell] = ()) -> tuple[list[Piece], list[str]]:
+    """:func:`segment` after :func:`_strokes` (``ink`` without ruled lines and boxes, its
+    threshold, the boxes' ``cells``) and :func:`_components` (``labels``, ``regions``)."""
+    binary = ink > threshold
+    tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
+    if tallest < MIN_DIGIT_PX:   # slivers only (a ruled line's cut-off end): no digit is so flat
+        return [], notes + [f"no digit-sized ink found ({len(regions)} piece(s), none "
+                            f"{MIN_DIGIT_PX} px tall)"]
+    unit = tallest / MNIST_BOX           # pixels per MNIST pixel, from the tallest piece
+    if p.closing_radius and unit > 0:    # rejoin strokes broken by a light pen
+        radius = max(1, int(round(p.closing_radius * unit)))
+        labels = label(ndimage.binary_closing(binary, structure=disk(radius)), connectivity=2)
+        regions = regionprops(labels)
+
+    min_side = max(MIN_DIGIT_PX, p.min_part * tallest)
+    if p.ink_low < 1.0:
+        labels, regions = _faint_digits(ink, labels, regions, p.ink_low * threshold, min_side,
+                                        tallest, p.split_aspect)
+    boxes = {r.label: r.bbox for r in regions}
+    small = [r.label for r in regions if max(r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1]) < min_side]
+    is_small = set(small)    # for membership; the list keeps regionprops' order for the specks
+    groups = [[r.label] for r in sorted(regions, key=lambda r: r.bbox[1]) if r.label not in is_small]
+    if not groups:
+        return [], notes + [f"no digit-sized ink found ({len(small)} speck(s) smaller than "
+                            f"{min_side:.0f} px)"]
+    groups = _merge_overlapping(groups, boxes, p.merge_overlap)
+    groups = _join_short(groups, boxes, tallest)
+    groups, whole = _one_per_cell(groups, boxes, cells)
+    # A small piece inside a digit's columns is a broken-off bit of it; elsewhere, a speck.
+    # (Column spans kept up to date as bits join: a picture of noise holds 10⁵ specks.)
+    lefts, rights = np.array([_group_box(g, boxes)[1::2] for g in groups]).T.copy()
+    specks = 0
+    for piece in small:
+        centre = (boxes[piece][1] + boxes[piece][3]) / 2
+        home = np.flatnonzero((lefts <= centre) & (centre < rights))
+        if home.size:
+            g = home[0]
+            groups[g].append(piece)
+            lefts[g], rights[g] = min(lefts[g], boxes[piece][1]), max(rights[g], boxes[piece][3])
+        else:
+            specks += 1
+    if specks:
+        notes.append(f"{specks} speck(s) smaller than {min_side:.0f} px ignored")
+    group_of = np.zeros(int(labels.max()) + 1, np.int64)
+    for number, group in enumerate(groups, start=1):
+        group_of[group] = number
+    grouped = group_of[labels]
+    pieces: list[Piece] = []
+    for number, where in enumerate(ndimage.find_objects(grouped), start=1):
+        mask = grouped[where] == number      # the group's ink box: where its pixels lie
+        box = Box(where[0].start, where[1].start, where[0].stop, where[1].stop)
+        piece = Piece(box, np.where(_dilate(mask, 1), ink[where], 0.0))
+        pieces.extend([piece] if whole[number - 1] else _split_wide(piece, p, classify, {}))
+    for piece in pieces:
+        h, w = piece.ink.shape
+        # Filled and about as wide as tall: a blot, not a stroke (a thick 1 fills its box too).
+        if (piece.ink > 0.5).mean() > SOLID_FILL and h * w > 400 and min(h, w) > 0.5 * max(h, w):
+            notes.append(f"a solid blob at x={piece.box.left}..{piece.box.right} (not a stroke)")
+    return sorted(pieces, key=lambda q: q.box.left), notes
+
+
+def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
+             ) -> tuple[np.ndarray, float | None, list[str], list[Cell]]:
+    """(ink without ruled lines and boxes, its Otsu threshold, notes, the boxes removed — a
+    form's cells, each round one digit); the threshold is None when there is no ink (besides
+    ruled lines), and the notes say so. ``outside``: see :func:`_ruled_lines`."""
+    if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+        return ink, None, ["no ink found: the picture is empty"], []
+    notes: list[str] = []
+    threshold = threshold_otsu(ink)
+    across, down = _ruled_lines(ink > threshold, outside)
+    if across.any():   # lined paper: the line would join every digit into one piece
+        if down.any():
+            notes.append(f"grid removed ({label(across).max()} ruled line(s) across, "
+                         f"{label(down).max()} down: squared paper)")
+        else:
+            notes.append(f"{label(across).max()} ruled line(s) removed")
+        # A stroke darker than the lines (a pen on printed grey lines) keeps its ink on them:
+        # darker than the lines' median and than the line it crosses (a levelled photo's
+        # lines differ).
+        typical = float(np.median(ink[across | down]))
+        ink = _without_lines(ink, _dilate(across, 1) & ~_darker(ink, across, typical),
+                             _dilate(down, 1) & ~_darker(ink, down, typical))
+        if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+            return ink, None, notes + ["no ink found besides the ruled lines"], []
+        threshold = threshold_otsu(ink)
+    boxes, count, cells, filled = _boxes(ink > threshold)
+    # and on the faint ink, away from those: a thin side photographed turned is dashes above
+    # the threshold
+    faint, more, more_cells, _ = _boxes((ink > LINE_FAINT * threshold) & ~_dilate(boxes, 2),
+                                        filled)
+    boxes, count, cells = boxes | faint, count + more, cells + more_cells
+    if count:   # a form's boxes: each would be read as a digit round its digit
+        notes.append(f"{count} box(es) round the digits removed")
+        ink = np.where(_dilate(boxes, 1), 0.0, ink).astype(ink.dtype)
+        if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+            return ink, None, notes + ["no ink found besides the boxes"], cells
+        threshold = threshold_otsu(ink)
+    return ink, threshold, notes, cells
+
+
+def _faint_digits(ink: np.ndarray, labels: np.ndarray, regions: list, low: float,
+                  min_side: float, tallest: int, max_aspect: float) -> tuple[np.ndarray, list]:
+    """One global threshold breaks a faint digit (a thin or light stroke beside bold ones) into
+    fragments, which are then dropped as specks, joined to a neighbour or read as digits of
+    their own. Here a connected area of ink above ``low`` becomes one piece (its pixels above
+    ``low``) when it stands as tall as a digit, is no wider than one (``max_aspect`` × its
+    height), holds at least one piece above the threshold (a wholly faint smudge is not taken
+    for a digit) and at most one digit-tall piece (two whole digits whose soft rims meet stay
+    two), and either several pieces or only specks. A wider area (touching digits fused by their
+    rims) is left to the cutting; a low one (faint noise) to the speck rule."""
+    height = {r.label: r.bbox[2] - r.bbox[0] for r in regions}
+    width = {r.label: r.bbox[3] - r.bbox[1] for r in regions}
+    changed, next_label = labels, labels.max() + 1
+    for area in regionprops(label(ink > low, connectivity=2)):
+        top, left, bottom, right = area.bbox
+        if bottom - top < MIN_HALF_HEIGHT * tallest or right - left > max_aspect * (bottom - top):
+            continue
+        pixels = tuple(area.coords.T)
+        inside = [int(i) for i in np.unique(labels[pixels]) if i > 0]
+        digit_tall = sum(height[i] >= MIN_HALF_HEIGHT * tallest for i in inside)
+        digit_sized = any(max(height[i], width[i]) >= min_side for i in inside)
+        if inside and digit_tall <= 1 and (len(inside) >= 2 or not digit_sized):
+            changed = changed if changed is not labels else labels.copy()
+            changed[pixels] = next_label
+            next_label += 1
+    return (labels, regions) if changed is labels else (changed, regionprops(changed))
+
+
+def _group_box(group: list[int], boxes: dict) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) of a group of pieces, from their boxes (regionprops bboxes)."""
+    return (min(boxes[i][0] for i in group), min(boxes[i][1] for i in group),
+            max(boxes[i][2] for i in group), max(boxes[i][3] for i in group))
+
+
+def _merge_overlapping(groups: list[list[int]], boxes: dict, min_overlap: float) -> list[list[int]]:
+    """Merge groups whose column ranges overlap by ≥ ``min_overlap`` of the narrower one: the
+    pieces of one digit sit above each other, neighbouring digits side by side."""
+    spans = [list(_group_box(g, boxes)[1::2]) for g in groups]
+    merged = True
+    while merged:
+        merged = False
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                overlap = min(spans[a][1], spans[b][1]) - max(spans[a][0], spans[b][0])
+                narrower = min(spans[a][1] - spans[a][0], spans[b][1] - spans[b][0])
+                if narrower > 0 and overlap >= min_overlap * narrower:
+                    groups[a] += groups.pop(b)
+                    spans[a] = [min(spans[a][0], spans[b][0]), max(spans[a][1], spans[b][1])]
+                    spans.pop(b)
+                    merged = True
+                    break
+            if merged:
+                break
+    return groups
+
+
+def _one_per_cell(groups: list[list[int]], boxes: dict, cells: list[Cell]
+                  ) -> tuple[list[list[int]], list[bool]]:
+    """(the groups, whether each is a cell's) with those whose centres lie in one cell of a form
+    (a box drawn round one digit) joined: a digit touching its box is cut where it lay on the
+    box's side, and what is left beside the side (a 7's stem along it) would read as a digit of
+    its own. A cell's group is one digit, not cut (the cut left its strokes wide apart)."""
+    joined: dict[int, list[int]] = {}
+    for group in groups:
+        top, left, bottom, right = _group_box(group, boxes)
+        y, x = (top + bottom) / 2, (left + right) / 2
+        home = next((k for k, (t, l, b, r) in enumerate(cells) if t <= y < b and l <= x < r),
+                    -1 - len(joined))    # (outside every cell: a group of its own)
+        joined.setdefault(home, []).extend(group)
+    return list(joined.values()), [home >= 0 for home in joined]
+
+
+def _join_short(groups: list[list[int]], boxes: dict, tallest: int) -> list[list[int]]:
+    """A group less than half as tall as the tallest piece (the detached bar of a 5, the foot of
+    a 2) joins its horizontally nearest neighbour when that one is near (half a digit height)."""
+    changed = True
+    while changed and len(groups) > 1:
+        changed = False
+        group_boxes = [_group_box(g, boxes) for g in groups]   # once per pass, not per pair
+        for a, (top, left, bottom, right) in enumerate(group_boxes):
+            if bottom - top >= MIN_HALF_HEIGHT * tallest:
+                continue
+            gaps = [(max(other[1] - right, left - other[3], 0), b)
+                    for b, other in enumerate(group_boxes) if b != a]
+            gap, nearest = min(gaps)
+            if gap <= MIN_HALF_HEIGHT * tallest:
+                moved = groups.pop(a)
+                groups[nearest - (nearest > a)] += moved
+                changed = True
+                break
+    return groups
+
+
+def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None,
+                known: dict[tuple[int, ...], Piece]) -> list[Piece]:
+    """Cut a piece wider than ``split_aspect`` × height in two, recursively: at the column where
+    the evaluator is most confident about both halves, among the ink profile's low points.
+    ``known``: the parts of this piece's group read so far, by box (one box, one ink)."""
+    h, w = piece.ink.shape
+    if w < 2 * MIN_DIGIT_PX:
+        return [piece]
+
+    if w <= p.split_aspect * h:
+        if classify is None or p.junk_split >= 1.0:
+            return [piece]
+        _read_pieces([piece], classify, p, known)
+        if not _doubtful(piece.probabilities, p.junk_split):
+            return [piece]
+    # Digits of one number stand about equally tall: a cut that leaves a low stub (the bar of a
+    # 5, the foot of a 2) on one side is not between two digits.
+    cuts = [c for c in _candidate_cuts(piece.ink, p.digit_aspect)
+            if min(part.box.height for part in _halves(piece, c)) >= MIN_HALF_HEIGHT * h]
+    if not cuts:
+        return [piece]
+    if classify is None:   # no evaluator: the cut nearest to a whole digit's width
+        target = p.digit_aspect * h
+        best = min(cuts, key=lambda c: abs(c - target))
+        left, right = _halves(piece, best)
+    else:
+        halves = [_halves(piece, c) for c in cuts]
+        _read_pieces([piece, *(part for pair in halves for part in pair)], classify, p, known)
+        whole = piece.probabilities.max()
+        pairs = np.array([[part.probabilities.max() for part in pair] for pair in halves])
+        both = np.sqrt(pairs[:, 0] * pairs[:, 1])
+        # A wide single digit (a flat 2, a 5 with a long bar) stays whole unless its halves read
+        # better than it does; a piece as wide as two typical digits is always cut.
+        if both.max() <= whole and w <= FORCED_SPLIT * p.digit_aspect * h:
+            return [piece]
+        left, right = halves[int(np.argmax(both))]
+    return _split_wide(left, p, classify, known) + _split_wide(right, p, classify, known)
+
+
+def _read_pieces(pieces: list[Piece], classify: Classify, p: SegmentationParams,
+                 known: dict[tuple[int, ...], Piece] | None = None) -> None:
+    """Give each piece its MNIST crop and probabilities, reading (in one batch) only what was
+    not read yet. ``known``: parts of one group already read, by box — the cutting meets a part
+    again when it cuts a half further. Within one group a box holds one ink (every part is the
+    group's ink cut to its box); groups of one picture may share a box, so each has its own."""
+    def key(piece: Piece):
+        return tuple(piece.box.as_list()) if known is not None else id(piece)
+
+    cache = known if known is not None else {}
+    unread: dict = {}
+    for piece in pieces:
+        if piece.probabilities is None and key(piece) not in cache:
+            unread.setdefault(key(piece), piece)
+    batch = list(unread.values())
+    for piece in batch:
+        piece.crop = mnist_crop(piece.ink, p.normalise_stroke, p.contrast_quantile)
+    if batch:
+        for piece, probabilities in zip(batch, classify(np.stack([q.crop for q in batch])),
+                                        strict=True):
+            piece.probabilities = probabilities
+            cache[key(piece)] = piece
+    for piece in pieces:
+        if piece.probabilities is None:
+            same = cache[key(piece)]
+            piece.crop, piece.probabilities = same.crop, same.probabilities
+
+
+def _doubtful(probabilities: np.ndarray, junk_split: float) -> bool:
+    """Whether the reader calls a piece "not one digit" (two touching digits narrow enough to
+    pass for one, e.g. with a 1): the share its probabilities leave to no digit at all is at
+    least ``junk_split`` — zero for a 10-output evaluator, so then never."""
+    return 1.0 - float(np.sum(probabilities)) >= junk_split
+
+
+def _candidate_cuts(ink: np.ndarray, digit_aspect: float, count: int = 7) -> list[int]:
+    """Columns worth cutting at: the lowest points of the smoothed ink profile between a third
+    and (width − a third) of a digit width from either side, plus evenly spaced ones."""
+    h, w = ink.shape
+    margin = max(MIN_DIGIT_PX, int(digit_aspect * h / 3))
+    if w - 2 * margin < 1:
+        return []
+    profile = ndimage.uniform_filter1d(ink.sum(axis=0), size=3)
+    inner = np.arange(margin, w - margin)
+    lowest = inner[np.argsort(profile[inner], kind="stable")[:count]]
+    even = np.linspace(margin, w - margin - 1, num=min(count, len(inner))).round().astype(int)
+    return sorted(set(lowest.tolist()) | set(even.tolist()))
+
+
+def _halves(piece: Piece, cut: int) -> tuple[Piece, Piece]:
+    parts = []
+    for ink, offset in ((piece.ink[:, :cut], 0), (piece.ink[:, cut:], cut)):
+        rows = np.nonzero(ink.max(axis=1) > 0)[0]
+        top, bottom = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, ink.shape[0])
+        box = Box(piece.box.top + top, piece.box.left + offset, piece.box.top + bottom,
+                  piece.box.left + offset + ink.shape[1])
+        parts.append(Piece(box, ink[top:bottom]))
+    return parts[0], parts[1]

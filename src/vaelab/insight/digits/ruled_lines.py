@@ -1,0 +1,334 @@
+"""What the paper has printed on it, in lines: ruled lines and squared paper's grid
+(:func:`_ruled_lines`, removed by :func:`_without_lines`, a pen's stroke across them kept), and a
+page photographed turned made level (:func:`_level`: its lines found at a slope and sheared
+straight).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+from skimage.measure import label, regionprops
+from skimage.transform import AffineTransform, warp
+
+from vaelab.insight.digits.common import (
+    BORDER_DEPTH,
+    LINE_FAINT,
+    MIN_DIGIT_PX,
+    MIN_INK_CONTRAST,
+    _dilate,
+)
+
+RULED_LINE = 0.9             # a straight horizontal run of ink this share of the picture wide ...
+RULED_LINE_HEIGHTS = 2.0     # ... and this many times the tallest other ink is a ruled line
+LINE_DARKER = 0.2            # ink this much above the lines' median on a line is a stroke's
+RIM = 0.2                    # a row beside a straightened line, its median ink this share of
+RIM_ROWS = 3                 # ... the line's, is the line's (up to this many rows each side)
+MAX_TILT = 10.0              # degrees: ruled lines slanted by up to this much are made straight
+LINE_FIT = 2.0               # px either side of a line found at a slope: the ink its fit takes
+
+
+def _darker(ink: np.ndarray, lines: np.ndarray, typical: float) -> np.ndarray:
+    """Where ``ink`` on and beside each line of ``lines`` is :data:`LINE_DARKER` above both
+    ``typical`` (the lines' median ink) and that line's own median: a stroke crossing it."""
+    labels, count = label(lines, return_num=True)
+    if not count:
+        return np.zeros_like(lines)
+    medians = np.asarray(ndimage.median(ink, labels, np.arange(1, count + 1)), np.float32)
+    # (a pixel beside a line takes its median; off the lines, −inf: below any median)
+    own = ndimage.grey_dilation(np.concatenate([[-np.inf], medians])[labels], size=3)
+    return ink > np.maximum(own, typical) + LINE_DARKER
+
+
+def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels of ruled lines across the picture and of lines down it: straight runs of ink
+    across at least :data:`RULED_LINE` of its width (a horizontal opening), at least
+    :data:`RULED_LINE_HEIGHTS` times as long as the tallest piece of ink beside them — lined
+    paper runs edge to edge, a digit's bar (a tightly cropped 7) is about one digit wide. Down,
+    only where there are lines across, and only as thin as they are (:func:`_thin`): on squared
+    paper, two or more runs over :data:`RULED_LINE` of the height, as many times taller than
+    the ink beside them (a 1 is at most one digit tall); else the sides of a row of boxes (a
+    form), runs that join one line across to the next (:func:`_joining`).
+
+    ``outside``: the pixels of a picture levelled by :func:`_level` that lie outside the photo
+    (its corners, moved in by the shear): a line runs on beyond the photo's edge, so there they
+    count as ink for the runs (a line down near a side of a turned photo leaves it part-way)."""
+    none = np.zeros_like(binary)
+    across = _runs(binary, 1, outside=outside)
+    if not across.any():
+        return none, none
+    long_across = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 1)))
+    height = _extent(binary.shape, outside, 0)
+    long_down = int(np.ceil(RULED_LINE * height))
+    # each line across as the rows it spans, top to bottom (labelled once for the three uses)
+    spans = sorted((rows.start, rows.stop) for rows, _ in ndimage.find_objects(label(across)))
+    # Lines down run at least from the first of three or more lines across to the last: on a
+    # sheet turned in a larger photo they end short of its height at the white corners.
+    reach = spans[-1][1] - spans[0][0] if len(spans) >= 3 else height
+    share = RULED_LINE * min(1.0, reach / max(height, 1))
+    grid, count = _thin(_runs(binary, 0, share, outside=outside), spans)
+    if count >= 2:
+        tallest = _tallest(binary & ~_dilate(across | grid, 1))
+        # Nothing beside them: a blank grid's lines cross lines across, thin 1s on a ruled
+        # line stand on it.
+        mesh = tallest > 0 or _crossed(grid, spans) >= 2
+        if mesh and min(long_across, long_down) >= RULED_LINE_HEIGHTS * tallest:
+            return across, grid
+    # (not on squared paper: there its squares are smaller than a digit, and a 1 may join two)
+    joining = _joining(binary, spans)
+    tallest = _tallest(binary & ~_dilate(across | joining, 1))
+    return (across, joining) if long_across >= RULED_LINE_HEIGHTS * tallest else (none, none)
+
+
+def _crossed(down: np.ndarray, spans: list[tuple[int, int]]) -> int:
+    """How many lines across (``spans``: their rows, start and stop) cross the runs ``down``
+    away from the runs' ends."""
+    rows = np.nonzero(down.any(axis=1))[0]
+    return sum(rows.min() + 1 < start and stop < rows.max() for start, stop in spans)
+
+
+def _thin(down: np.ndarray, spans: list[tuple[int, int]]) -> tuple[np.ndarray, int]:
+    """(the runs ``down`` no wider than two of the thickest lines across (``spans``) + 2 px,
+    their count): printed lines are as thick one way as the other (two boxes side by side each
+    draw their side); a digit's stroke is thicker than a printed line."""
+    kept, count = np.zeros_like(down), 0
+    if not down.any():
+        return kept, count
+    thickness = max(stop - start for start, stop in spans)
+    for piece in regionprops(label(down)):
+        if piece.bbox[3] - piece.bbox[1] <= 2 * thickness + 2:
+            kept[tuple(piece.coords.T)] = True
+            count += 1
+    return kept, count
+
+
+def _joining(binary: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+    """Thin (:func:`_thin`) straight runs of ink down from one line across (``spans``, top to
+    bottom) to the next, touching both: a form's box sides. A digit's stroke does not reach
+    both lines in one column, or is thicker."""
+    found = np.zeros_like(binary)
+    for (_, upper), (lower, _) in zip(spans, spans[1:]):
+        if lower > upper:   # the slab from the upper line's last row to the lower's first:
+            slab = binary[upper - 1:lower + 1]   # its columns that are ink all the way down
+            found[upper - 1:lower + 1] |= slab.all(axis=0)
+    return _thin(found, spans)[0]
+
+
+def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE,
+          outside: np.ndarray | None = None) -> np.ndarray:
+    """Pixels on straight runs of ink along ``axis`` (1: across, 0: down) as long as ``share``
+    of the picture's extent that way (a binary opening by a line). Where some pixels lie
+    ``outside`` the photo (a levelled picture), of the photo's own extent; those pixels count
+    as ink for the length, and are no part of a run."""
+    inside = None
+    if outside is not None:
+        inside, binary = ~outside, binary | outside
+    length = int(np.ceil(share * _extent(binary.shape, outside, axis)))
+    if binary.sum(axis=axis).max(initial=0) < length:   # no line holds that much ink: no run
+        return np.zeros_like(binary, dtype=bool)
+    # Off the picture is paper (the default mirroring would double a run that meets the edge).
+    runs = ndimage.minimum_filter1d(binary.astype(np.uint8), length, axis=axis, mode="constant")
+    runs = ndimage.maximum_filter1d(runs, length, axis=axis, mode="constant").astype(bool)
+    if inside is None:
+        return runs
+    # A run mostly outside the photo: only its inside part is a line's, and a few pixels of it
+    # (where a line across meets the photo's edge) are none.
+    runs &= inside
+    labels = label(runs)
+    for number, where in enumerate(ndimage.find_objects(labels), start=1):
+        if where[axis].stop - where[axis].start < 2 * MIN_DIGIT_PX:
+            runs[where] &= labels[where] != number
+    return runs
+
+
+def _extent(shape: tuple[int, int], outside: np.ndarray | None, axis: int) -> int:
+    """The picture's extent along ``axis``: its size, or where some pixels lie ``outside`` the
+    photo, the most the photo holds in one line that way (a sheared photo is no larger)."""
+    return shape[axis] if outside is None else int((~outside).sum(axis=axis).max(initial=0))
+
+
+def _tallest(binary: np.ndarray) -> int:
+    """The height of the tallest 8-connected piece of ``binary`` (0 when none)."""
+    return max((r.bbox[2] - r.bbox[0] for r in regionprops(label(binary, connectivity=2))),
+               default=0)
+
+
+def _without_lines(ink: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """``ink`` with the ruled lines' pixels (bands ``across`` and ``down``) cleared, and a stroke
+    that crosses a line joined again over it: a closing along the stroke, 2 px longer than the
+    thickest band is wide, bridges the gap where there is ink on both sides of the line. What
+    of a digit lay on the line itself (the foot of a 2 written on it) goes with the line."""
+    cleared = np.where(across | down, 0.0, ink).astype(ink.dtype)
+    result = cleared
+    for band, axis in ((across, 0), (down, 1)):
+        if not band.any():
+            continue
+        labels = label(band)
+        thickness = max(int((labels[where] == number).sum(axis=axis).max())
+                        for number, where in enumerate(ndimage.find_objects(labels), start=1))
+        size = (thickness + 2, 1) if axis == 0 else (1, thickness + 2)
+        result = np.where(band, np.maximum(result, ndimage.grey_closing(cleared, size=size)),
+                          result)
+    return result.astype(ink.dtype)
+
+
+def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndarray | None]:
+    """(ink with its ruled lines made straight, the map from its (x, y) back to ``ink``'s, the
+    mask of its pixels outside the picture); ``ink``, None, None where no slanted lines are
+    found. A phone never holds a page level: lines
+    turned by a degree are no straight run across any more (:func:`_ruled_lines`), and they join
+    every digit. The picture is sheared, not turned: each column moved up or down so that the
+    lines across run straight (every column stays, so a line keeps the whole width), then — on
+    squared paper — each row sideways so that the lines down do too (else the digits keep the
+    photo's slant as a lean, as a writer's own). Kept only when more ruled lines are found so
+    than in the picture as it is: a page whose lines run straight, or a picture without lines,
+    is left exactly as it is."""
+    if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+        return ink, None, None
+    threshold = threshold_otsu(ink)
+    binary = ink > threshold
+    # dy/dx of the lines across, sought on the faint ink first: thin lines turned spread over
+    # two rows at half their ink and break up above the threshold. (Not on its border: there a
+    # vignette or a shadow leaves faint rows and columns running edge to edge.)
+    faint = ink > LINE_FAINT * threshold
+    faint[:BORDER_DEPTH] = faint[-BORDER_DEPTH:] = False
+    faint[:, :BORDER_DEPTH] = faint[:, -BORDER_DEPTH:] = False
+    across = _slope(faint, 1, ink) or _slope(binary, 1, ink)
+    if not across:
+        return ink, None, None
+    h, w = ink.shape
+    # columns moved by −across · x, the whole kept below row 0
+    shift_y = max(0.0, across * (w - 1))
+    first = np.array([[1.0, 0.0, 0.0], [-across, 1.0, shift_y], [0.0, 0.0, 1.0]])
+    out_h = int(np.ceil(h + abs(across) * (w - 1)))
+    # The lines down (dx/dy in the picture), when any span the height; else, as well as none,
+    # those of a page turned as a whole (a grid whose thin lines down break up in the photo):
+    # the lines across turned by 90°.
+    found = _slope(faint, 0, ink) or _slope(binary, 0, ink)
+    best, count, most_down = (ink, None, None), _found_lines(binary)[0], -1
+    for down in [found] if found else [0.0, -across]:
+        down = down / (1.0 - down * across)   # as the first shear leaves them
+        shift_x = max(0.0, down * (out_h - 1))
+        second = np.array([[1.0, -down, shift_x], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        out_w = int(np.ceil(w + abs(down) * (out_h - 1)))
+        back = AffineTransform(matrix=np.linalg.inv(second @ first))
+        outside = warp(np.ones_like(ink), back, output_shape=(out_h, out_w), order=0,
+                       cval=0.0) < 0.5
+        level = _firm_lines(warp(ink, back, output_shape=(out_h, out_w), order=1, cval=0.0,
+                                preserve_range=True).astype(np.float32), outside)
+        lines, down_rows = _found_lines(level > threshold_otsu(level), outside)
+        # Of the two shears, the one whose lines down run straight for longer: lines down
+        # left slanted still count, as the pieces of them that join one line across to the
+        # next (a form's box sides), one line for each piece.
+        if lines > count and down_rows > most_down:
+            best, most_down = (level, back, outside), down_rows
+    return best
+
+
+def _firm_lines(ink: np.ndarray, outside: np.ndarray) -> np.ndarray:
+    """``ink`` with each ruled line made even along its length, as on a level page. A line
+    resampled (made straight by :func:`_level`, after the camera's own sampling) spreads over
+    three or four rows whose ink waxes and wanes along it, and its peaks pass for strokes darker
+    than the line (:func:`_strokes` keeps those): rows of specks, which chain into tall strokes
+    when they lie in the same columns (a blank lined page read as `1111…`). So the line's band —
+    its rows of faint ink (above :data:`LINE_FAINT` × the threshold: a thin line resampled is
+    dashes above the threshold itself) and up to :data:`RIM_ROWS` beside them whose median ink
+    along it is at least :data:`RIM` of the line's own level — takes, column by column, its
+    mean. The line's own rows take no less than halfway from the threshold to the line's
+    darkest ink (95 %), where the band holds that much ink: a 1-px grey line spread
+    over two rows and its rims averages below the threshold and was lost, while its ink still
+    joined the digits where it fell on one row. A pen's stroke across the line is dark in every
+    row of the band and stays as dark. Lines down, on squared paper, the same way.
+    ``outside``: the pixels outside the photo (:func:`_ruled_lines`)."""
+    threshold = threshold_otsu(ink)
+    faint = ink > LINE_FAINT * threshold
+    across, down = _ruled_lines(faint, outside)
+    out = _even_lines(ink, across, threshold)
+    return _even_lines(out.T, down.T, threshold).T if down.any() else out
+
+
+def _even_lines(ink: np.ndarray, lines: np.ndarray, threshold: float) -> np.ndarray:
+    """:func:`_firm_lines` for the lines across in ``lines`` (a mask of ``ink``'s shape), with
+    ``threshold`` the ink's Otsu threshold."""
+    labels = label(lines)
+    out = ink.copy()
+    for number, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1):
+        own = ink[rows, columns][labels[rows, columns] == number]
+        level, darkest = float(np.median(own)), float(np.quantile(own, 0.95))
+        top, bottom = rows.start, rows.stop
+        while (top > 0 and rows.start - top < RIM_ROWS
+               and np.median(ink[top - 1, columns]) >= RIM * level):
+            top -= 1
+        while (bottom < ink.shape[0] and bottom - rows.stop < RIM_ROWS
+               and np.median(ink[bottom, columns]) >= RIM * level):
+            bottom += 1
+        band = ink[top:bottom, columns]
+        mean = band.mean(axis=0)
+        out[top:bottom, columns] = mean
+        out[rows, columns] = np.maximum(mean, np.minimum(band.sum(axis=0),
+                                                         (threshold + darkest) / 2))
+    return out
+
+
+def _slant(levelled: AffineTransform) -> float:
+    """Degrees by which the lines across were slanted, from the map back :func:`_level` made
+    (a level row there runs at this angle in the picture)."""
+    (x0, y0), (x1, y1) = levelled(np.array([[0.0, 0.0], [1.0, 0.0]]))
+    return float(np.rad2deg(np.arctan2(y1 - y0, x1 - x0)))
+
+
+def _found_lines(binary: np.ndarray, outside: np.ndarray | None = None) -> tuple[int, int]:
+    """(how many ruled lines, across and down, :func:`_ruled_lines` finds in ``binary``, how
+    many rows its lines down span together — a line left slanted is as wide as its drift, or
+    found only in pieces)."""
+    across, down = _ruled_lines(binary, outside)
+    down_labels = label(down)
+    return (int(label(across).max()) + int(down_labels.max()),
+            sum(rows.stop - rows.start for rows, _ in ndimage.find_objects(down_labels)))
+
+
+def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_LINE) -> float:
+    """The slope of the picture's long straight lines across (``axis`` 1: dy/dx) or down (0:
+    dx/dy), within ±:data:`MAX_TILT` degrees: the angle at which the profile of the ``ink`` of
+    ``binary``'s pixels along it is sharpest (the sum of squares of its Hough transform's
+    column, each pixel weighted by its ink: a thin line resampled spreads over two rows; 0.5°
+    steps, then 0.02° round the best), when a line at that angle holds pixels of ``binary`` over
+    ``share`` of the picture's extent that way; 0 when none does, when no piece of
+    ``binary`` spans that extent, or when the lines drift less than half a pixel over it."""
+    extent = binary.shape[axis]
+    # Cheap first (this runs on every picture read): no piece can span more than all the ink.
+    inked = np.flatnonzero(binary.any(axis=1 - axis))
+    if inked.size == 0 or inked[-1] - inked[0] + 1 < share * extent:
+        return 0.0
+    if not any(r.bbox[axis + 2] - r.bbox[axis] >= share * extent
+               for r in regionprops(label(binary, connectivity=2))):
+        return 0.0
+    rows, columns = np.nonzero(binary)
+    weights = ink[rows, columns].astype(np.float64)
+    offset = int(np.ceil(np.hypot(*binary.shape)))   # ρ ≥ −offset
+
+    def rho(angle: float) -> np.ndarray:
+        # a line across at angle a has its normal at 90° + a; a line down, at −a
+        theta = np.deg2rad(90.0 + angle if axis == 1 else -angle)
+        return columns * np.cos(theta) + rows * np.sin(theta) + offset
+
+    best = 0.0
+    for step, span in ((0.5, MAX_TILT), (0.02, 0.5)):
+        angles = best + np.arange(-span, span + step / 2, step)
+        sharpness = [float((np.bincount(np.rint(rho(a)).astype(np.int64), weights) ** 2).sum())
+                     for a in angles]
+        best = float(angles[int(np.argmax(sharpness))])
+    # The lines themselves: 1-px profiles resolve the angle to a pixel's drift over the picture,
+    # too coarse for a thin line; a straight line fitted to each line's ink finds it exactly.
+    distance = rho(best)
+    held = np.bincount(np.rint(distance).astype(np.int64))
+    along, off = (columns, rows) if axis == 1 else (rows, columns)
+    slopes = []
+    for centre in np.flatnonzero(held >= share * extent):
+        near = np.abs(distance - centre) <= LINE_FIT
+        slopes.append(np.polyfit(along[near], off[near], 1, w=weights[near])[0])
+    slope = float(np.median(slopes)) if slopes else 0.0
+    # level within half a pixel over the whole picture: nothing to straighten
+    return slope if abs(slope) * extent >= 0.5 else 0.0
