@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import ndimage
-from skimage.draw import rectangle
+from skimage.draw import polygon, rectangle
 from skimage.filters import threshold_otsu
 from skimage.measure import label as label_areas
 from skimage.transform import resize, rotate
@@ -408,6 +408,43 @@ def slants(reading) -> list[float]:
     """The degrees the notes say the ruled lines were slanted by (none: not levelled)."""
     return [float(note.split("slanted by ")[1].split("°")[0]) for note in reading.notes
             if "slanted by" in note]
+
+
+def striped_digits_crossed_by_a_thin_line(angle: float, slant: float) -> np.ndarray:
+    """Four bold 'digits' of stacked strokes 5 px thick, slanting by ``slant`` degrees across the
+    page, and a 2-px line through their middle; photographed (dark on white) turned by
+    ``angle``."""
+    canvas = np.zeros((150, 380), np.float32)
+    t = np.tan(np.deg2rad(slant))
+    for k in range(4):
+        left = 20 + 90 * k
+        for top in range(30, 120, 9):
+            y = top + t * (left - 20)
+            rr, cc = polygon([y, y + t * 60, y + t * 60 + 5, y + 5],
+                             [left, left + 60, left + 60, left], canvas.shape)
+            canvas[rr, cc] = 1.0
+    canvas[74:76, :] = 1.0
+    photo = rotate(1.0 - 0.85 * canvas, angle, resize=True, cval=1.0, order=1)
+    return np.round(photo * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("angle", [-1.0, 1.0, -2.0])
+@pytest.mark.parametrize("slant", [-3.0, 3.0])
+def test_a_thin_line_through_bold_digits_is_found_at_its_slope(angle, slant):
+    """The slope is sought where the ink's profile is sharpest; bold strokes at another slant
+    outweighed a thin line there, no line held 90 % of the width at that slope, and the line
+    was never found: it joined the digits, read as 9–11 pieces (`6933` → `69315`: a ruled line
+    through the digits, turned −1°). Then the slope at which one line holds most pixels."""
+    reading = read_number(striped_digits_crossed_by_a_thin_line(angle, slant), constant_classify,
+                          KNOBS)
+    assert "1 ruled line(s) removed" in reading.notes, reading.notes
+    assert len(reading.digits) == 4, [d.box for d in reading.digits]
+    assert abs(-_slant_of(reading) - angle) <= 0.3, reading.notes
+
+
+def _slant_of(reading) -> float:
+    note = next(n for n in reading.notes if n.startswith("ruled lines slanted by"))
+    return float(note.split("by ")[1].split("°")[0])
 
 
 @pytest.mark.parametrize("angle", [2.0, -3.5, 0.6])
@@ -987,6 +1024,37 @@ def test_a_fat_eight_is_no_box():
     canvas[4:4 + eight.shape[0], 4:4 + eight.shape[1]] = eight
     pieces, notes = segment(canvas, KNOBS)
     assert not any("box" in n for n in notes) and len(pieces) == 1, notes
+
+
+
+def bold_zero_filling_its_box() -> np.ndarray:
+    """form() with the first ring drawn bold enough to fill its box (touching all four sides,
+    its hole small): the box and the 0 are one piece whose holes — the 0's and the box's four
+    corners — cover 0.29 of it, under BOX_HOLLOW."""
+    canvas = form(False, False)
+    canvas[:, :60] = 0.0
+    canvas[15:85, 6:9] = canvas[15:85, 59:62] = 1.0          # the first box again, ...
+    canvas[15:18, 6:62] = canvas[82:85, 6:62] = 1.0
+    rr, cc = np.ogrid[:100, :300]
+    d = ((rr - 50) / 33) ** 2 + ((cc - 34) / 26) ** 2        # ... and a 0 filling it
+    canvas[(d <= 1) & (d >= 0.1)] = 1.0
+    return canvas
+
+
+@pytest.mark.parametrize("angle", [0.0, 1.0, 2.0, -2.0])
+def test_a_bold_digit_filling_its_box_leaves_the_box(angle):
+    """A bold digit touching all four sides leaves its box too little hollow for BOX_HOLLOW;
+    its box was left and read with the digit (`3784` → `87784`, `0546` → `191546`: a form
+    with digits touching their boxes). Such a box is still found where its sides meet in the
+    very corners of the piece — a digit's own corners are round (the fat 8 above is not)."""
+    photo = 1.0 - 0.85 * bold_zero_filling_its_box()
+    if angle:
+        photo = rotate(photo, angle, resize=True, cval=1.0, order=1)
+    reading = read_number(np.round(photo * 255).astype(np.uint8), constant_classify, KNOBS)
+    assert "4 box(es) round the digits removed" in reading.notes, reading.notes
+    assert len(reading.digits) == 3, [d.box for d in reading.digits]
+    if not angle:                                            # the whole 0, its box's inside
+        assert_spans(reading.digits[:1], [(9, 59)])
 
 
 def two_lines(gap: int) -> np.ndarray:

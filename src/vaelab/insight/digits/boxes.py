@@ -16,7 +16,11 @@ from vaelab.insight.digits.ruled_lines import _runs, _slope, _tallest
 
 BOX_SIDE = 0.8               # a box round a digit (a form): straight runs this share of its sides
 BOX_HOLLOW = 0.3             # ... round holes this share of its bounding box at least (a fat
-                             # 8's cover 0.28),
+                             # 8's cover 0.28), or
+BOX_HOLLOW_SQUARE = 0.15     # this share where its sides meet in the very corners of its
+                             # bounding box (a bold digit fills its box; a digit's corners are
+                             # round) and it encloses this much of that box at least (a box
+BOX_ENCLOSES = 0.85          # turned by up to 5°: an oval 0 encloses π/4 = 0.79 of its box),
 BOX_CONTENT = 0.3            # ... holding ink this share of its height tall,
 BOX_EMPTY = 0.9              # ... or nothing but its sides (this share of its ink at least)
 BOX_EDGE = 2                 # px: a run this close to a box's edge is its side
@@ -30,7 +34,9 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
     piece of ink whose holes cover :data:`BOX_HOLLOW` of its bounding box at least (a
     thick stroke broken by a line is not a box), with straight runs across and down over
     :data:`BOX_SIDE` of its width and height that meet (or touch) in each of its four corners (a
-    quarter of its width and height), and that hold a digit — ink inside them, not on them,
+    quarter of its width and height; where its holes cover less, down to
+    :data:`BOX_HOLLOW_SQUARE` — a bold digit filling its box — in the very corners of its
+    bounding box), and that hold a digit — ink inside them, not on them,
     :data:`BOX_CONTENT` of the box's height tall (its own, when the digit touches the box, or
     another piece's) — or are all there is of the piece: an empty box, when a box holding a
     digit (in ``binary`` or of the heights ``filled``) is about as tall (a narrow 0 alone
@@ -45,12 +51,17 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
         h, w = bottom - top, right - left
         if min(h, w) < 2 * MIN_DIGIT_PX:   # (first: a noisy picture has 10⁵ specks)
             continue
-        if (region.area_filled - region.area) / (h * w) < BOX_HOLLOW:   # what its holes cover
+        hollow = (region.area_filled - region.area) / (h * w)   # what its holes cover
+        if hollow < BOX_HOLLOW_SQUARE:
             continue
         window = binary[top:bottom, left:right]
         # A form photographed turned: its boxes' sides are no straight runs, or runs only
         # a pixel of their width wide (the rest would be left as lines beside the digit).
-        box = _turned_box_sides(region.image, window) or _box_sides(region.image, window)
+        square = hollow < BOX_HOLLOW
+        if square and region.area_filled < BOX_ENCLOSES * h * w:   # (cheap, before the runs)
+            continue
+        box = (_turned_box_sides(region.image, window, square)
+               or _box_sides(region.image, window, square))
         if box is None:
             continue
         sides, holds_digit = box
@@ -88,18 +99,24 @@ def _cells(sides: np.ndarray) -> list[Cell]:
     return [tuple(cell) for cell in cells]
 
 
-def _box_sides(piece: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, bool] | None:
+def _box_sides(piece: np.ndarray, window: np.ndarray, square: bool = False
+               ) -> tuple[np.ndarray, bool] | None:
     """(the sides of the box ``piece`` — a piece of ink, as its bounding box's mask — is,
     whether it holds a digit), or None when it is no box (:func:`_boxes`); ``window``: all the
-    ink in that bounding box."""
+    ink in that bounding box; ``square``: the sides must meet in the very corners."""
     h, w = piece.shape
     across = _runs(piece, 1, BOX_SIDE)
     down = _runs(piece, 0, BOX_SIDE)
     _inner_strokes_dropped(across, down)
     meet = ndimage.binary_dilation(across, np.ones((3, 3), bool)) & down   # (or touch)
     qh, qw = max(1, h // 4), max(1, w // 4)
-    if not all(corner.any() for corner in (meet[:qh, :qw], meet[:qh, -qw:], meet[-qh:, :qw],
-                                           meet[-qh:, -qw:])):
+    # Where ``square``, in the bounding box's very corners: within a levelled box's BOX_EDGE
+    # (+1: its corners are cut), and within a tenth of its size (a digit's round corners lie
+    # further off: a fat 8's, 2.2 px from the corner at 20 px wide).
+    near = min(BOX_EDGE + 1, max(1, min(h, w) // 10))
+    ch, cw = (near, near) if square else (qh, qw)
+    if not all(corner.any() for corner in (meet[:ch, :cw], meet[:ch, -cw:], meet[-ch:, :cw],
+                                           meet[-ch:, -cw:])):
         return None
     sides = across | down
     rows, columns = np.nonzero(across.any(axis=1))[0], np.nonzero(down.any(axis=0))[0]
@@ -170,7 +187,8 @@ def _cramped_dropped(runs_of: np.ndarray, axis: int, inner: list) -> None:
         inner = [piece for piece in inner if piece is not worst]
 
 
-def _turned_box_sides(piece: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, bool] | None:
+def _turned_box_sides(piece: np.ndarray, window: np.ndarray, square: bool = False
+                      ) -> tuple[np.ndarray, bool] | None:
     """:func:`_box_sides` of a box turned by up to :data:`MAX_TILT` degrees (a form photographed
     at a slant: a side drifts by more than its thickness along its length): the piece turned
     until its longest straight lines across lie level, its box sought there and mapped back."""
@@ -196,7 +214,7 @@ def _turned_box_sides(piece: np.ndarray, window: np.ndarray) -> tuple[np.ndarray
     if rows.size == 0:
         return None
     crop = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
-    found = _box_sides(level_piece[crop], level_window[crop])
+    found = _box_sides(level_piece[crop], level_window[crop], square)
     if found is None:
         return None
     level_sides = np.zeros((out_h, out_w), np.float32)
