@@ -76,8 +76,8 @@ def random_affine(images: torch.Tensor, degrees: float, scale: float, share: flo
 def random_stroke(images: torch.Tensor, share: float, generator: torch.Generator) -> torch.Tensor:
     """Make the strokes of each of a ``share`` of a (N, C, H, W) batch one pixel wider or
     narrower (half of them each way), as the number composer does to a digit
-    (:func:`vaelab.insight.digits.change_stroke`): grey dilation or erosion by a 3 × 3 cross at
-    twice the resolution, then 2 × 2 means back. Float images in [0, 1]. ``share`` 0 draws
+    (:func:`vaelab.insight.digits.crop.change_stroke`): grey dilation or erosion by a 3 × 3
+    cross at twice the resolution, then 2 × 2 means back. Float images in [0, 1]. ``share`` 0 draws
     nothing from ``generator``."""
     if share <= 0:
         return images
