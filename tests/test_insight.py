@@ -1032,9 +1032,7 @@ def bold_zero_filling_its_box() -> np.ndarray:
     its hole small): the box and the 0 are one piece whose holes — the 0's and the box's four
     corners — cover 0.29 of it, under BOX_HOLLOW."""
     canvas = form(False, False)
-    canvas[:, :60] = 0.0
-    canvas[15:85, 6:9] = canvas[15:85, 59:62] = 1.0          # the first box again, ...
-    canvas[15:18, 6:62] = canvas[82:85, 6:62] = 1.0
+    canvas[18:82, 9:59] = 0.0                                # the first box emptied ...
     rr, cc = np.ogrid[:100, :300]
     d = ((rr - 50) / 33) ** 2 + ((cc - 34) / 26) ** 2        # ... and a 0 filling it
     canvas[(d <= 1) & (d >= 0.1)] = 1.0

@@ -314,26 +314,27 @@ def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_
         theta = np.deg2rad(90.0 + angle if axis == 1 else -angle)
         return columns * np.cos(theta) + rows * np.sin(theta) + offset
 
+    def bins(angle: float) -> np.ndarray:   # each pixel's 1-px line at that angle
+        return np.rint(rho(angle)).astype(np.int64)
+
     def best_angle(score) -> float:   # the angle within ±MAX_TILT of the highest score
         best = 0.0
         for step, span in ((0.5, MAX_TILT), (0.02, 0.5)):
             angles = best + np.arange(-span, span + step / 2, step)
-            scores = [score(np.rint(rho(a)).astype(np.int64)) for a in angles]
-            best = float(angles[int(np.argmax(scores))])
+            best = float(angles[int(np.argmax([score(bins(a)) for a in angles]))])
         return best
 
-    best = best_angle(lambda bins: float((np.bincount(bins, weights) ** 2).sum()))
-    # The lines themselves: 1-px profiles resolve the angle to a pixel's drift over the picture,
-    # too coarse for a thin line; a straight line fitted to each line's ink finds it exactly.
-    distance = rho(best)
-    held = np.bincount(np.rint(distance).astype(np.int64))
+    best = best_angle(lambda lines: float((np.bincount(lines, weights) ** 2).sum()))
+    held = np.bincount(bins(best))
     if axis == 1 and held.max() < share * extent:
         # Bold digits can outweigh a thin line in the profile (a 2-px line through four bold
         # digits, turned 1°, was never found): the angle at which one line holds most pixels.
         # (Across only: a digit's stem may hold the height of a picture cut close round it.)
-        best = best_angle(lambda bins: int(np.bincount(bins).max()))
-        distance = rho(best)
-        held = np.bincount(np.rint(distance).astype(np.int64))
+        best = best_angle(lambda lines: int(np.bincount(lines).max()))
+        held = np.bincount(bins(best))
+    # The lines themselves: 1-px profiles resolve the angle to a pixel's drift over the picture,
+    # too coarse for a thin line; a straight line fitted to each line's ink finds it exactly.
+    distance = rho(best)
     along, off = (columns, rows) if axis == 1 else (rows, columns)
     slopes = []
     for centre in np.flatnonzero(held >= share * extent):
