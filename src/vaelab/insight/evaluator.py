@@ -11,12 +11,21 @@ from vaelab.mnist.classify import classify_images
 
 def crop_classifier(model: nn.Module, device: torch.device | str = "cpu", batch_size: int = 1000):
     """``classify(crops)``: softmax probabilities (K, 10) as numpy for float crops (K, 28, 28)
-    in [0, 1] — what :func:`vaelab.insight.digits.number.read_number` calls."""
+    in [0, 1] — what :func:`vaelab.insight.digits.number.read_number` calls.
+
+    On one torch thread: a reading's few crops gain nothing from more, and 1 and 2 threads differ
+    in the last bit of some confidences — which can decide between two cuts — so a number reads
+    the same in every process, however many threads it has (:mod:`vaelab.insight.reading_pool`)."""
     def classify(crops: np.ndarray) -> np.ndarray:
         images = torch.from_numpy(np.ascontiguousarray(crops, dtype=np.float32))[:, None]
         # the digit reader's eleventh output ("not one digit") is left out, not renormalised:
         # its share lowers every digit's probability, which is what tells the reader to cut
-        return classify_images(model, images, batch_size, device)[0][:, :10].numpy()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return classify_images(model, images, batch_size, device)[0][:, :10].numpy()
+        finally:
+            torch.set_num_threads(threads)
     return classify
 
 

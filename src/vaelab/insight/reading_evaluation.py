@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import itertools
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +34,16 @@ from vaelab.core.runtime import rng_for
 from vaelab.insight.compose import SUBSETS, ComposedNumber, compose_benchmark
 from vaelab.insight.digits.common import Classify, NumberReading
 from vaelab.insight.digits.number import read_number
-from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.figures import numbers_figure
 from vaelab.insight.params import SegmentationParams
+from vaelab.insight.reading_pool import ReadingPool
 from vaelab.mnist.data import load_split
 
 READER_FILE = "number_reader.json"
 READER_MODEL = "digit_reader"   # stage train_digit_reader
+
+# readings of pictures with the given knobs, in order (ReadingPool.read)
+ReadPictures = Callable[[Sequence[np.ndarray], SegmentationParams], list[NumberReading]]
 
 
 def load_reader_settings(models: str | Path) -> SegmentationParams:
@@ -124,19 +128,21 @@ def score(number: ComposedNumber, reading: NumberReading) -> dict:
             "missed": sum(not any(a <= c < b for a, b in read_spans) for c in true_centres)}
 
 
-def choose_segmentation(dev: list[ComposedNumber], classify: Classify, params: Params
+def choose_segmentation(dev: list[ComposedNumber], read: ReadPictures, params: Params
                         ) -> tuple[SegmentationParams, list[dict]]:
     """The grid point with the best mean string accuracy on the development set (ties: the
-    earlier point in grid order); every point's result."""
+    earlier point in grid order); every point's result. ``read(pictures, knobs)``: readings, as
+    :meth:`vaelab.insight.reading_pool.ReadingPool.read`."""
     r = params.insight.read_numbers
     base = r.segmentation
     if not r.tune:
         return base, []
     trials = []
     grids = r.grids
+    pictures = [n.image for n in dev]
     for values in itertools.product(*grids.values()):
         point = dict(zip(grids, values))
-        readings = read_all(dev, classify, dataclasses.replace(base, **point))
+        readings = read(pictures, dataclasses.replace(base, **point))
         accuracy = float(np.mean([n.text == g.text for n, g in zip(dev, readings)]))
         trials.append({**point, "dev_string_accuracy": _r(accuracy)})
     best = max(range(len(trials)), key=lambda i: (trials[i]["dev_string_accuracy"], -i))
@@ -148,18 +154,19 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         device: torch.device) -> dict:
     r = params.insight.read_numbers
     started = time.perf_counter()
-    classify = crop_classifier(load_digit_reader(models))
     val, test = load_split(data, "val"), load_split(data, "test")
     dev = compose_benchmark(val.images.numpy(), val.labels.numpy(), r.dev_per_length, r.composer,
                             rng_for(params.seed, "read_numbers/dev"))
-    chosen, trials = choose_segmentation(dev, classify, params)
-    write_json(Path(models) / READER_FILE, {
-        "segmentation": dataclasses.asdict(chosen),
-        "chosen_on": "development set of numbers composed from validation digits (stage read_numbers)"})
-
     numbers = compose_benchmark(test.images.numpy(), test.labels.numpy(), r.test_per_length,
                                 r.composer, rng_for(params.seed, "read_numbers/test"))
-    readings = read_all(numbers, classify, chosen)
+    # one process per thread the params allow: reading is single-threaded numpy (reading_pool)
+    with ReadingPool(load_digit_reader(models), params.threads) as pool:
+        chosen, trials = choose_segmentation(dev, pool.read, params)
+        write_json(Path(models) / READER_FILE, {
+            "segmentation": dataclasses.asdict(chosen),
+            "chosen_on": "development set of numbers composed from validation digits (stage "
+                         "read_numbers)"})
+        readings = pool.read([n.image for n in numbers], chosen)
     crops = np.stack([d.crop for g in readings for d in g.digits])
     train_centre = np.mean([ndimage.center_of_mass(i) for i in
                             load_split(data, "train").images[:5000].float().numpy()], axis=0)
