@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaelab.command.read import open_picture
 from vaelab.command.screen import read_picture
 from vaelab.core.images import UnreadableImageFile, grey8, has_transparency, open_image
+from vaelab.insight.reading_pool import open_picture
 
 
 def test_sixteen_bit_pixels_are_scaled_not_clipped(tmp_path):

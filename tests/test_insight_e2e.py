@@ -99,3 +99,8 @@ def test_insight_stages_run_and_measure(insight_repo):
     assert len(figures) == 2 and all(Path(f).is_file() for f in figures)
     assert str(repo.root / "cams/number_explain.png") in figures
     assert "4 files, 1 unreadable" in done.stderr
+    # in two worker processes (started by `python -m`): the same rows, byte for byte
+    pooled = subprocess.run([sys.executable, "-m", "vaelab.command.main", "read", str(folder),
+                             "--format", "json", "--explain", str(repo.root / "cams"),
+                             "--jobs", "2"], cwd=repo.root, capture_output=True, text=True)
+    assert pooled.returncode == 1 and pooled.stdout == done.stdout, pooled.stderr

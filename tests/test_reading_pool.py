@@ -1,16 +1,20 @@
 """Reading many pictures in worker processes (stage read_numbers): the same readings, bit for bit,
 as reading them one by one in this process."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from scipy import ndimage
 
 from vaelab.insight.digits.common import UnreadableImage
 from vaelab.insight.digits.number import read_number
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.params import SegmentationParams
-from vaelab.insight.reading_pool import ReadingPool
+from vaelab.insight.reading_pool import ReadingPool, open_picture
 from vaelab.mnist.models.classifier import CNNClassifier
 
 KNOBS = SegmentationParams(ink_low=0.5, closing_radius=0, min_part=0.25, merge_overlap=0.5,
@@ -88,6 +92,83 @@ def test_two_processes_read_as_this_process_does_bit_for_bit():
         with pytest.raises(UnreadableImage, match="1×1"):
             pool.read([shown[0], np.zeros((1, 1), np.uint8)], KNOBS)
         assert pool.read([], KNOBS) == []
+
+
+def same_readings(a, b) -> bool:
+    return a.text == b.text and a.notes == b.notes and len(a.digits) == len(b.digits) and all(
+        x.box == y.box and x.confidence == y.confidence and np.array_equal(x.crop, y.crop)
+        for x, y in zip(a.digits, b.digits))
+
+
+def folder_of_pictures(folder: Path) -> list[Path]:
+    """Number pictures with files that are no picture among them."""
+    paths = []
+    for k, picture in enumerate(pictures(10)):
+        paths.append(folder / f"{k:02d}.png")
+        Image.fromarray(picture).save(paths[-1])
+    (folder / "03b_text.png").write_text("not an image")
+    (folder / "07b_empty.png").write_bytes(b"")
+    return sorted(paths + [folder / "03b_text.png", folder / "07b_empty.png"])
+
+
+def test_files_are_read_in_order_and_a_bad_one_is_its_own_row(tmp_path):
+    model = untrained_reader()
+    paths = folder_of_pictures(tmp_path)
+    with ReadingPool(model, 1) as alone, ReadingPool(model, 2) as pool:
+        expected = list(alone.read_files(paths, KNOBS))
+        got = list(pool.read_files(iter(paths), KNOBS))     # any iterable, consumed lazily
+    assert len(got) == len(paths)
+    for path, (reading, error), (want, want_error) in zip(paths, got, expected, strict=True):
+        if path.stem.endswith(("text", "empty")):
+            assert reading is None and f"{path.name}: not a readable image" in error
+            assert error == want_error
+        else:
+            assert error is None and same_readings(reading, want), path.name
+            assert same_readings(reading, read_number(open_picture(path), crop_classifier(model),
+                                                      KNOBS))
+
+
+def dying_open(path: Path) -> np.ndarray:
+    """Opens a picture, but a file named die* kills the process reading it (as the kernel kills
+    one out of memory)."""
+    if path.name.startswith("die"):
+        os._exit(9)
+    return open_picture(path)
+
+
+def test_a_file_that_kills_its_worker_is_its_own_row_and_the_rest_are_read(tmp_path):
+    model = untrained_reader()
+    paths = folder_of_pictures(tmp_path)
+    paths.insert(4, tmp_path / "die.png")
+    Image.fromarray(pictures(1)[0]).save(paths[4])
+    with ReadingPool(model, 2) as pool:
+        got = list(pool.read_files(paths, KNOBS, dying_open))
+        assert pool.read(pictures(2), KNOBS)          # the pool still reads after restarting
+    with ReadingPool(model, 1) as alone:
+        expected = list(alone.read_files([p for p in paths if p.name != "die.png"], KNOBS))
+    assert got[4][0] is None and "died on this file" in got[4][1]
+    del got[4]
+    for (reading, error), (want, want_error) in zip(got, expected, strict=True):
+        assert error == want_error
+        assert (reading is None) == (want is None)
+        assert reading is None or same_readings(reading, want)
+
+
+def _refuse_to_unpickle():
+    raise RuntimeError("this model cannot be sent to a worker")
+
+
+class UnsendableReader(CNNClassifier):
+    """A reader that cannot reach a worker process: the workers fail as they start."""
+
+    def __reduce__(self):
+        return _refuse_to_unpickle, ()
+
+
+def test_workers_that_cannot_start_are_an_error_not_a_row_per_file():
+    torch.manual_seed(0)
+    with pytest.raises(RuntimeError, match="reading processes could not start"):
+        ReadingPool(UnsendableReader(num_classes=11), 2)
 
 
 def test_a_pool_needs_a_process():

@@ -57,6 +57,10 @@ def parser() -> argparse.ArgumentParser:
     batch_options(read, "IMAGE_OR_DIR")
     read.add_argument("--explain", type=Path, metavar="DIR",
                       help="write <name>_explain.png (crops and Grad-CAM) per image here")
+    read.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                      help="read in N processes (0: one per CPU; default 1). Worth it from a "
+                      "few hundred files: each process takes ~3 s to start, then reads as fast "
+                      "as the first")
 
     screen = sub.add_parser("screen", help="shift score per digit and a verdict for the batch",
                             description="Screen MNIST-like digits (28×28, white ink on black; "
@@ -101,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "read":
             from vaelab.command import read
             total, failed = read.run(args.inputs, args.models, args.out, args.format,
-                                     args.recursive, args.explain, args.quiet, args.fail_fast)
+                                     args.recursive, args.explain, args.quiet, args.fail_fast,
+                                     args.jobs)
             print(f"vaelab read: {total} files, {failed} unreadable"
                   + (f" → {args.out}" if args.out else ""), file=sys.stderr)
             return 1 if failed else 0

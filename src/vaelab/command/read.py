@@ -2,48 +2,47 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
 from vaelab.command.output import figure_paths, list_files, progress, write_rows
-from vaelab.core.images import grey8, has_transparency, open_image
 from vaelab.insight.figures import cam_rows_figure, overlay
 from vaelab.insight.reader import NumberReader
+from vaelab.insight.reading_pool import ReadingPool
 
 COLUMNS = ["file", "number", "digits", "confidences", "min_confidence", "notes", "error"]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
 
 
-def open_picture(path: Path) -> np.ndarray:
-    """A picture file as an array the reader takes: RGBA when it has transparency (a canvas with a
-    transparent background: transparent is paper), otherwise 8-bit grey (16-bit scaled)."""
-    image = open_image(path)
-    if has_transparency(image):
-        return np.asarray(image.convert("RGBA"))
-    return np.asarray(grey8(image, path))
+def processes_for(jobs: int, files: int) -> int:
+    """Worker processes for ``--jobs`` (0: one per CPU this process may use), never more than
+    the files."""
+    if jobs < 0:
+        raise ValueError(f"--jobs {jobs}: give 0 (one per CPU) or a positive number")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(jobs or cpus or 1, files))
 
 
 def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive: bool,
-        explain: Path | None, quiet: bool, fail_fast: bool) -> tuple[int, int]:
-    """Read every image; returns (files, failed)."""
+        explain: Path | None, quiet: bool, fail_fast: bool, jobs: int = 1) -> tuple[int, int]:
+    """Read every image, in ``jobs`` processes (:func:`processes_for`); returns (files, failed)."""
     files = list_files(inputs, IMAGE_SUFFIXES, recursive)
     if not files:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images")
+    processes = processes_for(jobs, len(files))
     reader = NumberReader.load(models)
     failed = 0
     figures = figure_paths(files, explain, "_explain.png") if explain is not None else {}
 
-    def rows() -> Iterator[dict]:
+    def rows(pool: ReadingPool) -> Iterator[dict]:
         nonlocal failed
-        for path in progress(files, len(files), quiet, "read"):
+        readings = pool.read_files(files, reader.knobs)
+        for path, (reading, error) in progress(zip(files, readings), len(files), quiet, "read"):
             row = {"file": str(path)}
-            try:
-                reading = reader.read(open_picture(path))
-            except Exception as err:   # one bad file is one error row, never the whole batch
+            if reading is None:
                 failed += 1
-                row["error"] = f"{type(err).__name__}: {err}"
+                row["error"] = error
                 yield row
                 if fail_fast:
                     return
@@ -61,9 +60,10 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
             yield row
 
     columns = COLUMNS + (["explain"] if explain is not None else [])
-    for _ in write_rows(rows(), columns, out, fmt):
-        pass
+    with ReadingPool(reader.model, processes) as pool:
+        for _ in write_rows(rows(pool), columns, out, fmt):
+            pass
     return len(files), failed
 
 
-__all__ = ["open_picture", "run"]
+__all__ = ["processes_for", "run"]
