@@ -167,7 +167,7 @@ class UnsendableReader(CNNClassifier):
 
 def test_workers_that_cannot_start_are_an_error_not_a_row_per_file():
     torch.manual_seed(0)
-    with pytest.raises(RuntimeError, match="reading processes could not start"):
+    with pytest.raises(OSError, match="reading processes could not start"):
         ReadingPool(UnsendableReader(num_classes=11), 2)
 
 

@@ -69,8 +69,10 @@ def choose_method(detector: DefectDetector, val: DefectSet, val_maps: dict[str, 
 
 
 def method_metrics(detector: DefectDetector, name: str, maps: np.ndarray, test: DefectSet,
-                   max_fpr: float, seed: int = 0) -> tuple[dict, np.ndarray]:
-    """Test metrics of one method's maps (N, S, S); and its image scores."""
+                   max_fpr: float, roc_max_points: int = 200, seed: int = 0
+                   ) -> tuple[dict, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Test metrics of one method's maps (N, S, S); its image scores; its pixel ROC curve (FPR,
+    TPR; at most ``roc_max_points``)."""
     truth = test.masks.numpy().astype(bool)
     valid = test.valid.numpy()
     category = test.category.numpy()
@@ -107,9 +109,13 @@ def method_metrics(detector: DefectDetector, name: str, maps: np.ndarray, test: 
                                     for i, c in enumerate(CATEGORIES) if c != GOOD},
              **detail_intervals(flagged, scores, category),
              "oracle_best_f1_on_test": round(float(f1.max()), 6)}
+    # the ROC from the pixels already sorted: roc_curve's result depends on the scores and
+    # labels only, not their order, and sorting sorted runs is cheap (45 s less for 5 methods)
+    pixel_roc = roc_points(ranked.scores[~ranked.positive], ranked.scores[ranked.positive],
+                           roc_max_points)
     return {"pixel": pixel, "image": image,
             "thresholds": {"pixel": round(detector.pixel_thresholds[name], 6),
-                           "image": round(detector.image_thresholds[name], 6)}}, scores
+                           "image": round(detector.image_thresholds[name], 6)}}, scores, pixel_roc
 
 
 def detail_intervals(flagged: np.ndarray, scores: np.ndarray, category: np.ndarray) -> dict:
@@ -145,9 +151,10 @@ def evaluate(detector: DefectDetector, sets: dict[str, DefectSet], p: DefectPara
     test = sets["test"]
     raw, recon = detector.raw_maps(test.images)
     maps = {k: v.numpy() for k, v in detector.normalise(raw).items()}
-    methods, scores = {}, {}
+    methods, scores, pixel_rocs = {}, {}, {}
     for name in METHODS:
-        methods[name], scores[name] = method_metrics(detector, name, maps[name], test, e.pro_max_fpr)
+        methods[name], scores[name], pixel_rocs[name] = method_metrics(
+            detector, name, maps[name], test, e.pro_max_fpr, e.roc_points)
         print(f"defect_eval: {name:17s} image AUROC {methods[name]['image']['auroc']}, pixel AUROC "
               f"{methods[name]['pixel']['overall']['pixel_auroc']}, PRO {methods[name]['pixel']['overall']['pro']}")
     category = test.category.numpy()
@@ -162,7 +169,8 @@ def evaluate(detector: DefectDetector, sets: dict[str, DefectSet], p: DefectPara
                             "vae_input_size": detector.vae.input_size,
                             "threshold_mode": e.threshold.mode},
                "test_images": {c: int((category == i).sum()) for i, c in enumerate(CATEGORIES)}}
-    _figures(detector, chosen, test, maps, recon.numpy(), methods, scores, synthetic_examples, plots, e)
+    _figures(detector, chosen, test, maps, recon.numpy(), methods, scores, pixel_rocs,
+             synthetic_examples, plots, e)
     return metrics
 
 
@@ -170,7 +178,8 @@ def _nan(value) -> float:
     return np.nan if value is None else float(value)
 
 
-def _figures(detector, chosen, test, maps, recon, methods, scores, synthetic_examples, plots, e):
+def _figures(detector, chosen, test, maps, recon, methods, scores, pixel_rocs, synthetic_examples,
+             plots, e):
     category = test.category.numpy()
     good = category == CATEGORIES.index(GOOD)
     truth = test.masks.numpy().astype(bool)
@@ -184,7 +193,7 @@ def _figures(detector, chosen, test, maps, recon, methods, scores, synthetic_exa
                    plots / "metrics_heatmap.png", f"Defect detection ({chosen}) on the test split")
     pixel_curves, image_curves = {}, {}
     for name in METHODS:
-        fpr, tpr = roc_points(maps[name][valid & ~truth], maps[name][valid & truth], e.roc_points)
+        fpr, tpr = pixel_rocs[name]
         pixel_curves[name] = (fpr, tpr, _nan(methods[name]["pixel"]["overall"]["pixel_auroc"]))
         write_roc_csv(plots / "roc" / f"pixel_{name}.csv", fpr, tpr)
         fpr, tpr = roc_points(scores[name][good], scores[name][~good], e.roc_points)

@@ -91,7 +91,8 @@ class ReadingPool:
         self._executor = self._start() if processes > 1 else None
 
     def _start(self) -> ProcessPoolExecutor:
-        """Started workers; an error when they cannot start (then no file is to blame)."""
+        """Started workers; an OSError when they cannot start (then no file is to blame, and
+        ``vaelab`` reports it as an error of the run)."""
         executor = ProcessPoolExecutor(self.processes,
                                        mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_start_worker, initargs=(self._model,))
@@ -99,7 +100,7 @@ class ReadingPool:
             executor.submit(_ready).result()
         except BrokenProcessPool as err:
             executor.shutdown(cancel_futures=True)
-            raise RuntimeError(f"the {self.processes} reading processes could not start "
+            raise OSError(f"the {self.processes} reading processes could not start "
                                f"({err}); read in one process instead") from None
         return executor
 
