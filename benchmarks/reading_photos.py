@@ -100,6 +100,9 @@ TILTED = {
     "form: a box round each digit, turned 4°": ("form: a box round each digit, 12 px apart", 4.0),
     "form: boxes of 1-px lines, turned −3°": ("form: boxes of 1-px lines", -3.0),
     "form: digits touching their boxes, turned 2°": ("form: digits touching their boxes", 2.0),
+    "grey lined page, 1024 px square, level": ("grey lined page", 0.0),
+    "grey lined page, turned 5° in an editor (white corners)": ("grey lined page", 5.0),
+    "grey lined page, turned −4° in an editor (white corners)": ("grey lined page", -4.0),
 }
 
 # name → (numbers one above the other, paper between them × the digits' height, ruled)
@@ -227,6 +230,23 @@ def paper(number: ComposedNumber, rng: np.random.Generator, grid: float = 0.0,
     return form
 
 
+def lined_page(number: ComposedNumber, rng: np.random.Generator, paper: float = 0.85,
+               side: int = 1024) -> np.ndarray:
+    """The number photographed (×4, dark ink) on a page of grey ``paper`` filling a ``side``-px
+    square picture, ruled every 1.5 × the digits' height, the digits standing on a line."""
+    picture = photograph(number, ((), None, 0.0, 0), rng) / 255.0
+    top = min(b[0] for b in number.boxes) * ENLARGE
+    bottom = max(b[2] for b in number.boxes) * ENLARGE
+    spacing = int(1.5 * (bottom - top))
+    page = np.full((side, side), paper)
+    rule = side // 2 + spacing // 2                       # the line the digits stand on
+    page[rule % spacing::spacing] = 0.2
+    row = rule - 2 - bottom
+    column = int(rng.integers(0, side - picture.shape[1]))
+    page[row:row + picture.shape[0], column:column + picture.shape[1]] *= picture
+    return np.round(page * 255).astype(np.uint8)
+
+
 def turned(picture: np.ndarray, degrees: float) -> np.ndarray:
     """The photo turned by ``degrees`` (anticlockwise), grown to hold all of it, the corners it
     gains white paper."""
@@ -310,7 +330,10 @@ def main() -> None:
     for name, (source, angle) in TILTED.items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
-        if source == "grid over the photo":
+        if source == "grey lined page":
+            pictures = [turned(lined_page(n, rng), angle) if angle else lined_page(n, rng)
+                        for n in numbers]
+        elif source == "grid over the photo":
             pictures = [gridded(turned(photograph(n, CONDITIONS["×4, dark ink on white paper"], rng),
                                        angle), n, angle, rng) for n in numbers]
         else:

@@ -482,6 +482,33 @@ def test_a_blank_lined_page_photographed_at_a_slant_reads_nothing(angle, shape):
     assert reading.text == "" and any("slanted" in note for note in reading.notes), reading
 
 
+def grey_lined_page_turned_in_an_editor(angle: float, with_digits: bool) -> np.ndarray:
+    """A square page of grey paper (0.85) ruled every 60 px, three_digits() standing on a line,
+    turned by ``angle`` as an editor turns a picture: the corners it gains filled white."""
+    page = np.full((600, 600), 0.85)   # square: the white fill reaches into every quarter
+    page[30::60] = 0.2
+    if with_digits:
+        ink = np.zeros_like(page)
+        ink[200:300, 200:400] = three_digits()      # digits on rows 230-270, the line at 270
+        page = np.minimum(page, 1.0 - 0.85 * ink)
+    return np.round(rotate(page, angle, resize=True, order=1, cval=1.0) * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("angle", [4.0, 5.0, -5.0])
+def test_a_grey_lined_page_turned_in_an_editor_is_read_on_the_page(angle):
+    """The white corners set the paper's level at zero in every block of the picture, and the
+    whole grey page read as ink: a blank lined page turned 4° read '111' (three page-tall
+    pieces), a number on it too. Now the page is evened out alone, inside its white fill."""
+    blank = read_number(grey_lined_page_turned_in_an_editor(angle, False), constant_classify,
+                        KNOBS)
+    assert blank.text == "", [d.box for d in blank.digits]
+    reading = read_number(grey_lined_page_turned_in_an_editor(angle, True), constant_classify,
+                          KNOBS)
+    assert len(reading.digits) == 3, [d.box for d in reading.digits]
+    for digit in reading.digits:           # 40 px tall, a few more turned and sheared
+        assert 36 <= digit.box.height <= 52, digit.box
+
+
 def test_a_level_lined_page_is_left_as_it_is():
     """The lines' slope is fitted to their ink; on a level page the fit's drift over the whole
     width is a fraction of a pixel, and the picture is not sheared for it (or resampled)."""

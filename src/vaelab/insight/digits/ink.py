@@ -1,7 +1,8 @@
 """Step 1: ink from any picture — grey, RGB, an RGBA canvas, light or dark background, uint8,
 uint16, float — as intensity in [0, 1] (1 = ink), downscaled when huge: which colour is paper
-judged against the picture's own range (a dim photo), a sheet on a darker desk read alone,
-uneven paper (a photo's light falling off) evened out (:func:`ink_image`).
+judged against the picture's own range (a dim photo), a sheet on a darker desk read alone (and
+a grey page inside an editor's white fill), uneven paper (a photo's light falling off) evened
+out (:func:`ink_image`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ SHEET_THICKER = 2.0          # ... and is this many times thicker than the strok
 SHEET_LINES = 4.0            # which are lines this many times as long as wide (not a 0's hole);
 SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edge (not a vignette)
 SHEET_MARGIN = 0.005         # × the shorter side (≥ 2 px): the sheet's blurred rim, left out
+FILL_SHEET = 0.5             # a sheet in a fill of exact paper white covers this much at least
 
 
 def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
@@ -47,7 +49,8 @@ def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
     Accepted: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays of bool, uint8, uint16 or floats
     in [0, 1] (or [0, 255]). Transparent pixels of an RGBA picture are paper. The paper is the
     colour of the border (:func:`_paper_is_light`), so dark ink on white and white ink on black
-    both work; a sheet on a darker desk is read on the sheet alone (:func:`_inside_sheet`).
+    both work; a sheet on a darker desk is read on the sheet alone (:func:`_inside_sheet`), and
+    so is a grey page turned in an editor, its corners filled white (:func:`_in_white_fill`).
     """
     picture = np.asarray(picture)
     if picture.ndim == 3 and picture.shape[2] in (1, 3, 4):
@@ -85,7 +88,10 @@ def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
     scale *= step
     light = _paper_is_light(grey)
     ink = 1.0 - grey if light else grey
-    ink, sheet = _inside_sheet(np.clip(ink, 0.0, 1.0).astype(np.float32), light)
+    ink = np.clip(ink, 0.0, 1.0).astype(np.float32)
+    sheet = _in_white_fill(ink) if light else None
+    if sheet is None:
+        ink, sheet = _inside_sheet(ink, light)
     if sheet is None:
         return _even_paper(ink), scale
     # The paper is evened on the sheet alone: the surround takes the nearest sheet pixel's value
@@ -133,6 +139,37 @@ def _paper_is_light(grey: np.ndarray) -> bool:
     spread = float(np.mean(detail ** 2))
     skew = float(np.mean(detail ** 3)) / spread ** 1.5 if spread > 1e-12 else 0.0
     return skew < 0 if abs(skew) > SKEW_CLEAR else lean > 0
+
+
+def _in_white_fill(ink: np.ndarray) -> np.ndarray | None:
+    """The sheet of a page turned in an editor, or scanned on a white lid: ink exactly 0 (paper
+    white) fills the picture's corners or border, around a sheet whose own paper is greyer. Left
+    as it is, that fill sets the paper's level at zero in every block of the picture, and the
+    whole grey sheet reads as ink (a blank lined page turned 4° read as '111'). The sheet is what
+    the fill connected to the border leaves, when it covers :data:`FILL_SHEET` of the picture
+    and is mostly paper: its median is faint (strokes on a canvas at zero are the opposite: ink
+    is what is not zero) and its low quantile above :data:`PAPER_LEFT` (paper that is white
+    already needs nothing); and when the fill holds nothing (white paper with digits on it, a
+    shadow over the rest of the page, is no fill). None otherwise."""
+    zero = ink <= 0.0
+    zeros = np.count_nonzero(zero)
+    if zeros == 0 or zeros > (1.0 - FILL_SHEET) * ink.size:
+        return None
+    rest = ink[~zero]
+    low, middle = (float(v) for v in np.quantile(rest[::max(1, rest.size // 65536)],
+                                                 [PAPER_QUANTILE, 0.5]))
+    if middle >= 0.5 or low < PAPER_LEFT:
+        return None
+    pieces = label(zero, connectivity=1)
+    touching = np.unique(_border(pieces))
+    surround = np.isin(pieces, touching[touching > 0])
+    if not surround.any() or np.count_nonzero(surround) > (1.0 - FILL_SHEET) * ink.size:
+        return None
+    if (ndimage.binary_fill_holes(surround) & ~surround).any():
+        return None   # ink inside it: white paper (a shadow over the rest), not a fill
+    # the sheet's edge, resampled half fill, half paper, is left out as a photo's blurred rim is
+    margin = max(2, round(SHEET_MARGIN * min(ink.shape)))
+    return ndimage.binary_erosion(~surround, iterations=margin, border_value=1)
 
 
 def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> tuple[np.ndarray, np.ndarray | None]:
