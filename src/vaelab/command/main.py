@@ -58,9 +58,9 @@ def parser() -> argparse.ArgumentParser:
     read.add_argument("--explain", type=Path, metavar="DIR",
                       help="write <name>_explain.png (crops and Grad-CAM) per image here")
     read.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
-                      help="read in N processes (0: one per CPU; default 1). Worth it from a "
-                      "few hundred files: each process takes ~3 s to start, then reads as fast "
-                      "as the first")
+                      help="read in N processes (0: one per CPU; default 1): the same rows. "
+                      "Each takes ~3 s to start, then reads as fast as the first: worth it for "
+                      "photos, or for more than about a thousand small scans")
 
     screen = sub.add_parser("screen", help="shift score per digit and a verdict for the batch",
                             description="Screen MNIST-like digits (28×28, white ink on black; "
