@@ -1165,6 +1165,23 @@ def test_empty_canvas_reads_nothing_and_says_why():
     assert reading.text == "" and reading.digits == [] and "empty" in reading.notes[0]
 
 
+def test_doubtful_digits_are_said_in_the_notes():
+    canvas = three_digits()
+    sure = read_number(canvas, constant_classify, KNOBS)          # every digit at 0.91
+    assert sure.text == "333" and not any("doubtful" in n for n in sure.notes)
+
+    def unsure_middle(crops: np.ndarray) -> np.ndarray:            # a '1' read at 0.4
+        probs = constant_classify(crops)
+        thin = crops.sum(axis=(1, 2)) < 80       # the bar: 60 px of ink, a ring's crop 103
+        probs[thin] = 0.6 / 9
+        probs[thin, 1] = 0.4
+        return probs
+
+    unsure = read_number(canvas, unsure_middle, KNOBS)
+    assert unsure.text == "313", unsure.text
+    assert unsure.notes[-1] == "1 of 3 digit(s) doubtful (confidence below 0.5: digit 2)"
+
+
 def test_noise_specks_only_read_nothing():
     rng = np.random.default_rng(0)
     canvas = np.zeros((300, 300), np.float32)

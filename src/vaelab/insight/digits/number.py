@@ -31,6 +31,7 @@ from vaelab.insight.digits.ruled_lines import _level, _slant
 from vaelab.insight.params import SegmentationParams
 
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
+DOUBTFUL = 0.5               # a digit read with less confidence is said to be doubtful
 
 
 def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) -> NumberReading:
@@ -58,7 +59,7 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
                                             classify, cells), 0, to_picture, classify, p)
     cuts = _line_cuts(regions, p)
     if not cuts:
-        return whole
+        return _doubts_said(whole)
     rows = [0, *cuts, ink.shape[0]]
     lines = [_line_reading(*segment(ink[top:bottom], p, classify,
                                     None if outside is None else outside[top:bottom]),
@@ -66,11 +67,23 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
              for top, bottom in zip(rows, rows[1:])]
     lines = [line for line in lines if line.digits]   # a band of specks holds no line
     if len(lines) < 2 or _typical_confidence(lines) <= _typical_confidence([whole]):
-        return whole
+        return _doubts_said(whole)
     notes = [f"{len(lines)} lines of digits, read top to bottom", *levelled]
     notes += [f"line {i}: {note}" for i, line in enumerate(lines, start=1) for note in line.notes]
-    return NumberReading(" ".join(line.text for line in lines),
-                         [d for line in lines for d in line.digits], notes)
+    return _doubts_said(NumberReading(" ".join(line.text for line in lines),
+                                      [d for line in lines for d in line.digits], notes))
+
+
+def _doubts_said(reading: NumberReading) -> NumberReading:
+    """``reading`` with a note naming its doubtful digits (confidence below :data:`DOUBTFUL`):
+    noise or a scribble reads as a long string of digits, each one a guess, and a caller that
+    shows only the text and the notes should see that."""
+    doubtful = [k for k, d in enumerate(reading.digits, start=1) if d.confidence < DOUBTFUL]
+    if doubtful:
+        places = ", ".join(map(str, doubtful[:10])) + (", …" if len(doubtful) > 10 else "")
+        reading.notes.append(f"{len(doubtful)} of {len(reading.digits)} digit(s) doubtful "
+                             f"(confidence below {DOUBTFUL:g}: digit {places})")
+    return reading
 
 
 def _line_reading(pieces: list[Piece], notes: list[str], top: int,
