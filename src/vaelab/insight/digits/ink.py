@@ -50,7 +50,7 @@ def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
     in [0, 1] (or [0, 255]). Transparent pixels of an RGBA picture are paper. The paper is the
     colour of the border (:func:`_paper_is_light`), so dark ink on white and white ink on black
     both work; a sheet on a darker desk is read on the sheet alone (:func:`_inside_sheet`), and
-    so is a grey page turned in an editor, its corners filled white (:func:`_in_white_fill`).
+    so is a grey page turned in an editor, its corners filled white.
     """
     picture = np.asarray(picture)
     if picture.ndim == 3 and picture.shape[2] in (1, 3, 4):
@@ -88,10 +88,7 @@ def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
     scale *= step
     light = _paper_is_light(grey)
     ink = 1.0 - grey if light else grey
-    ink = np.clip(ink, 0.0, 1.0).astype(np.float32)
-    sheet = _in_white_fill(ink) if light else None
-    if sheet is None:
-        ink, sheet = _inside_sheet(ink, light)
+    ink, sheet = _inside_sheet(np.clip(ink, 0.0, 1.0).astype(np.float32), light)
     if sheet is None:
         return _even_paper(ink), scale
     # The paper is evened on the sheet alone: the surround takes the nearest sheet pixel's value
@@ -167,9 +164,16 @@ def _in_white_fill(ink: np.ndarray) -> np.ndarray | None:
         return None
     if (ndimage.binary_fill_holes(surround) & ~surround).any():
         return None   # ink inside it: white paper (a shadow over the rest), not a fill
-    # the sheet's edge, resampled half fill, half paper, is left out as a photo's blurred rim is
-    margin = max(2, round(SHEET_MARGIN * min(ink.shape)))
-    return ndimage.binary_erosion(~surround, iterations=margin, border_value=1)
+    return _rim_left_out(~surround)   # its edge, resampled, is half fill, half paper
+
+
+def _rim_left_out(sheet: np.ndarray) -> np.ndarray:
+    """``sheet`` less its rim, :data:`SHEET_MARGIN` of the picture's shorter side (≥ 2 px): a
+    sheet's edge, blurred by the camera or resampled, is half surround, half paper, and read as
+    a faint line along the sheet it joined the nearest digit. (The picture's edge, where the
+    sheet may run off, does not erode it.)"""
+    margin = max(2, round(SHEET_MARGIN * min(sheet.shape)))
+    return ndimage.binary_erosion(sheet, iterations=margin, border_value=1)
 
 
 def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -184,7 +188,11 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> tuple[np.ndarray, np
     such a "sheet". A picture whose border is paper at exactly zero has a sheet only when ink
     covers :data:`SHEET_ON_BLACK` of it (a scan in a black frame): a canvas, the composed
     benchmark, has none (a bold composed 0 covers 30 % of its canvas and can pass the sheet's
-    tests at that size)."""
+    tests at that size). On light paper, a grey page inside a fill of exact white (a picture turned
+    in an editor) is such a sheet too (:func:`_in_white_fill`)."""
+    fill = _in_white_fill(ink) if paper_is_light else None
+    if fill is not None:
+        return ink, fill
     border, high = _border(ink), float(ink.max())
     if border.max() <= 0.0 and np.count_nonzero(ink > high / 2) < SHEET_ON_BLACK * ink.size:
         return ink, None   # paper at zero all round, ink on less than half: a canvas (fast path)
@@ -246,11 +254,7 @@ def _sheet_mask(ink: np.ndarray, region: np.ndarray) -> np.ndarray | None:
     lines = spine.sum() >= SHEET_LINES * width
     if not (lines and thick >= SHEET_THICKER * _bold_width(strokes)):
         return None
-    # A photo's sheet edge is blurred over a few pixels, half desk, half paper: read as a faint
-    # line along the sheet, it joined the nearest digit. (The picture's edge, where the sheet
-    # may run off, does not erode it.)
-    margin = max(2, round(SHEET_MARGIN * min(ink.shape)))
-    return ndimage.binary_erosion(sheet, iterations=margin, border_value=1)
+    return _rim_left_out(sheet)
 
 
 def _even_paper(ink: np.ndarray) -> np.ndarray:

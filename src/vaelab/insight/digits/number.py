@@ -42,7 +42,12 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     digits' confidences) than the whole picture read as one line.
 
     Raises :class:`UnreadableImage` for a picture that is not an image of a usable size; an empty
-    or speck-only picture gives an empty reading whose ``notes`` say why."""
+    or speck-only picture gives an empty reading whose ``notes`` say why, and the notes name the
+    doubtful digits (:func:`_doubts_said`)."""
+    return _doubts_said(_reading(picture, classify, p))
+
+
+def _reading(picture: np.ndarray, classify: Classify, p: SegmentationParams) -> NumberReading:
     ink, scale = ink_image(picture)
     shape = ink.shape
     ink, straightened, outside = _level(ink)
@@ -59,7 +64,7 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
                                             classify, cells), 0, to_picture, classify, p)
     cuts = _line_cuts(regions, p)
     if not cuts:
-        return _doubts_said(whole)
+        return whole
     rows = [0, *cuts, ink.shape[0]]
     lines = [_line_reading(*segment(ink[top:bottom], p, classify,
                                     None if outside is None else outside[top:bottom]),
@@ -67,11 +72,11 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
              for top, bottom in zip(rows, rows[1:])]
     lines = [line for line in lines if line.digits]   # a band of specks holds no line
     if len(lines) < 2 or _typical_confidence(lines) <= _typical_confidence([whole]):
-        return _doubts_said(whole)
+        return whole
     notes = [f"{len(lines)} lines of digits, read top to bottom", *levelled]
     notes += [f"line {i}: {note}" for i, line in enumerate(lines, start=1) for note in line.notes]
-    return _doubts_said(NumberReading(" ".join(line.text for line in lines),
-                                      [d for line in lines for d in line.digits], notes))
+    return NumberReading(" ".join(line.text for line in lines),
+                         [d for line in lines for d in line.digits], notes)
 
 
 def _doubts_said(reading: NumberReading) -> NumberReading:
