@@ -37,7 +37,7 @@ def main() -> None:
     setup(params)  # the detector runs on the CPU: its maps feed numpy metrics
     detector = DefectDetector.from_params(params.defects, load_detailvae("models/detailvae"))
     sets = {name: load_set(args.data, name) for name in ("train", "val", "test")}
-    metrics = evaluate(detector, sets, params.defects, Path(args.plots))
+    metrics = evaluate(detector, sets, params.defects, Path(args.plots), params.threads)
     detector.save("models/defect_detector")
     write_json("metrics/defects.json", metrics)
     chosen = metrics["method"]

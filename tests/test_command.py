@@ -36,12 +36,13 @@ def bad_files(folder):
     real = next(folder.glob("*.jpg"))
     (folder / "truncated.jpg").write_bytes(real.read_bytes()[:2000])
     Image.new("L", (1, 1)).save(folder / "one_pixel.png")
+    Image.new("RGB", (200, 180)).convert("LAB").save(folder / "lab.tif")   # a mode not read
     Image.MAX_IMAGE_PIXELS, limit = None, Image.MAX_IMAGE_PIXELS
     try:
         Image.new("L", (20000, 10000)).save(folder / "bomb.png")   # 2e8 pixels: over PIL's limit
     finally:
         Image.MAX_IMAGE_PIXELS = limit
-    return {"not_an_image.png", "empty.jpg", "truncated.jpg", "one_pixel.png", "bomb.png"}
+    return {"not_an_image.png", "empty.jpg", "truncated.jpg", "one_pixel.png", "bomb.png", "lab.tif"}
 
 
 @pytest.fixture
@@ -76,7 +77,8 @@ def test_tiles_reports_each_bad_file_in_its_row_and_classifies_the_rest(models, 
     assert {r["method"] for r in rows} == {"padim"}
     assert all((tmp_path / "maps" / (n.rsplit(".", 1)[0] + "_map.png")).is_file()
                for n in names if n not in bad)
-    assert status == 1 and "5 unreadable" in capsys.readouterr().err
+    assert "LAB pixels are not supported" in rows[names.index("lab.tif")]["error"]
+    assert status == 1 and "6 unreadable" in capsys.readouterr().err
 
 
 def test_tiles_fail_fast_json_and_missing_models(models, tiles, tmp_path, capsys):
@@ -133,7 +135,7 @@ def test_figure_paths_never_share_a_name(tmp_path):
     assert all(paths[f].parent == tmp_path for f in files)
 
 
-def test_sample_draws_digits_unguided_and_guided(tmp_path):
+def test_sample_draws_digits_unguided_and_guided(tmp_path, capsys):
     from conftest import REPO
 
     from vaelab.core.params import load_params
@@ -153,6 +155,14 @@ def test_sample_draws_digits_unguided_and_guided(tmp_path):
                      "--out", str(out), *extra]) == 0
         assert Image.open(out).size[0] > 100
     assert main(["--models", str(tmp_path), "sample", "--digit", "12", "--out", str(out)]) == 2
+    refused = {("--model", "classifier"): "not a conditional VAE", ("-n", "5000"): "1..1024",
+               ("--temperature", "nan"): "above 0", ("--temperature", "0"): "above 0",
+               ("--seed", str(2 ** 70)): "--seed", ("--out", str(tmp_path / "grid.jpg")): ".png"}
+    for (option, value), says in refused.items():
+        args = {"--out": str(out), option: value}
+        assert main(["--models", str(tmp_path), "sample", "--digit", "7",
+                     *(x for kv in args.items() for x in kv)]) == 2, option
+        assert says in capsys.readouterr().err, option
 
 
 def tile_folder(root, count, defects_dir):
@@ -193,6 +203,8 @@ def test_peak_memory_does_not_grow_with_the_number_of_files(models, tmp_path, de
 
 
 def test_a_killed_run_leaves_no_half_written_csv(models, tmp_path, defects_dir):
+    """Killed mid-run (SIGKILL): the previous output is untouched. Stopped (SIGTERM, as
+    ``timeout`` and ``kill`` do): untouched too, exit status 143, and no temporary file left."""
     import signal
     import subprocess
     import sys
@@ -201,18 +213,103 @@ def test_a_killed_run_leaves_no_half_written_csv(models, tmp_path, defects_dir):
     out = tmp_path / "labels.csv"
     out.write_text("file,score,label,threshold,method,error\nold,1,good,1,padim,\n")
     before = out.read_text()
-    proc = subprocess.Popen([sys.executable, "-m", "vaelab.command.main", "--models", str(models),
-                             "tiles", str(folder), "--out", str(out), "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    # wait until it is writing (its temporary file exists), then kill it mid-run
-    while time.time() < deadline and not [p for p in tmp_path.iterdir() if p.name.startswith(".labels.csv")
-                                          or (p.name.startswith("labels.csv") and p != out)]:
-        if proc.poll() is not None:
-            break
-        time.sleep(0.02)
-    # kill at once: on a fast machine 400 tiles take about a second once writing has begun
-    assert proc.poll() is None, "the run ended before it could be killed: give it more tiles"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert out.read_text() == before          # the previous output is untouched, not truncated
+
+    def temporary_files():
+        return [p for p in tmp_path.iterdir() if p.name.startswith(".labels.csv")
+                or (p.name.startswith("labels.csv") and p != out)]
+
+    def stop_midway(how):
+        left_before = len(temporary_files())
+        proc = subprocess.Popen([sys.executable, "-m", "vaelab.command.main", "--models",
+                                 str(models), "tiles", str(folder), "--out", str(out), "--quiet"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 120
+        # wait until it is writing (its temporary file exists), then stop it mid-run
+        while time.time() < deadline and len(temporary_files()) == left_before:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        # at once: on a fast machine 400 tiles take about a second once writing has begun
+        assert proc.poll() is None, "the run ended before it could be stopped: give it more tiles"
+        proc.send_signal(how)
+        proc.wait()
+        assert out.read_text() == before      # the previous output is untouched, not truncated
+        return proc, len(temporary_files()) - left_before
+
+    stop_midway(signal.SIGKILL)
+    proc, left = stop_midway(signal.SIGTERM)
+    assert proc.returncode == 143 and left == 0
+    assert b"stopped (SIGTERM)" in proc.stderr.read()
+
+
+def test_outputs_never_land_on_inputs(models, tiles, tmp_path, capsys):
+    """--out naming an input is refused before anything is read, and a map whose name is taken
+    by an input tile (a_map.png read beside a.png) gets another: no input is ever overwritten."""
+    jpg = sorted(tiles.glob("*.jpg"))[0]
+    shutil.copy(jpg, tiles / f"{jpg.stem}_map.png")
+    before = {p.name: p.read_bytes() for p in tiles.iterdir()}
+    assert main(["--models", str(models), "tiles", str(tiles), "--out", str(jpg), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "input" in err and jpg.read_bytes() == before[jpg.name]
+    out = tmp_path / "labels.csv"
+    assert main(["--models", str(models), "tiles", str(tiles), "--out", str(out),
+                 "--maps", str(tiles), "--quiet"]) == 0
+    assert {p.name: p.read_bytes() for p in tiles.iterdir() if p.name in before} == before
+    rows = {Path(r["file"]).name: r for r in read_rows(out)}
+    assert Path(rows[jpg.name]["map"]).name == f"{jpg.stem}-2_map.png"
+    maps = [r["map"] for r in rows.values()]
+    assert len(set(maps)) == len(maps) and all(Path(m).is_file() for m in maps)
+
+
+def test_a_special_output_file_is_written_in_place(models, tiles, tmp_path):
+    """--out a pipe (or /dev/null, /dev/stdout): the rows go into it, and it stays what it was
+    (renaming a finished file over it would replace the device with a regular file)."""
+    import os
+    import stat
+    import threading
+    fifo = tmp_path / "rows.pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    assert main(["--models", str(models), "tiles", str(tiles), "--out", str(fifo), "--quiet"]) == 0
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received and received[0].startswith("file,score,label") and received[0].count("\n") == 8
+
+
+def test_missing_pipes_and_odd_outputs_are_rows_or_refusals(models, tiles, tmp_path, capsys):
+    """A missing file or a pipe named on the command line (a shell glob's leftovers) is its own
+    row — a pipe is never opened, which would wait forever — and the rest is read; an output
+    under a file is refused before reading."""
+    import os
+    os.mkfifo(tmp_path / "pipe.png")
+    out = tmp_path / "labels.csv"
+    assert main(["--models", str(models), "tiles", str(tmp_path / "gone.png"), str(tmp_path / "pipe.png"),
+                 str(tiles), "--out", str(out), "--quiet"]) == 1
+    rows = {Path(r["file"]).name: r for r in read_rows(out)}
+    assert rows["gone.png"]["label"] == "error" and "no such file" in rows["gone.png"]["error"]
+    assert rows["pipe.png"]["label"] == "error" and "not a regular file" in rows["pipe.png"]["error"]
+    assert sum(r["label"] != "error" for r in rows.values()) == 7
+    capsys.readouterr()
+    (tmp_path / "notes.txt").write_text("keep")
+    for option in ("--out", "--maps"):
+        args = [option, str(tmp_path / "notes.txt" / "inside")]
+        assert main(["--models", str(models), "tiles", str(tiles), *args, "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert option in err and "is a file, not a folder" in err
+
+
+def test_fail_fast_counts_the_files_it_read_and_ctrl_c_is_one_line(models, tiles, tmp_path,
+                                                                  capsys, monkeypatch):
+    (tiles / "a_broken.jpg").write_bytes(b"broken")
+    assert main(["--models", str(models), "tiles", str(tiles), "--out", str(tmp_path / "l.csv"),
+                 "--fail-fast", "--quiet"]) == 1
+    assert "vaelab tiles: 1 files, 0 defective, 1 unreadable" in capsys.readouterr().err
+    from vaelab.command import tiles as tiles_command
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(tiles_command, "run", interrupted)
+    assert main(["--models", str(models), "tiles", str(tiles), "--quiet"]) == 130
+    assert capsys.readouterr().err == "vaelab tiles: interrupted\n"

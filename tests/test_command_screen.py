@@ -120,3 +120,56 @@ def test_screen_without_a_fitted_detector_names_the_stage(tmp_path, capsys):
     np.save(tmp_path / "d.npy", digits(2))
     assert main(["--models", str(tmp_path / "none"), "screen", str(tmp_path / "d.npy")]) == 2
     assert "dvc repro anomaly_roc" in capsys.readouterr().err
+
+
+def test_bad_arrays_get_clear_rows_and_a_late_bad_row_spoils_its_whole_file(models, tmp_path):
+    """A .npy that is not one (text, an .npz, cut short, Python objects) says so in its row; a
+    NaN in the last row makes the file one error row — none of its digits scored, none in the
+    verdict — and the files after it are still read."""
+    folder = tmp_path / "arrays"
+    folder.mkdir()
+    late = digits(300).astype(np.float32) / 255
+    late[280, 3, 3] = np.nan
+    np.save(folder / "a_late_nan.npy", late)
+    (folder / "b_text.npy").write_text("0 1 2")
+    np.savez(folder / "c_archive.npy", digits=digits(2))
+    np.save(folder / "d_cut.npy", digits(50))
+    (folder / "d_cut.npy").write_bytes((folder / "d_cut.npy").read_bytes()[:3000])
+    np.save(folder / "e_objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.save(folder / "f_good.npy", digits(3))
+    (folder / "c_archive.npy.npz").rename(folder / "c_archive.npy")
+    out, verdict = tmp_path / "scores.csv", tmp_path / "verdict.json"
+    assert main(["--models", str(models), "screen", str(folder), "--out", str(out),
+                 "--verdict", str(verdict), "--quiet"]) == 1
+    with open(out, newline="") as f:
+        rows = {r["file"].split("/")[-1]: r for r in csv.DictReader(f)}
+    says = {"a_late_nan.npy": "finite", "b_text.npy": "not a .npy file",
+            "c_archive.npy": ".npz archive", "d_cut.npy": "truncated",
+            "e_objects.npy": "Python objects"}
+    for name, words in says.items():
+        assert rows[name]["label"] == "error" and words in rows[name]["error"], rows[name]
+        assert name in rows[name]["error"]                          # the message names the file
+    assert sorted(rows) == [*sorted(says), *(f"f_good.npy[{i}]" for i in range(3))]
+    assert json.loads(verdict.read_text())["images"] == 3
+
+
+def test_fail_fast_verdict_counts_only_the_digits_given_a_row(models, tmp_path, capsys):
+    np.save(tmp_path / "a.npy", digits(10))
+    (tmp_path / "b.npy").write_bytes(b"")
+    Image.fromarray(digits(1)[0]).save(tmp_path / "c.png")
+    verdict = tmp_path / "verdict.json"
+    assert main(["--models", str(models), "screen", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"),
+                 str(tmp_path / "c.png"), "--out", str(tmp_path / "rows.csv"), "--verdict",
+                 str(verdict), "--fail-fast", "--quiet"]) == 1
+    with open(tmp_path / "rows.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 11                   # 10 digits, then b's error
+    assert json.loads(verdict.read_text())["images"] == 10
+    assert "vaelab screen: 10 digits" in capsys.readouterr().err
+
+
+def test_the_verdict_never_overwrites_an_input(models, tmp_path, capsys):
+    np.save(tmp_path / "d.npy", digits(4))
+    before = (tmp_path / "d.npy").read_bytes()
+    assert main(["--models", str(models), "screen", str(tmp_path), "--verdict",
+                 str(tmp_path / "d.npy"), "--quiet"]) == 2
+    assert "--verdict" in capsys.readouterr().err and (tmp_path / "d.npy").read_bytes() == before

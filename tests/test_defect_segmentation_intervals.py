@@ -69,3 +69,26 @@ def test_pixel_auroc_and_pro_intervals_hold_the_value_shrink_and_are_seeded():
     only_good = np.zeros(len(maps), bool)
     only_good[25:] = True
     assert ranked.intervals(only_good, seed=0, resamples=50) == {}
+
+
+@pytest.mark.parametrize("levels, padded", [(None, False), (5, False), (40, True), (None, True)])
+def test_the_roc_from_ranked_pixels_is_sklearns_bit_for_bit(levels, padded):
+    """RankedPixels.roc_points reuses its sort; it must give exactly the arrays of
+    shift.scores.roc_points (sklearn's roc_curve, drop_intermediate, thinned) — with many tied
+    scores (maps of a few levels) and with padding left out — and refuse one-class pixels."""
+    from vaelab.shift.scores import roc_points
+    maps, truth = _tiles(n=30, seed=4)
+    if levels is not None:
+        maps = np.round(maps * levels / 4) / levels          # runs of tied scores
+    maps = maps.astype(np.float32)
+    valid = np.ones_like(truth)
+    if padded:
+        valid[:, :, -5:] = False
+    ranked = RankedPixels(maps, truth, valid)
+    negatives, positives = maps[valid & ~truth], maps[valid & truth]
+    for points in (7, 50, 100_000):
+        expected = roc_points(negatives, positives, points)
+        got = ranked.roc_points(points)
+        assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True)), points
+    with pytest.raises(ValueError, match="both sets"):
+        RankedPixels(maps, np.zeros_like(truth)).roc_points(10)

@@ -85,3 +85,28 @@ def test_a_damaged_exif_block_leaves_the_pixels_as_stored(tmp_path):
     for suffix in ("png", "jpg"):
         Image.fromarray(stored).save(tmp_path / f"photo.{suffix}", exif=b"Exif\x00\x00garbage")
         assert np.asarray(open_image(tmp_path / f"photo.{suffix}")).shape == (20, 30)
+
+
+def test_odd_files_and_modes_are_named_errors_and_big_ones_read_quietly(tmp_path):
+    """A pipe is refused without being opened (reading it would wait forever), a missing file
+    says so, a LAB picture names its mode, and a picture over PIL's warning size (but under its
+    limit) reads without PIL's warning on stderr."""
+    import os
+    import warnings
+    os.mkfifo(tmp_path / "pipe.png")
+    with pytest.raises(UnreadableImageFile, match=r"pipe\.png: not a regular file"):
+        open_image(tmp_path / "pipe.png")
+    with pytest.raises(UnreadableImageFile, match=r"gone\.png: no such file"):
+        open_image(tmp_path / "gone.png")
+    Image.new("RGB", (30, 30), (200, 10, 10)).convert("LAB").save(tmp_path / "lab.tif")
+    with pytest.raises(UnreadableImageFile, match=r"lab\.tif: LAB pixels are not supported"):
+        grey8(open_image(tmp_path / "lab.tif"), tmp_path / "lab.tif")
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "big.png")
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = 1000          # 1 600 pixels: over this warns, over twice refuses
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert open_image(tmp_path / "big.png").size == (40, 40)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit

@@ -1220,10 +1220,29 @@ def test_inverted_and_16_bit_pictures_give_the_same_ink():
     (np.full((20, 20), np.nan, np.float32), "NaN"),
     (np.full((20, 20), 300.0), "expected"),
     (np.array([["a"] * 20] * 20), "numbers"),
+    (np.ones((20, 20), np.complex64), "numbers"),
 ])
 def test_bad_pictures_raise_a_clear_error(picture, message):
     with pytest.raises(UnreadableImage, match=message):
         read_number(picture, constant_classify, KNOBS)
+
+
+def test_a_huge_picture_is_checked_whole_but_only_its_kept_pixels_become_floats():
+    """Striding comes before the float copy (an 8000² RGBA canvas took 3.1 GB as floats), but
+    the values are judged on every pixel: a 0..255 float picture whose only value above 1 lies
+    between the kept pixels is still read as 0..255, and a NaN there is still refused."""
+    from vaelab.insight.digits.ink import _unit_range
+    picture = np.zeros((40, 40))
+    picture[10:30, 10:14] = 0.9
+    picture[1, 1] = 200.0                                   # not a kept pixel at step 2
+    kept = _unit_range(picture, 2)
+    assert kept.shape == (20, 20) and kept.dtype == np.float32
+    assert np.array_equal(kept, (picture[::2, ::2].astype(np.float32) / 255.0))
+    picture[1, 1] = np.nan
+    with pytest.raises(UnreadableImage, match="NaN"):
+        _unit_range(picture, 2)
+    grey = (np.arange(1600).reshape(40, 40) % 256).astype(np.uint8)
+    assert np.array_equal(_unit_range(grey, 3), grey[::3, ::3].astype(np.float32) / 255.0)
 
 
 def test_a_huge_picture_is_downscaled_not_refused():

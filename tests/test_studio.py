@@ -67,6 +67,7 @@ def test_sketch_reads_each_digit_with_crops_cams_and_variations(studio):
     (np.zeros((300, 300, 4), np.uint8), "No digit found"),        # an empty canvas
     (np.zeros((1, 1), np.uint8), "at least"),
     (np.zeros((5, 5, 7), np.uint8), "expected"),
+    ({"composite": [[1, 2], [3]]}, "not an image"),               # ragged rows
 ])
 def test_bad_sketches_become_messages(studio, value, says):
     with pytest.raises(h.StudioMessage, match=says):
@@ -93,6 +94,14 @@ def test_reconstruction_bad_choices_become_messages(studio):
         h.inspect_reconstruction(studio, "resnet", "test", 0)
     with pytest.raises(h.StudioMessage, match="prepare_mnist"):
         h.inspect_reconstruction(studio, "conv_vae", "rotated", 0)   # not prepared here
+    for index in (float("nan"), float("inf"), None, "abc", 2.5, -1):   # what a number box sends
+        with pytest.raises(h.StudioMessage, match="whole number"):
+            h.inspect_reconstruction(studio, "conv_vae", "test", index)
+    assert h.inspect_reconstruction(studio, "conv_vae", "test", 3.0)[1].startswith("**conv_vae on test #3**")
+    with pytest.raises(h.StudioMessage, match="unknown model"):
+        h.inspect_reconstruction(studio, ["conv_vae"], "test", 0)
+    with pytest.raises(h.StudioMessage, match="seed"):
+        h.pick_index(studio, "conv_vae", "test", "random", seed=-1)
 
 
 def test_tile_checks_refuse_bad_files_and_name_the_missing_stage(studio, tmp_path):
@@ -102,6 +111,10 @@ def test_tile_checks_refuse_bad_files_and_name_the_missing_stage(studio, tmp_pat
     text.write_text("not an image")
     with pytest.raises(h.StudioMessage, match="not a readable image"):
         h.check_tile_file(studio, text)
+    import os
+    os.mkfifo(tmp_path / "pipe.png")                      # never opened: it would block
+    with pytest.raises(h.StudioMessage, match="no such file"):
+        h.check_tile_file(studio, tmp_path / "pipe.png")
     huge = tmp_path / "huge.png"
     Image.new("L", (8000, 6000)).save(huge)
     with pytest.raises(h.StudioMessage, match="larger than"):

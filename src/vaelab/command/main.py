@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -81,17 +82,39 @@ def parser() -> argparse.ArgumentParser:
                             "keeping those the CNN evaluator is most confident about.",
                             epilog="example: vaelab sample --digit 7 -n 16 --guided --out 7.png")
     sample.add_argument("--digit", type=int, required=True, help="0..9")
-    sample.add_argument("-n", type=int, default=16, dest="count", help="how many (default 16)")
+    sample.add_argument("-n", type=int, default=16, dest="count",
+                        help="how many (default 16, at most 1024: one grid figure)")
     sample.add_argument("--guided", action="store_true", help="keep the evaluator's most confident of 8n")
-    sample.add_argument("--temperature", type=float, default=1.0)
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--temperature", type=float, default=1.0,
+                        help="scale of the prior's spread (> 0; default 1)")
+    sample.add_argument("--seed", type=int, default=0, help="0 .. 2^63 - 1 (default 0)")
     sample.add_argument("--model", default="cond_resvae", help="a conditional model in --models")
-    sample.add_argument("--out", type=Path, required=True, help="PNG to write")
+    sample.add_argument("--out", type=Path, required=True, help="PNG to write (name ending .png)")
     return top
+
+
+class Terminated(BaseException):
+    """SIGTERM (``kill``, ``timeout``), raised where the run is so that it unwinds like Ctrl-C:
+    the temporary output file is removed and the worker processes are stopped."""
+
+
+def _terminated(signum, frame):
+    raise Terminated
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    on_term = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _run(args)
+    except Terminated:
+        print(f"vaelab {args.command}: stopped (SIGTERM)", file=sys.stderr)
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, on_term)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         check_destinations({f"--{k}": getattr(args, k, None) for k in ("out", "verdict")},
                            {f"--{k}": getattr(args, k, None) for k in ("maps", "explain")})
@@ -112,11 +135,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if failed else 0
         if args.command == "screen":
             from vaelab.command import screen
-            from vaelab.core.io import write_json
             total, failed, verdict = screen.run(args.inputs, args.models, args.out, args.format,
-                                                args.recursive, args.quiet, args.fail_fast)
-            if args.verdict:
-                write_json(args.verdict, verdict)
+                                                args.recursive, args.quiet, args.fail_fast,
+                                                args.verdict)
             print(f"vaelab screen: {total} digits, {verdict['flagged']} flagged as shifted "
                   f"({verdict['flagged_share']:.1%}, {verdict['expected_share']:.0%} expected of "
                   f"clean digits, p = {verdict['flagged_p_value']:.3g}); label shift "
@@ -133,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     except (*USER_ERRORS, ValueError, OSError) as err:   # OSError: an output it cannot write
         print(f"vaelab {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:   # the output file, if any, is left as it was (written atomically)
+        print(f"vaelab {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """What every ``vaelab`` subcommand shares: the file list, the progress bar, rows written as CSV
-or JSON atomically (a killed run never leaves a half-written file)."""
+or JSON atomically (a killed run never leaves a half-written file), outputs that never land on
+an input."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sys
@@ -18,29 +20,69 @@ from vaelab.core.io import atomic_path
 
 def list_files(inputs: Iterable[Path], suffixes: set[str], recursive: bool) -> list[Path]:
     """Files named directly (whatever their suffix) and the files with one of ``suffixes`` in
-    the folders named (their subfolders too with ``recursive``), sorted, each once."""
+    the folders named (their subfolders too with ``recursive``), sorted, each once. A path named
+    directly that is not a folder is kept even when it is missing, a dangling link or not a
+    regular file (a pipe, a device): its reader reports it in its own row, and the rest of the
+    batch is read."""
     files: list[Path] = []
     for item in inputs:
         if item.is_dir():
             found = item.rglob("*") if recursive else item.iterdir()
             files += sorted(p for p in found if p.is_file() and p.suffix.lower() in suffixes)
-        elif item.is_file():
-            files.append(item)
         else:
-            raise FileNotFoundError(f"{item}: no such file or folder")
+            files.append(item)
     return list(dict.fromkeys(files))
 
 
 def check_destinations(files: dict[str, Path | None], folders: dict[str, Path | None]) -> None:
-    """Refuse, before any input is read, a file option (``--out``) that names a folder and a
-    folder option (``--maps``) that names a file: found only at the end, they would lose the
-    whole batch's rows."""
+    """Refuse, before any input is read, a file option (``--out``) that names a folder, a folder
+    option (``--maps``) that names a file, and either under a file (``--out notes.txt/rows.csv``):
+    found only at the end, they would lose the whole batch's rows."""
     for option, path in files.items():
         if path is not None and path.is_dir():
             raise ValueError(f"{option} {path}: is a folder; give a file name")
     for option, path in folders.items():
         if path is not None and path.exists() and not path.is_dir():
             raise ValueError(f"{option} {path}: is a file; give a folder")
+    for option, path in (*files.items(), *folders.items()):
+        above = next((p for p in (path.parents if path is not None else ()) if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise ValueError(f"{option} {path}: {above} is a file, not a folder")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def check_outputs_apart(files: list[Path], outputs: dict[str, Path | None]) -> None:
+    """Refuse an output option (``--out``, ``--verdict``) naming one of the input files (the
+    same file under any name or link): the run would overwrite what it reads."""
+    named = {_identity(path): (option, path) for option, path in outputs.items() if path is not None}
+    named.pop(None, None)     # outputs not there yet cannot be inputs
+    if not named:
+        return
+    for file in files:
+        hit = named.get(_identity(file))
+        if hit is not None:
+            raise ValueError(f"{hit[0]} {hit[1]}: is one of the input files ({file}); give "
+                             "another name")
+
+
+@contextlib.contextmanager
+def output_file(path: Path) -> Iterator[Path]:
+    """Where to write the output ``path``: a temporary file beside it, renamed over it when
+    complete (a killed run leaves the old file) — or, for a special file (``/dev/null``, a
+    pipe, a terminal), the file itself: renaming over it would replace the device. A link to a
+    regular file is followed (the link stays, its target gets the output)."""
+    if path.exists() and not path.is_file():
+        yield path
+        return
+    with atomic_path(path.resolve() if path.is_symlink() else path) as tmp:
+        yield tmp
 
 
 def figure_paths(files: list[Path], folder: Path, ending: str) -> dict[Path, Path]:
@@ -48,16 +90,23 @@ def figure_paths(files: list[Path], folder: Path, ending: str) -> dict[Path, Pat
     stem (``a/tile.png`` and ``b/tile.png`` in a recursive batch, ``tile.png`` beside
     ``tile.jpg``) the first keeps it and the others get ``<stem>-2``, ``-3`` … in file order, so
     no figure overwrites another (the rows name each file's figure). Stems are compared
-    case-blind, as some disks do."""
+    case-blind, as some disks do. A figure name that is one of the input files (``a_map.png``
+    read beside ``a.png``) is numbered on as well: a figure never overwrites an input."""
     counts = Counter(path.stem.lower() for path in files)
     taken = {stem for stem, count in counts.items() if count == 1}
+    inputs = {_identity(path) for path in files} - {None}
+
+    def free(name: str) -> bool:
+        return _identity(folder / f"{name}{ending}") not in inputs
+
     paths = {}
     for path in files:
         name, k = path.stem, 1
-        if counts[path.stem.lower()] > 1:
-            while name.lower() in taken:
-                k += 1
-                name = f"{path.stem}-{k}"
+        clashes = counts[path.stem.lower()] > 1
+        while ((clashes or k > 1) and name.lower() in taken) or not free(name):
+            k += 1
+            name = f"{path.stem}-{k}"
+        if clashes or k > 1:
             taken.add(name.lower())
         paths[path] = folder / f"{name}{ending}"
     return paths
@@ -76,7 +125,7 @@ def write_rows(rows: Iterable[dict[str, Any]], columns: list[str], out: Path | N
     if out is None:
         yield from _write(rows, columns, sys.stdout, fmt)
         return
-    with atomic_path(out) as tmp, open(tmp, "w", newline="") as f:
+    with output_file(out) as target, open(target, "w", newline="") as f:
         yield from _write(rows, columns, f, fmt)
 
 

@@ -6,7 +6,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from vaelab.command.output import figure_paths, list_files, progress, write_rows
+from vaelab.command.output import (
+    check_outputs_apart,
+    figure_paths,
+    list_files,
+    progress,
+    write_rows,
+)
 from vaelab.insight.figures import cam_rows_figure, overlay
 from vaelab.insight.reader import NumberReader
 from vaelab.insight.reading_pool import ReadingPool
@@ -26,19 +32,22 @@ def processes_for(jobs: int, files: int) -> int:
 
 def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive: bool,
         explain: Path | None, quiet: bool, fail_fast: bool, jobs: int = 1) -> tuple[int, int]:
-    """Read every image, in ``jobs`` processes (:func:`processes_for`); returns (files, failed)."""
+    """Read every image, in ``jobs`` processes (:func:`processes_for`); returns (files read,
+    failed) — fewer than listed when ``fail_fast`` stopped the run."""
     files = list_files(inputs, IMAGE_SUFFIXES, recursive)
     if not files:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images")
+    check_outputs_apart(files, {"--out": out})
     processes = processes_for(jobs, len(files))
     reader = NumberReader.load(models)
-    failed = 0
+    done = failed = 0
     figures = figure_paths(files, explain, "_explain.png") if explain is not None else {}
 
     def rows(pool: ReadingPool) -> Iterator[dict]:
-        nonlocal failed
+        nonlocal done, failed
         readings = pool.read_files(files, reader.knobs)
         for path, (reading, error) in progress(zip(files, readings), len(files), quiet, "read"):
+            done += 1
             row = {"file": str(path)}
             if reading is None:
                 failed += 1
@@ -63,7 +72,7 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
     with ReadingPool(reader.model, processes) as pool:
         for _ in write_rows(rows(pool), columns, out, fmt):
             pass
-    return len(files), failed
+    return done, failed
 
 
 __all__ = ["processes_for", "run"]

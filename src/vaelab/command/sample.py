@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -10,6 +11,8 @@ from vaelab.core.checkpoint import load_checkpoint
 from vaelab.core.plots import image_grid
 from vaelab.generation.sampling import guided_draw, sample_prior
 
+MAX_COUNT = 1024   # one grid figure: ~0.3 MB and ~10 ms a digit to draw (6 000 took 3 GB)
+
 
 def run(digit: int, count: int, guided: bool, temperature: float, seed: int, models: Path,
         model: str, out: Path) -> torch.Tensor:
@@ -17,9 +20,18 @@ def run(digit: int, count: int, guided: bool, temperature: float, seed: int, mod
     Guided: 8 × count candidates, the evaluator's ``count`` most confident kept (best first)."""
     if not 0 <= digit <= 9:
         raise ValueError(f"--digit {digit}: must be 0..9")
-    if count < 1:
-        raise ValueError(f"-n {count}: must be at least 1")
+    if not 1 <= count <= MAX_COUNT:
+        raise ValueError(f"-n {count}: must be 1..{MAX_COUNT} (one figure holds them all)")
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"--temperature {temperature}: must be a number above 0")
+    if not 0 <= seed < 2 ** 63:
+        raise ValueError(f"--seed {seed}: must be 0 .. 2^63 - 1")
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out {out}: the grid is written as PNG; give a name ending in .png")
     vae = load_checkpoint(models / model)
+    if not getattr(vae, "conditional", False):
+        raise ValueError(f"--model {model}: not a conditional VAE (one that draws a chosen digit, "
+                         "such as cond_resvae)")
     generator = torch.Generator().manual_seed(seed)
     if guided:
         draw = guided_draw(vae, load_checkpoint(models / "classifier"), digit, 8 * count, count, 1,

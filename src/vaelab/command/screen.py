@@ -9,6 +9,7 @@ flag.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vaelab.command.output import list_files, progress, write_rows
+from vaelab.command.output import (
+    check_outputs_apart,
+    list_files,
+    output_file,
+    progress,
+    write_rows,
+)
 from vaelab.core.images import grey8, open_image
 from vaelab.shift.screen import Screener
 
@@ -56,6 +63,50 @@ def as_uint8_digits(array: np.ndarray, name: str) -> np.ndarray:
     return array.astype(np.uint8)
 
 
+def open_npy(path: Path) -> np.ndarray:
+    """The array in a .npy file, memory-mapped (read chunk by chunk); a ValueError naming the file
+    for anything else: no file, not a .npy file, a .npz archive, Python objects (never loaded:
+    loading them runs code), a file shorter than its header says."""
+    if not path.is_file():   # a pipe would be read forever
+        raise ValueError(f"{path}: no such file" if not path.exists() else
+                         f"{path}: not a regular file (a folder, pipe or device)")
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except OSError as err:
+        raise ValueError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if magic[:4] == b"PK\x03\x04":
+        raise ValueError(f"{path}: a .npz archive, not one array; save the digits with np.save")
+    if magic != b"\x93NUMPY":
+        raise ValueError(f"{path}: not a .npy file (no NumPy header); save the digits with np.save")
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except EOFError:
+        raise ValueError(f"{path}: truncated .npy file (its header is cut short)") from None
+    except ValueError as err:
+        if "object" in str(err).lower():
+            raise ValueError(f"{path}: holds Python objects, which are never loaded; save a "
+                             "numeric array (uint8 0..255 or floats in [0, 1])") from None
+        raise ValueError(f"{path}: truncated or damaged .npy file ({err})") from None
+
+
+def npy_digits(path: Path) -> Iterator[Digit]:
+    """The digits of a .npy file, checked whole before the first is given: a bad value in its
+    last row makes the file one error, not rows of digits and then an error."""
+    array = open_npy(path)
+    if array.shape == (28, 28):
+        array = array[None]
+    if array.ndim == 0 or len(array) == 0:
+        raise ValueError(f"{path}: shape {array.shape}; expected (N, 28, 28) with N ≥ 1")
+    chunks = range(0, len(array), BATCH)
+    for start in chunks:          # checked first, chunk by chunk: memory stays one chunk
+        as_uint8_digits(np.asarray(array[start:start + BATCH]), f"{path} (rows {start}…)")
+    for start in chunks:
+        chunk = as_uint8_digits(np.asarray(array[start:start + BATCH]), f"{path} (rows {start}…)")
+        for i, image in enumerate(chunk):
+            yield Digit(f"{path}[{start + i}]", image)
+
+
 def read_picture(path: Path) -> Digit:
     grey = grey8(open_image(path), path)
     notes = ""
@@ -70,16 +121,7 @@ def digits_of(files: list[Path]) -> Iterator[Digit]:
     for path in files:
         try:
             if path.suffix.lower() == ".npy":
-                array = np.load(path, mmap_mode="r", allow_pickle=False)  # read chunk by chunk
-                if array.shape == (28, 28):
-                    array = array[None]
-                if array.ndim == 0 or len(array) == 0:
-                    raise ValueError(f"{path}: shape {array.shape}; expected (N, 28, 28) with N ≥ 1")
-                for start in range(0, len(array), BATCH):
-                    chunk = as_uint8_digits(np.asarray(array[start:start + BATCH]),
-                                            f"{path} (rows {start}…)")
-                    for i, image in enumerate(chunk):
-                        yield Digit(f"{path}[{start + i}]", image)
+                yield from npy_digits(path)
             else:
                 yield read_picture(path)
         except Exception as err:   # one bad file is one error row, never the whole batch
@@ -98,15 +140,17 @@ def batches(digits: Iterator[Digit], size: int) -> Iterator[list[Digit]]:
 
 
 def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive: bool,
-        quiet: bool, fail_fast: bool) -> tuple[int, int, dict]:
-    """Screen every digit; returns (digits, failed files, the batch verdict)."""
+        quiet: bool, fail_fast: bool, verdict: Path | None = None) -> tuple[int, int, dict]:
+    """Screen every digit; write the batch verdict as JSON to ``verdict``; returns (digits,
+    failed files, the verdict) — the digits that got a row (``fail_fast`` may stop early)."""
     files = list_files(inputs, SUFFIXES, recursive)
     if not files:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images or .npy files")
+    check_outputs_apart(files, {"--out": out, "--verdict": verdict})
     screener = Screener(models)
     threshold = screener.screen.threshold
-    predicted_all: list[torch.Tensor] = []
-    counts = {"digits": 0, "failed": 0, "flagged": 0}
+    predicted_rows: list[int] = []     # the predicted digit of every digit given a row
+    counts = {"failed": 0, "flagged": 0}
 
     def rows() -> Iterator[dict]:
         for batch in batches(digits_of(progress(files, len(files), quiet, "screen")), BATCH):
@@ -115,7 +159,6 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
             if good:
                 scores, predicted, confidence = screener.score(
                     torch.from_numpy(np.stack([d.image for d in good])))
-                predicted_all.append(predicted)
                 scored = {id(d): (s, p, c) for d, s, p, c in zip(good, scores, predicted.tolist(),
                                                                  confidence.tolist(), strict=True)}
             for digit in batch:
@@ -126,7 +169,7 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
                         return
                     continue
                 score, label, confidence = scored[id(digit)]
-                counts["digits"] += 1
+                predicted_rows.append(label)
                 counts["flagged"] += bool(score > threshold)
                 yield {"file": digit.name, "score": round(float(score), 6),
                        "label": "shifted" if score > threshold else "clean",
@@ -135,5 +178,8 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
 
     for _ in write_rows(rows(), COLUMNS, out, fmt):
         pass
-    predicted = torch.cat(predicted_all) if predicted_all else torch.zeros(0, dtype=torch.long)
-    return counts["digits"], counts["failed"], screener.verdict(predicted, counts["flagged"])
+    result = screener.verdict(torch.tensor(predicted_rows, dtype=torch.long), counts["flagged"])
+    if verdict is not None:
+        with output_file(verdict) as target:
+            target.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return len(predicted_rows), counts["failed"], result

@@ -9,7 +9,13 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image
 
-from vaelab.command.output import figure_paths, list_files, progress, write_rows
+from vaelab.command.output import (
+    check_outputs_apart,
+    figure_paths,
+    list_files,
+    progress,
+    write_rows,
+)
 from vaelab.core.io import atomic_path
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.inference import IMAGE_SUFFIXES, classify_files
@@ -29,13 +35,15 @@ def save_map(values: np.ndarray, threshold: float, path: Path) -> None:
 
 def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive: bool,
         maps: Path | None, quiet: bool, fail_fast: bool) -> tuple[int, int, int]:
-    """Classify every tile; returns (files, defective, failed)."""
+    """Classify every tile; returns (files classified, defective, failed) — fewer files than
+    listed when ``fail_fast`` stopped the run."""
     files = list_files(inputs, IMAGE_SUFFIXES, recursive)
     if not files:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images "
                                 f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+    check_outputs_apart(files, {"--out": out})
     detector = DefectDetector.load(models / "defect_detector", load_detailvae(models / "detailvae"))
-    counts = {"defective": 0, "failed": 0}
+    counts = {"done": 0, "defective": 0, "failed": 0}
     map_paths = figure_paths(files, maps, "_map.png") if maps is not None else {}
 
     def rows() -> Iterator[dict]:
@@ -48,6 +56,7 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
                 target = map_paths[result.file]
                 save_map(result.map, detector.pixel_thresholds[detector.method], target)
                 row["map"] = str(target)
+            counts["done"] += 1
             counts["defective"] += result.label == "defective"
             counts["failed"] += bool(result.error)
             yield row
@@ -57,4 +66,4 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
     columns = COLUMNS + (["map"] if maps is not None else [])
     for _ in write_rows(rows(), columns, out, fmt):
         pass
-    return len(files), counts["defective"], counts["failed"]
+    return counts["done"], counts["defective"], counts["failed"]

@@ -9,6 +9,7 @@ own ``convert("L")`` clips them, which turns a 16-bit picture white).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +24,18 @@ class UnreadableImageFile(ValueError):
 
 def open_image(path: str | Path) -> Image.Image:
     """The decoded first frame of the image in ``path``, upright."""
+    path = Path(path)
+    if not path.is_file():   # a pipe or a device would be read forever
+        raise UnreadableImageFile(f"{path}: no such file" if not path.exists() else
+                                  f"{path}: not a regular file (a folder, pipe or device)")
     try:
-        with Image.open(path) as image:
-            image.load()   # decode now: the file is closed on leaving, the pixels stay
-            return upright(image)
+        with warnings.catch_warnings():
+            # 89-179 megapixels: PIL warns on stderr with its own file and line; the readers
+            # downscale such pictures anyway (over 179 it refuses, an UnreadableImageFile)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()   # decode now: the file is closed on leaving, the pixels stay
+                return upright(image)
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise UnreadableImageFile(f"{path}: not a readable image ({err})") from None
 
@@ -55,7 +64,11 @@ def grey8(image: Image.Image, path: str | Path) -> Image.Image:
     if image.mode == "F":
         raise UnreadableImageFile(f"{path}: floating-point pixels are not supported "
                                   "(save the image as 8- or 16-bit)")
-    return image.convert("L")
+    try:
+        return image.convert("L")
+    except ValueError:   # modes PIL cannot turn grey (LAB, HSV): say what is read
+        raise UnreadableImageFile(f"{path}: {image.mode} pixels are not supported (grey, RGB, "
+                                  "RGBA, palette, CMYK, 16-bit grey)") from None
 
 
 def has_transparency(image: Image.Image) -> bool:

@@ -42,7 +42,7 @@ def build_app(studio: h.Studio) -> gr.Blocks:
 
     def on_show(model, set_name, index):
         try:
-            return h.inspect_reconstruction(studio, model, set_name, int(index))
+            return h.inspect_reconstruction(studio, model, set_name, index)
         except Exception as err:
             return None, _shown(err)
 

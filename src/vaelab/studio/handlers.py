@@ -93,7 +93,7 @@ class Studio:
 
     def autoencoder(self, name: str):
         known = (*self.family, self.variation_model)
-        if name not in known:
+        if not isinstance(name, str) or name not in known:
             raise StudioMessage(f"unknown model {name!r}; choose one of {', '.join(dict.fromkeys(known))}")
         key = ("ae", name)
         if key not in self._cache:
@@ -115,7 +115,7 @@ class Studio:
         return self._cache["defect_test"]
 
     def mnist_set(self, name: str):
-        if name not in RECONSTRUCTION_SETS:
+        if not isinstance(name, str) or name not in RECONSTRUCTION_SETS:
             raise StudioMessage(f"unknown set {name!r}; choose one of {', '.join(RECONSTRUCTION_SETS)}")
         if ("set", name) not in self._cache:
             if not (self.data / f"{name}.safetensors").exists():
@@ -147,7 +147,24 @@ def sketch_picture(value) -> np.ndarray | None:
         value = value.get("composite")
         if value is None:
             return None
-    return np.asarray(value)
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError):   # ragged lists, objects that are not pixels
+        raise StudioMessage("Cannot read this picture: it is not an image (rows of pixels of "
+                            "one length)") from None
+
+
+def image_number(index, count: int, what: str) -> int:
+    """``index`` (from a number box: int, float or text) as a whole number in 0..count-1, or a
+    StudioMessage saying what is allowed."""
+    try:
+        number = float(index)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (number.is_integer() and 0 <= number < count):
+        raise StudioMessage(f"image {index!r}: {what} has images 0..{count - 1}; give a whole "
+                            "number in that range")
+    return int(number)
 
 
 def read_sketch(studio: Studio, value, per_digit: int = 6, spread: float = 1.0,
@@ -188,9 +205,9 @@ class SetReconstructions:
 
 
 def set_reconstructions(studio: Studio, model: str, set_name: str) -> SetReconstructions:
+    ae, split = studio.autoencoder(model), studio.mnist_set(set_name)   # both checked first
     key = ("recon", model, set_name)
     if key not in studio._cache:
-        ae, split = studio.autoencoder(model), studio.mnist_set(set_name)
         codes = encode_images(ae, split.images, split.labels, 1000)
         recon = decode_codes(ae, codes.mu, split.labels, 1000).numpy()
         originals = split.images.float().div(255).numpy()
@@ -204,6 +221,8 @@ def pick_index(studio: Studio, model: str, set_name: str, how: str, seed: int = 
     r = set_reconstructions(studio, model, set_name)
     if how == "worst":
         return int(np.argmax(r.quality["mse"]))
+    if not isinstance(seed, int) or seed < 0:
+        raise StudioMessage(f"seed {seed!r}: give a whole number ≥ 0")
     return int(np.random.default_rng(seed).integers(len(r.originals)))
 
 
@@ -211,9 +230,7 @@ def inspect_reconstruction(studio: Studio, model: str, set_name: str, index: int
                            ) -> tuple[np.ndarray, str]:
     """(original | reconstruction | difference heatmap as one RGB image, its metrics)."""
     r = set_reconstructions(studio, model, set_name)
-    if not 0 <= int(index) < len(r.originals):
-        raise StudioMessage(f"index {index}: the {set_name} set has images 0..{len(r.originals) - 1}")
-    i = int(index)
+    i = image_number(index, len(r.originals), f"the {set_name} set")
     original, recon = r.originals[i], r.recon[i]
     difference = np.abs(original - recon)
     heat = colormaps["magma"](difference)[..., :3]
@@ -261,6 +278,8 @@ def check_tile_file(studio: Studio, path: str | Path | None) -> tuple[np.ndarray
     if path is None:
         raise StudioMessage("Upload a tile image or pick a test tile first.")
     path = Path(path)
+    if not path.is_file():   # a folder, a pipe (which would block the read) or nothing at all
+        raise StudioMessage(f"{path.name}: no such file (upload an image file)")
     try:
         with Image.open(path) as probe:
             width, height = probe.size
@@ -301,14 +320,15 @@ def test_tile_file(studio: Studio, index: int, folder: str | Path) -> Path:
     """A prepared test tile written as a PNG (then checked like an upload), with its true mask
     as a second PNG beside it."""
     tiles = studio.defect_test_set()
-    if tiles is None or not 0 <= int(index) < len(tiles):
-        raise StudioMessage("No such test tile: run `dvc repro prepare_defects` first")
-    path = Path(folder) / f"test_tile_{int(index)}.png"
+    if tiles is None:
+        raise StudioMessage("No test tiles yet: run `dvc repro prepare_defects` first")
+    i = image_number(index, len(tiles), "the tile test set")
+    path = Path(folder) / f"test_tile_{i}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(tiles.images[int(index)].numpy()).save(path)
+    Image.fromarray(tiles.images[i].numpy()).save(path)
     return path
 
 
 __all__ = ["RECONSTRUCTION_SETS", "SketchResult", "Studio", "StudioMessage", "batch_view",
-           "check_tile_file", "inspect_reconstruction", "pick_index", "read_sketch",
+           "check_tile_file", "image_number", "inspect_reconstruction", "pick_index", "read_sketch",
            "sketch_picture", "test_tile_choices", "test_tile_file"]

@@ -67,10 +67,9 @@ def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
     if height * width > MAX_PIXELS:
         raise UnreadableImage(f"picture of {width}×{height} pixels: larger than the "
                               f"{MAX_PIXELS:,} pixels allowed")
-    values = _unit_range(picture)
     # Downscale first (by striding, then a proper resize) so a huge canvas never becomes floats.
     step = max(1, int(max(height, width) // MAX_SIDE))
-    values = values[::step, ::step]
+    values = _unit_range(picture, step)
     if channels == 0:
         grey = values
     elif channels == 1:
@@ -324,19 +323,26 @@ def _divide_paper(ink: np.ndarray, paper: np.ndarray) -> np.ndarray:
     return evened
 
 
-def _unit_range(picture: np.ndarray) -> np.ndarray:
+def _unit_range(picture: np.ndarray, step: int = 1) -> np.ndarray:
+    """Every ``step``-th row and column of ``picture`` as float32 in [0, 1]: the values are
+    checked on the whole picture, but only the kept pixels become floats (an 8000 × 8000 RGBA
+    canvas as floats would take 1 GB, and twice that while scaling)."""
+    kept = picture[::step, ::step]
     if picture.dtype == bool:
-        return picture.astype(np.float32)
+        return kept.astype(np.float32)
     if picture.dtype == np.uint8:
-        return picture.astype(np.float32) / 255.0
+        return kept.astype(np.float32) / 255.0
     if picture.dtype == np.uint16:
-        return picture.astype(np.float32) / 65535.0
-    if not np.issubdtype(picture.dtype, np.number):
-        raise UnreadableImage(f"picture of dtype {picture.dtype}: expected numbers")
-    values = picture.astype(np.float32)
-    if not np.isfinite(values).all():
+        return kept.astype(np.float32) / 65535.0
+    if not (np.issubdtype(picture.dtype, np.integer) or np.issubdtype(picture.dtype, np.floating)):
+        raise UnreadableImage(f"picture of dtype {picture.dtype}: expected numbers (bool, integers or floats)")
+    if np.issubdtype(picture.dtype, np.floating) and not np.isfinite(picture).all():
         raise UnreadableImage("picture holds NaN or infinite values")
-    low, high = float(values.min()), float(values.max())
+    # as float32, the extremes of the values as they will be (rounding keeps the order)
+    low, high = float(np.float32(picture.min())), float(np.float32(picture.max()))
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise UnreadableImage("picture holds NaN or infinite values")
     if low < 0 or high > 255:
         raise UnreadableImage(f"picture values in [{low:g}, {high:g}]: expected [0, 1] or [0, 255]")
+    values = kept.astype(np.float32)
     return values / 255.0 if high > 1.0 else values
