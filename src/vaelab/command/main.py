@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from vaelab.core.runtime import keep_freed_memory
+    keep_freed_memory()   # a batch: its big per-file arrays reuse memory instead of faulting anew
     try:
         check_destinations({f"--{k}": getattr(args, k, None) for k in ("out", "verdict")},
                            {f"--{k}": getattr(args, k, None) for k in ("maps", "explain")})
