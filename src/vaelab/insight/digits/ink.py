@@ -335,7 +335,8 @@ def _unit_range(picture: np.ndarray, step: int = 1) -> np.ndarray:
     if picture.dtype == np.uint16:
         return kept.astype(np.float32) / 65535.0
     if not (np.issubdtype(picture.dtype, np.integer) or np.issubdtype(picture.dtype, np.floating)):
-        raise UnreadableImage(f"picture of dtype {picture.dtype}: expected numbers (bool, integers or floats)")
+        raise UnreadableImage(f"picture of dtype {picture.dtype}: expected numbers (bool, "
+                              "integers or floats)")
     if np.issubdtype(picture.dtype, np.floating) and not np.isfinite(picture).all():
         raise UnreadableImage("picture holds NaN or infinite values")
     # as float32, the extremes of the values as they will be (rounding keeps the order)
