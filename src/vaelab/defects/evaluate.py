@@ -121,7 +121,7 @@ def test_metrics(detector: DefectDetector, maps: dict[str, np.ndarray], test: De
                  ) -> tuple[dict, dict[str, np.ndarray], dict]:
     """:func:`method_metrics` of every method — metrics, image scores and pixel ROC curves by
     method — computed ``processes`` methods at a time. Each method is single-threaded numpy
-    over every test pixel (tens of millions; ~45-65 s here), so a second process on a second
+    over every test pixel (tens of millions; tens of seconds each), so a second process on a second
     core nearly halves the wait, with the same results: the same code on the same arrays.
     Workers are spawned (a child forked after torch used its threads may hang)."""
     scores = {name: detector.scores(torch.from_numpy(maps[name]), test.valid) for name in METHODS}
