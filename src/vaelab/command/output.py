@@ -94,10 +94,16 @@ def figure_paths(files: list[Path], folder: Path, ending: str) -> dict[Path, Pat
     read beside ``a.png``) is numbered on as well: a figure never overwrites an input."""
     counts = Counter(path.stem.lower() for path in files)
     taken = {stem for stem, count in counts.items() if count == 1}
-    inputs = {_identity(path) for path in files} - {None}
+    inputs: set | None = None     # the inputs' identities, looked up once a figure name exists
 
     def free(name: str) -> bool:
-        return _identity(folder / f"{name}{ending}") not in inputs
+        nonlocal inputs
+        figure = _identity(folder / f"{name}{ending}")
+        if figure is None:        # the usual case: no such file yet, so not an input
+            return True
+        if inputs is None:
+            inputs = {_identity(path) for path in files} - {None}
+        return figure not in inputs
 
     paths = {}
     for path in files:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from skimage.measure import label as connected_regions
 
+from vaelab.shift.scores import thinned_curve
+
 
 def confusion(predicted: np.ndarray, truth: np.ndarray) -> dict[str, int]:
     predicted, truth = predicted.astype(bool), truth.astype(bool)
@@ -123,11 +125,7 @@ class RankedPixels:
             corner = np.flatnonzero(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])
             fps, tps = fps[corner], tps[corner]
         fps, tps = np.r_[0.0, fps], np.r_[0.0, tps]
-        fpr, tpr = fps / fps[-1], tps / tps[-1]
-        if len(fpr) > max_points:
-            keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype(int))
-            fpr, tpr = fpr[keep], tpr[keep]
-        return fpr, tpr
+        return thinned_curve(fps / fps[-1], tps / tps[-1], max_points)
 
     def pro(self, images: np.ndarray | None = None, max_fpr: float = 0.3, steps: int = 200
             ) -> float | None:

@@ -43,10 +43,16 @@ def roc_points(clean, shifted, max_points: int) -> tuple[np.ndarray, np.ndarray]
     (always keeping both ends)."""
     labels, scores = _labels_and_scores(clean, shifted)
     fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=True)
-    if len(fpr) > max_points:
-        keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype(int))
-        fpr, tpr = fpr[keep], tpr[keep]
-    return fpr, tpr
+    return thinned_curve(fpr, tpr, max_points)
+
+
+def thinned_curve(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` points of the curve (x, y), evenly spaced in index, both ends kept:
+    a plot's CSV stays small however many thresholds the curve has."""
+    if len(x) > max_points:
+        keep = np.unique(np.linspace(0, len(x) - 1, max_points).round().astype(int))
+        x, y = x[keep], y[keep]
+    return x, y
 
 
 def auc_ceiling(indistinguishable_share: float) -> float:

@@ -337,9 +337,8 @@ def _unit_range(picture: np.ndarray, step: int = 1) -> np.ndarray:
     if not (np.issubdtype(picture.dtype, np.integer) or np.issubdtype(picture.dtype, np.floating)):
         raise UnreadableImage(f"picture of dtype {picture.dtype}: expected numbers (bool, "
                               "integers or floats)")
-    if np.issubdtype(picture.dtype, np.floating) and not np.isfinite(picture).all():
-        raise UnreadableImage("picture holds NaN or infinite values")
-    # as float32, the extremes of the values as they will be (rounding keeps the order)
+    # as float32, the extremes of the values as they will be (rounding keeps the order; a NaN
+    # anywhere makes both NaN, and a float64 beyond float32's range becomes infinite)
     low, high = float(np.float32(picture.min())), float(np.float32(picture.max()))
     if not (np.isfinite(low) and np.isfinite(high)):
         raise UnreadableImage("picture holds NaN or infinite values")
