@@ -248,16 +248,23 @@ def _child(args: list[str]) -> dict:
 def speedups_table(models: list[str], steps: int) -> None:
     params = load_params("params.yaml")
     torch.set_num_threads(params.threads)
-    peak = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
     info = hardware()
+    # Without AVX-512 torch has no bf16 kernels: it emulates them, a 2048² product takes minutes
+    # and the bf16 variant says nothing a user would run (measured on an AVX2 EPYC: > 10 min).
+    with_bf16 = info["cpu_capability"].startswith("AVX512")
+    peak = {"fp32": matmul_peak(torch.float32)}
+    if with_bf16:
+        peak["bf16"] = matmul_peak(torch.bfloat16)
+    variants = [v for v in VARIANTS if with_bf16 or v != "bf16"]
     print(f"{info['cpu']} ({info['cpu_capability']}), {info['threads']} threads, torch {info['torch']}")
     print(f"matrix-multiply peak (torch.mm 2048², measured): fp32 {peak['fp32']:.0f} GFLOP/s, "
-          f"bf16 {peak['bf16']:.0f} GFLOP/s")
+          + (f"bf16 {peak['bf16']:.0f} GFLOP/s" if with_bf16 else
+             f"bf16 not measured ({info['cpu_capability']}: no bf16 kernels, emulated)"), flush=True)
     print(f"{'model':12s} {'variant':14s} {'batch':>5s} {'img/s':>8s} {'× eager':>8s} "
           f"{'warm-up s':>9s} {'run s':>7s} {'GFLOP/s':>8s} {'% of peak':>9s} {'peak RSS MB':>11s}")
     for name in models:
         eager = None
-        for variant in VARIANTS:
+        for variant in variants:
             r = _child(["--one", name, variant, "--steps", str(steps)])
             if "error" in r:
                 print(f"{name:12s} {variant:14s} failed: {r['error']}")
@@ -269,7 +276,7 @@ def speedups_table(models: list[str], steps: int) -> None:
             print(f"{name:12s} {variant:14s} {r['batch_size']:5d} {r['images_per_second']:8.0f} "
                   f"{r['images_per_second'] / eager['images_per_second']:8.2f} "
                   f"{r['warmup_seconds']:9.1f} {r['run_seconds']:7.0f} {achieved:8.1f} "
-                  f"{100 * achieved / limit:8.1f}% {r['peak_rss_mb']:11.0f}")
+                  f"{100 * achieved / limit:8.1f}% {r['peak_rss_mb']:11.0f}", flush=True)
     ours = _child(["--one", "fc_vae", "eager", "--steps", str(steps)])
     anchor = _child(["--anchor"])
     if "error" not in ours and "error" not in anchor:
