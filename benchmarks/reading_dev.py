@@ -2,6 +2,7 @@
 
     python benchmarks/reading_dev.py crops  [--count 10000]
     python benchmarks/reading_dev.py ink    [--per-length 300]
+    python benchmarks/reading_dev.py strokes
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
                                             [--channels 32 64 128 --hidden 256 --stroke 0.4]
@@ -10,7 +11,10 @@
 Validation digits only (the test benchmark is never read here). ``crops``: the reader's error on
 digits drawn by the benchmark composer and cut to their ink box, and on clean validation digits.
 ``ink``: apart numbers read with and without the faint-digit rule (``ink_low`` 1 vs 0.5), then
-100 numbers per cell of every subset. ``train``: trains a reader variant (params.yaml's recipe
+100 numbers per cell of every subset. ``strokes``: where the reader's dev crop error comes from —
+every validation digit read clean, scaled as the composer scales it, and scaled with its strokes
+made wider or narrower as the composer does (and the narrower ones read with the stroke
+normalisation of ``mnist_crop``). ``train``: trains a reader variant (params.yaml's recipe
 with the given changes), saves nothing, and prints its ``crops`` figures — the README table rows;
 ``--keep-wide`` keeps composed training digits wider than ``split_aspect`` × height whole (by
 default the reader's training segmentation cuts them, so they are not used), ``--deskew`` trains
@@ -31,11 +35,12 @@ import numpy as np
 import torch
 import yaml
 from scipy import ndimage
+from skimage.transform import resize
 
 from vaelab.core.params import load_params, parse_params
 from vaelab.core.runtime import rng_for, setup
 from vaelab.insight.compose import SUBSETS, compose_number
-from vaelab.insight.digits.crop import mnist_crop
+from vaelab.insight.digits.crop import change_stroke, cut_to_ink, mnist_crop
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.reader_training import train_reader, training_sets
 from vaelab.insight.reading_evaluation import (
@@ -104,6 +109,37 @@ def crop_errors(model, val, composer, contrast: float, count: int, seed: int,
             f"on {len(val)} clean validation digits {plain:.2%}")
 
 
+def stroke_errors(model, val, composer, contrast: float, seed: int) -> str:
+    """The reader's error on every validation digit: clean (MNIST's own 28 × 28), scaled by a
+    factor drawn from the composer's range, and scaled with strokes 1 px wider / narrower
+    (:func:`change_stroke`, as the composer changes ``stroke_change`` of its digits), each cut to
+    its ink box and cropped as the reader crops; then the dev crop error those imply."""
+    classify = crop_classifier(model)
+    rng = rng_for(seed, "read_numbers/dev-strokes")
+    labels = val.labels.numpy()
+    kinds: dict[str, list] = {"scaled": [], "wider": [], "narrower": [], "narrower, normalised": []}
+    for image, scale in zip(val.images.numpy(), rng.uniform(*composer.scale, size=len(val))):
+        ink = cut_to_ink(image.astype(np.float32) / 255)
+        size = (max(2, round(ink.shape[0] * scale)), max(1, round(ink.shape[1] * scale)))
+        scaled = np.clip(resize(ink, size, anti_aliasing=scale < 1, preserve_range=True), 0, 1)
+        narrower = cut_to_ink(change_stroke(scaled, -1), 0.02)
+        kinds["scaled"].append(mnist_crop(cut_to_ink(scaled, 0.02), False, contrast))
+        kinds["wider"].append(mnist_crop(cut_to_ink(change_stroke(scaled, +1), 0.02), False, contrast))
+        kinds["narrower"].append(mnist_crop(narrower, False, contrast))
+        kinds["narrower, normalised"].append(mnist_crop(narrower, True, contrast))
+    wrong = {"clean": classify(val.images.numpy().astype(np.float32) / 255).argmax(1) != labels}
+    wrong.update({k: classify(np.stack(v)).argmax(1) != labels for k, v in kinds.items()})
+    lines = [f"{k:22s} error {w.mean():.2%} ({w.sum()} of {len(w)})" for k, w in wrong.items()]
+    lines.append(f"wrong only once scaled {int((wrong['scaled'] & ~wrong['clean']).sum())}, only once "
+                 f"wider {int((wrong['wider'] & ~wrong['scaled']).sum())}, only once narrower "
+                 f"{int((wrong['narrower'] & ~wrong['scaled']).sum())}")
+    change = composer.stroke_change
+    mix = ((1 - change) * wrong["scaled"].mean()
+           + change / 2 * (wrong["wider"].mean() + wrong["narrower"].mean()))
+    lines.append(f"dev crop error these imply ({change:.0%} of digits wider or narrower): {mix:.2%}")
+    return "\n".join(lines)
+
+
 def dev_numbers(val, composer, per_length: int, seed: int) -> tuple[list, list]:
     """``per_length`` apart numbers of each length, and 100 numbers per cell of every subset,
     all composed from validation digits."""
@@ -129,7 +165,7 @@ def dev_strings(classify, numbers: tuple[list, list], knobs) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("crops", "ink", "train"))
+    parser.add_argument("what", choices=("crops", "ink", "strokes", "train"))
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--per-length", type=int, default=300)
     parser.add_argument("--epochs", type=int)
@@ -157,6 +193,9 @@ def main() -> None:
     if args.what == "crops":
         print(crop_errors(load_digit_reader(MODELS), val, r.composer, knobs.contrast_quantile,
                           args.count, params.seed))
+    elif args.what == "strokes":
+        print(stroke_errors(load_digit_reader(MODELS), val, r.composer, knobs.contrast_quantile,
+                            params.seed))
     elif args.what == "train":
         changes = {k: v for k, v in (("epochs", args.epochs), ("augment_rotation", args.rotation),
                                      ("augment_scale", args.scale), ("augment_share", args.share),
