@@ -35,11 +35,10 @@ import numpy as np
 import torch
 import yaml
 from scipy import ndimage
-from skimage.transform import resize
 
 from vaelab.core.params import load_params, parse_params
 from vaelab.core.runtime import rng_for, setup
-from vaelab.insight.compose import SUBSETS, compose_number
+from vaelab.insight.compose import SUBSETS, compose_number, scaled_ink
 from vaelab.insight.digits.crop import change_stroke, cut_to_ink, mnist_crop
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.reader_training import train_reader, training_sets
@@ -119,9 +118,7 @@ def stroke_errors(model, val, composer, contrast: float, seed: int) -> str:
     labels = val.labels.numpy()
     kinds: dict[str, list] = {"scaled": [], "wider": [], "narrower": [], "narrower, normalised": []}
     for image, scale in zip(val.images.numpy(), rng.uniform(*composer.scale, size=len(val))):
-        ink = cut_to_ink(image.astype(np.float32) / 255)
-        size = (max(2, round(ink.shape[0] * scale)), max(1, round(ink.shape[1] * scale)))
-        scaled = np.clip(resize(ink, size, anti_aliasing=scale < 1, preserve_range=True), 0, 1)
+        scaled = scaled_ink(image, scale)     # the composer's own scaling
         narrower = cut_to_ink(change_stroke(scaled, -1), 0.02)
         kinds["scaled"].append(mnist_crop(cut_to_ink(scaled, 0.02), False, contrast))
         kinds["wider"].append(mnist_crop(cut_to_ink(change_stroke(scaled, +1), 0.02), False, contrast))

@@ -60,12 +60,17 @@ def compose_number(pool_images: np.ndarray, pool_labels: np.ndarray, length: int
     return ComposedNumber(image, text, boxes, [int(i) for i in sources], subset)
 
 
+def scaled_ink(image: np.ndarray, scale: float) -> np.ndarray:
+    """A uint8 digit cut to its ink box and scaled by ``scale``, floats in [0, 1]: the composer's
+    first step (strokes not yet changed)."""
+    ink = cut_to_ink(image.astype(np.float32) / 255.0)
+    size = (max(2, round(ink.shape[0] * scale)), max(1, round(ink.shape[1] * scale)))
+    return np.clip(resize(ink, size, anti_aliasing=scale < 1, preserve_range=True), 0, 1)
+
+
 def _glyph(image: np.ndarray, p: ComposerParams, rng: np.random.Generator) -> np.ndarray:
     """A digit cut to its ink box, scaled, and (for a share of digits) thickened or thinned."""
-    ink = cut_to_ink(image.astype(np.float32) / 255.0)
-    scale = rng.uniform(p.scale[0], p.scale[1])
-    size = (max(2, round(ink.shape[0] * scale)), max(1, round(ink.shape[1] * scale)))
-    ink = np.clip(resize(ink, size, anti_aliasing=scale < 1, preserve_range=True), 0, 1)
+    ink = scaled_ink(image, rng.uniform(p.scale[0], p.scale[1]))
     change = rng.random()
     if change < p.stroke_change:
         ink = change_stroke(ink, +1 if change < p.stroke_change / 2 else -1)
@@ -79,4 +84,4 @@ def compose_benchmark(pool_images: np.ndarray, pool_labels: np.ndarray, per_leng
             for subset in SUBSETS for length in p.lengths for _ in range(per_length)]
 
 
-__all__ = ["SUBSETS", "ComposedNumber", "compose_benchmark", "compose_number"]
+__all__ = ["SUBSETS", "ComposedNumber", "compose_benchmark", "compose_number", "scaled_ink"]
