@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaelab.insight.cam import cam_maps
 from vaelab.insight.digits.common import NumberReading
 from vaelab.insight.digits.number import read_number
 from vaelab.insight.evaluator import crop_classifier
@@ -38,6 +37,9 @@ class NumberReader:
 
     def explain(self, reading: NumberReading) -> np.ndarray:
         """Grad-CAM (K, 28, 28) of each digit's crop for the digit read."""
+        # grad-cam (and the torchvision it imports, ≈ 5 s) only when a CAM is asked for
+        from vaelab.insight.cam import cam_maps
+
         if not reading.digits:
             return np.zeros((0, 28, 28), np.float32)
         crops = torch.from_numpy(np.stack([d.crop for d in reading.digits]))[:, None]

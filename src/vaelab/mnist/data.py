@@ -11,17 +11,19 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torchvision.datasets import MNIST
-from torchvision.datasets.utils import check_integrity
-from torchvision.transforms.v2 import InterpolationMode
-from torchvision.transforms.v2 import functional as TF
 
 from vaelab.core.io import load_tensors, save_tensors
 from vaelab.core.schema import DataUnavailable
 from vaelab.mnist.params import DataParams
+
+# torchvision is imported where it is used: importing it pulls in torch._dynamo (≈ 4 s on a
+# 2-core machine), and nearly every stage imports this module for to_float / load_split only.
+if TYPE_CHECKING:
+    from torchvision.datasets import MNIST
 
 MIRROR_ENV = "VAELAB_MNIST_DIR"
 SHIFT_NAMES = ("rotated", "noisy", "occluded", "label_shift")
@@ -69,6 +71,9 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 def _copy_from_mirror(mirror: Path, raw_folder: Path) -> None:
     """Copy the four original .gz files into torchvision's raw folder, checking their md5s."""
+    from torchvision.datasets import MNIST
+    from torchvision.datasets.utils import check_integrity
+
     if not mirror.is_dir():
         raise MnistUnavailable(f"{MIRROR_ENV}={mirror}: not a folder. It must hold the four original "
                                "MNIST .gz files (train-images-idx3-ubyte.gz, ...).")
@@ -95,6 +100,8 @@ def fetch_mnist(root: str | Path, mirror: str | Path | None = None) -> tuple[MNI
     are copied from that folder and torchvision verifies and unpacks them; otherwise torchvision
     downloads them. Fails with one message that names both ways.
     """
+    from torchvision.datasets import MNIST
+
     root = Path(root)
     mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
     if mirror is not None:
@@ -131,6 +138,9 @@ def rotate(clean: MnistSplit, max_degrees: float, rng: np.random.Generator) -> M
     Counter-clockwise for positive angles (torchvision's convention), bilinear, about the centre,
     background filled with 0. The angles are kept in ``extras["angle"]`` (degrees).
     """
+    from torchvision.transforms.v2 import InterpolationMode
+    from torchvision.transforms.v2 import functional as TF
+
     angles = rng.uniform(-max_degrees, max_degrees, size=len(clean)).astype(np.float32)
     images = to_float(clean.images)
     rotated = torch.stack([
