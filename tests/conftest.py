@@ -124,6 +124,16 @@ def make_repo_copy(tmp_path: Path, mnist_dir: Path, defects_dir: Path) -> RepoCo
     return copy
 
 
+def copy_of(repo: RepoCopy, tmp_path: Path) -> RepoCopy:
+    """An independent copy of a temporary repo as it stands — git history, dvc.lock, DVC cache,
+    data and models — so a test can go on from stages another fixture already ran without
+    running them again or changing that fixture's repo. DVC's own scratch folder is left out."""
+    root = tmp_path / "repo"
+    shutil.copytree(repo.root, root, symlinks=True,
+                    ignore=lambda folder, names: ["tmp"] if Path(folder) == repo.root / ".dvc" else [])
+    return RepoCopy(root, dict(repo.env))
+
+
 @pytest.fixture
 def repo_copy(tmp_path: Path, mnist_dir: Path, defects_dir: Path) -> RepoCopy:
     """A fresh temporary git + DVC copy of the working tree with tiny params (nothing run)."""
@@ -137,6 +147,7 @@ INSIGHT_AND_STUDIO_STAGES = ("explain", "read_numbers", "digit_variations",
 @pytest.fixture(scope="session")
 def insight_repo(tmp_path_factory, mnist_dir: Path, defects_dir: Path) -> tuple[RepoCopy, str]:
     """One tiny copy with the digit-insight stages and what the studio needs run once, shared
-    by the insight and studio end-to-end tests (neither changes it); with `dvc repro`'s output."""
+    by the insight and studio end-to-end tests (neither changes it) and the starting point of
+    the whole-pipeline test (which works on a :func:`copy_of` it); with `dvc repro`'s output."""
     repo = make_repo_copy(tmp_path_factory.mktemp("insight"), mnist_dir, defects_dir)
     return repo, repo.dvc("repro", *INSIGHT_AND_STUDIO_STAGES).stdout
