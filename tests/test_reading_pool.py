@@ -1,6 +1,7 @@
 """Reading many pictures in worker processes (stage read_numbers): the same readings, bit for bit,
 as reading them one by one in this process."""
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
+from vaelab.insight.digits import pieces
 from vaelab.insight.digits.common import UnreadableImage
-from vaelab.insight.digits.number import read_number
+from vaelab.insight.digits.number import read_number, read_number_ways
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.params import SegmentationParams
 from vaelab.insight.reading_pool import ReadingPool, open_picture
@@ -92,6 +94,49 @@ def test_two_processes_read_as_this_process_does_bit_for_bit():
         with pytest.raises(UnreadableImage, match="1×1"):
             pool.read([shown[0], np.zeros((1, 1), np.uint8)], KNOBS)
         assert pool.read([], KNOBS) == []
+
+
+def identical(a, b) -> bool:
+    """Two readings alike bit for bit: text, notes, boxes, digits, confidences, crops, probabilities."""
+    return a.text == b.text and a.notes == b.notes and len(a.digits) == len(b.digits) and all(
+        x.box == y.box and x.digit == y.digit and x.confidence == y.confidence
+        and np.array_equal(x.crop, y.crop) and np.array_equal(x.probabilities, y.probabilities)
+        for x, y in zip(a.digits, b.digits))
+
+
+def test_reading_with_several_knob_sets_reads_as_each_alone_with_fewer_batches():
+    """What stage read_numbers tunes the knobs with: each knob set's reading bit for bit as
+    read_number's, in this process and in the pool, with batches read once across knob sets."""
+    model = untrained_reader()
+    batches = []
+
+    def classify(crops):
+        batches.append(len(crops))
+        return crop_classifier(model)(crops)
+
+    knob_sets = [dataclasses.replace(KNOBS, **change) for change in
+                 ({}, {"split_aspect": 1.25}, {"junk_split": 1.0}, {"ink_low": 1.0},
+                  {"contrast_quantile": 0.5}, {"closing_radius": 1})]
+    shown = pictures(8)
+    two_lines = np.full((200, 260), 255, np.uint8)     # two numbers one above the other
+    two_lines[:80, :shown[3].shape[1]] = shown[3]
+    two_lines[120:, :shown[2].shape[1]] = shown[2]
+    shown += [two_lines, np.full((40, 60), 255, np.uint8)]   # and a blank page
+    alone = []
+    for picture in shown:
+        alone.append([read_number(picture, classify, knobs) for knobs in knob_sets])
+    batches_alone, batches[:] = len(batches), []
+    ways = [read_number_ways(picture, classify, knob_sets) for picture in shown]
+    assert pieces._parts_read.get() is None          # nothing remembered after the call
+    assert 0 < len(batches) < batches_alone / 2
+    assert any(" " in r.text for r in alone[-2])     # the two lines were read as two
+    assert not any(r.digits for r in alone[-1]) and alone[-1][0].notes
+    for a, w in zip(alone, ways, strict=True):
+        assert all(identical(x, y) for x, y in zip(a, w, strict=True))
+    with ReadingPool(model, 2) as pool:
+        pooled = pool.read_ways(shown, knob_sets)
+    for a, w in zip(alone, pooled, strict=True):
+        assert all(identical(x, y) for x, y in zip(a, w, strict=True))
 
 
 def same_readings(a, b) -> bool:

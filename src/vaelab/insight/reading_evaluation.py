@@ -42,8 +42,9 @@ from vaelab.mnist.data import load_split
 READER_FILE = "number_reader.json"
 READER_MODEL = "digit_reader"   # stage train_digit_reader
 
-# readings of pictures with the given knobs, in order (ReadingPool.read)
-ReadPictures = Callable[[Sequence[np.ndarray], SegmentationParams], list[NumberReading]]
+# each picture's readings with every knob set, in order (ReadingPool.read_ways)
+ReadPicturesWays = Callable[[Sequence[np.ndarray], Sequence[SegmentationParams]],
+                            list[list[NumberReading]]]
 
 
 def load_reader_settings(models: str | Path) -> SegmentationParams:
@@ -128,22 +129,23 @@ def score(number: ComposedNumber, reading: NumberReading) -> dict:
             "missed": sum(not any(a <= c < b for a, b in read_spans) for c in true_centres)}
 
 
-def choose_segmentation(dev: list[ComposedNumber], read: ReadPictures, params: Params
+def choose_segmentation(dev: list[ComposedNumber], read_ways: ReadPicturesWays, params: Params
                         ) -> tuple[SegmentationParams, list[dict]]:
     """The grid point with the best mean string accuracy on the development set (ties: the
-    earlier point in grid order); every point's result. ``read(pictures, knobs)``: readings, as
-    :meth:`vaelab.insight.reading_pool.ReadingPool.read`."""
+    earlier point in grid order); every point's result. ``read_ways(pictures, knob_sets)``:
+    each picture's readings with every knob set, as
+    :meth:`vaelab.insight.reading_pool.ReadingPool.read_ways`."""
     r = params.insight.read_numbers
     base = r.segmentation
     if not r.tune:
         return base, []
-    trials = []
     grids = r.grids
-    pictures = [n.image for n in dev]
-    for values in itertools.product(*grids.values()):
-        point = dict(zip(grids, values))
-        readings = read(pictures, dataclasses.replace(base, **point))
-        accuracy = float(np.mean([n.text == g.text for n, g in zip(dev, readings)]))
+    points = [dict(zip(grids, values)) for values in itertools.product(*grids.values())]
+    per_picture = read_ways([n.image for n in dev],
+                            [dataclasses.replace(base, **point) for point in points])
+    trials = []
+    for k, point in enumerate(points):
+        accuracy = float(np.mean([n.text == ways[k].text for n, ways in zip(dev, per_picture)]))
         trials.append({**point, "dev_string_accuracy": _r(accuracy)})
     best = max(range(len(trials)), key=lambda i: (trials[i]["dev_string_accuracy"], -i))
     chosen = {k: v for k, v in trials[best].items() if k != "dev_string_accuracy"}
@@ -161,7 +163,7 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
                                 r.composer, rng_for(params.seed, "read_numbers/test"))
     # one process per thread the params allow: reading is single-threaded numpy (reading_pool)
     with ReadingPool(load_digit_reader(models), params.threads) as pool:
-        chosen, trials = choose_segmentation(dev, pool.read, params)
+        chosen, trials = choose_segmentation(dev, pool.read_ways, params)
         write_json(Path(models) / READER_FILE, {
             "segmentation": dataclasses.asdict(chosen),
             "chosen_on": "development set of numbers composed from validation digits (stage "

@@ -31,7 +31,7 @@ from torch import nn
 
 from vaelab.core.images import grey8, has_transparency, open_image
 from vaelab.insight.digits.common import Classify, NumberReading
-from vaelab.insight.digits.number import read_number
+from vaelab.insight.digits.number import read_number, read_number_ways
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.params import SegmentationParams
 
@@ -68,6 +68,12 @@ def _ready() -> bool:
 def _read(picture: np.ndarray, knobs: SegmentationParams) -> NumberReading:
     assert _classify is not None, "a reading worker was not started by ReadingPool"
     return read_number(picture, _classify, knobs)
+
+
+def _read_ways(picture: np.ndarray, knob_sets: Sequence[SegmentationParams]
+               ) -> list[NumberReading]:
+    assert _classify is not None, "a reading worker was not started by ReadingPool"
+    return read_number_ways(picture, _classify, knob_sets)
 
 
 def _read_file(path: Path, knobs: SegmentationParams, open_file: OpenFile,
@@ -115,6 +121,16 @@ class ReadingPool:
             return [read_number(p, self._classify, knobs) for p in pictures]
         chunk = math.ceil(len(pictures) / (CHUNKS_PER_PROCESS * self.processes))
         return list(self._executor.map(_read, pictures, repeat(knobs), chunksize=chunk))
+
+    def read_ways(self, pictures: Sequence[np.ndarray], knob_sets: Sequence[SegmentationParams]
+                  ) -> list[list[NumberReading]]:
+        """Each picture read with each knob set (:func:`read_number_ways`): per picture, its
+        readings in the order of ``knob_sets``."""
+        knob_sets = list(knob_sets)
+        if self._executor is None or len(pictures) < 2:
+            return [read_number_ways(p, self._classify, knob_sets) for p in pictures]
+        chunk = math.ceil(len(pictures) / (CHUNKS_PER_PROCESS * self.processes))
+        return list(self._executor.map(_read_ways, pictures, repeat(knob_sets), chunksize=chunk))
 
     def read_files(self, paths: Iterable[Path], knobs: SegmentationParams,
                    open_file: OpenFile = open_picture) -> Iterator[FileReading]:

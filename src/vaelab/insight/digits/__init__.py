@@ -18,6 +18,8 @@ The path of one image (:func:`read_number`, in :mod:`.number`), one module per s
 4. The classifier reads each crop (any ``classify`` callable: crops → probabilities).
 
 Digits written on several lines (:func:`text_lines`) are read line by line when that reads better.
+One picture read with several knob sets (choosing them on a development set):
+:func:`read_number_ways`, which does the steps no knob changes once.
 The results and the sizes several steps share are in :mod:`.common`. (Import from the modules:
 package ``__init__`` files stay empty, so that each stage's DVC deps name the code it runs.)
 """

@@ -5,7 +5,8 @@ pieces, crops, each read by the classifier; digits written on several lines
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from skimage.transform import AffineTransform
@@ -25,6 +26,7 @@ from vaelab.insight.digits.pieces import (
     _read_pieces,
     _segment_strokes,
     _strokes,
+    remembering_parts,
     segment,
 )
 from vaelab.insight.digits.ruled_lines import _level, _slant
@@ -44,10 +46,16 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     Raises :class:`UnreadableImage` for a picture that is not an image of a usable size; an empty
     or speck-only picture gives an empty reading whose ``notes`` say why, and the notes name the
     doubtful digits (:func:`_doubts_said`)."""
-    return _doubts_said(_reading(picture, classify, p))
+    return read_number_ways(picture, classify, [p])[0]
 
 
-def _reading(picture: np.ndarray, classify: Classify, p: SegmentationParams) -> NumberReading:
+def read_number_ways(picture: np.ndarray, classify: Classify,
+                     knob_sets: Sequence[SegmentationParams]) -> list[NumberReading]:
+    """The picture read with each knob set, exactly as :func:`read_number` reads it — what
+    choosing the knobs on a development set needs, with less work: the steps no knob changes
+    (ink, levelling, strokes and their components) run once, and a batch of parts cropped and
+    read for one knob set is not cropped and read again for the next
+    (:func:`~vaelab.insight.digits.pieces.remembering_parts`)."""
     ink, scale = ink_image(picture)
     shape = ink.shape
     ink, straightened, outside = _level(ink)
@@ -56,24 +64,52 @@ def _reading(picture: np.ndarray, classify: Classify, p: SegmentationParams) -> 
         f"ruled lines slanted by {_slant(straightened):.1f}° made straight (boxes given in the "
         "picture as it was)"]
     strokes, threshold, notes, cells = _strokes(ink, outside)
-    notes = levelled + notes
     if threshold is None:
-        return NumberReading("", [], notes)
-    labels, regions = _components(strokes, threshold)   # found once for both uses
-    whole = _line_reading(*_segment_strokes(strokes, threshold, labels, regions, notes, p,
-                                            classify, cells), 0, to_picture, classify, p)
-    cuts = _line_cuts(regions, p)
+        return [_doubts_said(NumberReading("", [], levelled + notes)) for _ in knob_sets]
+    labels, regions = _components(strokes, threshold)   # found once for every use
+    prepared = _Prepared(ink, outside, to_picture, levelled, strokes, threshold, notes, cells,
+                         labels, regions)
+    if len(knob_sets) == 1:
+        return [_doubts_said(_reading(prepared, classify, knob_sets[0]))]
+    with remembering_parts():
+        return [_doubts_said(_reading(prepared, classify, p)) for p in knob_sets]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A picture after the steps no knob changes (:func:`read_number_ways`); nothing here is
+    changed by reading it."""
+    ink: np.ndarray                   # the working image, levelled
+    outside: np.ndarray | None        # where the levelling found no picture
+    to_picture: Callable[[Box], Box]
+    levelled: list[str]               # the note on levelling, if any
+    strokes: np.ndarray               # ink without ruled lines and boxes
+    threshold: float
+    stroke_notes: list[str]
+    cells: list
+    labels: np.ndarray
+    regions: list
+
+
+def _reading(prepared: _Prepared, classify: Classify, p: SegmentationParams) -> NumberReading:
+    """One knob set's reading of a prepared picture: segmented as one line, and line by line
+    where it holds several (:func:`text_lines`) and that reads better."""
+    q = prepared
+    notes = q.levelled + q.stroke_notes   # a fresh list: this reading's notes are added to it
+    whole = _line_reading(*_segment_strokes(q.strokes, q.threshold, q.labels, q.regions, notes,
+                                            p, classify, q.cells), 0, q.to_picture, classify, p)
+    cuts = _line_cuts(q.regions, p)
     if not cuts:
         return whole
-    rows = [0, *cuts, ink.shape[0]]
-    lines = [_line_reading(*segment(ink[top:bottom], p, classify,
-                                    None if outside is None else outside[top:bottom]),
-                           top, to_picture, classify, p)
+    rows = [0, *cuts, q.ink.shape[0]]
+    lines = [_line_reading(*segment(q.ink[top:bottom], p, classify,
+                                    None if q.outside is None else q.outside[top:bottom]),
+                           top, q.to_picture, classify, p)
              for top, bottom in zip(rows, rows[1:])]
     lines = [line for line in lines if line.digits]   # a band of specks holds no line
     if len(lines) < 2 or _typical_confidence(lines) <= _typical_confidence([whole]):
         return whole
-    notes = [f"{len(lines)} lines of digits, read top to bottom", *levelled]
+    notes = [f"{len(lines)} lines of digits, read top to bottom", *q.levelled]
     notes += [f"line {i}: {note}" for i, line in enumerate(lines, start=1) for note in line.notes]
     return NumberReading(" ".join(line.text for line in lines),
                          [d for line in lines for d in line.digits], notes)
