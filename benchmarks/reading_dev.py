@@ -3,6 +3,7 @@
     python benchmarks/reading_dev.py crops  [--count 10000]
     python benchmarks/reading_dev.py ink    [--per-length 300]
     python benchmarks/reading_dev.py strokes
+    python benchmarks/reading_dev.py tuning [--per-length 20]
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
                                             [--channels 32 64 128 --hidden 256 --stroke 0.4]
@@ -14,7 +15,10 @@ digits drawn by the benchmark composer and cut to their ink box, and on clean va
 100 numbers per cell of every subset. ``strokes``: where the reader's dev crop error comes from —
 every validation digit read clean, scaled as the composer scales it, and scaled with its strokes
 made wider or narrower as the composer does (and the narrower ones read with the stroke
-normalisation of ``mnist_crop``). ``train``: trains a reader variant (params.yaml's recipe
+normalisation of ``mnist_crop``). ``tuning``: the stage's knob grid on its dev numbers
+(``--per-length`` of each subset and length), read one knob set at a time and all at once
+(``read_number_ways``, how the stage reads them), in this process: the times and whether every
+reading came out the same. ``train``: trains a reader variant (params.yaml's recipe
 with the given changes), saves nothing, and prints its ``crops`` figures — the README table rows;
 ``--keep-wide`` keeps composed training digits wider than ``split_aspect`` × height whole (by
 default the reader's training segmentation cuts them, so they are not used), ``--deskew`` trains
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import math
 import time
 from pathlib import Path
@@ -38,8 +43,14 @@ from scipy import ndimage
 
 from vaelab.core.params import load_params, parse_params
 from vaelab.core.runtime import rng_for, setup
-from vaelab.insight.compose import SUBSETS, compose_number, scaled_ink
+from vaelab.insight.compose import (
+    SUBSETS,
+    compose_benchmark,
+    compose_number,
+    scaled_ink,
+)
 from vaelab.insight.digits.crop import change_stroke, cut_to_ink, mnist_crop
+from vaelab.insight.digits.number import read_number, read_number_ways
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.reader_training import train_reader, training_sets
 from vaelab.insight.reading_evaluation import (
@@ -160,11 +171,36 @@ def dev_strings(classify, numbers: tuple[list, list], knobs) -> str:
             + ", ".join(f"{s} {cells[s]['all']['string_accuracy']:.3f}" for s in SUBSETS))
 
 
+def tuning(classify, val, params, per_length: int) -> str:
+    """The dev grid read per knob set and with :func:`read_number_ways`: times, and equality."""
+    r = params.insight.read_numbers
+    dev = compose_benchmark(val.images.numpy(), val.labels.numpy(), per_length, r.composer,
+                            rng_for(params.seed, "read_numbers/dev"))
+    knob_sets = [dataclasses.replace(r.segmentation, **dict(zip(r.grids, values)))
+                 for values in itertools.product(*r.grids.values())]
+    started = time.perf_counter()
+    alone = [[read_number(n.image, classify, k) for n in dev] for k in knob_sets]
+    seconds_alone = time.perf_counter() - started
+    started = time.perf_counter()
+    ways = [read_number_ways(n.image, classify, knob_sets) for n in dev]
+    seconds_ways = time.perf_counter() - started
+
+    def key(reading):
+        return (reading.text, reading.notes, [(d.box, d.confidence, d.crop.tobytes(),
+                                               d.probabilities.tobytes()) for d in reading.digits])
+    differing = sum(key(alone[k][i]) != key(ways[i][k])
+                    for i in range(len(dev)) for k in range(len(knob_sets)))
+    return (f"{len(dev)} dev numbers × {len(knob_sets)} knob sets, one process: one knob set at "
+            f"a time {seconds_alone:.1f} s, all at once {seconds_ways:.1f} s "
+            f"({seconds_alone / seconds_ways:.1f}×); readings that differ: {differing}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("crops", "ink", "strokes", "train"))
+    parser.add_argument("what", choices=("crops", "ink", "strokes", "train", "tuning"))
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--per-length", type=int, default=300)
+    parser.add_argument("--per-length", type=int,
+                        help="dev numbers per length (ink, train --strings: 300; tuning: 20)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--rotation", type=float)
     parser.add_argument("--scale", type=float)
@@ -193,6 +229,9 @@ def main() -> None:
     elif args.what == "strokes":
         print(stroke_errors(load_digit_reader(MODELS), val, r.composer, knobs.contrast_quantile,
                             params.seed))
+    elif args.what == "tuning":
+        print(tuning(crop_classifier(load_digit_reader(MODELS)), val, params,
+                     args.per_length or 20))
     elif args.what == "train":
         changes = {k: v for k, v in (("epochs", args.epochs), ("augment_rotation", args.rotation),
                                      ("augment_scale", args.scale), ("augment_share", args.share),
@@ -229,12 +268,12 @@ def main() -> None:
             model.eval(), val, r.composer, knobs.contrast_quantile, args.count, params.seed,
             args.deskew), flush=True)
         if args.strings:
-            numbers = dev_numbers(val, r.composer, args.per_length, params.seed)
+            numbers = dev_numbers(val, r.composer, args.per_length or 300, params.seed)
             classify = crop_classifier(model)
             print(dev_strings(deskewing(classify) if args.deskew else classify, numbers, knobs))
     else:
         classify = crop_classifier(load_digit_reader(MODELS))
-        numbers = dev_numbers(val, r.composer, args.per_length, params.seed)   # composed once
+        numbers = dev_numbers(val, r.composer, args.per_length or 300, params.seed)   # composed once
         for ink_low in (1.0, 0.5):
             print(f"ink_low {ink_low}: "
                   + dev_strings(classify, numbers, dataclasses.replace(knobs, ink_low=ink_low)))

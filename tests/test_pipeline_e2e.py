@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from conftest import copy_of
 
 from vaelab.core.checkpoint import load_checkpoint
 from vaelab.mnist.data import SPLIT_NAMES, load_split
@@ -59,9 +60,9 @@ def test_prepare_and_classifier_stages_reproduce(repo_copy):
     assert "metrics/classifier.json" in json.dumps(shown)
 
 
-def test_changing_a_classifier_param_leaves_prepare_alone(repo_copy):
-    repo = repo_copy
-    repo.dvc("repro", "train_classifier")
+def test_changing_a_classifier_param_leaves_prepare_alone(insight_repo, tmp_path):
+    repo = copy_of(insight_repo[0], tmp_path)   # prepare_mnist and train_classifier ran there
+    assert "Running stage" not in repo.dvc("repro", "train_classifier").stdout
     repo.commit("reproduced")
     params = (repo.root / "params.yaml").read_text().replace("epochs: 2", "epochs: 3")
     (repo.root / "params.yaml").write_text(params)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 import yaml
-from conftest import VENV_BIN
+from conftest import VENV_BIN, copy_of
 
 pytestmark = pytest.mark.e2e
 
@@ -22,8 +22,8 @@ def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_killed_training_stage_is_not_finished_and_a_rerun_reproduces(repo_copy):
-    repo = repo_copy
+def test_a_killed_training_stage_is_not_finished_and_a_rerun_reproduces(insight_repo, tmp_path):
+    repo = copy_of(insight_repo[0], tmp_path)   # the prepared data is there already
     params = yaml.safe_load((repo.root / "params.yaml").read_text())
     params["autoencoders"]["conv_vae"]["epochs"] = 3
     repo.write_params(params)
