@@ -134,20 +134,15 @@ def copy_of(repo: RepoCopy, tmp_path: Path) -> RepoCopy:
     return RepoCopy(root, dict(repo.env))
 
 
-@pytest.fixture
-def repo_copy(tmp_path: Path, mnist_dir: Path, defects_dir: Path) -> RepoCopy:
-    """A fresh temporary git + DVC copy of the working tree with tiny params (nothing run)."""
-    return make_repo_copy(tmp_path, mnist_dir, defects_dir)
-
-
 INSIGHT_AND_STUDIO_STAGES = ("explain", "read_numbers", "digit_variations",
                              "train_autoencoder@conv_vae", "defect_eval")
 
 
 @pytest.fixture(scope="session")
 def insight_repo(tmp_path_factory, mnist_dir: Path, defects_dir: Path) -> tuple[RepoCopy, str]:
-    """One tiny copy with the digit-insight stages and what the studio needs run once, shared
-    by the insight and studio end-to-end tests (neither changes it) and the starting point of
-    the whole-pipeline test (which works on a :func:`copy_of` it); with `dvc repro`'s output."""
+    """One tiny copy with the digit-insight stages and what the studio needs run once (half the
+    pipeline), with `dvc repro`'s output: read by the insight and studio end-to-end tests
+    (neither changes it), and the starting point of the other end-to-end tests, each of which
+    works on its own :func:`copy_of` it instead of running those stages again."""
     repo = make_repo_copy(tmp_path_factory.mktemp("insight"), mnist_dir, defects_dir)
     return repo, repo.dvc("repro", *INSIGHT_AND_STUDIO_STAGES).stdout

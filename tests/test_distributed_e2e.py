@@ -33,10 +33,10 @@ def val_loss(repo) -> float:
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory, mnist_dir, defects_dir):
-    from conftest import make_repo_copy
-    repo = make_repo_copy(tmp_path_factory.mktemp("ddp"), mnist_dir, defects_dir)
-    repo.dvc("repro", "prepare_mnist")
+def prepared(tmp_path_factory, insight_repo):
+    from conftest import copy_of
+    repo = copy_of(insight_repo[0], tmp_path_factory.mktemp("ddp"))  # the data are prepared there
+    repo.dvc("repro", "prepare_mnist")          # (nothing to run: checks that they are)
     return repo
 
 

@@ -46,10 +46,11 @@ def storage_object(store: Path, md5: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pushed(tmp_path_factory, mnist_dir, defects_dir):
-    """Repo A ran two tiny autoencoders and pushed; returns (A, the storage folder)."""
-    from conftest import make_repo_copy
-    a = make_repo_copy(tmp_path_factory.mktemp("team"), mnist_dir, defects_dir)
+def pushed(tmp_path_factory, insight_repo):
+    """Repo A ran two tiny autoencoders and pushed; returns (A, the storage folder). A is a copy
+    of the insight tests' repo (data and conv_vae ran there, so its push holds those too)."""
+    from conftest import copy_of
+    a = copy_of(insight_repo[0], tmp_path_factory.mktemp("team"))
     a.dvc("repro", *TARGETS)
     a.commit("trained")
     out = remote(a, "push").stdout
