@@ -127,10 +127,13 @@ def make_repo_copy(tmp_path: Path, mnist_dir: Path, defects_dir: Path) -> RepoCo
 def copy_of(repo: RepoCopy, tmp_path: Path) -> RepoCopy:
     """An independent copy of a temporary repo as it stands — git history, dvc.lock, DVC cache,
     data and models — so a test can go on from stages another fixture already ran without
-    running them again or changing that fixture's repo. DVC's own scratch folder is left out."""
+    running them again or changing that fixture's repo. Left out: DVC's scratch folder and
+    data/raw, the MNIST files prepare_mnist copied from VAELAB_MNIST_DIR (64 MB, no stage's
+    output: prepare_mnist copies them again if it runs)."""
     root = tmp_path / "repo"
+    scratch = {repo.root / ".dvc": ["tmp"], repo.root / "data": ["raw"]}
     shutil.copytree(repo.root, root, symlinks=True,
-                    ignore=lambda folder, names: ["tmp"] if Path(folder) == repo.root / ".dvc" else [])
+                    ignore=lambda folder, names: scratch.get(Path(folder), []))
     return RepoCopy(root, dict(repo.env))
 
 
