@@ -65,11 +65,6 @@ def _ready() -> bool:
     return _classify is not None
 
 
-def _read(picture: np.ndarray, knobs: SegmentationParams) -> NumberReading:
-    assert _classify is not None, "a reading worker was not started by ReadingPool"
-    return read_number(picture, _classify, knobs)
-
-
 def _read_ways(picture: np.ndarray, knob_sets: Sequence[SegmentationParams]
                ) -> list[NumberReading]:
     assert _classify is not None, "a reading worker was not started by ReadingPool"
@@ -117,15 +112,12 @@ class ReadingPool:
     def read(self, pictures: Sequence[np.ndarray], knobs: SegmentationParams
              ) -> list[NumberReading]:
         """Each picture read with ``knobs``, in order (an error in one stops the whole call)."""
-        if self._executor is None or len(pictures) < 2:
-            return [read_number(p, self._classify, knobs) for p in pictures]
-        chunk = math.ceil(len(pictures) / (CHUNKS_PER_PROCESS * self.processes))
-        return list(self._executor.map(_read, pictures, repeat(knobs), chunksize=chunk))
+        return [ways[0] for ways in self.read_ways(pictures, [knobs])]
 
     def read_ways(self, pictures: Sequence[np.ndarray], knob_sets: Sequence[SegmentationParams]
                   ) -> list[list[NumberReading]]:
         """Each picture read with each knob set (:func:`read_number_ways`): per picture, its
-        readings in the order of ``knob_sets``."""
+        readings in the order of ``knob_sets`` (an error in one picture stops the whole call)."""
         knob_sets = list(knob_sets)
         if self._executor is None or len(pictures) < 2:
             return [read_number_ways(p, self._classify, knob_sets) for p in pictures]
