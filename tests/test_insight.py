@@ -14,9 +14,16 @@ from skimage.transform import resize, rotate
 
 from vaelab.insight import cam
 from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
-from vaelab.insight.digits.boxes import _cells
+from vaelab.insight.digits.boxes import _boxes, _cells
 from vaelab.insight.digits.common import UnreadableImage
-from vaelab.insight.digits.crop import MNIST_CENTRE, cut_to_ink, ink_box, mnist_crop
+from vaelab.insight.digits.crop import (
+    MNIST_CENTRE,
+    _centre_of_mass,
+    _shifted,
+    cut_to_ink,
+    ink_box,
+    mnist_crop,
+)
 from vaelab.insight.digits.ink import ink_image
 from vaelab.insight.digits.number import read_number, text_lines
 from vaelab.insight.digits.pieces import _strokes, segment
@@ -1279,6 +1286,47 @@ def test_mnist_crop_centres_the_mass_and_fits_the_box():
     assert crop.shape == (28, 28) and rows[-1] - rows[0] + 1 <= 21
     from scipy import ndimage
     assert np.allclose(ndimage.center_of_mass(crop), MNIST_CENTRE, atol=0.6)
+
+
+def test_mnist_crop_centres_as_scipy_does_bit_for_bit():
+    """The crop's centring is ndimage's centre of mass and whole-pixel shift, written out for
+    speed: the same numbers to the last bit, and the same pixels, for every shift."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        field = np.zeros((28, 28), np.float32)
+        h, w = rng.integers(1, 29, 2)
+        top, left = rng.integers(0, 29 - h), rng.integers(0, 29 - w)
+        field[top:top + h, left:left + w] = rng.random((h, w)) * (rng.random((h, w)) < 0.5)
+        if field.sum() > 0:
+            assert _centre_of_mass(field) == tuple(ndimage.center_of_mass(field))
+        down, right = (int(v) for v in rng.integers(-30, 31, 2))
+        assert np.array_equal(_shifted(field, down, right),
+                              ndimage.shift(field, (down, right), order=0, mode="constant"))
+
+
+def test_the_shortcuts_for_pieces_without_holes_find_the_same_boxes(monkeypatch):
+    """``_boxes`` skips pieces whose box holds too few of the whole picture's holes (and
+    pictures without any): with that bound made useless (every pixel of the "filled" picture
+    weighing as much as the whole picture), every piece is examined in full — the same boxes,
+    cells and heights on forms, level and turned, a bold 0 filling its box (holes 0.29 of it:
+    the bound is tight there), a grid and plain digits."""
+    pictures = [form(False, False), form(True, True), form(False, False, 1), three_digits(),
+                rotate(form(False, False), 2.0, resize=True, order=1),
+                rotate(form(True, False, 1), -1.5, resize=True, order=1),
+                grid_over(np.ones((120, 300)), 1.0, 20, 0.2) < 0.5, bold_zero_filling_its_box(),
+                rotate(bold_zero_filling_its_box(), -2.0, resize=True, order=1)]
+    zero = np.zeros((60, 60), np.float32)
+    zero[5:55, 5:55] = 1.0
+    zero[15:45, 15:45] = 0.0
+    pictures.append(zero)
+    binaries = [np.asarray(p) > 0.5 for p in pictures]
+    found = [_boxes(b) for b in binaries]
+    monkeypatch.setattr("vaelab.insight.digits.boxes._closed",
+                        lambda binary: np.full(binary.shape, binary.size))
+    for binary, (pixels, count, cells, heights) in zip(binaries, found, strict=True):
+        in_full = _boxes(binary)
+        assert np.array_equal(pixels, in_full[0]) and (count, cells, heights) == in_full[1:]
+    assert sum(count for _, count, _, _ in found) >= 8   # boxes were there to be found
 
 
 # --------------------------------------------------------------------------------------------

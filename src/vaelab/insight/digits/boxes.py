@@ -46,10 +46,19 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
     photographed turned is sought as it lies level (:func:`_turned_box_sides`); boxes whose
     cells stand in rows and in columns are a grid (squared paper), not a form's."""
     holding, empty = [], []   # the boxes found: (bounding box, sides, cells) of each kind
+    # A piece's holes (filled as regionprops fills them) lie in the whole picture's holes or on
+    # other ink in its box, so what those cover bounds what its holes cover: pieces below the
+    # bar by that bound skip filling their own, and a picture without holes has no box at all
+    # (ink 8-joined to a piece is that piece: its holes hold paper). The same boxes either way.
+    closed = _closed(binary)
+    if not (closed > binary).any():   # (filled, not ink)
+        return np.zeros_like(binary), 0, [], list(filled)
     for region in regionprops(label(binary, connectivity=2)):
         top, left, bottom, right = region.bbox
         h, w = bottom - top, right - left
         if min(h, w) < 2 * MIN_DIGIT_PX:   # (first: a noisy picture has 10⁵ specks)
+            continue
+        if (int(closed[top:bottom, left:right].sum()) - region.area) / (h * w) < BOX_HOLLOW_SQUARE:
             continue
         hollow = (region.area_filled - region.area) / (h * w)   # what its holes cover
         if hollow < BOX_HOLLOW_SQUARE:
@@ -79,6 +88,11 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
         found[top:bottom, left:right] |= sides
         cells += own
     return found, len(boxes), cells, filled
+
+
+def _closed(binary: np.ndarray) -> np.ndarray:
+    """``binary`` with its holes filled, as regionprops fills a piece's (``area_filled``)."""
+    return ndimage.binary_fill_holes(binary, np.ones((3, 3)))
 
 
 def _cells(sides: np.ndarray) -> list[Cell]:

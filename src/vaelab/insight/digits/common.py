@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
@@ -83,4 +84,13 @@ class NumberReading:
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    return ndimage.binary_dilation(mask, structure=disk(radius)) if radius > 0 else mask
+    return ndimage.binary_dilation(mask, structure=_disk(radius)) if radius > 0 else mask
+
+
+@lru_cache(maxsize=16)
+def _disk(radius: int) -> np.ndarray:
+    """skimage's ``disk(radius)``, made once (read-only): building it costs as much as a small
+    dilation, and reading one number dilates a few hundred times."""
+    footprint = disk(radius)
+    footprint.setflags(write=False)
+    return footprint

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage.morphology import disk, skeletonize
+from skimage.morphology import skeletonize
 from skimage.transform import downscale_local_mean, resize
 
-from vaelab.insight.digits.common import MNIST_BOX, Box
+from vaelab.insight.digits.common import MNIST_BOX, Box, _disk
 
 MNIST_SIDE = 28              # MNIST's field: 28 × 28 px,
 MNIST_CENTRE = (14.0, 14.0)  # with the centre of mass here (training images: 13.99, 14.01)
@@ -69,13 +69,36 @@ def mnist_crop(ink: np.ndarray, normalise_stroke: bool = False, contrast_quantil
         inked = field[field > 0.1]
         if inked.size:
             field = np.clip(field / max(float(np.quantile(inked, contrast_quantile)), 0.1), 0, 1)
-    centre = ndimage.center_of_mass(field)
-    if field.sum() > 0 and np.isfinite(centre).all():
-        # Whole-pixel shift: sub-pixel interpolation blurs the strokes (measured: 98.8 % vs
-        # 99.4 % of validation digits read after cropping, against 99.6 % uncropped).
-        shift = np.round((MNIST_CENTRE[0] - centre[0], MNIST_CENTRE[1] - centre[1]))
-        field = ndimage.shift(field, shift, order=0, mode="constant", cval=0.0)
+    if field.sum() > 0:
+        row, column = _centre_of_mass(field)
+        if np.isfinite(row) and np.isfinite(column):
+            # Whole-pixel shift: sub-pixel interpolation blurs the strokes (measured: 98.8 % vs
+            # 99.4 % of validation digits read after cropping, against 99.6 % uncropped).
+            field = _shifted(field, int(np.round(MNIST_CENTRE[0] - row)),
+                             int(np.round(MNIST_CENTRE[1] - column)))
     return np.clip(field, 0.0, 1.0).astype(np.float32)
+
+
+_ROWS = np.arange(MNIST_SIDE, dtype=float)[:, None]      # pixel coordinates, as ndimage's grids
+_COLUMNS = np.arange(MNIST_SIDE, dtype=float)[None, :]
+
+
+def _centre_of_mass(field: np.ndarray) -> tuple[float, float]:
+    """(row, column) of a (28, 28) field's centre of mass, as ``ndimage.center_of_mass``
+    computes it, bit for bit, without its per-call overhead (a reading crops ≈ 19 parts per
+    number)."""
+    total = field.sum()
+    return (field * _ROWS).sum() / total, (field * _COLUMNS).sum() / total
+
+
+def _shifted(field: np.ndarray, down: int, right: int) -> np.ndarray:
+    """``field`` moved by whole pixels, zeros coming in (``ndimage.shift`` at order 0)."""
+    moved = np.zeros_like(field)
+    h, w = field.shape
+    if abs(down) < h and abs(right) < w:
+        moved[max(down, 0):h + min(down, 0), max(right, 0):w + min(right, 0)] = \
+            field[max(-down, 0):h + min(-down, 0), max(-right, 0):w + min(-right, 0)]
+    return moved
 
 
 def stroke_width(field: np.ndarray) -> float:
@@ -94,7 +117,7 @@ def change_stroke(ink: np.ndarray, direction: int, upsample: int = 2) -> np.ndar
     h, w = ink.shape
     fine = resize(ink, (upsample * h, upsample * w), order=1, preserve_range=True)
     morph = ndimage.grey_dilation if direction > 0 else ndimage.grey_erosion
-    return np.clip(downscale_local_mean(morph(fine, footprint=disk(1)), (upsample, upsample)),
+    return np.clip(downscale_local_mean(morph(fine, footprint=_disk(1)), (upsample, upsample)),
                    0, 1).astype(np.float32)
 
 

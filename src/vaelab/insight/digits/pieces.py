@@ -149,8 +149,10 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
     boxes, count, cells, filled = _boxes(ink > threshold)
     # and on the faint ink, away from those: a thin side photographed turned is dashes above
     # the threshold
-    faint, more, more_cells, _ = _boxes((ink > LINE_FAINT * threshold) & ~_dilate(boxes, 2),
-                                        filled)
+    faint_ink = ink > LINE_FAINT * threshold
+    if count:
+        faint_ink &= ~_dilate(boxes, 2)
+    faint, more, more_cells, _ = _boxes(faint_ink, filled)
     boxes, count, cells = boxes | faint, count + more, cells + more_cells
     if count:   # a form's boxes: each would be read as a digit round its digit
         notes.append(f"{count} box(es) round the digits removed")
