@@ -10,6 +10,7 @@ from scipy import ndimage
 from skimage.draw import polygon, rectangle
 from skimage.filters import threshold_otsu
 from skimage.measure import label as label_areas
+from skimage.measure import regionprops
 from skimage.transform import resize, rotate
 
 from vaelab.insight import cam
@@ -26,8 +27,8 @@ from vaelab.insight.digits.crop import (
 )
 from vaelab.insight.digits.ink import ink_image
 from vaelab.insight.digits.number import read_number, text_lines
-from vaelab.insight.digits.pieces import _strokes, segment
-from vaelab.insight.digits.ruled_lines import _slope
+from vaelab.insight.digits.pieces import _regions, _strokes, segment
+from vaelab.insight.digits.ruled_lines import _piece_boxes, _slope
 from vaelab.insight.params import ComposerParams, SegmentationParams
 from vaelab.insight.variations import variations
 from vaelab.mnist.models.classifier import CNNClassifier
@@ -1327,6 +1328,22 @@ def test_the_shortcuts_for_pieces_without_holes_find_the_same_boxes(monkeypatch)
         in_full = _boxes(binary)
         assert np.array_equal(pixels, in_full[0]) and (count, cells, heights) == in_full[1:]
     assert sum(count for _, count, _, _ in found) >= 8   # boxes were there to be found
+
+
+def test_regions_are_regionprops_labels_and_boxes():
+    """The segmentation's light regions (label, bbox) are regionprops' own, in its order, also
+    where the faint-digit rule took every pixel of a label; and the pieces' boxes the slope and
+    the tallest piece are measured from are regionprops' bboxes."""
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        binary = ndimage.binary_opening(rng.random((60, 90)) < 0.45)
+        labels = label_areas(binary, connectivity=2)
+        labels[labels == 3] = 0                            # a label left with no pixel
+        expected = [(r.label, r.bbox) for r in regionprops(labels)]
+        assert [(r.label, r.bbox) for r in _regions(labels)] == expected
+        whole = [r.bbox for r in regionprops(label_areas(binary, connectivity=2))]
+        assert [(b[0].start, b[1].start, b[0].stop, b[1].stop)
+                for b in _piece_boxes(binary)] == whole
 
 
 # --------------------------------------------------------------------------------------------

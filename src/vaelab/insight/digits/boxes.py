@@ -25,6 +25,7 @@ BOX_CONTENT = 0.3            # ... holding ink this share of its height tall,
 BOX_EMPTY = 0.9              # ... or nothing but its sides (this share of its ink at least)
 BOX_EDGE = 2                 # px: a run this close to a box's edge is its side
 BOX_CELL = 0.5               # a side two boxes share leaves cells this × as wide as it is long
+FILL_NEIGHBOURS = np.ones((3, 3), bool)   # holes filled as regionprops' area_filled fills them
 
 
 def _boxes(binary: np.ndarray, filled: list[int] = ()
@@ -53,24 +54,29 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
     closed = _closed(binary)
     if not (closed > binary).any():   # (filled, not ink)
         return np.zeros_like(binary), 0, [], list(filled)
-    for region in regionprops(label(binary, connectivity=2)):
-        top, left, bottom, right = region.bbox
+    labels = label(binary, connectivity=2)
+    # (pieces by their bounding boxes, not regionprops: a noisy picture has 10⁵ specks)
+    for number, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1):
+        top, left, bottom, right = rows.start, columns.start, rows.stop, columns.stop
         h, w = bottom - top, right - left
-        if min(h, w) < 2 * MIN_DIGIT_PX:   # (first: a noisy picture has 10⁵ specks)
+        if min(h, w) < 2 * MIN_DIGIT_PX:
             continue
-        if (int(closed[top:bottom, left:right].sum()) - region.area) / (h * w) < BOX_HOLLOW_SQUARE:
+        piece = labels[rows, columns] == number          # the piece, in its bounding box
+        area = int(np.count_nonzero(piece))
+        if (int(closed[rows, columns].sum()) - area) / (h * w) < BOX_HOLLOW_SQUARE:
             continue
-        hollow = (region.area_filled - region.area) / (h * w)   # what its holes cover
+        area_filled = int(np.count_nonzero(ndimage.binary_fill_holes(piece, FILL_NEIGHBOURS)))
+        hollow = (area_filled - area) / (h * w)          # what its holes cover
         if hollow < BOX_HOLLOW_SQUARE:
             continue
         window = binary[top:bottom, left:right]
         # A form photographed turned: its boxes' sides are no straight runs, or runs only
         # a pixel of their width wide (the rest would be left as lines beside the digit).
         square = hollow < BOX_HOLLOW
-        if square and region.area_filled < BOX_ENCLOSES * h * w:   # (cheap, before the runs)
+        if square and area_filled < BOX_ENCLOSES * h * w:   # (cheap, before the runs)
             continue
-        box = (_turned_box_sides(region.image, window, square)
-               or _box_sides(region.image, window, square))
+        box = (_turned_box_sides(piece, window, square)
+               or _box_sides(piece, window, square))
         if box is None:
             continue
         sides, holds_digit = box
@@ -79,7 +85,7 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
         # sheet — with digits across them, not a form's row of boxes.
         if own and all(max(c[k] for c in own) >= min(c[k + 2] for c in own) for k in (0, 1)):
             continue
-        (holding if holds_digit else empty).append((region.bbox, sides, own))
+        (holding if holds_digit else empty).append(((top, left, bottom, right), sides, own))
     filled = [*filled, *(bottom - top for (top, _, bottom, _), *_ in holding)]
     boxes = holding + [box for box in empty
                        if any(0.75 <= (box[0][2] - box[0][0]) / other <= 1.33 for other in filled)]
@@ -91,8 +97,8 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
 
 
 def _closed(binary: np.ndarray) -> np.ndarray:
-    """``binary`` with its holes filled, as regionprops fills a piece's (``area_filled``)."""
-    return ndimage.binary_fill_holes(binary, np.ones((3, 3)))
+    """The whole picture with its holes filled as each piece's are (the bound in :func:`_boxes`)."""
+    return ndimage.binary_fill_holes(binary, FILL_NEIGHBOURS)
 
 
 def _cells(sides: np.ndarray) -> list[Cell]:

@@ -187,7 +187,7 @@ def text_lines(ink: np.ndarray, p: SegmentationParams) -> list[int]:
 
 
 def _line_cuts(regions: list, p: SegmentationParams) -> list[int]:
-    """:func:`text_lines` from the pieces of ink (regionprops) :func:`_components` found."""
+    """:func:`text_lines` from the pieces of ink (regions) :func:`_components` found."""
     tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
     min_side = max(MIN_DIGIT_PX, p.min_part * tallest)
     bands: list[list[int]] = []
