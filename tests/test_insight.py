@@ -16,7 +16,7 @@ from skimage.transform import resize, rotate
 from vaelab.insight import cam
 from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
 from vaelab.insight.digits.boxes import _boxes, _cells
-from vaelab.insight.digits.common import UnreadableImage
+from vaelab.insight.digits.common import UnreadableImage, _regions
 from vaelab.insight.digits.crop import (
     MNIST_CENTRE,
     _centre_of_mass,
@@ -27,8 +27,8 @@ from vaelab.insight.digits.crop import (
 )
 from vaelab.insight.digits.ink import ink_image
 from vaelab.insight.digits.number import read_number, text_lines
-from vaelab.insight.digits.pieces import _regions, _strokes, segment
-from vaelab.insight.digits.ruled_lines import _piece_boxes, _slope
+from vaelab.insight.digits.pieces import _strokes, segment
+from vaelab.insight.digits.ruled_lines import _slope
 from vaelab.insight.params import ComposerParams, SegmentationParams
 from vaelab.insight.variations import variations
 from vaelab.mnist.models.classifier import CNNClassifier
@@ -1331,9 +1331,9 @@ def test_the_shortcuts_for_pieces_without_holes_find_the_same_boxes(monkeypatch)
 
 
 def test_regions_are_regionprops_labels_and_boxes():
-    """The segmentation's light regions (label, bbox) are regionprops' own, in its order, also
-    where the faint-digit rule took every pixel of a label; and the pieces' boxes the slope and
-    the tallest piece are measured from are regionprops' bboxes."""
+    """The light regions (label, bbox) the segmentation, the box and slope searches take pieces
+    by are regionprops' own, in its order, also where the faint-digit rule took every pixel of
+    a label."""
     rng = np.random.default_rng(4)
     for _ in range(20):
         binary = ndimage.binary_opening(rng.random((60, 90)) < 0.45)
@@ -1342,8 +1342,7 @@ def test_regions_are_regionprops_labels_and_boxes():
         expected = [(r.label, r.bbox) for r in regionprops(labels)]
         assert [(r.label, r.bbox) for r in _regions(labels)] == expected
         whole = [r.bbox for r in regionprops(label_areas(binary, connectivity=2))]
-        assert [(b[0].start, b[1].start, b[0].stop, b[1].stop)
-                for b in _piece_boxes(binary)] == whole
+        assert [r.bbox for r in _regions(label_areas(binary, connectivity=2))] == whole
 
 
 # --------------------------------------------------------------------------------------------

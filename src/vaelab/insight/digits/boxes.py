@@ -11,7 +11,7 @@ from scipy import ndimage
 from skimage.measure import label, regionprops
 from skimage.transform import AffineTransform, warp
 
-from vaelab.insight.digits.common import MIN_DIGIT_PX, Cell, _dilate
+from vaelab.insight.digits.common import MIN_DIGIT_PX, Cell, _dilate, _regions
 from vaelab.insight.digits.ruled_lines import _runs, _slope, _tallest
 
 BOX_SIDE = 0.8               # a box round a digit (a form): straight runs this share of its sides
@@ -55,15 +55,14 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
     if not (closed > binary).any():   # (filled, not ink)
         return np.zeros_like(binary), 0, [], list(filled)
     labels = label(binary, connectivity=2)
-    # (pieces by their bounding boxes, not regionprops: a noisy picture has 10⁵ specks)
-    for number, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1):
-        top, left, bottom, right = rows.start, columns.start, rows.stop, columns.stop
+    for region in _regions(labels):
+        top, left, bottom, right = region.bbox
         h, w = bottom - top, right - left
-        if min(h, w) < 2 * MIN_DIGIT_PX:
+        if min(h, w) < 2 * MIN_DIGIT_PX:   # (first: a noisy picture has 10⁵ specks)
             continue
-        piece = labels[rows, columns] == number          # the piece, in its bounding box
+        piece = labels[top:bottom, left:right] == region.label   # the piece, in its box
         area = int(np.count_nonzero(piece))
-        if (int(closed[rows, columns].sum()) - area) / (h * w) < BOX_HOLLOW_SQUARE:
+        if (int(closed[top:bottom, left:right].sum()) - area) / (h * w) < BOX_HOLLOW_SQUARE:
             continue
         area_filled = int(np.count_nonzero(ndimage.binary_fill_holes(piece, FILL_NEIGHBOURS)))
         hollow = (area_filled - area) / (h * w)          # what its holes cover
@@ -85,7 +84,7 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
         # sheet — with digits across them, not a form's row of boxes.
         if own and all(max(c[k] for c in own) >= min(c[k + 2] for c in own) for k in (0, 1)):
             continue
-        (holding if holds_digit else empty).append(((top, left, bottom, right), sides, own))
+        (holding if holds_digit else empty).append((region.bbox, sides, own))
     filled = [*filled, *(bottom - top for (top, _, bottom, _), *_ in holding)]
     boxes = holding + [box for box in empty
                        if any(0.75 <= (box[0][2] - box[0][0]) / other <= 1.33 for other in filled)]

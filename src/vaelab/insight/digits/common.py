@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -94,3 +95,22 @@ def _disk(radius: int) -> np.ndarray:
     footprint = disk(radius)
     footprint.setflags(write=False)
     return footprint
+
+
+class Region(NamedTuple):
+    """A piece of ink: its label and bounding box (top, left, bottom, right), as regionprops'
+    ``label`` and ``bbox`` — all the segmentation asks of one."""
+    label: int
+    bbox: tuple[int, int, int, int]
+
+
+def _regions(labels: np.ndarray) -> list[Region]:
+    """The pieces of ``labels`` in label order, as regionprops lists them, without building a
+    regionprops object each (a noisy picture has 10⁵ pieces: building them took half of its
+    reading)."""
+    regions = []
+    for number, found in enumerate(ndimage.find_objects(labels), start=1):
+        if found is not None:     # (a label the faint-digit rule took all the pixels of)
+            rows, columns = found
+            regions.append(Region(number, (rows.start, columns.start, rows.stop, columns.stop)))
+    return regions

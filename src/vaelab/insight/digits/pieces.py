@@ -10,7 +10,6 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -29,7 +28,9 @@ from vaelab.insight.digits.common import (
     Cell,
     Classify,
     Piece,
+    Region,
     _dilate,
+    _regions,
 )
 from vaelab.insight.digits.crop import mnist_crop
 from vaelab.insight.digits.ruled_lines import _darker, _ruled_lines, _without_lines
@@ -51,24 +52,6 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
         return [], notes
     return _segment_strokes(ink, threshold, *_components(ink, threshold), notes, p, classify,
                             cells)
-
-
-class Region(NamedTuple):
-    """A piece of ink: its label and bounding box (top, left, bottom, right), as regionprops'
-    ``label`` and ``bbox`` — all the segmentation asks of one."""
-    label: int
-    bbox: tuple[int, int, int, int]
-
-
-def _regions(labels: np.ndarray) -> list[Region]:
-    """The pieces of ``labels`` in label order, as regionprops lists them, without building a
-    regionprops object each (a noisy picture has 10⁵ pieces: that took a third of its reading)."""
-    regions = []
-    for number, found in enumerate(ndimage.find_objects(labels), start=1):
-        if found is not None:     # (a label the faint-digit rule took all the pixels of)
-            rows, columns = found
-            regions.append(Region(number, (rows.start, columns.start, rows.stop, columns.stop)))
-    return regions
 
 
 def _components(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, list[Region]]:
@@ -196,11 +179,11 @@ def _faint_digits(ink: np.ndarray, labels: np.ndarray, regions: list, low: float
     width = {r.label: r.bbox[3] - r.bbox[1] for r in regions}
     changed, next_label = labels, labels.max() + 1
     areas = label(ink > low, connectivity=2)
-    for number, (rows, columns) in enumerate(ndimage.find_objects(areas), start=1):
-        top, left, bottom, right = rows.start, columns.start, rows.stop, columns.stop
+    for area in _regions(areas):
+        top, left, bottom, right = area.bbox
         if bottom - top < MIN_HALF_HEIGHT * tallest or right - left > max_aspect * (bottom - top):
             continue
-        within_rows, within_columns = np.nonzero(areas[rows, columns] == number)
+        within_rows, within_columns = np.nonzero(areas[top:bottom, left:right] == area.label)
         pixels = (within_rows + top, within_columns + left)   # its pixels, in row order
         inside = [int(i) for i in np.unique(labels[pixels]) if i > 0]
         digit_tall = sum(height[i] >= MIN_HALF_HEIGHT * tallest for i in inside)

@@ -18,6 +18,7 @@ from vaelab.insight.digits.common import (
     MIN_DIGIT_PX,
     MIN_INK_CONTRAST,
     _dilate,
+    _regions,
 )
 
 RULED_LINE = 0.9             # a straight horizontal run of ink this share of the picture wide ...
@@ -151,14 +152,8 @@ def _extent(shape: tuple[int, int], outside: np.ndarray | None, axis: int) -> in
 
 def _tallest(binary: np.ndarray) -> int:
     """The height of the tallest 8-connected piece of ``binary`` (0 when none)."""
-    return max((rows.stop - rows.start for rows, _ in _piece_boxes(binary)), default=0)
-
-
-def _piece_boxes(binary: np.ndarray) -> list[tuple[slice, slice]]:
-    """The bounding boxes (row and column slices) of ``binary``'s 8-connected pieces, as
-    regionprops' ``bbox``, without a regionprops object each (a noisy picture has 10⁵ pieces:
-    building them took half of its reading)."""
-    return ndimage.find_objects(label(binary, connectivity=2))
+    return max((r.bbox[2] - r.bbox[0] for r in _regions(label(binary, connectivity=2))),
+               default=0)
 
 
 def _without_lines(ink: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.ndarray:
@@ -308,8 +303,8 @@ def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_
     inked = np.flatnonzero(binary.any(axis=1 - axis))
     if inked.size == 0 or inked[-1] - inked[0] + 1 < share * extent:
         return 0.0
-    if not any(box[axis].stop - box[axis].start >= share * extent
-               for box in _piece_boxes(binary)):
+    if not any(r.bbox[axis + 2] - r.bbox[axis] >= share * extent
+               for r in _regions(label(binary, connectivity=2))):
         return 0.0
     rows, columns = np.nonzero(binary)
     weights = ink[rows, columns].astype(np.float64)
