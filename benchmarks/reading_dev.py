@@ -162,12 +162,18 @@ def dev_numbers(val, composer, per_length: int, seed: int) -> tuple[list, list]:
 
 
 def dev_strings(classify, numbers: tuple[list, list], knobs) -> str:
-    """The :func:`dev_numbers` read with ``knobs``: the figures as one line."""
+    """The :func:`dev_numbers` read with ``knobs``: the figures as one line, and the CPU time the
+    apart numbers took to read (what a reader's width costs a reading; this process's time, so
+    other jobs on the machine do not count)."""
     apart, every = numbers
-    a = summarise(apart, read_all(apart, classify, knobs))["apart"]
+    started = time.process_time()
+    readings = read_all(apart, classify, knobs)
+    seconds = time.process_time() - started
+    a = summarise(apart, readings)["apart"]
     cells = summarise(every, read_all(every, classify, knobs))
     return (f"{len(apart)} apart numbers — 4 digits {a['4']['string_accuracy']:.1%}, all "
-            f"{a['all']['string_accuracy']:.1%}, right count {a['all']['count_accuracy']:.2%}; "
+            f"{a['all']['string_accuracy']:.1%}, right count {a['all']['count_accuracy']:.2%}, "
+            f"read in {seconds:.1f} s CPU; "
             + ", ".join(f"{s} {cells[s]['all']['string_accuracy']:.3f}" for s in SUBSETS))
 
 

@@ -103,6 +103,11 @@ TILTED = {
     "grey lined page, 1024 px square, level": ("grey lined page", 0.0),
     "grey lined page, turned 5° in an editor (white corners)": ("grey lined page", 5.0),
     "grey lined page, turned −4° in an editor (white corners)": ("grey lined page", -4.0),
+    "grey lined page, turned 8° in an editor (white corners)": ("grey lined page", 8.0),
+    "grey lined page, turned −10° in an editor (white corners)": ("grey lined page", -10.0),
+    "lined sheet on a dark desk, level": ("lined sheet on a desk", 0.0),
+    "lined sheet on a dark desk, turned 3°": ("lined sheet on a desk", 3.0),
+    "lined sheet on a dark desk, turned −6°": ("lined sheet on a desk", -6.0),
 }
 
 # name → (numbers one above the other, paper between them × the digits' height, ruled)
@@ -231,16 +236,18 @@ def paper(number: ComposedNumber, rng: np.random.Generator, grid: float = 0.0,
 
 
 def lined_page(number: ComposedNumber, rng: np.random.Generator, paper: float = 0.85,
-               side: int = 1024) -> np.ndarray:
+               side: int = 1024, line: float = 0.2, thickness: int = 1) -> np.ndarray:
     """The number photographed (×4, dark ink) on a page of grey ``paper`` filling a ``side``-px
-    square picture, ruled every 1.5 × the digits' height, the digits standing on a line."""
+    square picture, ruled every 1.5 × the digits' height with lines ``thickness`` px wide at
+    grey ``line``, the digits standing on a line."""
     picture = photograph(number, ((), None, 0.0, 0), rng) / 255.0
     top = min(b[0] for b in number.boxes) * ENLARGE
     bottom = max(b[2] for b in number.boxes) * ENLARGE
     spacing = int(1.5 * (bottom - top))
     page = np.full((side, side), paper)
     rule = side // 2 + spacing // 2                       # the line the digits stand on
-    page[rule % spacing::spacing] = 0.2
+    for row in range(thickness):
+        page[rule % spacing + row::spacing] = line
     row = rule - 2 - bottom
     column = int(rng.integers(0, side - picture.shape[1]))
     page[row:row + picture.shape[0], column:column + picture.shape[1]] *= picture
@@ -252,6 +259,15 @@ def turned(picture: np.ndarray, degrees: float) -> np.ndarray:
     gains white paper."""
     photo = rotate(picture / 255.0, degrees, resize=True, order=1, cval=1.0)
     return np.round(photo * 255).astype(np.uint8)
+
+
+def on_desk(page: np.ndarray, degrees: float, level: float = 0.25) -> np.ndarray:
+    """``page`` photographed on a desk of grey ``level`` (an eighth of its side all round),
+    the camera turned by ``degrees``: the desk, not white, in the corners."""
+    h, w = page.shape
+    desk = np.full((h + h // 4, w + w // 4), level)
+    desk[h // 8:h // 8 + h, w // 8:w // 8 + w] = page / 255.0
+    return np.round(rotate(desk, degrees, order=1, cval=level) * 255).astype(np.uint8)
 
 
 def gridded(photo: np.ndarray, number: ComposedNumber, degrees: float, rng: np.random.Generator,
@@ -332,6 +348,9 @@ def main() -> None:
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         if source == "grey lined page":
             pictures = [turned(lined_page(n, rng), angle) if angle else lined_page(n, rng)
+                        for n in numbers]
+        elif source == "lined sheet on a desk":   # a notebook's light lines, 2 px
+            pictures = [on_desk(lined_page(n, rng, line=0.6, thickness=2), angle)
                         for n in numbers]
         elif source == "grid over the photo":
             pictures = [gridded(turned(photograph(n, CONDITIONS["×4, dark ink on white paper"], rng),

@@ -2,7 +2,7 @@
 uint16, float — as intensity in [0, 1] (1 = ink), downscaled when huge: which colour is paper
 judged against the picture's own range (a dim photo), a sheet on a darker desk read alone (and
 a grey page inside an editor's white fill), uneven paper (a photo's light falling off) evened
-out (:func:`ink_image`).
+out (:func:`ink_image`, :func:`ink_on_sheet`).
 """
 
 from __future__ import annotations
@@ -43,8 +43,17 @@ FILL_SHEET = 0.5             # a sheet in a fill of exact paper white covers thi
 
 
 def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
-    """(ink in [0, 1] with 1 = ink, scale) of a picture; ``scale`` maps working coordinates back
-    to the picture's (1 unless the picture was downscaled).
+    """(ink in [0, 1] with 1 = ink, scale) of a picture: :func:`ink_on_sheet` without the
+    sheet."""
+    ink, scale, _ = ink_on_sheet(picture)
+    return ink, scale
+
+
+def ink_on_sheet(picture: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """(ink in [0, 1] with 1 = ink, scale, sheet) of a picture; ``scale`` maps working
+    coordinates back to the picture's (1 unless the picture was downscaled); ``sheet`` the mask
+    of the sheet of paper the ink was read on, where the picture shows one inside a surround
+    (None: the paper fills the picture) — the extent ruled lines on it can span.
 
     Accepted: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays of bool, uint8, uint16 or floats
     in [0, 1] (or [0, 255]). Transparent pixels of an RGBA picture are paper. The paper is the
@@ -89,12 +98,13 @@ def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
     ink = 1.0 - grey if light else grey
     ink, sheet = _inside_sheet(np.clip(ink, 0.0, 1.0).astype(np.float32), light)
     if sheet is None:
-        return _even_paper(ink), scale
+        return _even_paper(ink), scale, None
     # The paper is evened on the sheet alone: the surround takes the nearest sheet pixel's value
     # (left at zero, it would make every block's paper level zero, and the sheet's own paper —
     # never quite white, the light falling off across it — would be left as faint ink).
     nearest = ndimage.distance_transform_edt(~sheet, return_distances=False, return_indices=True)
-    return np.where(sheet, _even_paper(ink[tuple(nearest)]), 0.0).astype(np.float32), scale
+    return (np.where(sheet, _even_paper(ink[tuple(nearest)]), 0.0).astype(np.float32), scale,
+            sheet)
 
 
 def _border(picture: np.ndarray, depth: int = 1) -> np.ndarray:

@@ -20,7 +20,7 @@ from vaelab.insight.digits.common import (
     NumberReading,
     Piece,
 )
-from vaelab.insight.digits.ink import ink_image
+from vaelab.insight.digits.ink import ink_on_sheet
 from vaelab.insight.digits.pieces import (
     _components,
     _read_pieces,
@@ -56,9 +56,9 @@ def read_number_ways(picture: np.ndarray, classify: Classify,
     (ink, levelling, strokes and their components) run once, and a batch of parts cropped and
     read for one knob set is not cropped and read again for the next
     (:func:`~vaelab.insight.digits.pieces.remembering_parts`)."""
-    ink, scale = ink_image(picture)
+    ink, scale, sheet = ink_on_sheet(picture)
     shape = ink.shape
-    ink, straightened, outside = _level(ink)
+    ink, straightened, outside = _level(ink, None if sheet is None else ~sheet)
     to_picture = _to_picture(shape, straightened, scale)
     levelled = [] if straightened is None else [
         f"ruled lines slanted by {_slant(straightened):.1f}° made straight (boxes given in the "
@@ -80,7 +80,7 @@ class _Prepared:
     """A picture after the steps no knob changes (:func:`read_number_ways`); nothing here is
     changed by reading it."""
     ink: np.ndarray                   # the working image, levelled
-    outside: np.ndarray | None        # where the levelling found no picture
+    outside: np.ndarray | None        # off the sheet (its surround, the levelling's corners)
     to_picture: Callable[[Box], Box]
     levelled: list[str]               # the note on levelling, if any
     strokes: np.ndarray               # ink without ruled lines and boxes

@@ -53,9 +53,10 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
     the ink beside them (a 1 is at most one digit tall); else the sides of a row of boxes (a
     form), runs that join one line across to the next (:func:`_joining`).
 
-    ``outside``: the pixels of a picture levelled by :func:`_level` that lie outside the photo
-    (its corners, moved in by the shear): a line runs on beyond the photo's edge, so there they
-    count as ink for the runs (a line down near a side of a turned photo leaves it part-way)."""
+    ``outside``: the pixels off the sheet of paper — a desk or an editor's white fill round it,
+    the corners a levelling (:func:`_level`) moved in by its shear: a line runs on beyond the
+    sheet's edge, so there they count as ink for the runs (a line down near a side of a turned
+    photo leaves it part-way)."""
     none = np.zeros_like(binary)
     across = _runs(binary, 1, outside=outside)
     if not across.any():
@@ -146,7 +147,7 @@ def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE,
 
 def _extent(shape: tuple[int, int], outside: np.ndarray | None, axis: int) -> int:
     """The picture's extent along ``axis``: its size, or where some pixels lie ``outside`` the
-    photo, the most the photo holds in one line that way (a sheared photo is no larger)."""
+    sheet, the most the sheet holds in one line that way (a sheared photo is no larger)."""
     return shape[axis] if outside is None else int((~outside).sum(axis=axis).max(initial=0))
 
 
@@ -175,10 +176,14 @@ def _without_lines(ink: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.
     return result.astype(ink.dtype)
 
 
-def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndarray | None]:
+def _level(ink: np.ndarray, outside: np.ndarray | None = None
+           ) -> tuple[np.ndarray, AffineTransform | None, np.ndarray | None]:
     """(ink with its ruled lines made straight, the map from its (x, y) back to ``ink``'s, the
-    mask of its pixels outside the picture); ``ink``, None, None where no slanted lines are
-    found. A phone never holds a page level: lines
+    mask of its pixels outside the sheet); ``ink``, None, ``outside`` where no slanted lines are
+    found. ``outside``: the pixels of ``ink`` off the sheet of paper (a desk round it, an
+    editor's white fill round a page it turned), where a ruled line cannot run — the lines span
+    the sheet, not the picture (a page turned by 7° in an editor spans 0.89 of the grown
+    picture's width). A phone never holds a page level: lines
     turned by a degree are no straight run across any more (:func:`_ruled_lines`), and they join
     every digit. The picture is sheared, not turned: each column moved up or down so that the
     lines across run straight (every column stays, so a line keeps the whole width), then — on
@@ -187,7 +192,7 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndar
     than in the picture as it is: a page whose lines run straight, or a picture without lines,
     is left exactly as it is."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-        return ink, None, None
+        return ink, None, outside
     threshold = threshold_otsu(ink)
     binary = ink > threshold
     # dy/dx of the lines across, sought on the faint ink first: thin lines turned spread over
@@ -196,9 +201,9 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndar
     faint = ink > LINE_FAINT * threshold
     faint[:BORDER_DEPTH] = faint[-BORDER_DEPTH:] = False
     faint[:, :BORDER_DEPTH] = faint[:, -BORDER_DEPTH:] = False
-    across = _slope(faint, 1, ink) or _slope(binary, 1, ink)
+    across = _slope(faint, 1, ink, outside=outside) or _slope(binary, 1, ink, outside=outside)
     if not across:
-        return ink, None, None
+        return ink, None, outside
     h, w = ink.shape
     # columns moved by −across · x, the whole kept below row 0
     shift_y = max(0.0, across * (w - 1))
@@ -207,24 +212,24 @@ def _level(ink: np.ndarray) -> tuple[np.ndarray, AffineTransform | None, np.ndar
     # The lines down (dx/dy in the picture), when any span the height; else, as well as none,
     # those of a page turned as a whole (a grid whose thin lines down break up in the photo):
     # the lines across turned by 90°.
-    found = _slope(faint, 0, ink) or _slope(binary, 0, ink)
-    best, count, most_down = (ink, None, None), _found_lines(binary)[0], -1
+    found = _slope(faint, 0, ink, outside=outside) or _slope(binary, 0, ink, outside=outside)
+    best, count, most_down = (ink, None, outside), _found_lines(binary, outside)[0], -1
+    sheet = np.ones_like(ink) if outside is None else (~outside).astype(ink.dtype)
     for down in [found] if found else [0.0, -across]:
         down = down / (1.0 - down * across)   # as the first shear leaves them
         shift_x = max(0.0, down * (out_h - 1))
         second = np.array([[1.0, -down, shift_x], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
         out_w = int(np.ceil(w + abs(down) * (out_h - 1)))
         back = AffineTransform(matrix=np.linalg.inv(second @ first))
-        outside = warp(np.ones_like(ink), back, output_shape=(out_h, out_w), order=0,
-                       cval=0.0) < 0.5
+        off = warp(sheet, back, output_shape=(out_h, out_w), order=0, cval=0.0) < 0.5
         level = _firm_lines(warp(ink, back, output_shape=(out_h, out_w), order=1, cval=0.0,
-                                preserve_range=True).astype(np.float32), outside)
-        lines, down_rows = _found_lines(level > threshold_otsu(level), outside)
+                                preserve_range=True).astype(np.float32), off)
+        lines, down_rows = _found_lines(level > threshold_otsu(level), off)
         # Of the two shears, the one whose lines down run straight for longer: lines down
         # left slanted still count, as the pieces of them that join one line across to the
         # next (a form's box sides), one line for each piece.
         if lines > count and down_rows > most_down:
-            best, most_down = (level, back, outside), down_rows
+            best, most_down = (level, back, off), down_rows
     return best
 
 
@@ -290,15 +295,17 @@ def _found_lines(binary: np.ndarray, outside: np.ndarray | None = None) -> tuple
             sum(rows.stop - rows.start for rows, _ in ndimage.find_objects(down_labels)))
 
 
-def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_LINE) -> float:
+def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_LINE,
+           outside: np.ndarray | None = None) -> float:
     """The slope of the picture's long straight lines across (``axis`` 1: dy/dx) or down (0:
     dx/dy), within ±:data:`MAX_TILT` degrees: the angle at which the profile of the ``ink`` of
     ``binary``'s pixels along it is sharpest (the sum of squares of its Hough transform's
     column, each pixel weighted by its ink: a thin line resampled spreads over two rows; 0.5°
     steps, then 0.02° round the best), when a line at that angle holds pixels of ``binary`` over
-    ``share`` of the picture's extent that way; 0 when none does, when no piece of
-    ``binary`` spans that extent, or when the lines drift less than half a pixel over it."""
-    extent = binary.shape[axis]
+    ``share`` of the picture's extent that way (of the sheet's, where some pixels lie
+    ``outside`` it: :func:`_extent`); 0 when none does, when no piece of ``binary`` spans that
+    extent, or when the lines drift less than half a pixel over it."""
+    extent = _extent(binary.shape, outside, axis)
     # Cheap first (this runs on every picture read): no piece can span more than all the ink.
     inked = np.flatnonzero(binary.any(axis=1 - axis))
     if inked.size == 0 or inked[-1] - inked[0] + 1 < share * extent:
