@@ -9,7 +9,8 @@ printed as dark ink on white paper, then lit, lined, degraded or laid on a desk 
 condition says; it prints
 the string accuracy per condition and the first wrong readings; then on squared paper and in a
 form's boxes (:data:`PAPERS`); then some of these photographed turned by a degree or a few
-(:data:`TILTED`); then the same for pages of two or
+(:data:`TILTED`; with a grey lined page turned in an editor and a lined sheet on a desk); then
+the same for pages of two or
 three such numbers written one above the other (read right: every line, top to bottom, joined by
 a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart 5-digit numbers per
 condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling light, camera noise —
