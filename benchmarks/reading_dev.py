@@ -4,6 +4,7 @@
     python benchmarks/reading_dev.py ink    [--per-length 300]
     python benchmarks/reading_dev.py strokes
     python benchmarks/reading_dev.py tuning [--per-length 20]
+    python benchmarks/reading_dev.py cost   [--channels 32 64 128 --hidden 256]
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
                                             [--channels 32 64 128 --hidden 256 --stroke 0.4]
@@ -24,6 +25,10 @@ with the given changes), saves nothing, and prints its ``crops`` figures — the
 default the reader's training segmentation cuts them, so they are not used), ``--deskew`` trains
 and reads every image deskewed (its slant, from its second moments, sheared upright about its
 centre of mass), ``--strings`` also reads the dev numbers of ``ink`` with the variant.
+``cost``: what a reader of another shape (``--channels``, ``--hidden``) would cost a reading —
+100 dev numbers per cell of every subset read with the shipped reader, the batches of crops it
+was sent recorded and run again through it and through a reader of that shape (random weights:
+a forward pass costs the same whatever they are), on one torch thread; CPU times.
 Needs ``dvc repro read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
@@ -61,6 +66,7 @@ from vaelab.insight.reading_evaluation import (
 )
 from vaelab.mnist.classify import train_classifier
 from vaelab.mnist.data import MnistSplit, load_split
+from vaelab.mnist.models.classifier import CNNClassifier
 
 DATA, MODELS = "data/prepared/mnist", "models"
 
@@ -201,9 +207,33 @@ def tuning(classify, val, params, per_length: int) -> str:
             f"({seconds_alone / seconds_ways:.1f}×); readings that differ: {differing}")
 
 
+def reading_cost(model, other, val, composer, knobs, seed: int) -> str:
+    """The reader's share of a reading's CPU time, and that share with ``other`` instead."""
+    numbers = dev_numbers(val, composer, 0, seed)[1]
+    classify, batches = crop_classifier(model), []
+
+    def recording(crops: np.ndarray) -> np.ndarray:
+        batches.append(np.array(crops, copy=True))
+        return classify(crops)
+
+    started = time.process_time()
+    read_all(numbers, recording, knobs)
+    total = time.process_time() - started
+    parts = []
+    for reader in (model, other):
+        run = crop_classifier(reader)
+        started = time.process_time()
+        for batch in batches:
+            run(batch)
+        parts.append(time.process_time() - started)
+    return (f"{len(numbers)} dev numbers read in {total:.1f} s CPU ({len(batches)} batches, "
+            f"{sum(map(len, batches))} crops): the shipped reader's part {parts[0]:.1f} s, the "
+            f"other shape's {parts[1]:.1f} s — a reading {(total - parts[0] + parts[1]) / total:.2f}×")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("crops", "ink", "strokes", "train", "tuning"))
+    parser.add_argument("what", choices=("crops", "ink", "strokes", "train", "tuning", "cost"))
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--per-length", type=int,
                         help="dev numbers per length (ink, train --strings: 300; tuning: 20)")
@@ -235,6 +265,11 @@ def main() -> None:
     elif args.what == "strokes":
         print(stroke_errors(load_digit_reader(MODELS), val, r.composer, knobs.contrast_quantile,
                             params.seed))
+    elif args.what == "cost":
+        shipped = load_digit_reader(MODELS)
+        other = CNNClassifier(tuple(args.channels or (32, 64, 128)), args.hidden or 256,
+                              num_classes=11).eval()
+        print(reading_cost(shipped, other, val, r.composer, knobs, params.seed))
     elif args.what == "tuning":
         print(tuning(crop_classifier(load_digit_reader(MODELS)), val, params,
                      args.per_length or 20))
