@@ -110,3 +110,56 @@ def test_odd_files_and_modes_are_named_errors_and_big_ones_read_quietly(tmp_path
             assert open_image(tmp_path / "big.png").size == (40, 40)
     finally:
         Image.MAX_IMAGE_PIXELS = limit
+
+
+def _group4_tiff() -> bytearray:
+    """A small bilevel TIFF, CCITT group 4: decoded by libtiff inside PIL, not by PIL itself."""
+    import io
+    bars = np.zeros((40, 60), np.uint8)
+    bars[8:32, 10:16] = 255
+    bars[8:32, 30:50] = 255
+    bars[18:22, 30:50] = 0
+    encoded = io.BytesIO()
+    Image.fromarray(bars).convert("1").save(encoded, "TIFF", compression="group4")
+    return bytearray(encoded.getvalue())
+
+
+def _set_tag_type(tiff: bytearray, tag: int, kind: int) -> bytearray:
+    """``tiff`` (little-endian, one directory) with ``tag``'s field type changed to ``kind``."""
+    import struct
+    assert tiff[:2] == b"II"
+    directory = struct.unpack_from("<I", tiff, 4)[0]
+    for entry in range(struct.unpack_from("<H", tiff, directory)[0]):
+        at = directory + 2 + 12 * entry
+        if struct.unpack_from("<H", tiff, at)[0] == tag:
+            struct.pack_into("<H", tiff, at + 2, kind)
+            return tiff
+    raise AssertionError(f"no tag {tag}")
+
+
+def test_what_libtiff_says_about_a_damaged_tiff_is_in_the_error_not_on_stderr(tmp_path, capfd):
+    """libtiff prints its errors on stderr, where a batch of thousands of files shows them with
+    no file name: open_image puts them into the file's own error instead."""
+    (tmp_path / "ok.tif").write_bytes(_group4_tiff())
+    (tmp_path / "rows.tif").write_bytes(_set_tag_type(_group4_tiff(), 278, 12))  # RowsPerStrip: a double
+    assert open_image(tmp_path / "ok.tif").size == (60, 40)
+    with pytest.raises(UnreadableImageFile,
+                       match=r"rows\.tif: not a readable image \(.*libtiff: .*RowsPerStrip"):
+        open_image(tmp_path / "rows.tif")
+    assert capfd.readouterr().err == ""
+    assert open_image(tmp_path / "ok.tif").size == (60, 40)   # libtiff still decodes after it
+    with pytest.raises(OSError), Image.open(tmp_path / "rows.tif") as direct:
+        direct.load()                      # a decode outside open_image: libtiff's stderr as ever
+    assert "RowsPerStrip" in capfd.readouterr().err
+
+
+def test_a_tiff_libtiff_decodes_only_part_way_is_refused(tmp_path):
+    """A bad code word in a group 4 strip: libtiff stops with an error, yet PIL returns the
+    picture, its rows after the error holding whatever the decoder's buffer held before —
+    another file's pixels in a batch. Refused, naming libtiff's message."""
+    damaged = _group4_tiff()
+    damaged[16] = 0                        # inside the strip (it starts at byte 8)
+    (tmp_path / "damaged.tif").write_bytes(damaged)
+    with pytest.raises(UnreadableImageFile, match=r"damaged\.tif: not a readable image "
+                                                  r"\(decoding failed part-way; libtiff: Fax4Decode"):
+        open_image(tmp_path / "damaged.tif")

@@ -4,12 +4,18 @@
 PIL decodes; this adds what each caller needed separately before: a decoding failure (not an
 image, truncated, empty, over PIL's decompression-bomb limit) is one :class:`UnreadableImageFile`
 naming the file, and 16- or 32-bit integer pixels are scaled to 8 bits instead of clipped (PIL's
-own ``convert("L")`` clips them, which turns a 16-bit picture white).
+own ``convert("L")`` clips them, which turns a 16-bit picture white). What the decoders say
+about a damaged file (PIL's Python warnings, libtiff's error messages) goes into that error
+instead of onto stderr, where a batch of thousands of files would show it without a file name.
 """
 
 from __future__ import annotations
 
+import ctypes
+import sys
+import threading
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -28,16 +34,77 @@ def open_image(path: str | Path) -> Image.Image:
     if not path.is_file():   # a pipe or a device would be read forever
         raise UnreadableImageFile(f"{path}: no such file" if not path.exists() else
                                   f"{path}: not a regular file (a folder, pipe or device)")
+    said: list[str] = []
     try:
-        with warnings.catch_warnings():
-            # 89-179 megapixels: PIL warns on stderr with its own file and line; the readers
-            # downscale such pictures anyway (over 179 it refuses, an UnreadableImageFile)
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # PIL warns with its own file and line (89-179 megapixels: the readers downscale such
+        # pictures anyway; a truncated tag, corrupt EXIF): kept, told only if decoding fails
+        with warnings.catch_warnings(record=True) as warned, _libtiff_messages(said):
+            warnings.simplefilter("always")
             with Image.open(path) as image:
                 image.load()   # decode now: the file is closed on leaving, the pixels stay
+                if said:   # PIL went on past libtiff's error: the rows after it hold stale
+                    # memory, another file's pixels in a batch — not this picture
+                    raise OSError("decoding failed part-way")
                 return upright(image)
     except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise UnreadableImageFile(f"{path}: not a readable image ({err})") from None
+        told = [str(w.message).strip() for w in warned] + [f"libtiff: {m}" for m in said]
+        detail = "; ".join([str(err).strip(), *dict.fromkeys(told)])   # each message once
+        raise UnreadableImageFile(f"{path}: not a readable image ({detail})") from None
+
+
+# libtiff has one process-wide error handler, printing to stderr by default (PIL silences its
+# warnings, not its errors); ours, set once through the symbols PIL's own extension links, hands
+# each message to the open_image running on that thread. Where the symbols cannot be reached (a
+# PIL without libtiff, another platform's loader) messages go to stderr as before.
+_libtiff_said = threading.local()
+_libtiff_handler: list = []   # [the C callback, or None where it could not be set]: kept alive
+
+
+@contextmanager
+def _libtiff_messages(said: list[str]):
+    """While open, libtiff's error messages on this thread are appended to ``said``."""
+    if not _libtiff_handler:
+        _libtiff_handler.append(_set_libtiff_handler())
+    outer = getattr(_libtiff_said, "said", None)
+    _libtiff_said.said = said
+    try:
+        yield said
+    finally:
+        _libtiff_said.said = outer
+
+
+def _set_libtiff_handler():
+    try:
+        from PIL import _imaging
+        set_handler = ctypes.CDLL(_imaging.__file__).TIFFSetErrorHandler
+        vsnprintf = ctypes.CDLL(None).vsnprintf
+    except (ImportError, OSError, AttributeError):
+        return None
+    # va_list arrives as a pointer on the ABIs Python runs on (an array type on x86-64, a large
+    # struct passed by reference on arm64, a char * elsewhere) and goes on as one
+    vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p]
+    handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p)
+
+    def handler(module, fmt, args):
+        try:
+            text = ctypes.create_string_buffer(1024)
+            vsnprintf(text, len(text), fmt, args)
+            message = text.value.decode("utf-8", "replace")
+            if module:
+                message = f"{module.decode('utf-8', 'replace')}: {message}"
+            said = getattr(_libtiff_said, "said", None)
+            if said is None:   # a decode or encode outside open_image: libtiff's own behaviour
+                print(message, file=sys.stderr)
+            else:
+                said.append(message)
+        except Exception:   # noqa: BLE001 — an exception cannot cross back into C
+            pass
+
+    callback = handler_type(handler)
+    set_handler.argtypes = [handler_type]
+    set_handler.restype = ctypes.c_void_p
+    set_handler(callback)
+    return callback
 
 
 def upright(image: Image.Image) -> Image.Image:
