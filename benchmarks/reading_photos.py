@@ -1,14 +1,16 @@
 """The number reader on pictures unlike the benchmark's: large, dark ink on paper, uneven light,
 ruled lines, noise and JPEG, several lines of digits (README, "Numbers in photos").
 
-    python benchmarks/reading_photos.py [--numbers 150] [--seed 3] [--phone 20]
+    python benchmarks/reading_photos.py [--numbers 150] [--seed 3] [--phone 20] [--only TEXT]
+                                        [--skip TEXT]
 
 Each condition re-draws the same ``--numbers`` apart 4-digit numbers, composed from validation
 digits (the test benchmark is never read here), enlarged ×4 with bicubic interpolation and
 printed as dark ink on white paper, then lit, lined, degraded or laid on a desk as the
 condition says; it prints
 the string accuracy per condition and the first wrong readings; then on squared paper and in a
-form's boxes (:data:`PAPERS`); then some of these photographed turned by a degree or a few
+form's boxes (:data:`PAPERS`); then beside lines down with no line across — a notebook's margin,
+a table cell's sides (:data:`MARGINS`); then some of these photographed turned by a degree or a few
 (:data:`TILTED`; with a grey lined page turned in an editor and a lined sheet on a desk); then
 the same for pages of two or
 three such numbers written one above the other (read right: every line, top to bottom, joined by
@@ -78,6 +80,19 @@ PAPERS = {
     "form: digits touching their boxes": {"gap": 12, "margin": 0.0},
 }
 
+# name → keyword arguments of margined: lines down with no lines across
+MARGINS = {
+    "margin line left (grey 55 %, 2 px), page round": {"sides": "left", "level": 0.55},
+    "margin line left (dark 20 %, 3 px), page round": {"sides": "left", "level": 0.2,
+                                                      "thickness": 3},
+    "margin line left, cut close (1.5 × the digits)": {"sides": "left", "level": 0.55,
+                                                       "padding": 0.25},
+    "margin line touching the first digit": {"sides": "left", "level": 0.55, "apart": (0.0, 0.05)},
+    "table cell: lines down both sides (dark, 3 px)": {"sides": "both", "level": 0.2,
+                                                       "thickness": 3},
+}
+
+
 # name → (a condition of CONDITIONS or a paper of PAPERS, degrees the photo is turned by: a phone
 #         is never held quite level with the page)
 TILTED = {
@@ -106,6 +121,9 @@ TILTED = {
     "grey lined page, turned −4° in an editor (white corners)": ("grey lined page", -4.0),
     "grey lined page, turned 8° in an editor (white corners)": ("grey lined page", 8.0),
     "grey lined page, turned −10° in an editor (white corners)": ("grey lined page", -10.0),
+    "margin line left, page round, turned 1°": ("margin line left (grey 55 %, 2 px), page round", 1.0),
+    "margin line left, page round, turned −3°": ("margin line left (grey 55 %, 2 px), page round", -3.0),
+    "table cell, lines down both sides, turned 2°": ("table cell: lines down both sides (dark, 3 px)", 2.0),
     "lined sheet on a dark desk, level": ("lined sheet on a desk", 0.0),
     "lined sheet on a dark desk, turned 3°": ("lined sheet on a desk", 3.0),
     "lined sheet on a dark desk, turned −6°": ("lined sheet on a desk", -6.0),
@@ -236,6 +254,34 @@ def paper(number: ComposedNumber, rng: np.random.Generator, grid: float = 0.0,
     return form
 
 
+def margined(number: ComposedNumber, rng: np.random.Generator, sides: str = "left",
+             level: float = 0.55, thickness: int = 2, padding: float = 1.0,
+             apart: tuple[float, float] = (0.3, 1.0)) -> np.ndarray:
+    """The number photographed (×4, dark ink on white) with ``padding`` × the digits' height of
+    paper above and below it, and straight lines down the whole picture, ``thickness`` px wide
+    at grey ``level``: a notebook's margin (``sides`` "left", ``apart`` × the digits' height
+    left of the first digit, drawn at random in that range) or a table cell's sides ("both",
+    as far right of the last digit too). No line across: the lines down are alone."""
+    picture = photograph(number, ((), None, 0.0, 0), rng)
+    top = min(b[0] for b in number.boxes) * ENLARGE
+    bottom = max(b[2] for b in number.boxes) * ENLARGE
+    left = min(b[1] for b in number.boxes) * ENLARGE
+    right = max(b[3] for b in number.boxes) * ENLARGE
+    tall = bottom - top
+    picture = picture[top:bottom]
+    gap = int(rng.uniform(*apart) * tall)
+    pad, side = int(padding * tall), tall // 2
+    page = np.full((tall + 2 * pad, side + gap + thickness + (right - left) + gap + side), 255,
+                   np.uint8)
+    at = side + thickness + gap
+    page[pad:pad + tall, at:at + right - left] = picture[:, left:right]
+    lines = [side] + ([at + right - left + gap] if sides == "both" else [])
+    for column in lines:
+        band = page[:, column:column + thickness]
+        np.minimum(band, round(level * 255), out=band)
+    return page
+
+
 def lined_page(number: ComposedNumber, rng: np.random.Generator, paper: float = 0.85,
                side: int = 1024, line: float = 0.2, thickness: int = 1) -> np.ndarray:
     """The number photographed (×4, dark ink) on a page of grey ``paper`` filling a ``side``-px
@@ -317,7 +363,17 @@ def main() -> None:
     parser.add_argument("--numbers", type=int, default=150)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--phone", type=int, default=0, help="12-megapixel photos per condition")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="only the rows whose name holds TEXT (repeatable)")
+    parser.add_argument("--skip", action="append", default=[], metavar="TEXT",
+                        help="not the rows whose name holds TEXT (repeatable)")
     args = parser.parse_args()
+
+    def wanted(rows: dict) -> dict:
+        return {name: row for name, row in rows.items()
+                if (not args.only or any(t in name for t in args.only))
+                and not any(t in name for t in args.skip)}
+
     params = load_params("params.yaml")
     setup(params)
     composer = params.insight.read_numbers.composer
@@ -326,7 +382,7 @@ def main() -> None:
     pool = val.images.numpy(), val.labels.numpy()
     print(f"{args.numbers} apart 4-digit numbers of validation digits per condition")
     print(f"{'condition':44s} {'strings':>8s} {'s/picture':>9s}  first wrong (true → read)")
-    for name, condition in CONDITIONS.items():
+    for name, condition in wanted(CONDITIONS).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         pictures = [n.image if condition is None else photograph(n, condition, rng)
@@ -337,14 +393,21 @@ def main() -> None:
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         right = 1 - len(wrong) / len(numbers)
         print(f"{name:44s} {right:8.1%} {seconds:9.3f}  {', '.join(wrong[:4])}", flush=True)
-    for name, settings in PAPERS.items():
+    for name, settings in wanted(PAPERS).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         texts = [reader.read(paper(n, rng, **settings)).text for n in numbers]
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         right = 1 - len(wrong) / len(numbers)
         print(f"{name:44s} {right:8.1%} {'':9s}  {', '.join(wrong[:4])}", flush=True)
-    for name, (source, angle) in TILTED.items():
+    for name, settings in wanted(MARGINS).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        texts = [reader.read(margined(n, rng, **settings)).text for n in numbers]
+        wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
+        right = 1 - len(wrong) / len(numbers)
+        print(f"{name:44s} {right:8.1%} {'':9s}  {', '.join(wrong[:4])}", flush=True)
+    for name, (source, angle) in wanted(TILTED).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         if source == "grey lined page":
@@ -358,6 +421,7 @@ def main() -> None:
                                        angle), n, angle, rng) for n in numbers]
         else:
             pictures = [turned(photograph(n, CONDITIONS[source], rng) if source in CONDITIONS
+                               else margined(n, rng, **MARGINS[source]) if source in MARGINS
                                else paper(n, rng, **PAPERS[source]), angle) for n in numbers]
         started = time.perf_counter()
         texts = [reader.read(p).text for p in pictures]
@@ -365,7 +429,7 @@ def main() -> None:
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         print(f"{name:44s} {1 - len(wrong) / len(numbers):8.1%} {seconds:9.3f}  "
               f"{', '.join(wrong[:4])}", flush=True)
-    for name, (count, gap, ruled) in LINES.items():
+    for name, (count, gap, ruled) in wanted(LINES).items():
         rng = np.random.default_rng(args.seed)
         pages = [[compose_number(*pool, 4, "apart", composer, rng) for _ in range(count)]
                  for _ in range(args.numbers)]
@@ -374,7 +438,7 @@ def main() -> None:
         wrong = [f"{t}→{r}" for t, r in zip(truths, texts) if t != r]
         right = 1 - len(wrong) / len(pages)
         print(f"{name:44s} {right:8.1%} {'':9s}  {', '.join(wrong[:3])}", flush=True)
-    for name, settings in PHONE.items() if args.phone else ():
+    for name, settings in wanted(PHONE).items() if args.phone else ():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 5, "apart", composer, rng) for _ in range(args.phone)]
         texts, seconds = [], 0.0
@@ -391,9 +455,11 @@ def main() -> None:
     noise = np.random.default_rng(args.seed).integers(0, 256, (2048, 2048), dtype=np.uint8)
     page = np.full((2048, 2048), 230, np.uint8)
     page[::64] = 40
-    for name, picture in (("2048 × 2048 uniform noise", noise), ("2048 × 2048 lined page", page),
-                          ("2048 × 2048 lined page turned 2°", turned(page, 2.0)),
-                          ("2048 × 2048 lined page turned 5°", turned(page, 5.0))):
+    worst = {"2048 × 2048 uniform noise": lambda: noise, "2048 × 2048 lined page": lambda: page,
+             "2048 × 2048 lined page turned 2°": lambda: turned(page, 2.0),
+             "2048 × 2048 lined page turned 5°": lambda: turned(page, 5.0)}
+    for name, make in wanted(worst).items():
+        picture = make()
         started = time.perf_counter()
         reading = reader.read(picture)
         print(f"{name}: read in {time.perf_counter() - started:.1f} s "

@@ -547,6 +547,50 @@ def test_the_ruled_lines_of_a_sheet_on_a_desk_span_the_sheet(angle):
         assert 36 <= digit.box.height <= 52, digit.box
 
 
+def page_with_lines_down(columns: list[int], level: float, width: int = 2) -> np.ndarray:
+    """:func:`three_digits` on a page of 260 px wide (the digits moved 30 px right), photographed
+    dark on white, with lines down the whole picture at ``columns``, ``width`` px wide at grey
+    ``level`` (0: black); no line across."""
+    canvas = np.zeros((100, 260), np.float32)
+    canvas[:, 30:230] = three_digits()
+    photo = 1.0 - 0.85 * canvas
+    for column in columns:
+        photo[:, column:column + width] = np.minimum(photo[:, column:column + width], level)
+    return np.round(photo * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("columns, level", [([12], 0.5),          # a notebook's margin, left
+                                            ([12, 240], 0.15),    # a table cell's two sides
+                                            ([47], 0.5)])         # a margin the first 0 touches
+def test_lines_down_with_no_line_across_are_removed(columns, level):
+    """A margin or a table's sides: a straight line down the whole picture and nothing across.
+    Lines down were sought only with lines across, so it stayed ink — read as a leading 1, or,
+    2.5 × the digits' height, taken for the one digit-tall piece beside which the digits were
+    small (a benchmark's page read `5` for `0095`)."""
+    reading = read_number(page_with_lines_down(columns, level), constant_classify, KNOBS)
+    assert f"{len(columns)} line(s) down removed (a margin, a table's sides)" in reading.notes
+    spans = [side for d in reading.digits for side in (d.box.left, d.box.right)]
+    assert spans == pytest.approx([50, 78, 120, 126, 170, 198], abs=2), reading.notes
+
+
+def test_a_line_down_that_may_be_a_digit_stays():
+    """A tall straight stroke is a line only beside ink of digit height it towers over twice:
+    a lone 1 cut close, a 1 among digits as tall as it, keep their stroke."""
+    lone = np.zeros((60, 40), np.float32)
+    lone[3:57, 18:24] = 1.0                  # a 1 filling its picture
+    lone[10, 5] = lone[50, 33] = 1.0         # and two specks
+    photo = np.round((1.0 - 0.85 * lone) * 255).astype(np.uint8)
+    assert [d.box.height for d in read_number(photo, constant_classify, KNOBS).digits] == [54]
+    number = three_digits()[25:75]           # digits 40 px tall in a picture of 50
+    number[:, 90:96] = 1.0                   # the 1 as tall as the picture
+    photo = np.round((1.0 - 0.85 * number) * 255).astype(np.uint8)
+    reading = read_number(photo, constant_classify, KNOBS)
+    assert len(reading.digits) == 3 and not any("removed" in n for n in reading.notes)
+    # a band as wide as a quarter of the digits and more (a desk beside the sheet): no line
+    photo = page_with_lines_down([0], 0.2, width=12)
+    assert not any("down removed" in n for n in read_number(photo, constant_classify, KNOBS).notes)
+
+
 def test_a_level_lined_page_is_left_as_it_is():
     """The lines' slope is fitted to their ink; on a level page the fit's drift over the whole
     width is a fraction of a pixel, and the picture is not sheared for it (or resampled)."""

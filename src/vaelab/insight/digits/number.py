@@ -61,8 +61,8 @@ def read_number_ways(picture: np.ndarray, classify: Classify,
     ink, straightened, outside = _level(ink, None if sheet is None else ~sheet)
     to_picture = _to_picture(shape, straightened, scale)
     levelled = [] if straightened is None else [
-        f"ruled lines slanted by {_slant(straightened):.1f}° made straight (boxes given in the "
-        "picture as it was)"]
+        "{} slanted by {:.1f}° made straight (boxes given in the picture as it was)".format(
+            *_slant(straightened))]
     strokes, threshold, notes, cells = _strokes(ink, outside)
     if threshold is None:
         return [_doubts_said(NumberReading("", [], levelled + notes)) for _ in knob_sets]

@@ -133,8 +133,10 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
     notes: list[str] = []
     threshold = threshold_otsu(ink)
     across, down = _ruled_lines(ink > threshold, outside)
-    if across.any():   # lined paper: the line would join every digit into one piece
-        if down.any():
+    if across.any() or down.any():   # lined paper: the line would join every digit into one
+        if not across.any():         # piece; a margin, read as a 1 and towering over the digits
+            notes.append(f"{label(down).max()} line(s) down removed (a margin, a table's sides)")
+        elif down.any():
             notes.append(f"grid removed ({label(across).max()} ruled line(s) across, "
                          f"{label(down).max()} down: squared paper)")
         else:

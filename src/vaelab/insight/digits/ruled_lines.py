@@ -28,6 +28,7 @@ RIM = 0.2                    # a row beside a straightened line, its median ink 
 RIM_ROWS = 3                 # ... the line's, is the line's (up to this many rows each side)
 MAX_TILT = 10.0              # degrees: ruled lines slanted by up to this much are made straight
 LINE_FIT = 2.0               # px either side of a line found at a slope: the ink its fit takes
+LINE_WIDTH = 0.25            # a line down alone is at most this × the tallest ink beside it wide
 
 
 def _darker(ink: np.ndarray, lines: np.ndarray, typical: float) -> np.ndarray:
@@ -47,8 +48,9 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
     """The pixels of ruled lines across the picture and of lines down it: straight runs of ink
     across at least :data:`RULED_LINE` of its width (a horizontal opening), at least
     :data:`RULED_LINE_HEIGHTS` times as long as the tallest piece of ink beside them — lined
-    paper runs edge to edge, a digit's bar (a tightly cropped 7) is about one digit wide. Down,
-    only where there are lines across, and only as thin as they are (:func:`_thin`): on squared
+    paper runs edge to edge, a digit's bar (a tightly cropped 7) is about one digit wide. With
+    no line across, lines down alone (:func:`_alone_down`). Else down only as thin as the lines
+    across (:func:`_thin`): on squared
     paper, two or more runs over :data:`RULED_LINE` of the height, as many times taller than
     the ink beside them (a 1 is at most one digit tall); else the sides of a row of boxes (a
     form), runs that join one line across to the next (:func:`_joining`).
@@ -60,7 +62,7 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
     none = np.zeros_like(binary)
     across = _runs(binary, 1, outside=outside)
     if not across.any():
-        return none, none
+        return none, _alone_down(binary, outside)
     long_across = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 1)))
     height = _extent(binary.shape, outside, 0)
     long_down = int(np.ceil(RULED_LINE * height))
@@ -82,6 +84,27 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
     joining = _joining(binary, spans)
     tallest = _tallest(binary & ~_dilate(across | joining, 1))
     return (across, joining) if long_across >= RULED_LINE_HEIGHTS * tallest else (none, none)
+
+
+def _alone_down(binary: np.ndarray, outside: np.ndarray | None = None) -> np.ndarray:
+    """Lines down with no line across: a notebook's margin, a table cell's sides — straight runs
+    down at least :data:`RULED_LINE` of the height, :data:`RULED_LINE_HEIGHTS` times as tall as
+    the tallest ink beside them, which must stand as tall as a digit may (a picture of a lone 1,
+    or of specks beside a line, keeps it: nothing to tell it from a 1 by), and no wider than
+    :data:`LINE_WIDTH` × that ink's height."""
+    down = _runs(binary, 0, outside=outside)
+    if not down.any():
+        return down
+    tallest = _tallest(binary & ~_dilate(down, 1))
+    long_down = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 0)))
+    if tallest < MIN_DIGIT_PX or RULED_LINE_HEIGHTS * tallest > long_down:
+        return np.zeros_like(down)
+    # and thin: a band of desk beside a sheet, or a blot's side, is no printed line
+    labels = label(down)
+    for number, (_, columns) in enumerate(ndimage.find_objects(labels), start=1):
+        if columns.stop - columns.start > LINE_WIDTH * tallest:
+            down[labels == number] = False
+    return down
 
 
 def _crossed(down: np.ndarray, spans: list[tuple[int, int]]) -> int:
@@ -202,20 +225,21 @@ def _level(ink: np.ndarray, outside: np.ndarray | None = None
     faint[:BORDER_DEPTH] = faint[-BORDER_DEPTH:] = False
     faint[:, :BORDER_DEPTH] = faint[:, -BORDER_DEPTH:] = False
     across = _slope(faint, 1, ink, outside=outside) or _slope(binary, 1, ink, outside=outside)
-    if not across:
+    # The lines down (dx/dy in the picture), when any span the height; else, as well as none,
+    # those of a page turned as a whole (a grid whose thin lines down break up in the photo):
+    # the lines across turned by 90°. With no line across, lines down alone (a margin, a
+    # table's sides: :func:`_alone_down`) at their slope.
+    found = _slope(faint, 0, ink, outside=outside) or _slope(binary, 0, ink, outside=outside)
+    if not across and not found:
         return ink, None, outside
     h, w = ink.shape
     # columns moved by −across · x, the whole kept below row 0
     shift_y = max(0.0, across * (w - 1))
     first = np.array([[1.0, 0.0, 0.0], [-across, 1.0, shift_y], [0.0, 0.0, 1.0]])
     out_h = int(np.ceil(h + abs(across) * (w - 1)))
-    # The lines down (dx/dy in the picture), when any span the height; else, as well as none,
-    # those of a page turned as a whole (a grid whose thin lines down break up in the photo):
-    # the lines across turned by 90°.
-    found = _slope(faint, 0, ink, outside=outside) or _slope(binary, 0, ink, outside=outside)
     best, count, most_down = (ink, None, outside), _found_lines(binary, outside)[0], -1
     sheet = np.ones_like(ink) if outside is None else (~outside).astype(ink.dtype)
-    for down in [found] if found else [0.0, -across]:
+    for down in [found] if found or not across else [0.0, -across]:
         down = down / (1.0 - down * across)   # as the first shear leaves them
         shift_x = max(0.0, down * (out_h - 1))
         second = np.array([[1.0, -down, shift_x], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
@@ -278,11 +302,16 @@ def _even_lines(ink: np.ndarray, lines: np.ndarray, threshold: float) -> np.ndar
     return out
 
 
-def _slant(levelled: AffineTransform) -> float:
-    """Degrees by which the lines across were slanted, from the map back :func:`_level` made
-    (a level row there runs at this angle in the picture)."""
-    (x0, y0), (x1, y1) = levelled(np.array([[0.0, 0.0], [1.0, 0.0]]))
-    return float(np.rad2deg(np.arctan2(y1 - y0, x1 - x0)))
+def _slant(levelled: AffineTransform) -> tuple[str, float]:
+    """Which lines were slanted and by how many degrees, from the map back :func:`_level` made:
+    ("ruled lines", the angle at which a level row there runs in the picture), or, where rows
+    were left level (lines down alone: :func:`_alone_down`), ("lines down", the angle of a
+    column, the same sign as the rows' would have for a photo turned the same way)."""
+    (x0, y0), (x1, y1), (x2, y2) = levelled(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    across = float(np.rad2deg(np.arctan2(y1 - y0, x1 - x0)))
+    if y1 != y0:
+        return "ruled lines", across
+    return "lines down", float(np.rad2deg(np.arctan2(-(x2 - x0), y2 - y0)))
 
 
 def _found_lines(binary: np.ndarray, outside: np.ndarray | None = None) -> tuple[int, int]:
