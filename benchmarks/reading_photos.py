@@ -9,8 +9,8 @@ digits (the test benchmark is never read here), enlarged ×4 with bicubic interp
 printed as dark ink on white paper, then lit, lined, degraded or laid on a desk as the
 condition says; it prints
 the string accuracy per condition and the first wrong readings; then on squared paper and in a
-form's boxes (:data:`PAPERS`); then beside lines down with no line across — a notebook's margin,
-a table cell's sides (:data:`MARGINS`); then some of these photographed turned by a degree or a few
+form's boxes, closed or open at the top (a comb) (:data:`PAPERS`); then beside lines down with
+no line across — a notebook's margin, a table cell's sides (:data:`MARGINS`); then some of these photographed turned by a degree or a few
 (:data:`TILTED`; with a grey lined page turned in an editor and a lined sheet on a desk); then
 the same for pages of two or
 three such numbers written one above the other (read right: every line, top to bottom, joined by
@@ -78,6 +78,10 @@ PAPERS = {
     "form: boxes sharing their sides": {"gap": 0},
     "form: boxes of 1-px lines": {"gap": 12, "line": 1},
     "form: digits touching their boxes": {"gap": 12, "margin": 0.0},
+    "form: a comb, teeth a third of a box tall": {"gap": 0, "comb": 0.34},
+    "form: a comb, teeth a box tall": {"gap": 0, "comb": 1.0},
+    "form: a comb of 1-px lines, teeth half a box tall": {"gap": 0, "comb": 0.5, "line": 1},
+    "form: a comb, digits touching it": {"gap": 0, "comb": 0.5, "margin": 0.0},
 }
 
 # name → keyword arguments of margined: lines down with no lines across
@@ -116,6 +120,8 @@ TILTED = {
     "form: a box round each digit, turned 4°": ("form: a box round each digit, 12 px apart", 4.0),
     "form: boxes of 1-px lines, turned −3°": ("form: boxes of 1-px lines", -3.0),
     "form: digits touching their boxes, turned 2°": ("form: digits touching their boxes", 2.0),
+    "form: a comb, teeth a third of a box tall, turned 1°": ("form: a comb, teeth a third of a box tall", 1.0),
+    "form: a comb, teeth a box tall, turned −2°": ("form: a comb, teeth a box tall", -2.0),
     "grey lined page, 1024 px square, level": ("grey lined page", 0.0),
     "grey lined page, turned 5° in an editor (white corners)": ("grey lined page", 5.0),
     "grey lined page, turned −4° in an editor (white corners)": ("grey lined page", -4.0),
@@ -218,12 +224,15 @@ def phone_photo(number: ComposedNumber, rng: np.random.Generator, desk: float = 
 
 
 def paper(number: ComposedNumber, rng: np.random.Generator, grid: float = 0.0,
-          level: float = 0.3, gap: int = 12, line: int = 3, margin: float = 0.25) -> np.ndarray:
+          level: float = 0.3, gap: int = 12, line: int = 3, margin: float = 0.25,
+          comb: float = 0.0) -> np.ndarray:
     """The number photographed (×4, dark ink on white) on squared paper — grid lines 1 px wide
     every ``grid`` × the digits' height, at grey ``level``, at a random offset — or, without
     ``grid``, written into a form: a row of equal boxes (``line`` px lines, ``gap`` px apart,
     0: sharing their sides), one digit in each, ``margin`` × the tallest digit's height between
-    it and its box (0: the tallest touch it), shifted by up to half of that."""
+    it and its box (0: the tallest touch it), shifted by up to half of that. With ``comb``, the
+    boxes are open at the top: a line under them and teeth between them (``gap`` 0), ``comb`` ×
+    a box's height tall."""
     picture = photograph(number, ((), None, 0.0, 0), rng)
     if grid:
         spacing = max(4, int(grid * (max(b[2] for b in number.boxes)
@@ -246,6 +255,12 @@ def paper(number: ComposedNumber, rng: np.random.Generator, grid: float = 0.0,
         x = left + (box_w - digit.shape[1]) // 2 + int(shift[1])
         area = form[y:y + digit.shape[0], x:x + digit.shape[1]]
         np.minimum(area, digit, out=area)
+        if comb:
+            teeth = int(comb * box_h)
+            form[top + box_h - line:top + box_h, left:left + box_w + line] = 30
+            for column in (left, left + box_w)[:1 + (k == len(digits) - 1)]:
+                form[top + box_h - teeth:top + box_h, column:column + line] = 30
+            continue
         for rows, columns in ((slice(top, top + line), slice(left, left + box_w)),
                               (slice(top + box_h - line, top + box_h), slice(left, left + box_w)),
                               (slice(top, top + box_h), slice(left, left + line)),

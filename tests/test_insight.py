@@ -1608,3 +1608,69 @@ def test_ink_box_holds_every_pixel_above_the_threshold_and_nothing_more():
     assert ink_box(np.zeros((5, 5))) is None
     with pytest.raises(ValueError, match="no ink above 0.1"):
         cut_to_ink(np.zeros((5, 5)), 0.1)
+
+
+def comb(teeth: float, fill: bool, line: int = 3) -> np.ndarray:
+    """three_digits() written in a comb — a form's boxes open at the top: a ``line``-px line
+    under them and teeth ``teeth`` × a box's height (70 px) tall between them, a fourth cell
+    left empty — the row inside a larger picture or filling it (its line a ruled line then)."""
+    canvas = np.zeros((100, 256 if fill else 300), np.float32)
+    canvas[:, :200] = three_digits()
+    tall = int(teeth * 70)
+    canvas[85 - line:85, 2:2 + 4 * 62 + line] = 1.0
+    for left in range(2, 2 + 5 * 62, 62):
+        canvas[85 - tall:85, left:left + line] = 1.0
+    return canvas
+
+
+@pytest.mark.parametrize("teeth", [0.34, 1.0])
+@pytest.mark.parametrize("fill", [False, True], ids=["inside", "filling"])
+@pytest.mark.parametrize("upside_down", [False, True], ids=["standing", "hanging"])
+def test_a_combs_line_and_teeth_are_removed(teeth, fill, upside_down):
+    """A comb: its teeth were left standing (a ruled line's, removed alone) or the whole comb
+    was one wide piece, and read as 1s between the digits."""
+    canvas = comb(teeth, fill)
+    pieces, notes = segment(canvas[::-1] if upside_down else canvas, KNOBS)
+    assert "1 comb(s) removed (boxes open at the top)" in notes, notes
+    assert_spans(pieces)
+
+
+@pytest.mark.parametrize("line", [3, 1])
+def test_a_comb_photographed_turned_is_removed(line):
+    photo = rotate(1.0 - 0.85 * comb(0.5, False, line), 1.0, resize=True, cval=1.0, order=1)
+    reading = read_number(np.round(photo * 255).astype(np.uint8), constant_classify, KNOBS)
+    assert "1 comb(s) removed (boxes open at the top)" in reading.notes, reading.notes
+    assert len(reading.digits) == 3, [d.box for d in reading.digits]
+
+
+def test_what_lies_in_one_cell_of_a_comb_is_one_digit():
+    canvas = comb(0.5, False)
+    canvas[30:70, 90:96] = 0.0                           # (the 1 of three_digits)
+    canvas[30:70, 68:74] = canvas[30:70, 114:120] = 1.0  # two strokes, apart, in the second cell
+    pieces, notes = segment(canvas, KNOBS)
+    assert "1 comb(s) removed (boxes open at the top)" in notes, notes
+    assert_spans(pieces, [THREE_SPANS[0], (68, 120), THREE_SPANS[2]])
+
+
+@pytest.mark.parametrize("kind", ["thin 1s on a ruled line", "7s joined at their bars"])
+def test_evenly_spaced_straight_strokes_on_a_line_are_no_comb(kind):
+    """Thin 1s standing evenly on a ruled line are teeth on a line, but hold nothing between
+    them; touching 7s' bars, long over a 0 each, run on past their first stem (a comb's line
+    ends at its teeth)."""
+    canvas = np.zeros((100, 300), np.float32)
+    if kind == "thin 1s on a ruled line":
+        canvas[70:73] = 1.0
+        for left in (50, 150, 250):
+            canvas[30:70, left:left + 3] = 1.0
+    else:
+        canvas[30:34, 20:183] = 1.0
+        for left in (60, 120, 180):
+            canvas[30:70, left:left + 3] = 1.0
+        for left in (80, 140):                           # a 0 under each bar, between stems
+            ring(canvas, 40, left, height=30, width=24)
+    pieces, notes = segment(canvas, KNOBS)
+    assert not any("comb" in n for n in notes), notes
+    if kind == "thin 1s on a ruled line":
+        assert_spans(pieces, [(50, 53), (150, 153), (250, 253)])
+    else:                                                # (cut or not, all of it stays ink)
+        assert min(p.box.left for p in pieces) <= 21 and max(p.box.right for p in pieces) >= 182

@@ -6,6 +6,8 @@ per cell).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import ndimage
 from skimage.measure import label, regionprops
@@ -26,6 +28,11 @@ BOX_EMPTY = 0.9              # ... or nothing but its sides (this share of its i
 BOX_EDGE = 2                 # px: a run this close to a box's edge is its side
 BOX_CELL = 0.5               # a side two boxes share leaves cells this × as wide as it is long
 FILL_NEIGHBOURS = np.ones((3, 3), bool)   # holes filled as regionprops' area_filled fills them
+
+# a piece made straight (:func:`_levelled`): (it and other masks so, a mask of it back onto the
+# piece, a point (row, column) of it back)
+Straightened = tuple[list[np.ndarray], Callable[[np.ndarray], np.ndarray],
+                     Callable[[float, float], tuple[float, float]]]
 
 
 def _boxes(binary: np.ndarray, filled: list[int] = ()
@@ -211,6 +218,21 @@ def _turned_box_sides(piece: np.ndarray, window: np.ndarray, square: bool = Fals
     """:func:`_box_sides` of a box turned by up to :data:`MAX_TILT` degrees (a form photographed
     at a slant: a side drifts by more than its thickness along its length): the piece turned
     until its longest straight lines across lie level, its box sought there and mapped back."""
+    levelled = _levelled(piece, window)
+    if levelled is None:
+        return None
+    (level_piece, level_window), back, _ = levelled
+    found = _box_sides(level_piece, level_window, square)
+    return None if found is None else (back(found[0]), found[1])
+
+
+def _levelled(piece: np.ndarray, *others: np.ndarray) -> Straightened | None:
+    """A piece of ink whose long straight lines across (over :data:`BOX_SIDE` of its width)
+    run at a slope (:func:`_slope`, up to :data:`MAX_TILT` degrees) turned until they lie
+    level: (the piece and the masks ``others`` of its shape turned so, cropped to the piece; a
+    function taking a mask of that crop back onto the piece — its pixels within a pixel of the
+    piece's ink —, and one taking a point (row, column) of the crop back); None when the lines
+    lie level already, or there are none."""
     slope = _slope(piece, 1, piece.astype(np.float32), BOX_SIDE)
     if not slope:
         return None
@@ -222,22 +244,50 @@ def _turned_box_sides(piece: np.ndarray, window: np.ndarray, square: bool = Fals
     to_piece = (AffineTransform(translation=-np.array([out_w - 1, out_h - 1]) / 2)
                 + AffineTransform(rotation=angle)
                 + AffineTransform(translation=np.array([w - 1, h - 1]) / 2))
+    return _transformed(piece, others, to_piece, (out_h, out_w))
+
+
+def _upright(piece: np.ndarray, *others: np.ndarray) -> Straightened | None:
+    """As :func:`_levelled`, for a piece whose lines across lie level and whose long lines down
+    (over :data:`BOX_SIDE` of its height) slant: sheared until they stand upright (a picture
+    already levelled by a shear keeps its lines down at the slant it was photographed at)."""
+    slope = _slope(piece, 0, piece.astype(np.float32), BOX_SIDE)   # dx / dy
+    if not slope:
+        return None
+    h, w = piece.shape
+    offset = max(0.0, slope * (h - 1))
+    # from the upright picture's (x, y) to the piece's: x = x' + slope · y − offset
+    to_piece = AffineTransform(matrix=np.array([[1.0, slope, -offset], [0.0, 1.0, 0.0],
+                                                [0.0, 0.0, 1.0]]))
+    return _transformed(piece, others, to_piece, (h, w + int(np.ceil(abs(slope) * h)) + 2))
+
+
+def _transformed(piece: np.ndarray, others: tuple[np.ndarray, ...], to_piece: AffineTransform,
+                 shape: tuple[int, int]) -> Straightened | None:
+    """(:func:`_levelled`'s three) for the map ``to_piece`` from a picture of ``shape``."""
+    out_h, out_w = shape
+    h, w = piece.shape
 
     def level(mask: np.ndarray) -> np.ndarray:
         # (interpolated, any pixel a quarter covered: a 1-px side resampled would break up)
         return warp(mask.astype(np.float32), to_piece, output_shape=(out_h, out_w),
                     order=1) >= 0.25
 
-    level_piece, level_window = level(piece), level(window)
+    level_piece = level(piece)
     rows, columns = np.nonzero(level_piece.any(axis=1))[0], np.nonzero(level_piece.any(axis=0))[0]
     if rows.size == 0:
         return None
     crop = slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
-    found = _box_sides(level_piece[crop], level_window[crop], square)
-    if found is None:
-        return None
-    level_sides = np.zeros((out_h, out_w), np.float32)
-    level_sides[crop] = found[0]
-    back = warp(level_sides, to_piece.inverse, output_shape=(h, w), order=0) > 0.5
-    # (nearest pixels, there and back, leave gaps a pixel wide along a side)
-    return _dilate(back, 1) & piece, found[1]
+
+    def back(level_mask: np.ndarray) -> np.ndarray:
+        whole = np.zeros((out_h, out_w), np.float32)
+        whole[crop] = level_mask
+        turned = warp(whole, to_piece.inverse, output_shape=(h, w), order=0) > 0.5
+        # (nearest pixels, there and back, leave gaps a pixel wide along a side)
+        return _dilate(turned, 1) & piece
+
+    def point_back(row: float, column: float) -> tuple[float, float]:
+        x, y = to_piece([[column + crop[1].start, row + crop[0].start]])[0]
+        return float(y), float(x)
+
+    return [level_piece[crop], *(level(other)[crop] for other in others)], back, point_back

@@ -18,6 +18,7 @@ from skimage.measure import label
 from skimage.morphology import disk
 
 from vaelab.insight.digits.boxes import _boxes
+from vaelab.insight.digits.combs import _combs
 from vaelab.insight.digits.common import (
     LINE_FAINT,
     MIN_DIGIT_PX,
@@ -125,14 +126,29 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
 
 def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
              ) -> tuple[np.ndarray, float | None, list[str], list[Cell]]:
-    """(ink without ruled lines and boxes, its Otsu threshold, notes, the boxes removed — a
-    form's cells, each round one digit); the threshold is None when there is no ink (besides
-    ruled lines), and the notes say so. ``outside``: see :func:`_ruled_lines`."""
+    """(ink without a form's combs, ruled lines and boxes, its Otsu threshold, notes, the
+    combs' and boxes' cells, each round one digit); the threshold is None when there is no ink
+    (besides those), and the notes say so. ``outside``: see :func:`_ruled_lines`."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return ink, None, ["no ink found: the picture is empty"], []
     notes: list[str] = []
     threshold = threshold_otsu(ink)
     across, down = _ruled_lines(ink > threshold, outside)
+    comb_cells: list[Cell] = []
+    if not down.any():   # (on squared paper, digits' strokes on its lines may stand as teeth)
+        # A comb before the ruled lines: its line may run across the whole picture, and its
+        # teeth, left alone, would read as 1s. On the faint ink too: a thin line photographed
+        # turned is dashes above the threshold.
+        combs, count, comb_cells = _combs(ink > threshold)
+        if not count:
+            combs, count, comb_cells = _combs(ink > LINE_FAINT * threshold)
+        if count:
+            notes.append(f"{count} comb(s) removed (boxes open at the top)")
+            ink = np.where(_dilate(combs, 1), 0.0, ink).astype(ink.dtype)
+            if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+                return ink, None, notes + ["no ink found besides the comb"], comb_cells
+            threshold = threshold_otsu(ink)
+            across, down = _ruled_lines(ink > threshold, outside)
     if across.any() or down.any():   # lined paper: the line would join every digit into one
         if not across.any():         # piece; a margin, read as a 1 and towering over the digits
             notes.append(f"{label(down).max()} line(s) down removed (a margin, a table's sides)")
@@ -148,9 +164,10 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
         ink = _without_lines(ink, _dilate(across, 1) & ~_darker(ink, across, typical),
                              _dilate(down, 1) & ~_darker(ink, down, typical))
         if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-            return ink, None, notes + ["no ink found besides the ruled lines"], []
+            return ink, None, notes + ["no ink found besides the ruled lines"], comb_cells
         threshold = threshold_otsu(ink)
     boxes, count, cells, filled = _boxes(ink > threshold)
+    cells = comb_cells + cells
     # and on the faint ink, away from those: a thin side photographed turned is dashes above
     # the threshold
     faint_ink = ink > LINE_FAINT * threshold

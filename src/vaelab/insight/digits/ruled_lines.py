@@ -29,6 +29,7 @@ RIM_ROWS = 3                 # ... the line's, is the line's (up to this many ro
 MAX_TILT = 10.0              # degrees: ruled lines slanted by up to this much are made straight
 LINE_FIT = 2.0               # px either side of a line found at a slope: the ink its fit takes
 LINE_WIDTH = 0.25            # a line down alone is at most this × the tallest ink beside it wide
+ALONE_INKED = 0.25           # ... and sought only where faint ink covers at most this share
 
 
 def _darker(ink: np.ndarray, lines: np.ndarray, typical: float) -> np.ndarray:
@@ -229,7 +230,11 @@ def _level(ink: np.ndarray, outside: np.ndarray | None = None
     # those of a page turned as a whole (a grid whose thin lines down break up in the photo):
     # the lines across turned by 90°. With no line across, lines down alone (a margin, a
     # table's sides: :func:`_alone_down`) at their slope.
-    found = _slope(faint, 0, ink, outside=outside) or _slope(binary, 0, ink, outside=outside)
+    # (Alone, not where faint ink covers more than ALONE_INKED of the picture: on noise it is a
+    # web spanning the height, and the searches took 4 s.)
+    found = ((across or faint.mean() <= ALONE_INKED)
+             and (_slope(faint, 0, ink, outside=outside)
+                  or _slope(binary, 0, ink, outside=outside)))
     if not across and not found:
         return ink, None, outside
     h, w = ink.shape
