@@ -116,8 +116,7 @@ def _level_combs(piece: np.ndarray, edges: tuple[bool, bool]
             comb = _teeth(piece, line, across & ~line, rows, upwards)
             if comb is None:
                 continue
-            teeth, centres = comb
-            spacing = (centres[-1] - centres[0]) / (len(centres) - 1)
+            teeth, centres, spacing = comb
             if not all(at_edge or abs(end - centre) <= COMB_END * spacing
                        for end, centre, at_edge in zip((columns.start, columns.stop - 1),
                                                        (centres[0], centres[-1]), edges)):
@@ -130,8 +129,8 @@ def _level_combs(piece: np.ndarray, edges: tuple[bool, bool]
 
 
 def _teeth(piece: np.ndarray, line: np.ndarray, other_lines: np.ndarray, rows: slice,
-           upwards: bool) -> tuple[np.ndarray, list[float]] | None:
-    """(the teeth's pixels, their centre columns, left to right) of a comb whose line across
+           upwards: bool) -> tuple[np.ndarray, list[float], float] | None:
+    """(the teeth's pixels, their centre columns, left to right, their spacing) of a comb whose line across
     is ``line`` (in ``piece``, spanning ``rows``), its teeth standing on it (``upwards``) or
     hanging from it; None when there are not :data:`COMB_TEETH` of them. A tooth: columns
     where ink runs straight on from the line for at least 2 × :data:`MIN_DIGIT_PX` and twice
@@ -192,7 +191,7 @@ def _teeth(piece: np.ndarray, line: np.ndarray, other_lines: np.ndarray, rows: s
         _, height, columns = candidates[k]
         reach = _tooth_rows(rows, height, upwards)
         teeth[reach, columns] = piece[reach, columns]
-    return teeth, centres
+    return teeth, centres, spacing
 
 
 def _tooth_rows(rows: slice, height: int, upwards: bool) -> slice:

@@ -144,10 +144,9 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
             combs, count, comb_cells = _combs(ink > LINE_FAINT * threshold)
         if count:
             notes.append(f"{count} comb(s) removed (boxes open at the top)")
-            ink = np.where(_dilate(combs, 1), 0.0, ink).astype(ink.dtype)
-            if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+            ink, threshold = _cleared(ink, combs)
+            if threshold is None:
                 return ink, None, notes + ["no ink found besides the comb"], comb_cells
-            threshold = threshold_otsu(ink)
             across, down = _ruled_lines(ink > threshold, outside)
     if across.any() or down.any():   # lined paper: the line would join every digit into one
         if not across.any():         # piece; a margin, read as a 1 and towering over the digits
@@ -177,11 +176,19 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
     boxes, count, cells = boxes | faint, count + more, cells + more_cells
     if count:   # a form's boxes: each would be read as a digit round its digit
         notes.append(f"{count} box(es) round the digits removed")
-        ink = np.where(_dilate(boxes, 1), 0.0, ink).astype(ink.dtype)
-        if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+        ink, threshold = _cleared(ink, boxes)
+        if threshold is None:
             return ink, None, notes + ["no ink found besides the boxes"], cells
-        threshold = threshold_otsu(ink)
     return ink, threshold, notes, cells
+
+
+def _cleared(ink: np.ndarray, printed: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """(``ink`` with the ``printed`` pixels — a form's boxes or comb — and those beside them made
+    paper, its Otsu threshold: None when no ink is left)."""
+    ink = np.where(_dilate(printed, 1), 0.0, ink).astype(ink.dtype)
+    if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
+        return ink, None
+    return ink, threshold_otsu(ink)
 
 
 def _faint_digits(ink: np.ndarray, labels: np.ndarray, regions: list, low: float,

@@ -232,9 +232,9 @@ def _level(ink: np.ndarray, outside: np.ndarray | None = None
     # table's sides: :func:`_alone_down`) at their slope.
     # (Alone, not where faint ink covers more than ALONE_INKED of the picture: on noise it is a
     # web spanning the height, and the searches took 4 s.)
-    found = ((across or faint.mean() <= ALONE_INKED)
-             and (_slope(faint, 0, ink, outside=outside)
-                  or _slope(binary, 0, ink, outside=outside)))
+    found = 0.0
+    if across or faint.mean() <= ALONE_INKED:
+        found = _slope(faint, 0, ink, outside=outside) or _slope(binary, 0, ink, outside=outside)
     if not across and not found:
         return ink, None, outside
     h, w = ink.shape
