@@ -3,12 +3,14 @@
     python benchmarks/reading_dev.py crops  [--count 10000]
     python benchmarks/reading_dev.py ink    [--per-length 300]
     python benchmarks/reading_dev.py strokes
+    python benchmarks/reading_dev.py pens
     python benchmarks/reading_dev.py tuning [--per-length 20]
     python benchmarks/reading_dev.py cost   [--channels 32 64 128 --hidden 256]
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
                                             [--channels 32 64 128 --hidden 256 --stroke 0.4]
-                                            [--keep-wide] [--deskew] [--strings]
+                                            [--pens 20000 --pen-width 1 4 --singles 15000]
+                                            [--keep-wide] [--deskew] [--strings] [--save DIR]
 
 Validation digits only (the test benchmark is never read here). ``crops``: the reader's error on
 digits drawn by the benchmark composer and cut to their ink box, and on clean validation digits.
@@ -16,7 +18,9 @@ digits drawn by the benchmark composer and cut to their ink box, and on clean va
 100 numbers per cell of every subset. ``strokes``: where the reader's dev crop error comes from —
 every validation digit read clean, scaled as the composer scales it, and scaled with its strokes
 made wider or narrower as the composer does (and the narrower ones read with the stroke
-normalisation of ``mnist_crop``). ``tuning``: the stage's knob grid on its dev numbers
+normalisation of ``mnist_crop``). ``pens``: every validation digit redrawn with a round pen
+1.5, 2.5 and 3.5 px wide (one width everywhere, as a sketch pad or a ballpoint draws), scaled as
+the composer scales it; ``train`` prints it too. ``tuning``: the stage's knob grid on its dev numbers
 (``--per-length`` of each subset and length), read one knob set at a time and all at once
 (``read_number_ways``, how the stage reads them), in this process: the times and whether every
 reading came out the same. ``train``: trains a reader variant (params.yaml's recipe
@@ -38,6 +42,7 @@ import argparse
 import dataclasses
 import itertools
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -46,6 +51,7 @@ import torch
 import yaml
 from scipy import ndimage
 
+from vaelab.core.checkpoint import save_checkpoint
 from vaelab.core.params import load_params, parse_params
 from vaelab.core.runtime import rng_for, setup
 from vaelab.insight.compose import (
@@ -54,16 +60,23 @@ from vaelab.insight.compose import (
     compose_number,
     scaled_ink,
 )
-from vaelab.insight.digits.crop import change_stroke, cut_to_ink, mnist_crop
+from vaelab.insight.digits.crop import (
+    change_stroke,
+    cut_to_ink,
+    mnist_crop,
+    pen_redrawn,
+)
 from vaelab.insight.digits.number import read_number, read_number_ways
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.reader_training import train_reader, training_sets
 from vaelab.insight.reading_evaluation import (
+    READER_FILE,
     load_digit_reader,
     load_reader_settings,
     read_all,
     summarise,
 )
+from vaelab.mnist import classify as classify_module
 from vaelab.mnist.classify import train_classifier
 from vaelab.mnist.data import MnistSplit, load_split
 from vaelab.mnist.models.classifier import CNNClassifier
@@ -154,6 +167,31 @@ def stroke_errors(model, val, composer, contrast: float, seed: int) -> str:
     return "\n".join(lines)
 
 
+PEN_WIDTHS = (1.5, 2.5, 3.5)   # MNIST px; its own strokes are ≈ 2.9 px
+
+
+def pen_errors(model, val, composer, contrast: float, seed: int) -> str:
+    """The reader's error on every validation digit redrawn with a round pen of each of
+    :data:`PEN_WIDTHS` (:func:`pen_redrawn`, as a sketch or a ballpoint draws), scaled as the
+    composer scales (no stroke change), cut to its ink box and cropped as the reader crops."""
+    classify = crop_classifier(model)
+    rng = rng_for(seed, "read_numbers/dev-pens")
+    labels = val.labels.numpy()
+    scales = rng.uniform(*composer.scale, size=len(val))
+    wrong = {}
+    for width in PEN_WIDTHS:
+        crops = []
+        for image, scale in zip(val.images.numpy(), scales):
+            drawn = np.round(pen_redrawn(image.astype(np.float32) / 255, width) * 255)
+            ink = scaled_ink(drawn.astype(np.uint8), scale)
+            crops.append(mnist_crop(cut_to_ink(ink, 0.02), False, contrast))
+        wrong[width] = classify(np.stack(crops)).argmax(1) != labels
+    mean = float(np.mean([w.mean() for w in wrong.values()]))
+    return ("pen-redrawn validation digits: "
+            + ", ".join(f"{width:g} px {w.mean():.2%}" for width, w in wrong.items())
+            + f"; mean {mean:.2%}")
+
+
 def dev_numbers(val, composer, per_length: int, seed: int) -> tuple[list, list]:
     """``per_length`` apart numbers of each length, and 100 numbers per cell of every subset,
     all composed from validation digits."""
@@ -233,7 +271,8 @@ def reading_cost(model, other, val, composer, knobs, seed: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("crops", "ink", "strokes", "train", "tuning", "cost"))
+    parser.add_argument("what", choices=("crops", "ink", "strokes", "pens", "train", "tuning",
+                                         "cost"))
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--per-length", type=int,
                         help="dev numbers per length (ink, train --strings: 300; tuning: 20)")
@@ -248,11 +287,17 @@ def main() -> None:
     parser.add_argument("--channels", type=int, nargs=3, help="block widths, e.g. 32 64 128")
     parser.add_argument("--hidden", type=int)
     parser.add_argument("--stroke", type=float, help="share of images 1 px wider / narrower")
+    parser.add_argument("--singles", type=int, help="composed training digits")
+    parser.add_argument("--pens", type=int, help="training digits redrawn with a round pen")
+    parser.add_argument("--pen-width", type=float, nargs=2, help="its width range, e.g. 1 4")
     parser.add_argument("--keep-wide", action="store_true",
                         help="train on wide composed digits too (not cut, so not dropped)")
     parser.add_argument("--deskew", action="store_true",
                         help="train and read every image deskewed")
     parser.add_argument("--strings", action="store_true", help="also read the dev numbers")
+    parser.add_argument("--save", type=Path, metavar="DIR",
+                        help="train: save the variant in DIR as a models/ folder the photo "
+                             "benchmark reads (reading_photos.py --models DIR)")
     args = parser.parse_args()
     params = load_params("params.yaml")
     device = setup(params)
@@ -265,6 +310,9 @@ def main() -> None:
     elif args.what == "strokes":
         print(stroke_errors(load_digit_reader(MODELS), val, r.composer, knobs.contrast_quantile,
                             params.seed))
+    elif args.what == "pens":
+        print(pen_errors(load_digit_reader(MODELS), val, r.composer, knobs.contrast_quantile,
+                         params.seed))
     elif args.what == "cost":
         shipped = load_digit_reader(MODELS)
         other = CNNClassifier(tuple(args.channels or (32, 64, 128)), args.hidden or 256,
@@ -279,6 +327,8 @@ def main() -> None:
                                      ("convs_per_block", args.convs and tuple(args.convs)),
                                      ("channels", args.channels and tuple(args.channels)),
                                      ("hidden", args.hidden), ("augment_stroke", args.stroke),
+                                     ("singles", args.singles), ("pens", args.pens),
+                                     ("pen_width", args.pen_width and tuple(args.pen_width)),
                                      ("augment_elastic_pixels", args.elastic and args.elastic[0]),
                                      ("augment_elastic_spacing", args.elastic and args.elastic[1]))
                    if v is not None}
@@ -308,6 +358,13 @@ def main() -> None:
         print(f"{name or 'params.yaml recipe'}: trained in {seconds:.0f} s; " + crop_errors(
             model.eval(), val, r.composer, knobs.contrast_quantile, args.count, params.seed,
             args.deskew), flush=True)
+        print(pen_errors(model.eval(), val, r.composer, knobs.contrast_quantile, params.seed),
+              flush=True)
+        if args.save:   # the variant's reader beside the shipped knobs
+            args.save.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(args.save / "digit_reader", model, classify_module.KIND,
+                            classify_module.classifier_config(recipe))
+            shutil.copy(Path(MODELS) / READER_FILE, args.save / READER_FILE)
         if args.strings:
             numbers = dev_numbers(val, r.composer, args.per_length or 300, params.seed)
             classify = crop_classifier(model)

@@ -2,7 +2,7 @@
 ruled lines, noise and JPEG, several lines of digits (README, "Numbers in photos").
 
     python benchmarks/reading_photos.py [--numbers 150] [--seed 3] [--phone 20] [--only TEXT]
-                                        [--skip TEXT]
+                                        [--skip TEXT] [--models DIR]
 
 Each condition re-draws the same ``--numbers`` apart 4-digit numbers, composed from validation
 digits (the test benchmark is never read here), enlarged ×4 with bicubic interpolation and
@@ -12,6 +12,7 @@ the string accuracy per condition and the first wrong readings; then on squared 
 form's boxes, closed or open at the top (a comb) (:data:`PAPERS`); then beside lines down with
 no line across — a notebook's margin, a table cell's sides (:data:`MARGINS`); then some of these photographed turned by a degree or a few
 (:data:`TILTED`; with a grey lined page turned in an editor and a lined sheet on a desk); then
+drawn with a round pen of one width, as a sketch pad or a ballpoint draws (:data:`PENS`); then
 the same for pages of two or
 three such numbers written one above the other (read right: every line, top to bottom, joined by
 a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart 5-digit numbers per
@@ -35,6 +36,7 @@ from skimage.transform import resize, rotate
 from vaelab.core.params import load_params
 from vaelab.core.runtime import setup
 from vaelab.insight.compose import ComposedNumber, compose_number
+from vaelab.insight.digits.crop import pen_redrawn
 from vaelab.insight.reader import NumberReader
 from vaelab.mnist.data import load_split
 
@@ -133,6 +135,14 @@ TILTED = {
     "lined sheet on a dark desk, level": ("lined sheet on a desk", 0.0),
     "lined sheet on a dark desk, turned 3°": ("lined sheet on a desk", 3.0),
     "lined sheet on a dark desk, turned −6°": ("lined sheet on a desk", -6.0),
+}
+
+# name → the width of a round pen (px at MNIST's scale; its own strokes ≈ 2.9) the digits are
+#        redrawn with, as a sketch pad's brush or a ballpoint draws: one width, crisp edges
+PENS = {
+    "drawn with a round pen 1.5 px wide (×4)": 1.5,
+    "drawn with a round pen 2.5 px wide (×4)": 2.5,
+    "drawn with a round pen 3.5 px wide (×4)": 3.5,
 }
 
 # name → (numbers one above the other, paper between them × the digits' height, ruled)
@@ -316,6 +326,16 @@ def lined_page(number: ComposedNumber, rng: np.random.Generator, paper: float = 
     return np.round(page * 255).astype(np.uint8)
 
 
+def sketched(number: ComposedNumber, width: float) -> np.ndarray:
+    """The number enlarged ×4 (bicubic) and every stroke redrawn along its skeleton with a round
+    pen ``width`` × 4 px wide (:func:`pen_redrawn`), dark ink on white. (A bold digit's filled
+    loop has a squiggle for a skeleton: the pen draws that, as no writer would.)"""
+    ink = number.image.astype(np.float32) / 255
+    ink = np.clip(resize(ink, (ink.shape[0] * ENLARGE, ink.shape[1] * ENLARGE), order=3), 0, 1)
+    drawn = pen_redrawn(ink, width * ENLARGE, upsample=1)
+    return np.round((1.0 - 0.85 * drawn) * 255).astype(np.uint8)
+
+
 def turned(picture: np.ndarray, degrees: float) -> np.ndarray:
     """The photo turned by ``degrees`` (anticlockwise), grown to hold all of it, the corners it
     gains white paper."""
@@ -380,6 +400,8 @@ def main() -> None:
     parser.add_argument("--phone", type=int, default=0, help="12-megapixel photos per condition")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="only the rows whose name holds TEXT (repeatable)")
+    parser.add_argument("--models", default=MODELS, metavar="DIR",
+                        help="the reader's folder (reading_dev.py train --save DIR: a variant)")
     parser.add_argument("--skip", action="append", default=[], metavar="TEXT",
                         help="not the rows whose name holds TEXT (repeatable)")
     args = parser.parse_args()
@@ -392,7 +414,7 @@ def main() -> None:
     params = load_params("params.yaml")
     setup(params)
     composer = params.insight.read_numbers.composer
-    reader = NumberReader.load(MODELS)   # as `vaelab read` and the studio read
+    reader = NumberReader.load(args.models)   # as `vaelab read` and the studio read
     val = load_split(DATA, "val")
     pool = val.images.numpy(), val.labels.numpy()
     print(f"{args.numbers} apart 4-digit numbers of validation digits per condition")
@@ -444,6 +466,13 @@ def main() -> None:
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         print(f"{name:44s} {1 - len(wrong) / len(numbers):8.1%} {seconds:9.3f}  "
               f"{', '.join(wrong[:4])}", flush=True)
+    for name, width in wanted(PENS).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        texts = [reader.read(sketched(n, width)).text for n in numbers]
+        wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
+        print(f"{name:44s} {1 - len(wrong) / len(numbers):8.1%} {'':9s}  {', '.join(wrong[:4])}",
+              flush=True)
     for name, (count, gap, ruled) in wanted(LINES).items():
         rng = np.random.default_rng(args.seed)
         pages = [[compose_number(*pool, 4, "apart", composer, rng) for _ in range(count)]

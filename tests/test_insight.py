@@ -1587,6 +1587,45 @@ def test_reader_examples_hold_composed_digits_and_not_one_digit_crops():
     assert (narrow_classes[5:] == JUNK).all()
 
 
+def test_a_pen_redraws_strokes_at_its_width_whatever_their_own():
+    from vaelab.insight.digits.crop import pen_redrawn
+    for bar in (2, 6):                     # a thin and a bold vertical stroke, 20 px tall
+        ink = np.zeros((28, 28), np.float32)
+        ink[4:24, 12:12 + bar] = 1.0
+        for width in (1.5, 3.0):
+            drawn = pen_redrawn(ink, width)
+            across = drawn[10:18].sum(axis=1)          # ink per row, away from the ends
+            assert np.allclose(across, width, atol=0.35), (bar, width, across)
+            assert drawn.min() >= 0 and drawn.max() <= 1
+            # as long as the stroke, less what a skeleton loses at its ends (half the width)
+            rows = np.nonzero(drawn.max(axis=1) > 0.5)[0]
+            assert abs(rows[0] - 4) <= bar / 2 + 1 and abs(rows[-1] - 23) <= bar / 2 + 1
+    assert not pen_redrawn(np.zeros((28, 28), np.float32), 2.0).any()
+    with pytest.raises(ValueError, match="width must be positive"):
+        pen_redrawn(np.ones((28, 28), np.float32), 0)
+
+
+def test_reader_examples_add_pen_redrawn_digits_with_their_labels():
+    from vaelab.insight.reader_training import examples
+    images, labels = fake_pool()
+    images[:] = 0
+    images[:, 4:20, 10:13] = 255            # every bar 3 px wide, as MNIST's; the pens draw 1-1.2
+    crops, classes = examples(images, labels, singles=0, junk=0, composer=COMPOSER, knobs=KNOBS,
+                              rng=np.random.default_rng(0), pens=12, pen_width=(1.0, 1.2))
+    assert 0 < len(crops) <= 12 and set(classes) <= set(labels.tolist())
+    wide, _ = examples(images, labels, singles=0, junk=0, composer=COMPOSER, knobs=KNOBS,
+                       rng=np.random.default_rng(0), pens=12, pen_width=(3.5, 4.0))
+    # ink per row across the bar, in the crop's middle rows: each pen's own width
+    thin = np.median([c[10:18].sum(axis=1).mean() / 255 for c in crops])
+    bold = np.median([c[10:18].sum(axis=1).mean() / 255 for c in wide])
+    assert thin < 0.7 * bold, (thin, bold)
+    # a bold digit (a filled loop's skeleton is a squiggle) is not redrawn
+    images[:, 4:20, 6:16] = 255
+    blobs, _ = examples(images, labels, singles=0, junk=0, composer=COMPOSER, knobs=KNOBS,
+                        rng=np.random.default_rng(0), pens=12, pen_width=(1.0, 1.2))
+    assert len(blobs) == 0
+
+
 def test_knobs_written_by_an_older_read_numbers_are_refused_by_name(tmp_path):
     from vaelab.core.io import write_json
     from vaelab.insight.reading_evaluation import READER_FILE, load_reader_settings

@@ -66,6 +66,9 @@ def test_repository_params_are_valid():
     ("insight.reader.augment_elastic_spacing", 1, "insight.reader.augment_elastic_spacing = 1.0: "
      "must be >= 2"),
     ("insight.reader.augment_stroke", -0.1, "insight.reader.augment_stroke = -0.1: must be >= 0"),
+    ("insight.reader.pens", -1, "insight.reader.pens = -1: must be >= 0"),
+    ("insight.reader.pen_width", [3.0, 1.0], "insight.reader.pen_width"),
+    ("insight.reader.pen_width", [0.0, 2.0], "0 < low <= high <= 8"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(default_params, path, value, expected):
     assert expected in error_of(broken(default_params, path, value))

@@ -119,6 +119,8 @@ class ReaderParams(ClassifierParams):
     convs_per_block: tuple[int, ...]                # 3×3 convs before each of the three poolings
     singles: int = knob(ge=0)                       # composed-and-segmented training digits
     junk: int = knob(ge=0)                          # crops of two digits as one piece / fragments
+    pens: int = knob(ge=0)                          # composed digits redrawn with a round pen
+    pen_width: tuple[float, float] = knob()         # ... of a width drawn in this range (px)
     augment_rotation: float = knob(ge=0, le=45)     # a share of training images rotated in ±this°
     augment_scale: float = knob(ge=0, lt=1)         # ... and scaled by 1 ± this
     augment_share: float = knob(ge=0, le=1)         # the share (0 = off)
@@ -144,6 +146,8 @@ class ReaderParams(ClassifierParams):
         yield from super().cross_checks()
         if len(self.convs_per_block) != 3 or not all(1 <= c <= 4 for c in self.convs_per_block):
             yield "convs_per_block", "must be three conv counts from 1 to 4, e.g. [1, 2, 2]"
+        if len(self.pen_width) != 2 or not 0 < self.pen_width[0] <= self.pen_width[1] <= 8:
+            yield "pen_width", "must be [low, high] pixels with 0 < low <= high <= 8, e.g. [1.0, 4.0]"
         if self.augment_elastic_pixels > 0 and self.augment_share == 0:
             yield "augment_elastic_pixels", ("bends only the images augment_share picks, and "
                                              "augment_share is 0: set a share or 0 here")
