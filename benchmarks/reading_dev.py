@@ -76,8 +76,7 @@ from vaelab.insight.reading_evaluation import (
     read_all,
     summarise,
 )
-from vaelab.mnist import classify as classify_module
-from vaelab.mnist.classify import train_classifier
+from vaelab.mnist.classify import KIND, classifier_config, train_classifier
 from vaelab.mnist.data import MnistSplit, load_split
 from vaelab.mnist.models.classifier import CNNClassifier
 
@@ -362,8 +361,7 @@ def main() -> None:
               flush=True)
         if args.save:   # the variant's reader beside the shipped knobs
             args.save.mkdir(parents=True, exist_ok=True)
-            save_checkpoint(args.save / "digit_reader", model, classify_module.KIND,
-                            classify_module.classifier_config(recipe))
+            save_checkpoint(args.save / "digit_reader", model, KIND, classifier_config(recipe))
             shutil.copy(Path(MODELS) / READER_FILE, args.save / READER_FILE)
         if args.strings:
             numbers = dev_numbers(val, r.composer, args.per_length or 300, params.seed)
