@@ -573,6 +573,27 @@ def test_lines_down_with_no_line_across_are_removed(columns, level):
     assert spans == pytest.approx([50, 78, 120, 126, 170, 198], abs=2), reading.notes
 
 
+@pytest.mark.parametrize("angle", [1.0, -1.5])
+def test_a_margin_beside_bold_leaning_digits_turned_is_found(angle):
+    """A thin margin line beside bold digits, photographed turned a degree: the digits' leaning
+    strokes outweighed the line in the sharpest-profile search, no line down was found, and the
+    line — the tallest piece — took every digit into one piece (`0770` read `6`). Now, as for
+    lines across, the angle at which one line holds most pixels of the pieces spanning the
+    height."""
+    page = np.zeros((300, 420), np.float32)
+    rows = np.arange(105, 195)
+    for left in (90, 190, 290):              # three bold strokes leaning 20°, 90 px tall
+        for row in rows:
+            start = left + int((195 - row) * np.tan(np.deg2rad(20)))
+            page[row, start:start + 16] = 1.0
+    photo = 1.0 - 0.85 * page
+    photo[:, 30:32] = 0.55                   # the margin, grey, 2 px, the whole height
+    turned = rotate(photo, angle, resize=True, order=1, cval=1.0)
+    reading = read_number(np.round(turned * 255).astype(np.uint8), constant_classify, KNOBS)
+    assert "1 line(s) down removed (a margin, a table's sides)" in reading.notes, reading.notes
+    assert [84 <= d.box.height <= 100 for d in reading.digits] == [True] * 3, reading.notes
+
+
 def test_a_line_down_that_may_be_a_digit_stays():
     """A tall straight stroke is a line only beside ink of digit height it towers over twice:
     a lone 1 cut close, a 1 among digits as tall as it, keep their stroke."""

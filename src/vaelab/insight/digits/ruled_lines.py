@@ -234,7 +234,9 @@ def _level(ink: np.ndarray, outside: np.ndarray | None = None
     # web spanning the height, and the searches took 4 s.)
     found = 0.0
     if across or faint.mean() <= ALONE_INKED:
-        found = _slope(faint, 0, ink, outside=outside) or _slope(binary, 0, ink, outside=outside)
+        alone = not across
+        found = (_slope(faint, 0, ink, outside=outside, alone=alone)
+                 or _slope(binary, 0, ink, outside=outside, alone=alone))
     if not across and not found:
         return ink, None, outside
     h, w = ink.shape
@@ -330,7 +332,7 @@ def _found_lines(binary: np.ndarray, outside: np.ndarray | None = None) -> tuple
 
 
 def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_LINE,
-           outside: np.ndarray | None = None) -> float:
+           outside: np.ndarray | None = None, alone: bool = False) -> float:
     """The slope of the picture's long straight lines across (``axis`` 1: dy/dx) or down (0:
     dx/dy), within ±:data:`MAX_TILT` degrees: the angle at which the profile of the ``ink`` of
     ``binary``'s pixels along it is sharpest (the sum of squares of its Hough transform's
@@ -338,14 +340,17 @@ def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_
     steps, then 0.02° round the best), when a line at that angle holds pixels of ``binary`` over
     ``share`` of the picture's extent that way (of the sheet's, where some pixels lie
     ``outside`` it: :func:`_extent`); 0 when none does, when no piece of ``binary`` spans that
-    extent, or when the lines drift less than half a pixel over it."""
+    extent, or when the lines drift less than half a pixel over it. ``alone``: the lines down
+    sought have no line across beside them (a margin), and bold digits may outweigh them."""
     extent = _extent(binary.shape, outside, axis)
     # Cheap first (this runs on every picture read): no piece can span more than all the ink.
     inked = np.flatnonzero(binary.any(axis=1 - axis))
     if inked.size == 0 or inked[-1] - inked[0] + 1 < share * extent:
         return 0.0
-    if not any(r.bbox[axis + 2] - r.bbox[axis] >= share * extent
-               for r in _regions(label(binary, connectivity=2))):
+    pieces = label(binary, connectivity=2)
+    spanning = [r.label for r in _regions(pieces)
+                if r.bbox[axis + 2] - r.bbox[axis] >= share * extent]
+    if not spanning:
         return 0.0
     rows, columns = np.nonzero(binary)
     weights = ink[rows, columns].astype(np.float64)
@@ -368,11 +373,16 @@ def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_
 
     best = best_angle(lambda lines: float((np.bincount(lines, weights) ** 2).sum()))
     held = np.bincount(bins(best))
-    if axis == 1 and held.max() < share * extent:
+    if held.max() < share * extent and (axis == 1 or alone):
         # Bold digits can outweigh a thin line in the profile (a 2-px line through four bold
-        # digits, turned 1°, was never found): the angle at which one line holds most pixels.
-        # (Across only: a digit's stem may hold the height of a picture cut close round it.)
-        best = best_angle(lambda lines: int(np.bincount(lines).max()))
+        # digits, turned 1°, was never found; a margin beside them, turned 1°, neither): the
+        # angle at which one line holds most pixels — of the pieces that span the extent, where
+        # the line is. Down, only for lines down ``alone`` (no line across: a margin), where a
+        # digit's stem spanning a picture cut close round it is sought too, and left by
+        # :func:`_level` (no line down is found there); beside lines across it moved a form's
+        # comb with digits touching it.
+        spanned = np.isin(pieces[rows, columns], spanning)
+        best = best_angle(lambda lines: int(np.bincount(lines[spanned]).max()))
         held = np.bincount(bins(best))
     # The lines themselves: 1-px profiles resolve the angle to a pixel's drift over the picture,
     # too coarse for a thin line; a straight line fitted to each line's ink finds it exactly.
