@@ -376,13 +376,13 @@ def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_
     if held.max() < share * extent and (axis == 1 or alone):
         # Bold digits can outweigh a thin line in the profile (a 2-px line through four bold
         # digits, turned 1°, was never found; a margin beside them, turned 1°, neither): the
-        # angle at which one line holds most pixels — of the pieces that span the extent, where
-        # the line is. Down, only for lines down ``alone`` (no line across: a margin), where a
-        # digit's stem spanning a picture cut close round it is sought too, and left by
-        # :func:`_level` (no line down is found there); beside lines across it moved a form's
-        # comb with digits touching it.
-        spanned = np.isin(pieces[rows, columns], spanning)
-        best = best_angle(lambda lines: int(np.bincount(lines[spanned]).max()))
+        # angle at which one line holds most pixels. Down, only for lines down ``alone`` (no
+        # line across: a margin; beside lines across it moved a form's comb with digits
+        # touching it), and only the pixels of the pieces spanning the height, where the margin
+        # is (a digit's stem spanning a picture cut close round it is sought too, and left by
+        # :func:`_level`: no line down is found there).
+        counted = np.isin(pieces[rows, columns], spanning) if axis == 0 else slice(None)
+        best = best_angle(lambda lines: int(np.bincount(lines[counted]).max()))
         held = np.bincount(bins(best))
     # The lines themselves: 1-px profiles resolve the angle to a pixel's drift over the picture,
     # too coarse for a thin line; a straight line fitted to each line's ink finds it exactly.
