@@ -153,10 +153,15 @@ LINES = {
 }
 
 
+def enlarged(number: ComposedNumber) -> np.ndarray:
+    """The number's canvas as ink in [0, 1], enlarged ×:data:`ENLARGE` (bicubic)."""
+    ink = number.image.astype(np.float32) / 255
+    return np.clip(resize(ink, (ink.shape[0] * ENLARGE, ink.shape[1] * ENLARGE), order=3), 0, 1)
+
+
 def photograph(number: ComposedNumber, condition: tuple, rng: np.random.Generator) -> np.ndarray:
     lines, light, noise, jpeg, *surround = condition
-    ink = number.image.astype(np.float32) / 255
-    ink = np.clip(resize(ink, (ink.shape[0] * ENLARGE, ink.shape[1] * ENLARGE), order=3), 0, 1)
+    ink = enlarged(number)
     h, w = ink.shape
     top = min(b[0] for b in number.boxes) * ENLARGE
     bottom = max(b[2] for b in number.boxes) * ENLARGE
@@ -330,9 +335,7 @@ def sketched(number: ComposedNumber, width: float) -> np.ndarray:
     """The number enlarged ×4 (bicubic) and every stroke redrawn along its skeleton with a round
     pen ``width`` × 4 px wide (:func:`pen_redrawn`), dark ink on white. (A bold digit's filled
     loop has a squiggle for a skeleton: the pen draws that, as no writer would.)"""
-    ink = number.image.astype(np.float32) / 255
-    ink = np.clip(resize(ink, (ink.shape[0] * ENLARGE, ink.shape[1] * ENLARGE), order=3), 0, 1)
-    drawn = pen_redrawn(ink, width * ENLARGE, upsample=1)
+    drawn = pen_redrawn(enlarged(number), width * ENLARGE, upsample=1)
     return np.round((1.0 - 0.85 * drawn) * 255).astype(np.uint8)
 
 
