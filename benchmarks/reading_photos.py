@@ -124,6 +124,8 @@ TILTED = {
     "form: digits touching their boxes, turned 2°": ("form: digits touching their boxes", 2.0),
     "form: a comb, teeth a third of a box tall, turned 1°": ("form: a comb, teeth a third of a box tall", 1.0),
     "form: a comb, teeth a box tall, turned −2°": ("form: a comb, teeth a box tall", -2.0),
+    "form: a comb of 1-px lines, turned −2°": ("form: a comb of 1-px lines, teeth half a box tall", -2.0),
+    "form: a comb, digits touching it, turned 1°": ("form: a comb, digits touching it", 1.0),
     "grey lined page, 1024 px square, level": ("grey lined page", 0.0),
     "grey lined page, turned 5° in an editor (white corners)": ("grey lined page", 5.0),
     "grey lined page, turned −4° in an editor (white corners)": ("grey lined page", -4.0),

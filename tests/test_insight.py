@@ -1695,9 +1695,14 @@ def test_a_combs_line_and_teeth_are_removed(teeth, fill, upside_down):
     assert_spans(pieces)
 
 
-@pytest.mark.parametrize("line", [3, 1])
-def test_a_comb_photographed_turned_is_removed(line):
-    photo = rotate(1.0 - 0.85 * comb(0.5, False, line), 1.0, resize=True, cval=1.0, order=1)
+@pytest.mark.parametrize("line, teeth, degrees", [(3, 0.5, 1.0), (1, 0.5, 1.0), (1, 0.5, -2.0),
+                                                   (1, 1.0, 2.0), (1, 1.0, -2.0)])
+def test_a_comb_photographed_turned_is_removed(line, teeth, degrees):
+    """A thin comb turned 2°: sheared upright, some teeth ran their full height in one column
+    and a few pixels in the next, their median height half a tooth, and no chain of equally
+    tall teeth was found (their upper parts read as 1s)."""
+    photo = rotate(1.0 - 0.85 * comb(teeth, False, line), degrees, resize=True, cval=1.0,
+                   order=1)
     reading = read_number(np.round(photo * 255).astype(np.uint8), constant_classify, KNOBS)
     assert "1 comb(s) removed (boxes open at the top)" in reading.notes, reading.notes
     assert len(reading.digits) == 3, [d.box for d in reading.digits]

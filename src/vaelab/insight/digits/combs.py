@@ -137,8 +137,8 @@ def _teeth(piece: np.ndarray, line: np.ndarray, other_lines: np.ndarray, rows: s
     the line's thickness, together no wider than twice that thickness + 2 px (a printed line
     is as thick one way as the other), not running on through the line and crossing none of
     ``other_lines`` (squared paper's lines down, a box's sides); the comb: the longest chain of
-    teeth each a spacing on from the last (within :data:`COMB_EVEN`), as tall as the first
-    (within :data:`COMB_EVEN_HEIGHTS`), one tooth longer than :data:`COMB_TEETH` where its
+    teeth each a spacing on from the last, as tall as the first (:func:`_even_chain`; their
+    heights measured two ways, below), one tooth longer than :data:`COMB_TEETH` where its
     cells are narrower than :data:`COMB_FEW_TEETH_CELL`."""
     thickness = rows.stop - rows.start
     above, below = piece[:rows.start][::-1], piece[rows.stop:]
@@ -150,7 +150,7 @@ def _teeth(piece: np.ndarray, line: np.ndarray, other_lines: np.ndarray, rows: s
     least = max(2 * MIN_DIGIT_PX, 2 * thickness)
     lengths = np.where(on_line, _run_on(beyond), 0)
     tall = lengths >= least
-    candidates = []   # (centre column, height, columns)
+    candidates = []   # (centre column, (median height, whole height), columns)
     for (columns,) in ndimage.find_objects(ndimage.label(tall)[0]):
         if columns.stop - columns.start > 2 * thickness + 2:
             continue
@@ -160,26 +160,21 @@ def _teeth(piece: np.ndarray, line: np.ndarray, other_lines: np.ndarray, rows: s
         height = int(np.median(lengths[columns]))
         if other_lines[_tooth_rows(rows, height, upwards), columns].any():
             continue
-        candidates.append(((columns.start + columns.stop - 1) / 2, height, columns))
+        whole = int(_run_on(beyond[:, columns].any(axis=1, keepdims=True))[0])
+        candidates.append(((columns.start + columns.stop - 1) / 2, (height, whole), columns))
     if not COMB_TEETH <= len(candidates) <= COMB_MAX_TEETH:
         return None
-    best: list[int] = []
-    for i, (x, height, _) in enumerate(candidates):
-        for j in range(i + 1, len(candidates)):
-            gap = candidates[j][0] - x
-            if gap < 2 * MIN_DIGIT_PX:
-                continue
-            chain, at = [i], x
-            for k in range(i + 1, len(candidates)):
-                cx, other, _ = candidates[k]
-                if cx > at + (1 + COMB_EVEN) * gap:   # (left to right: no tooth there)
-                    break
-                if (abs(cx - (at + gap)) <= COMB_EVEN * gap
-                        and abs(other - height) <= COMB_EVEN_HEIGHTS * height):
-                    chain.append(k)
-                    at = cx
-            if len(chain) > len(best):
-                best = chain
+    # A tooth's height is its columns' median run. But a thin tooth sheared upright
+    # (:func:`_upright`) may run its full height in one column and part of it in the next, as
+    # the resampling falls where it stands: some teeth measured half a tooth, and no chain of
+    # five was found (a comb turned 2°; the teeth's upper halves read as 1s). So the chain is
+    # also sought with each tooth's whole height (while any of its columns holds ink), and
+    # kept only when longer: a digit touching a tooth may run on above it in one column.
+    best, measure = [], 0
+    for way in (0, 1):
+        chain = _even_chain([(x, heights[way]) for x, heights, _ in candidates])
+        if len(chain) > len(best):
+            best, measure = chain, way
     if len(best) < COMB_TEETH:
         return None
     centres = [candidates[k][0] for k in best]
@@ -188,10 +183,34 @@ def _teeth(piece: np.ndarray, line: np.ndarray, other_lines: np.ndarray, rows: s
         return None
     teeth = np.zeros_like(piece)
     for k in best:
-        _, height, columns = candidates[k]
-        reach = _tooth_rows(rows, height, upwards)
+        _, heights, columns = candidates[k]
+        reach = _tooth_rows(rows, heights[measure], upwards)
         teeth[reach, columns] = piece[reach, columns]
     return teeth, centres, spacing
+
+
+def _even_chain(teeth: list[tuple[float, int]]) -> list[int]:
+    """The indices of the longest chain of ``teeth`` ((centre column, height), left to right)
+    each a spacing on from the last (within :data:`COMB_EVEN`) and as tall as the first (within
+    :data:`COMB_EVEN_HEIGHTS`)."""
+    best: list[int] = []
+    for i, (x, height) in enumerate(teeth):
+        for j in range(i + 1, len(teeth)):
+            gap = teeth[j][0] - x
+            if gap < 2 * MIN_DIGIT_PX:
+                continue
+            chain, at = [i], x
+            for k in range(i + 1, len(teeth)):
+                cx, other = teeth[k]
+                if cx > at + (1 + COMB_EVEN) * gap:   # (left to right: no tooth there)
+                    break
+                if (abs(cx - (at + gap)) <= COMB_EVEN * gap
+                        and abs(other - height) <= COMB_EVEN_HEIGHTS * height):
+                    chain.append(k)
+                    at = cx
+            if len(chain) > len(best):
+                best = chain
+    return best
 
 
 def _tooth_rows(rows: slice, height: int, upwards: bool) -> slice:
