@@ -573,6 +573,22 @@ def test_lines_down_with_no_line_across_are_removed(columns, level):
     assert spans == pytest.approx([50, 78, 120, 126, 170, 198], abs=2), reading.notes
 
 
+@pytest.mark.parametrize("width, level", [(2, 0.55), (1, 0.2)])
+def test_a_margin_in_a_picture_cut_close_is_removed(width, level):
+    """A picture cut close round the digits (1.5 × their height) beside a notebook's margin: the
+    line stood under twice as tall as the digits and was read as a leading 1 (`0095` →
+    `10095`). A line a quarter taller than the digits and under half as wide as their pen's
+    strokes is printed: a 1 is written with the other digits' pen (the next test)."""
+    canvas = np.zeros((60, 260), np.float32)
+    canvas[:, 30:230] = three_digits()[20:80]   # digits 40 px tall (5-px strokes) in 60 px
+    photo = 1.0 - 0.85 * canvas
+    photo[:, 12:12 + width] = np.minimum(photo[:, 12:12 + width], level)
+    reading = read_number(np.round(photo * 255).astype(np.uint8), constant_classify, KNOBS)
+    assert "1 line(s) down removed (a margin, a table's sides)" in reading.notes, reading.notes
+    spans = [side for d in reading.digits for side in (d.box.left, d.box.right)]
+    assert spans == pytest.approx([50, 78, 120, 126, 170, 198], abs=2), reading.notes
+
+
 @pytest.mark.parametrize("angle", [1.0, -1.5])
 def test_a_margin_beside_bold_leaning_digits_turned_is_found(angle):
     """A thin margin line beside bold digits, photographed turned a degree: the digits' leaning
@@ -604,6 +620,15 @@ def test_a_line_down_that_may_be_a_digit_stays():
     assert [d.box.height for d in read_number(photo, constant_classify, KNOBS).digits] == [54]
     number = three_digits()[25:75]           # digits 40 px tall in a picture of 50
     number[:, 90:96] = 1.0                   # the 1 as tall as the picture
+    photo = np.round((1.0 - 0.85 * number) * 255).astype(np.uint8)
+    reading = read_number(photo, constant_classify, KNOBS)
+    assert len(reading.digits) == 3 and not any("removed" in n for n in reading.notes)
+    # a 1 half as tall again as the digits beside it, filling a picture cut close, drawn with
+    # their pen (5 px): a digit, however thin the line beside it may be
+    number = np.zeros((64, 200), np.float32)
+    number[:, :] = three_digits()[18:82]
+    number[:, 90:96] = 0.0
+    number[2:62, 91:96] = 1.0
     photo = np.round((1.0 - 0.85 * number) * 255).astype(np.uint8)
     reading = read_number(photo, constant_classify, KNOBS)
     assert len(reading.digits) == 3 and not any("removed" in n for n in reading.notes)

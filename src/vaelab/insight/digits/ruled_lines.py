@@ -10,6 +10,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.measure import label, regionprops
+from skimage.morphology import skeletonize
 from skimage.transform import AffineTransform, warp
 
 from vaelab.insight.digits.common import (
@@ -29,6 +30,8 @@ RIM_ROWS = 3                 # ... the line's, is the line's (up to this many ro
 MAX_TILT = 10.0              # degrees: ruled lines slanted by up to this much are made straight
 LINE_FIT = 2.0               # px either side of a line found at a slope: the ink its fit takes
 LINE_WIDTH = 0.25            # a line down alone is at most this × the tallest ink beside it wide
+LINE_THINNER = 0.5           # ... and, under RULED_LINE_HEIGHTS × as tall, this × as wide as the
+LINE_TALLER = 1.25           # ... pen's strokes beside it at most and this × as tall at least
 ALONE_INKED = 0.25           # ... and sought only where faint ink covers at most this share
 
 
@@ -89,23 +92,36 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
 
 def _alone_down(binary: np.ndarray, outside: np.ndarray | None = None) -> np.ndarray:
     """Lines down with no line across: a notebook's margin, a table cell's sides — straight runs
-    down at least :data:`RULED_LINE` of the height, :data:`RULED_LINE_HEIGHTS` times as tall as
-    the tallest ink beside them, which must stand as tall as a digit may (a picture of a lone 1,
-    or of specks beside a line, keeps it: nothing to tell it from a 1 by), and no wider than
-    :data:`LINE_WIDTH` × that ink's height."""
+    down at least :data:`RULED_LINE` of the height, no wider than :data:`LINE_WIDTH` × the
+    tallest ink beside them, which must stand as tall as a digit may (a picture of a lone 1, or
+    of specks beside a line, keeps it: nothing to tell it from a 1 by), and
+    :data:`RULED_LINE_HEIGHTS` times as tall as that ink — or, in a picture cut close round the
+    digits, :data:`LINE_TALLER` × as tall and at most :data:`LINE_THINNER` × as wide as the
+    pen's strokes beside it (:func:`_pen_width`): a 1 is written with the pen of the other
+    digits."""
     down = _runs(binary, 0, outside=outside)
     if not down.any():
         return down
-    tallest = _tallest(binary & ~_dilate(down, 1))
+    beside = binary & ~_dilate(down, 1)
+    tallest = _tallest(beside)
     long_down = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 0)))
-    if tallest < MIN_DIGIT_PX or RULED_LINE_HEIGHTS * tallest > long_down:
+    if tallest < MIN_DIGIT_PX:
         return np.zeros_like(down)
-    # and thin: a band of desk beside a sheet, or a blot's side, is no printed line
+    pen = None if RULED_LINE_HEIGHTS * tallest <= long_down else _pen_width(beside)
     labels = label(down)
-    for number, (_, columns) in enumerate(ndimage.find_objects(labels), start=1):
-        if columns.stop - columns.start > LINE_WIDTH * tallest:
+    for number, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1):
+        width = columns.stop - columns.start
+        # thin: a band of desk beside a sheet, or a blot's side, is no printed line
+        if width > LINE_WIDTH * tallest or pen is not None and (
+                width > LINE_THINNER * pen or rows.stop - rows.start < LINE_TALLER * tallest):
             down[labels == number] = False
     return down
+
+
+def _pen_width(binary: np.ndarray) -> float:
+    """The mean width of the strokes of ``binary``: its area over its skeleton's length."""
+    length = np.count_nonzero(skeletonize(binary))
+    return np.count_nonzero(binary) / length if length else 0.0
 
 
 def _crossed(down: np.ndarray, spans: list[tuple[int, int]]) -> int:
