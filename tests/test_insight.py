@@ -625,8 +625,7 @@ def test_a_line_down_that_may_be_a_digit_stays():
     assert len(reading.digits) == 3 and not any("removed" in n for n in reading.notes)
     # a 1 half as tall again as the digits beside it, filling a picture cut close, drawn with
     # their pen (5 px): a digit, however thin the line beside it may be
-    number = np.zeros((64, 200), np.float32)
-    number[:, :] = three_digits()[18:82]
+    number = three_digits()[18:82]
     number[:, 90:96] = 0.0
     number[2:62, 91:96] = 1.0
     photo = np.round((1.0 - 0.85 * number) * 255).astype(np.uint8)

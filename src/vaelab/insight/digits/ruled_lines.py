@@ -10,7 +10,6 @@ import numpy as np
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.measure import label, regionprops
-from skimage.morphology import skeletonize
 from skimage.transform import AffineTransform, warp
 
 from vaelab.insight.digits.common import (
@@ -21,6 +20,7 @@ from vaelab.insight.digits.common import (
     _dilate,
     _regions,
 )
+from vaelab.insight.digits.crop import stroke_width
 
 RULED_LINE = 0.9             # a straight horizontal run of ink this share of the picture wide ...
 RULED_LINE_HEIGHTS = 2.0     # ... and this many times the tallest other ink is a ruled line
@@ -97,7 +97,8 @@ def _alone_down(binary: np.ndarray, outside: np.ndarray | None = None) -> np.nda
     of specks beside a line, keeps it: nothing to tell it from a 1 by), and
     :data:`RULED_LINE_HEIGHTS` times as tall as that ink — or, in a picture cut close round the
     digits, :data:`LINE_TALLER` × as tall and at most :data:`LINE_THINNER` × as wide as the
-    pen's strokes beside it (:func:`_pen_width`): a 1 is written with the pen of the other
+    pen's strokes beside it (their area over their skeleton's length,
+    :func:`~vaelab.insight.digits.crop.stroke_width`): a 1 is written with the pen of the other
     digits."""
     down = _runs(binary, 0, outside=outside)
     if not down.any():
@@ -107,7 +108,7 @@ def _alone_down(binary: np.ndarray, outside: np.ndarray | None = None) -> np.nda
     long_down = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 0)))
     if tallest < MIN_DIGIT_PX:
         return np.zeros_like(down)
-    pen = None if RULED_LINE_HEIGHTS * tallest <= long_down else _pen_width(beside)
+    pen = None if RULED_LINE_HEIGHTS * tallest <= long_down else stroke_width(beside)
     labels = label(down)
     for number, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1):
         width = columns.stop - columns.start
@@ -116,12 +117,6 @@ def _alone_down(binary: np.ndarray, outside: np.ndarray | None = None) -> np.nda
                 width > LINE_THINNER * pen or rows.stop - rows.start < LINE_TALLER * tallest):
             down[labels == number] = False
     return down
-
-
-def _pen_width(binary: np.ndarray) -> float:
-    """The mean width of the strokes of ``binary``: its area over its skeleton's length."""
-    length = np.count_nonzero(skeletonize(binary))
-    return np.count_nonzero(binary) / length if length else 0.0
 
 
 def _crossed(down: np.ndarray, spans: list[tuple[int, int]]) -> int:
