@@ -109,6 +109,8 @@ TILTED = {
     "ruled lines above and below, 1 px, turned 2°": ("ruled lines above and below, 1 px", 2.0),
     "ruled lines above and below, 1 px, turned −3°": ("ruled lines above and below, 1 px", -3.0),
     "×4, no lines, turned 2°": ("×4, dark ink on white paper", 2.0),
+    "×4, no lines, turned −3°": ("×4, dark ink on white paper", -3.0),   # the margin rows'
+    "×4, no lines, turned 3°": ("×4, dark ink on white paper", 3.0),     # ... baselines
     "squared paper, dark lines, ½ digit, turned 2°": ("squared paper, dark lines (30 %), ½ digit", 2.0),
     "squared paper, dark lines, ⅓ digit, turned −3°": ("squared paper, dark lines (30 %), ⅓ digit", -3.0),
     "squared paper, grey lines, ½ digit, turned 2°": ("squared paper, grey lines (70 %), ½ digit", 2.0),
@@ -133,6 +135,7 @@ TILTED = {
     "grey lined page, turned −10° in an editor (white corners)": ("grey lined page", -10.0),
     "margin line left, page round, turned 1°": ("margin line left (grey 55 %, 2 px), page round", 1.0),
     "margin line left, page round, turned −3°": ("margin line left (grey 55 %, 2 px), page round", -3.0),
+    "margin line left, page round, turned 3°": ("margin line left (grey 55 %, 2 px), page round", 3.0),
     "table cell, lines down both sides, turned 2°": ("table cell: lines down both sides (dark, 3 px)", 2.0),
     "lined sheet on a dark desk, level": ("lined sheet on a desk", 0.0),
     "lined sheet on a dark desk, turned 3°": ("lined sheet on a desk", 3.0),
