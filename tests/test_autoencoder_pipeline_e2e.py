@@ -12,6 +12,7 @@ import torch
 import yaml
 from conftest import copy_of
 
+from vaelab.command.main import main
 from vaelab.core.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.e2e
@@ -181,7 +182,6 @@ def check_screen_command(repo):
     """`vaelab screen` with the detector anomaly_roc saved, on real clean and noisy test digits."""
     import numpy as np
 
-    from vaelab.command.main import main
     from vaelab.mnist.data import load_split
     flagged = {}
     for name in ("test", "noisy"):
@@ -245,7 +245,6 @@ def check_defect_stages(repo):
     # an unreadable file gets its own error row; the others are still classified; exit status 1
     (folder / "broken.jpg").write_bytes(b"not a jpeg")
     # (the command's main in this process from here: the subprocess above covered the entry point)
-    from vaelab.command.main import main
     in_process = ["--models", str(repo.root / "models"), "tiles", "--quiet", "--out", str(out)]
     assert main([*in_process, str(folder)]) == 1
     rows = {Path(r["file"]).name: r for r in csv.DictReader(out.open())}
