@@ -133,6 +133,8 @@ TILTED = {
     "grey lined page, turned −4° in an editor (white corners)": ("grey lined page", -4.0),
     "grey lined page, turned 8° in an editor (white corners)": ("grey lined page", 8.0),
     "grey lined page, turned −10° in an editor (white corners)": ("grey lined page", -10.0),
+    "white lined page, turned 5° in an editor": ("white lined page", 5.0),
+    "white lined page, turned −8° in an editor": ("white lined page", -8.0),
     "margin line left, page round, turned 1°": ("margin line left (grey 55 %, 2 px), page round", 1.0),
     "margin line left, page round, turned −3°": ("margin line left (grey 55 %, 2 px), page round", -3.0),
     "margin line left, page round, turned 3°": ("margin line left (grey 55 %, 2 px), page round", 3.0),
@@ -455,9 +457,10 @@ def main() -> None:
     for name, (source, angle) in wanted(TILTED).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
-        if source == "grey lined page":
-            pictures = [turned(lined_page(n, rng), angle) if angle else lined_page(n, rng)
-                        for n in numbers]
+        if source in ("grey lined page", "white lined page"):
+            grey = 0.85 if source == "grey lined page" else 1.0
+            pictures = [turned(lined_page(n, rng, grey), angle) if angle
+                        else lined_page(n, rng, grey) for n in numbers]
         elif source == "lined sheet on a desk":   # a notebook's light lines, 2 px
             pictures = [on_desk(lined_page(n, rng, line=0.6, thickness=2), angle)
                         for n in numbers]

@@ -28,7 +28,7 @@ from vaelab.insight.digits.crop import (
 from vaelab.insight.digits.ink import ink_image
 from vaelab.insight.digits.number import read_number, text_lines
 from vaelab.insight.digits.pieces import _strokes, segment
-from vaelab.insight.digits.ruled_lines import _slope
+from vaelab.insight.digits.ruled_lines import _slope, _turned_page_corners
 from vaelab.insight.params import ComposerParams, SegmentationParams
 from vaelab.insight.variations import variations
 from vaelab.mnist.models.classifier import CNNClassifier
@@ -490,10 +490,11 @@ def test_a_blank_lined_page_photographed_at_a_slant_reads_nothing(angle, shape):
     assert reading.text == "" and any("slanted" in note for note in reading.notes), reading
 
 
-def grey_lined_page_turned_in_an_editor(angle: float, with_digits: bool) -> np.ndarray:
-    """A square page of grey paper (0.85) ruled every 60 px, three_digits() standing on a line,
+def lined_page_turned_in_an_editor(angle: float, with_digits: bool, paper: float = 0.85
+                                   ) -> np.ndarray:
+    """A square page of grey ``paper`` ruled every 60 px, three_digits() standing on a line,
     turned by ``angle`` as an editor turns a picture: the corners it gains filled white."""
-    page = np.full((600, 600), 0.85)   # square: the white fill reaches into every quarter
+    page = np.full((600, 600), paper)   # square: the white fill reaches into every quarter
     page[30::60] = 0.2
     if with_digits:
         ink = np.zeros_like(page)
@@ -510,14 +511,29 @@ def test_a_grey_lined_page_turned_in_an_editor_is_read_on_the_page(angle):
     Turned 7° or more, its lines (600 px long) spanned under 90 % of the grown picture's width
     (0.89 at 7°): no ruled lines were found, and the page read '111' again. They are sought
     across the page now, not the picture."""
-    blank = read_number(grey_lined_page_turned_in_an_editor(angle, False), constant_classify,
+    blank = read_number(lined_page_turned_in_an_editor(angle, False), constant_classify,
                         KNOBS)
     assert blank.text == "", [d.box for d in blank.digits]
-    reading = read_number(grey_lined_page_turned_in_an_editor(angle, True), constant_classify,
+    reading = read_number(lined_page_turned_in_an_editor(angle, True), constant_classify,
                           KNOBS)
     assert len(reading.digits) == 3, [d.box for d in reading.digits]
     for digit in reading.digits:           # 40 px tall, a few more turned and sheared
         assert 36 <= digit.box.height <= 52, digit.box
+
+
+@pytest.mark.parametrize("angle", [8.0, -10.0])
+def test_a_white_lined_page_turned_in_an_editor_is_read_on_the_page(angle):
+    """White paper turned in an editor: its white corners are no different from the page, and
+    its lines (600 px long, turned 8°) spanned 0.88 of the grown picture's width, short of 90 %:
+    none was found, and the page read as one piece 620 px tall. They are measured against the
+    page a turn by their own angle leaves now (:func:`_turned_page_corners`)."""
+    blank = read_number(lined_page_turned_in_an_editor(angle, False, paper=1.0),
+                        constant_classify, KNOBS)
+    assert blank.text == "", [d.box for d in blank.digits]
+    reading = read_number(lined_page_turned_in_an_editor(angle, True, paper=1.0),
+                          constant_classify, KNOBS)
+    assert "10 ruled line(s) removed" in reading.notes, reading.notes
+    assert [36 <= d.box.height <= 52 for d in reading.digits] == [True] * 3, reading.notes
 
 
 def lined_sheet_on_a_desk(angle: float) -> np.ndarray:
@@ -608,6 +624,38 @@ def test_a_margin_beside_bold_leaning_digits_turned_is_found(angle):
     reading = read_number(np.round(turned * 255).astype(np.uint8), constant_classify, KNOBS)
     assert "1 line(s) down removed (a margin, a table's sides)" in reading.notes, reading.notes
     assert [84 <= d.box.height <= 100 for d in reading.digits] == [True] * 3, reading.notes
+
+
+@pytest.mark.parametrize("angle", [3.0, -3.0, 8.0, -10.0])
+def test_a_margin_on_a_white_page_turned_in_an_editor_is_found(angle):
+    """A white page 2.6 × as wide as tall, its margin down the whole page, turned in an editor:
+    the picture grows to hold it and its corners are white like the page. Turned 3°, the
+    margin spans 0.88 of the grown height, short of the 90 % a line down must span: it was left
+    as ink, the tallest piece, and took every digit into one piece (a benchmark's `5965` read
+    `5`). It is measured against the page a turn by its own angle leaves now."""
+    photo = page_with_lines_down([12], 0.5) / 255.0
+    picture = np.round(rotate(photo, angle, resize=True, order=1, cval=1.0) * 255)
+    reading = read_number(picture.astype(np.uint8), constant_classify, KNOBS)
+    assert "1 line(s) down removed (a margin, a table's sides)" in reading.notes, reading.notes
+    assert [36 <= d.box.height <= 52 for d in reading.digits] == [True] * 3, reading.notes
+
+
+def test_the_page_an_editor_turned_is_found_only_where_its_corners_are():
+    """The corners :func:`_turned_page_corners` gives are the editor's fill (to a pixel's rim);
+    a line turned 3° in a picture that was not grown (it runs off the picture, not to a page's
+    edges), or ink in the corners, is no such page."""
+    photo = page_with_lines_down([12], 0.5) / 255.0
+    page = rotate(np.zeros_like(photo), 3.0, resize=True, order=0, cval=1.0) > 0.5
+    picture = rotate(photo, 3.0, resize=True, order=1, cval=1.0)
+    corners = _turned_page_corners(1.0 - picture > 0.25)
+    assert corners is not None and (corners ^ page).sum() < 0.01 * page.size
+    spotted = picture.copy()
+    spotted[2:6, -6:-2] = 0.0                   # a speck of ink in a corner
+    assert _turned_page_corners(1.0 - spotted > 0.25) is None
+    line = np.zeros((120, 300), bool)           # a line at 3° from edge to edge of the picture
+    rows = np.arange(120)
+    line[rows, (20 + rows * np.tan(np.deg2rad(3.0))).astype(int)] = True
+    assert _turned_page_corners(line) is None
 
 
 def test_a_line_down_that_may_be_a_digit_stays():

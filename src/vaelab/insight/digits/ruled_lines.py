@@ -33,6 +33,10 @@ LINE_WIDTH = 0.25            # a line down alone is at most this × the tallest 
 LINE_THINNER = 0.5           # ... and, under RULED_LINE_HEIGHTS × as tall, this × as wide as the
 LINE_TALLER = 1.25           # ... pen's strokes beside it at most and this × as tall at least
 ALONE_INKED = 0.25           # ... and sought only where faint ink covers at most this share
+TURNED_PAGE_SPAN = 0.5       # a line this share of the picture wide or tall may be a white page's
+TURNED_PAGE_THIN = 0.08      # ... turned in an editor (this × its length thick at most), its ends
+TURNED_PAGE_END = 3.0        # ... within this many px of the page's edges
+MIN_TURN = 0.5               # degrees: a turn less than this leaves corners of no account
 
 
 def _darker(ink: np.ndarray, lines: np.ndarray, typical: float) -> np.ndarray:
@@ -225,7 +229,9 @@ def _level(ink: np.ndarray, outside: np.ndarray | None = None
     squared paper — each row sideways so that the lines down do too (else the digits keep the
     photo's slant as a lean, as a writer's own). Kept only when more ruled lines are found so
     than in the picture as it is: a page whose lines run straight, or a picture without lines,
-    is left exactly as it is."""
+    is left exactly as it is. A white page turned in an editor, its white corners no different
+    from its paper, is measured against the page its lines' turn leaves
+    (:func:`_turned_page_corners`) when nothing is found against the picture."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return ink, None, outside
     threshold = threshold_otsu(ink)
@@ -236,6 +242,21 @@ def _level(ink: np.ndarray, outside: np.ndarray | None = None
     faint = ink > LINE_FAINT * threshold
     faint[:BORDER_DEPTH] = faint[-BORDER_DEPTH:] = False
     faint[:, :BORDER_DEPTH] = faint[:, -BORDER_DEPTH:] = False
+    levelled = _found_level(ink, faint, binary, outside)
+    if levelled is None and outside is None:
+        # A white page turned in an editor: its lines span the page, not the grown picture.
+        corners = _turned_page_corners(ink > LINE_FAINT * threshold)
+        if corners is not None:
+            levelled = _found_level(ink, faint, binary, corners)
+    return levelled or (ink, None, outside)
+
+
+def _found_level(ink: np.ndarray, faint: np.ndarray, binary: np.ndarray,
+                 outside: np.ndarray | None
+                 ) -> tuple[np.ndarray, AffineTransform, np.ndarray] | None:
+    """:func:`_level`'s result where slanted lines are found in ``faint`` (the faint ink, its
+    border left out) or ``binary`` (the ink above its threshold) on the sheet (``outside`` it
+    not), else None."""
     across = _slope(faint, 1, ink, outside=outside) or _slope(binary, 1, ink, outside=outside)
     # The lines down (dx/dy in the picture), when any span the height; else, as well as none,
     # those of a page turned as a whole (a grid whose thin lines down break up in the photo):
@@ -243,25 +264,32 @@ def _level(ink: np.ndarray, outside: np.ndarray | None = None
     # table's sides: :func:`_alone_down`) at their slope.
     # (Alone, not where faint ink covers more than ALONE_INKED of the picture: on noise it is a
     # web spanning the height, and the searches took 4 s.)
-    found = 0.0
+    down = 0.0
     if across or faint.mean() <= ALONE_INKED:
         alone = not across
-        found = (_slope(faint, 0, ink, outside=outside, alone=alone)
-                 or _slope(binary, 0, ink, outside=outside, alone=alone))
-    if not across and not found:
-        return ink, None, outside
+        down = (_slope(faint, 0, ink, outside=outside, alone=alone)
+                or _slope(binary, 0, ink, outside=outside, alone=alone))
+    return _sheared(ink, binary, across, down, outside) if across or down else None
+
+
+def _sheared(ink: np.ndarray, binary: np.ndarray, across: float, down: float,
+             outside: np.ndarray | None
+             ) -> tuple[np.ndarray, AffineTransform, np.ndarray] | None:
+    """:func:`_level`'s result for lines across at slope ``across`` (dy/dx) and down at ``down``
+    (dx/dy; 0 with lines across: both shears are tried), ``binary`` the ink above its threshold;
+    None when the shear finds no more ruled lines than the picture as it is."""
     h, w = ink.shape
     # columns moved by −across · x, the whole kept below row 0
     shift_y = max(0.0, across * (w - 1))
     first = np.array([[1.0, 0.0, 0.0], [-across, 1.0, shift_y], [0.0, 0.0, 1.0]])
     out_h = int(np.ceil(h + abs(across) * (w - 1)))
-    best, count, most_down = (ink, None, outside), _found_lines(binary, outside)[0], -1
+    best, count, most_down = None, _found_lines(binary, outside)[0], -1
     sheet = np.ones_like(ink) if outside is None else (~outside).astype(ink.dtype)
-    for down in [found] if found or not across else [0.0, -across]:
-        down = down / (1.0 - down * across)   # as the first shear leaves them
-        shift_x = max(0.0, down * (out_h - 1))
-        second = np.array([[1.0, -down, shift_x], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-        out_w = int(np.ceil(w + abs(down) * (out_h - 1)))
+    for slope in [down] if down or not across else [0.0, -across]:
+        slope = slope / (1.0 - slope * across)   # as the first shear leaves them
+        shift_x = max(0.0, slope * (out_h - 1))
+        second = np.array([[1.0, -slope, shift_x], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        out_w = int(np.ceil(w + abs(slope) * (out_h - 1)))
         back = AffineTransform(matrix=np.linalg.inv(second @ first))
         off = warp(sheet, back, output_shape=(out_h, out_w), order=0, cval=0.0) < 0.5
         level = _firm_lines(warp(ink, back, output_shape=(out_h, out_w), order=1, cval=0.0,
@@ -273,6 +301,74 @@ def _level(ink: np.ndarray, outside: np.ndarray | None = None
         if lines > count and down_rows > most_down:
             best, most_down = (level, back, off), down_rows
     return best
+
+
+def _turned_page_corners(faint: np.ndarray) -> np.ndarray | None:
+    """The corners an editor's turn added round a white page (the mask of the picture's pixels
+    off the page), found by a line that runs across the page from edge to edge — a ruled line,
+    or down it, a notebook's margin. An editor grows a page of W × H turned by θ into a picture
+    of W cos θ + H sin θ by H cos θ + W sin θ and fills the corners white; on white paper
+    nothing shows where the page ends, and its lines, short of the grown picture's width or
+    height, short of the :data:`RULED_LINE` a line must span (a margin turned 3° on a page
+    twice as wide as tall spans 0.90 of the height, the lines of a square page turned 8° 0.88
+    of its width). Such a line is a piece of ``faint`` ink at least :data:`TURNED_PAGE_SPAN` of
+    the picture wide (or tall), straight and thin (at most :data:`TURNED_PAGE_THIN` × its
+    length thick across the line fitted to it), turned by :data:`MIN_TURN` to :data:`MAX_TILT`
+    degrees, whose ends lie on the page's edges (within :data:`TURNED_PAGE_END` px) where a
+    turn by its angle leaves the page in a picture of this size, with no ink off that page.
+    None when no piece is."""
+    labels = label(faint, connectivity=2)
+    widest = TURNED_PAGE_THIN + np.tan(np.deg2rad(MAX_TILT + 0.5))   # × its length, bbox
+    for piece in _regions(labels):
+        top, left, bottom, right = piece.bbox
+        for axis, length, thickness in ((0, bottom - top, right - left),
+                                        (1, right - left, bottom - top)):
+            if length < TURNED_PAGE_SPAN * faint.shape[axis] or thickness > widest * length:
+                continue
+            rows, columns = np.nonzero(labels[top:bottom, left:right] == piece.label)
+            rows, columns = rows + float(top), columns + float(left)
+            # Lines across are found as lines down of the picture transposed.
+            along, off = (rows, columns) if axis == 0 else (columns, rows)
+            slope, offset = np.polyfit(along, off, 1)      # the line's own turn
+            # (to MAX_TILT and the 0.5° :func:`_slope`'s fine search reaches beyond it)
+            if (np.ptp(off - (slope * along + offset)) > TURNED_PAGE_THIN * length
+                    or not MIN_TURN <= np.rad2deg(np.arctan(abs(slope))) <= MAX_TILT + 0.5):
+                continue
+            page = _turned_page(faint.shape if axis == 0 else faint.shape[::-1], slope)
+            if page is None:
+                continue
+            inside, reach, page_length = page
+            ends = [along.argmin(), along.argmax()]
+            inside = inside if axis == 0 else inside.T
+            at_edges = np.abs(np.abs(reach(off[ends], along[ends])) - page_length / 2)
+            if (at_edges <= TURNED_PAGE_END).all() and not (faint & ~_dilate(inside, 2)).any():
+                return ~inside
+    return None
+
+
+def _turned_page(shape: tuple[int, int], slope: float):
+    """(the mask of the page an editor's turn leaves in a picture of ``shape``, its lines down
+    turned to ``slope`` (dx/dy); the map from a pixel's (x, y) to its distance from the page's
+    centre along them; the page's height), or None when no page fits: the picture is the page
+    grown to hold it, the page at its centre (W′ = W cos θ + H sin θ, H′ = H cos θ + W sin θ)."""
+    h, w = shape
+    norm = np.hypot(slope, 1.0)
+    sin, cos = abs(slope) / norm, 1.0 / norm
+    page_width = (w * cos - h * sin) / (cos * cos - sin * sin)
+    page_height = (h * cos - w * sin) / (cos * cos - sin * sin)
+    if min(page_width, page_height) <= 2 * MIN_DIGIT_PX:
+        return None
+    centre_x, centre_y = (w - 1) / 2, (h - 1) / 2
+
+    def down(x, y):     # along the page's height (unit vector (slope, 1) / norm)
+        return ((x - centre_x) * slope + (y - centre_y)) / norm
+
+    def across(x, y):   # along its width, at right angles
+        return ((x - centre_x) - (y - centre_y) * slope) / norm
+
+    y, x = np.mgrid[:h, :w].astype(np.float64)
+    inside = (np.abs(across(x, y)) <= page_width / 2) & (np.abs(down(x, y)) <= page_height / 2)
+    return inside, down, page_height
 
 
 def _firm_lines(ink: np.ndarray, outside: np.ndarray) -> np.ndarray:
