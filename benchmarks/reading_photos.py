@@ -114,6 +114,7 @@ TILTED = {
     "squared paper, dark lines, ½ digit, turned 2°": ("squared paper, dark lines (30 %), ½ digit", 2.0),
     "squared paper, dark lines, ⅓ digit, turned −3°": ("squared paper, dark lines (30 %), ⅓ digit", -3.0),
     "squared paper, grey lines, ½ digit, turned 2°": ("squared paper, grey lines (70 %), ½ digit", 2.0),
+    "squared paper, dark lines, ½ digit, turned 8° in an editor": ("squared paper, dark lines (30 %), ½ digit", 8.0),
     "squared paper filling the photo, ½ digit, turned 2°": ("grid over the photo", 2.0),
     "squared paper filling the photo, ½ digit, turned −3°": ("grid over the photo", -3.0),
     "squared paper filling the photo, ½ digit, turned −1°": ("grid over the photo", -1.0),

@@ -536,6 +536,22 @@ def test_a_white_lined_page_turned_in_an_editor_is_read_on_the_page(angle):
     assert [36 <= d.box.height <= 52 for d in reading.digits] == [True] * 3, reading.notes
 
 
+@pytest.mark.parametrize("angle, spacing", [(8.0, 20), (-10.0, 60)])
+def test_white_squared_paper_turned_in_an_editor_is_read_on_the_page(angle, spacing):
+    """White squared paper turned 8° in an editor read as one piece of page height: its lines
+    span the page, short of 90 % of the grown picture. Its lines are one piece, none thin
+    alone, so the page's turn is the slope its lines are found at over half the picture."""
+    page = np.full((600, 600), 1.0)
+    page[10::spacing] = page[:, 10::spacing] = 0.5
+    ink = np.zeros_like(page)
+    ink[200:300, 200:400] = three_digits()
+    page = np.minimum(page, 1.0 - 0.85 * ink)
+    picture = np.round(rotate(page, angle, resize=True, order=1, cval=1.0) * 255)
+    reading = read_number(picture.astype(np.uint8), constant_classify, KNOBS)
+    assert any(note.startswith("grid removed") for note in reading.notes), reading.notes
+    assert [36 <= d.box.height <= 52 for d in reading.digits] == [True] * 3, reading.notes
+
+
 def lined_sheet_on_a_desk(angle: float) -> np.ndarray:
     """A square sheet of grey paper (0.85) ruled every 60 px with 2-px light lines (0.6),
     three_digits() standing on a line, on a dark desk (0.25, 100 px all round), the camera
@@ -647,15 +663,15 @@ def test_the_page_an_editor_turned_is_found_only_where_its_corners_are():
     photo = page_with_lines_down([12], 0.5) / 255.0
     page = rotate(np.zeros_like(photo), 3.0, resize=True, order=0, cval=1.0) > 0.5
     picture = rotate(photo, 3.0, resize=True, order=1, cval=1.0)
-    corners = _turned_page_corners(1.0 - picture > 0.25)
+    corners = _turned_page_corners(1.0 - picture > 0.25, 1.0 - picture)
     assert corners is not None and (corners ^ page).sum() < 0.01 * page.size
     spotted = picture.copy()
     spotted[2:6, -6:-2] = 0.0                   # a speck of ink in a corner
-    assert _turned_page_corners(1.0 - spotted > 0.25) is None
+    assert _turned_page_corners(1.0 - spotted > 0.25, 1.0 - spotted) is None
     line = np.zeros((120, 300), bool)           # a line at 3° from edge to edge of the picture
     rows = np.arange(120)
     line[rows, (20 + rows * np.tan(np.deg2rad(3.0))).astype(int)] = True
-    assert _turned_page_corners(line) is None
+    assert _turned_page_corners(line, line.astype(float)) is None
 
 
 def test_a_line_down_that_may_be_a_digit_stays():

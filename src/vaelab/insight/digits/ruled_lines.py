@@ -245,7 +245,7 @@ def _level(ink: np.ndarray, outside: np.ndarray | None = None
     levelled = _found_level(ink, faint, binary, outside)
     if levelled is None and outside is None:
         # A white page turned in an editor: its lines span the page, not the grown picture.
-        corners = _turned_page_corners(ink > LINE_FAINT * threshold)
+        corners = _turned_page_corners(ink > LINE_FAINT * threshold, ink)
         if corners is not None:
             levelled = _found_level(ink, faint, binary, corners)
     return levelled or (ink, None, outside)
@@ -303,7 +303,7 @@ def _sheared(ink: np.ndarray, binary: np.ndarray, across: float, down: float,
     return best
 
 
-def _turned_page_corners(faint: np.ndarray) -> np.ndarray | None:
+def _turned_page_corners(faint: np.ndarray, ink: np.ndarray) -> np.ndarray | None:
     """The corners an editor's turn added round a white page (the mask of the picture's pixels
     off the page), found by a line that runs across the page from edge to edge — a ruled line,
     or down it, a notebook's margin. An editor grows a page of W × H turned by θ into a picture
@@ -315,34 +315,68 @@ def _turned_page_corners(faint: np.ndarray) -> np.ndarray | None:
     the picture wide (or tall), straight and thin (at most :data:`TURNED_PAGE_THIN` × its
     length thick across the line fitted to it), turned by :data:`MIN_TURN` to :data:`MAX_TILT`
     degrees, whose ends lie on the page's edges (within :data:`TURNED_PAGE_END` px) where a
-    turn by its angle leaves the page in a picture of this size, with no ink off that page.
-    None when no piece is."""
+    turn by its angle leaves the page in a picture of this size, with no ink off that page. On
+    squared paper, whose lines are one piece, a line at the slope its lines are found at over
+    half the picture (``ink`` weighs them: :func:`_slope`). None when no line is."""
+    if faint.size == 0 or faint[[0, 0, -1, -1], [0, -1, 0, -1]].any():
+        return None   # a turn leaves every corner pixel of the picture off the page, blank
     labels = label(faint, connectivity=2)
     widest = TURNED_PAGE_THIN + np.tan(np.deg2rad(MAX_TILT + 0.5))   # × its length, bbox
+    grid = False
     for piece in _regions(labels):
         top, left, bottom, right = piece.bbox
+        grid |= (bottom - top >= TURNED_PAGE_SPAN * faint.shape[0]
+                 and right - left >= TURNED_PAGE_SPAN * faint.shape[1])
         for axis, length, thickness in ((0, bottom - top, right - left),
                                         (1, right - left, bottom - top)):
             if length < TURNED_PAGE_SPAN * faint.shape[axis] or thickness > widest * length:
                 continue
             rows, columns = np.nonzero(labels[top:bottom, left:right] == piece.label)
             rows, columns = rows + float(top), columns + float(left)
-            # Lines across are found as lines down of the picture transposed.
             along, off = (rows, columns) if axis == 0 else (columns, rows)
             slope, offset = np.polyfit(along, off, 1)      # the line's own turn
-            # (to MAX_TILT and the 0.5° :func:`_slope`'s fine search reaches beyond it)
-            if (np.ptp(off - (slope * along + offset)) > TURNED_PAGE_THIN * length
-                    or not MIN_TURN <= np.rad2deg(np.arctan(abs(slope))) <= MAX_TILT + 0.5):
-                continue
-            page = _turned_page(faint.shape if axis == 0 else faint.shape[::-1], slope)
-            if page is None:
-                continue
-            inside, reach, page_length = page
-            ends = [along.argmin(), along.argmax()]
-            inside = inside if axis == 0 else inside.T
-            at_edges = np.abs(np.abs(reach(off[ends], along[ends])) - page_length / 2)
-            if (at_edges <= TURNED_PAGE_END).all() and not (faint & ~_dilate(inside, 2)).any():
-                return ~inside
+            if np.ptp(off - (slope * along + offset)) <= TURNED_PAGE_THIN * length:
+                corners = _page_of_line(faint, axis, slope, along, off)
+                if corners is not None:
+                    return corners
+    if not grid or faint.mean() > ALONE_INKED:   # (noise: a web, and the searches cost seconds)
+        return None
+    # Squared paper: its lines are one piece, none thin alone. The slope at which its lines
+    # run over half the picture (as ruled lines are sought), and of them the one holding most.
+    rows, columns = np.nonzero(faint)
+    for axis in (1, 0):
+        slope = _slope(faint, axis, ink, share=TURNED_PAGE_SPAN)
+        if not slope:
+            continue
+        along, off = (rows, columns) if axis == 0 else (columns, rows)
+        crossing = off - slope * along          # where each pixel's line at that slope crosses
+        first = int(np.floor(crossing.min()))
+        centre = first + int(np.argmax(np.bincount(np.rint(crossing - first).astype(np.int64))))
+        near = np.abs(crossing - centre) <= LINE_FIT
+        corners = _page_of_line(faint, axis, slope, along[near], off[near])
+        if corners is not None:
+            return corners
+    return None
+
+
+def _page_of_line(faint: np.ndarray, axis: int, slope: float, along: np.ndarray,
+                  off: np.ndarray) -> np.ndarray | None:
+    """:func:`_turned_page_corners` for one line of ``faint``: down (``axis`` 0; ``along`` its
+    pixels' rows, ``off`` their columns, ``slope`` dx/dy) or across (1; columns, rows, dy/dx),
+    turned by :data:`MIN_TURN` to :data:`MAX_TILT` degrees (and the 0.5° :func:`_slope`'s fine
+    search reaches beyond it), its ends on the edges of the page a turn by its angle leaves, no
+    ink off that page. Lines across are lines down of the picture transposed."""
+    if not MIN_TURN <= np.rad2deg(np.arctan(abs(slope))) <= MAX_TILT + 0.5:
+        return None
+    page = _turned_page(faint.shape if axis == 0 else faint.shape[::-1], slope)
+    if page is None:
+        return None
+    inside, reach, page_length = page
+    ends = [along.argmin(), along.argmax()]
+    inside = inside if axis == 0 else inside.T
+    at_edges = np.abs(np.abs(reach(off[ends], along[ends])) - page_length / 2)
+    if (at_edges <= TURNED_PAGE_END).all() and not (faint & ~_dilate(inside, 2)).any():
+        return ~inside
     return None
 
 
