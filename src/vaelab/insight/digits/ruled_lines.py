@@ -239,13 +239,14 @@ def _level(ink: np.ndarray, outside: np.ndarray | None = None
     # dy/dx of the lines across, sought on the faint ink first: thin lines turned spread over
     # two rows at half their ink and break up above the threshold. (Not on its border: there a
     # vignette or a shadow leaves faint rows and columns running edge to edge.)
-    faint = ink > LINE_FAINT * threshold
+    lines = ink > LINE_FAINT * threshold
+    faint = lines.copy()
     faint[:BORDER_DEPTH] = faint[-BORDER_DEPTH:] = False
     faint[:, :BORDER_DEPTH] = faint[:, -BORDER_DEPTH:] = False
     levelled = _found_level(ink, faint, binary, outside)
     if levelled is None and outside is None:
         # A white page turned in an editor: its lines span the page, not the grown picture.
-        corners = _turned_page_corners(ink > LINE_FAINT * threshold, ink)
+        corners = _turned_page_corners(lines, ink)
         if corners is not None:
             levelled = _found_level(ink, faint, binary, corners)
     return levelled or (ink, None, outside)
@@ -371,20 +372,21 @@ def _page_of_line(faint: np.ndarray, axis: int, slope: float, along: np.ndarray,
     page = _turned_page(faint.shape if axis == 0 else faint.shape[::-1], slope)
     if page is None:
         return None
-    inside, reach, page_length = page
+    reach, page_length, mask = page
     ends = [along.argmin(), along.argmax()]
-    inside = inside if axis == 0 else inside.T
     at_edges = np.abs(np.abs(reach(off[ends], along[ends])) - page_length / 2)
-    if (at_edges <= TURNED_PAGE_END).all() and not (faint & ~_dilate(inside, 2)).any():
-        return ~inside
-    return None
+    if not (at_edges <= TURNED_PAGE_END).all():
+        return None   # (checked first: the mask is a picture-sized grid to build)
+    inside = mask() if axis == 0 else mask().T
+    return None if (faint & ~_dilate(inside, 2)).any() else ~inside
 
 
 def _turned_page(shape: tuple[int, int], slope: float):
-    """(the mask of the page an editor's turn leaves in a picture of ``shape``, its lines down
-    turned to ``slope`` (dx/dy); the map from a pixel's (x, y) to its distance from the page's
-    centre along them; the page's height), or None when no page fits: the picture is the page
-    grown to hold it, the page at its centre (W′ = W cos θ + H sin θ, H′ = H cos θ + W sin θ)."""
+    """(the map from a pixel's (x, y) to its distance from the page's centre along its lines
+    down, the page's height, a function making the mask of the page) for the page an editor's
+    turn leaves in a picture of ``shape``, its lines down turned to ``slope`` (dx/dy); None when
+    no page fits: the picture is the page grown to hold it, the page at its centre
+    (W′ = W cos θ + H sin θ, H′ = H cos θ + W sin θ)."""
     h, w = shape
     norm = np.hypot(slope, 1.0)
     sin, cos = abs(slope) / norm, 1.0 / norm
@@ -400,9 +402,11 @@ def _turned_page(shape: tuple[int, int], slope: float):
     def across(x, y):   # along its width, at right angles
         return ((x - centre_x) - (y - centre_y) * slope) / norm
 
-    y, x = np.mgrid[:h, :w].astype(np.float64)
-    inside = (np.abs(across(x, y)) <= page_width / 2) & (np.abs(down(x, y)) <= page_height / 2)
-    return inside, down, page_height
+    def mask() -> np.ndarray:
+        y, x = np.mgrid[:h, :w].astype(np.float64)
+        return (np.abs(across(x, y)) <= page_width / 2) & (np.abs(down(x, y)) <= page_height / 2)
+
+    return down, page_height, mask
 
 
 def _firm_lines(ink: np.ndarray, outside: np.ndarray) -> np.ndarray:
