@@ -11,8 +11,8 @@ condition says; it prints
 the string accuracy per condition and the first wrong readings; then on squared paper and in a
 form's boxes, closed or open at the top (a comb) (:data:`PAPERS`); then beside lines down with
 no line across — a notebook's margin, a table cell's sides (:data:`MARGINS`); then some of these photographed turned by a degree or a few
-(:data:`TILTED`; with a grey lined page turned in an editor and a lined sheet on a desk); then
-drawn with a round pen of one width, as a sketch pad or a ballpoint draws (:data:`PENS`); then
+(:data:`TILTED`; with a grey lined page turned in an editor and sheets on a desk, lined or
+squared, grey paper with light lines and white with dark ones); then drawn with a round pen of one width, as a sketch pad or a ballpoint draws (:data:`PENS`); then
 the same for pages of two or
 three such numbers written one above the other (read right: every line, top to bottom, joined by
 a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart 5-digit numbers per
@@ -31,7 +31,7 @@ import time
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from skimage.transform import resize, rotate
+from skimage.transform import ProjectiveTransform, resize, rotate, warp
 
 from vaelab.core.params import load_params
 from vaelab.core.runtime import setup
@@ -143,6 +143,24 @@ TILTED = {
     "lined sheet on a dark desk, level": ("lined sheet on a desk", 0.0),
     "lined sheet on a dark desk, turned 3°": ("lined sheet on a desk", 3.0),
     "lined sheet on a dark desk, turned −6°": ("lined sheet on a desk", -6.0),
+    "white sheet, dark 1-px lines, on a dark desk, level": ("white lined sheet on a desk", 0.0),
+    "white sheet, dark 1-px lines, on a dark desk, turned 3°": ("white lined sheet on a desk", 3.0),
+    "white squared sheet (grey 45 %) on a dark desk, level": ("white squared sheet on a desk", 0.0),
+    "white squared sheet (grey 45 %) on a dark desk, turned −2°": ("white squared sheet on a desk", -2.0),
+}
+
+# name → (the page: "plain" white, "lined" with dark 1-px lines or "squared" with grey ones, how
+#         much narrower its far (top) edge is than its near one × its width, how much shorter its
+#         left edge is than its right × its height, degrees the camera is turned by): a sheet on a
+#         dark desk photographed from in front and above it (and from its right), in perspective
+PERSPECTIVE = {
+    "plain white sheet, far edge 20 % narrower": ("plain", 0.2, 0.0, 0.0),
+    "white lined sheet, far edge 20 % narrower": ("lined", 0.2, 0.0, 0.0),
+    "white lined sheet, far edge 20 % narrower, turned 3°": ("lined", 0.2, 0.0, 3.0),
+    "white lined sheet, left edge 15 % shorter": ("lined", 0.0, 0.15, 0.0),
+    "white lined sheet, far 15 % narrower, left 10 % shorter, turned −2°": ("lined", 0.15, 0.1, -2.0),
+    "white squared sheet, far edge 20 % narrower": ("squared", 0.2, 0.0, 0.0),
+    "white squared sheet, far 15 % narrower, left 10 % shorter, turned 2°": ("squared", 0.15, 0.1, 2.0),
 }
 
 # name → the width of a round pen (px at MNIST's scale; its own strokes ≈ 2.9) the digits are
@@ -321,10 +339,11 @@ def margined(number: ComposedNumber, rng: np.random.Generator, sides: str = "lef
 
 
 def lined_page(number: ComposedNumber, rng: np.random.Generator, paper: float = 0.85,
-               side: int = 1024, line: float = 0.2, thickness: int = 1) -> np.ndarray:
+               side: int = 1024, line: float = 0.2, thickness: int = 1, squared: bool = False
+               ) -> np.ndarray:
     """The number photographed (×4, dark ink) on a page of grey ``paper`` filling a ``side``-px
     square picture, ruled every 1.5 × the digits' height with lines ``thickness`` px wide at
-    grey ``line``, the digits standing on a line."""
+    grey ``line``, the digits standing on a line; ``squared``: lines down as far apart too."""
     picture = photograph(number, ((), None, 0.0, 0), rng) / 255.0
     top = min(b[0] for b in number.boxes) * ENLARGE
     bottom = max(b[2] for b in number.boxes) * ENLARGE
@@ -333,6 +352,8 @@ def lined_page(number: ComposedNumber, rng: np.random.Generator, paper: float = 
     rule = side // 2 + spacing // 2                       # the line the digits stand on
     for row in range(thickness):
         page[rule % spacing + row::spacing] = line
+        if squared:
+            page[:, rule % spacing + row::spacing] = line
     row = rule - 2 - bottom
     column = int(rng.integers(0, side - picture.shape[1]))
     page[row:row + picture.shape[0], column:column + picture.shape[1]] *= picture
@@ -361,6 +382,25 @@ def on_desk(page: np.ndarray, degrees: float, level: float = 0.25) -> np.ndarray
     desk = np.full((h + h // 4, w + w // 4), level)
     desk[h // 8:h // 8 + h, w // 8:w // 8 + w] = page / 255.0
     return np.round(rotate(desk, degrees, order=1, cval=level) * 255).astype(np.uint8)
+
+
+def in_perspective(page: np.ndarray, narrower: float, shorter: float, degrees: float,
+                   level: float = 0.25) -> np.ndarray:
+    """``page`` photographed on a desk of grey ``level`` in perspective: its far (top) edge
+    ``narrower`` × its width shorter than its near one, its left edge ``shorter`` × its height
+    shorter than its right, the whole turned by ``degrees`` (anticlockwise) in a photo a fifth
+    of its side wider all round."""
+    h, w = page.shape
+    a, b = narrower * w / 2, shorter * h / 2
+    quad = np.array([[a, b], [w - a, 0], [w, h], [0, h - b]], float)    # x, y in the photo
+    turn = np.deg2rad(degrees)
+    rotation = np.array([[np.cos(turn), np.sin(turn)], [-np.sin(turn), np.cos(turn)]])
+    quad = (quad - [w / 2, h / 2]) @ rotation.T + [0.7 * w, 0.7 * h]
+    to_page = ProjectiveTransform.from_estimate(
+        quad, np.array([[0, 0], [w, 0], [w, h], [0, h]], float))
+    photo = warp(page / 255.0, to_page, output_shape=(int(1.4 * h), int(1.4 * w)), order=1,
+                 cval=level)
+    return np.round(photo * 255).astype(np.uint8)
 
 
 def gridded(photo: np.ndarray, number: ComposedNumber, degrees: float, rng: np.random.Generator,
@@ -465,6 +505,10 @@ def main() -> None:
         elif source == "lined sheet on a desk":   # a notebook's light lines, 2 px
             pictures = [on_desk(lined_page(n, rng, line=0.6, thickness=2), angle)
                         for n in numbers]
+        elif source in ("white lined sheet on a desk", "white squared sheet on a desk"):
+            squared = source.startswith("white squared")
+            pictures = [on_desk(lined_page(n, rng, 1.0, line=0.45 if squared else 0.2,
+                                           squared=squared), angle) for n in numbers]
         elif source == "grid over the photo":
             pictures = [gridded(turned(photograph(n, CONDITIONS["×4, dark ink on white paper"], rng),
                                        angle), n, angle, rng) for n in numbers]
@@ -472,6 +516,19 @@ def main() -> None:
             pictures = [turned(photograph(n, CONDITIONS[source], rng) if source in CONDITIONS
                                else margined(n, rng, **MARGINS[source]) if source in MARGINS
                                else paper(n, rng, **PAPERS[source]), angle) for n in numbers]
+        started = time.perf_counter()
+        texts = [reader.read(p).text for p in pictures]
+        seconds = (time.perf_counter() - started) / len(pictures)
+        wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
+        print(f"{name:44s} {1 - len(wrong) / len(numbers):8.1%} {seconds:9.3f}  "
+              f"{', '.join(wrong[:4])}", flush=True)
+    for name, (kind, narrower, shorter, angle) in wanted(PERSPECTIVE).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        pages = [photograph(n, CONDITIONS["×4, dark ink on white paper"], rng) if kind == "plain"
+                 else lined_page(n, rng, 1.0, line=0.45 if kind == "squared" else 0.2,
+                                 squared=kind == "squared") for n in numbers]
+        pictures = [in_perspective(page, narrower, shorter, angle) for page in pages]
         started = time.perf_counter()
         texts = [reader.read(p).text for p in pictures]
         seconds = (time.perf_counter() - started) / len(pictures)

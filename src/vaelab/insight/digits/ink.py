@@ -39,6 +39,7 @@ SHEET_THICKER = 2.0          # ... and is this many times thicker than the strok
 SHEET_LINES = 4.0            # which are lines this many times as long as wide (not a 0's hole);
 SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edge (not a vignette)
 SHEET_MARGIN = 0.005         # × the shorter side (≥ 2 px): the sheet's blurred rim, left out
+SHEET_RULE = 0.005           # × the shorter side (≥ 2 px): a line this wide across it is bridged
 FILL_SHEET = 0.5             # a sheet in a fill of exact paper white covers this much at least
 
 
@@ -236,7 +237,13 @@ def _sheet_mask(ink: np.ndarray, region: np.ndarray) -> np.ndarray | None:
     as wide as the ring around it."""
     if region.mean() < SHEET_AREA:
         return None
-    pieces = label(region, connectivity=1)
+    # A ruled line darker than the threshold runs to the sheet's edges and cuts it into strips,
+    # each short of SHEET_AREA (a white lined page on a desk read '111'): the region is closed
+    # across a line as thin as SHEET_RULE before its pieces are counted. (Rectangular min/max
+    # filters: separable, and they leave the picture's edge, where a sheet may run off, alone.)
+    across = max(2, round(SHEET_RULE * min(region.shape))) + 1
+    bridged = ndimage.minimum_filter(ndimage.maximum_filter(region, size=across), size=across)
+    pieces = label(region | bridged, connectivity=1)
     areas = np.bincount(pieces.ravel())
     edge = _border(pieces)
     # The desk may show on three sides only (the sheet runs off the picture), but it lies along
