@@ -91,13 +91,17 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     groups = _merge_overlapping(groups, boxes, p.merge_overlap)
     groups = _join_short(groups, boxes, tallest)
     groups, whole = _one_per_cell(groups, boxes, cells)
-    # A small piece inside a digit's columns is a broken-off bit of it; elsewhere, a speck.
-    # (Column spans kept up to date as bits join: a picture of noise holds 10⁵ specks.)
-    lefts, rights = np.array([_group_box(g, boxes)[1::2] for g in groups]).T.copy()
+    # A small piece inside a digit's columns, within a digit's height of it, is a broken-off
+    # bit of it; elsewhere, a speck (one far above or below — dust, a ruled line's last
+    # fragment — stretched the digit's box to reach it). (Column spans kept up to date as bits
+    # join: a picture of noise holds 10⁵ specks.)
+    tops, lefts, bottoms, rights = np.array([_group_box(g, boxes) for g in groups]).T.copy()
     specks = 0
     for piece in small:
         centre = (boxes[piece][1] + boxes[piece][3]) / 2
-        home = np.flatnonzero((lefts <= centre) & (centre < rights))
+        home = np.flatnonzero((lefts <= centre) & (centre < rights)
+                              & (tops - tallest <= boxes[piece][2])
+                              & (boxes[piece][0] <= bottoms + tallest))
         if home.size:
             g = home[0]
             groups[g].append(piece)
