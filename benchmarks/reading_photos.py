@@ -12,7 +12,9 @@ the string accuracy per condition and the first wrong readings; then on squared 
 form's boxes, closed or open at the top (a comb) (:data:`PAPERS`); then beside lines down with
 no line across — a notebook's margin, a table cell's sides (:data:`MARGINS`); then some of these photographed turned by a degree or a few
 (:data:`TILTED`; with a grey lined page turned in an editor and sheets on a desk, lined or
-squared, grey paper with light lines and white with dark ones); then drawn with a round pen of one width, as a sketch pad or a ballpoint draws (:data:`PENS`); then
+squared, grey paper with light lines and white with dark ones); then a white sheet on a desk
+photographed in perspective, plain, lined or squared (:data:`PERSPECTIVE`); then drawn with a
+round pen of one width, as a sketch pad or a ballpoint draws (:data:`PENS`); then
 the same for pages of two or
 three such numbers written one above the other (read right: every line, top to bottom, joined by
 a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart 5-digit numbers per

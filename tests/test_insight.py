@@ -11,7 +11,7 @@ from skimage.draw import polygon, rectangle
 from skimage.filters import threshold_otsu
 from skimage.measure import label as label_areas
 from skimage.measure import regionprops
-from skimage.transform import ProjectiveTransform, resize, rotate, warp
+from skimage.transform import resize, rotate
 
 from vaelab.insight import cam
 from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
@@ -27,7 +27,6 @@ from vaelab.insight.digits.crop import (
 )
 from vaelab.insight.digits.ink import ink_image, ink_on_sheet
 from vaelab.insight.digits.number import read_number, text_lines
-from vaelab.insight.digits.perspective import sheet_corners, squared_sheet
 from vaelab.insight.digits.pieces import _strokes, segment
 from vaelab.insight.digits.ruled_lines import _slope, _turned_page_corners
 from vaelab.insight.params import ComposerParams, SegmentationParams
@@ -626,63 +625,6 @@ def test_a_sheet_on_a_desk_cut_by_its_dark_lines_is_found_whole(angle, paper, li
     assert len(reading.digits) == 3, [d.box for d in reading.digits]
     for digit in reading.digits:
         assert 36 <= digit.box.height <= 52, digit.box
-
-
-def sheet_in_perspective(narrower: float, shorter: float, angle: float = 0.0,
-                         squared: bool = True) -> tuple[np.ndarray, ProjectiveTransform]:
-    """A white :func:`lined_sheet` with dark lines on a dark desk (0.25), photographed in
-    perspective: its top edge ``narrower`` × its width shorter than its bottom, its left edge
-    ``shorter`` × its height shorter than its right, turned by ``angle`` degrees; the photo
-    (840 px square) and the map from the photo's (x, y) to the sheet's."""
-    a, b = narrower * 300, shorter * 300
-    quad = np.array([[a, b], [600 - a, 0], [600, 600], [0, 600 - b]]) - 300
-    turn = np.deg2rad(angle)
-    quad = quad @ np.array([[np.cos(turn), np.sin(turn)], [-np.sin(turn), np.cos(turn)]]).T + 420
-    to_sheet = ProjectiveTransform.from_estimate(quad, [[0, 0], [600, 0], [600, 600], [0, 600]])
-    photo = warp(lined_sheet(1.0, 0.2, squared), to_sheet, output_shape=(840, 840), order=1,
-                 cval=0.25)
-    return np.round(photo * 255).astype(np.uint8), to_sheet
-
-
-@pytest.mark.parametrize("narrower, shorter, angle, squared", [
-    (0.2, 0.0, 0.0, True), (0.15, 0.1, -2.0, True), (0.0, 0.2, 3.0, True), (0.1, 0.15, 0.0, False)],
-    ids=["far edge narrower", "and left edge shorter, turned", "left edge shorter, turned",
-         "lined, far edge narrower and left edge shorter"])
-def test_a_sheet_photographed_in_perspective_is_made_square(narrower, shorter, angle, squared):
-    """A sheet on a desk photographed from in front of it is a quadrilateral: its lines
-    converge, no one slope levels them, and squared paper read as a tangle of grid and digits.
-    Its corners fix the perspective: the sheet is warped onto a rectangle, its lines are
-    straight there and removed, and each digit's box is given where it lies in the photo."""
-    photo, to_sheet = sheet_in_perspective(narrower, shorter, angle, squared)
-    reading = read_number(photo, constant_classify, KNOBS)
-    assert any("in perspective, made square" in note for note in reading.notes), reading.notes
-    removed = "grid removed" if squared else "ruled line(s) removed"
-    assert any(removed in note for note in reading.notes), reading.notes
-    assert len(reading.digits) == 3, [d.box for d in reading.digits]
-    to_photo = to_sheet.inverse
-    for digit, (left, right) in zip(reading.digits, [(220, 248), (290, 296), (340, 368)]):
-        corners = to_photo(np.array([[left, 230], [right, 230], [left, 270], [right, 270]]))
-        (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
-        box = digit.box
-        assert abs(box.left - x0) <= 4 and abs(box.right - x1) <= 4, (box, (x0, x1))
-        assert abs(box.top - y0) <= 4 and abs(box.bottom - y1) <= 4, (box, (y0, y1))
-
-
-def test_the_corners_of_a_sheet_in_perspective_are_found_and_only_of_a_whole_one():
-    photo, to_sheet = sheet_in_perspective(0.15, 0.1, -2.0)
-    _, _, sheet = ink_on_sheet(photo)
-    corners = sheet_corners(sheet)
-    true = to_sheet.inverse(np.array([[0, 0], [600, 0], [600, 600], [0, 600]], float))
-    assert corners is not None and np.abs(corners - true).max() <= 8, (corners, true)
-    # a level or turned sheet is a rectangle: left as it is (the levelling straightens a turn)
-    for angle in (0.0, 3.0):
-        ink, _, sheet = ink_on_sheet(lined_sheet_on_a_desk(angle, 1.0, 0.2))
-        assert sheet_corners(sheet) is not None and squared_sheet(ink, sheet)[2] is None
-    # a sheet running off the picture, or with a corner folded over, has no four corners
-    assert sheet_corners(sheet[:, 150:]) is None
-    folded = sheet.copy()
-    folded[np.add.outer(np.arange(800), np.arange(800)) < 400] = False
-    assert sheet_corners(folded) is None
 
 
 def page_with_lines_down(columns: list[int], level: float, width: int = 2) -> np.ndarray:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from skimage.transform import AffineTransform
 
 from vaelab.insight.digits.common import (
     MIN_DIGIT_PX,
@@ -20,7 +21,6 @@ from vaelab.insight.digits.common import (
     Piece,
 )
 from vaelab.insight.digits.ink import ink_on_sheet
-from vaelab.insight.digits.perspective import squared_sheet
 from vaelab.insight.digits.pieces import (
     _components,
     _read_pieces,
@@ -58,13 +58,9 @@ def read_number_ways(picture: np.ndarray, classify: Classify,
     (:func:`~vaelab.insight.digits.pieces.remembering_parts`)."""
     ink, scale, sheet = ink_on_sheet(picture)
     shape = ink.shape
-    ink, sheet, squared = squared_sheet(ink, sheet)
     ink, straightened, outside = _level(ink, None if sheet is None else ~sheet)
-    to_picture = _to_picture(shape, [m for m in (straightened, squared) if m is not None], scale)
-    levelled = [] if squared is None else [
-        "the sheet, photographed in perspective, made square (boxes given in the picture as it "
-        "was)"]
-    levelled += [] if straightened is None else [
+    to_picture = _to_picture(shape, straightened, scale)
+    levelled = [] if straightened is None else [
         "{} slanted by {:.1f}° made straight (boxes given in the picture as it was)".format(
             *_slant(straightened))]
     strokes, threshold, notes, cells = _strokes(ink, outside)
@@ -148,21 +144,18 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
     return NumberReading("".join(str(d.digit) for d in digits), digits, notes)
 
 
-def _to_picture(shape: tuple[int, int], maps: list[Callable[[np.ndarray], np.ndarray]],
-                scale: float) -> Callable[[Box], Box]:
-    """A box in the working image → the same box in the picture as given: where the image was
-    levelled or its sheet made square, the box round its corners mapped back (``maps``, each
-    taking (x, y) one step back, the last to the working image of ``shape``); then scaled by
-    ``scale``."""
-    if not maps:
+def _to_picture(shape: tuple[int, int], levelled: AffineTransform | None, scale: float
+                ) -> Callable[[Box], Box]:
+    """A box in the working image → the same box in the picture as given: where ``levelled``
+    (the map back from the levelled image to the working image of ``shape``), the box round its
+    corners mapped back; then scaled by ``scale``."""
+    if levelled is None:
         return lambda box: box.scaled(scale)
     h, w = shape
 
     def place(box: Box) -> Box:
-        corners = np.array([[box.left, box.top], [box.right, box.top],
-                            [box.left, box.bottom], [box.right, box.bottom]], float)
-        for back in maps:
-            corners = back(corners)
+        corners = levelled(np.array([[box.left, box.top], [box.right, box.top],
+                                     [box.left, box.bottom], [box.right, box.bottom]], float))
         (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
         return Box(int(np.clip(np.floor(top), 0, h)), int(np.clip(np.floor(left), 0, w)),
                    int(np.clip(np.ceil(bottom), 0, h)), int(np.clip(np.ceil(right), 0, w))
