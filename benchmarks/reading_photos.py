@@ -362,6 +362,13 @@ def lined_page(number: ComposedNumber, rng: np.random.Generator, paper: float = 
     return np.round(page * 255).astype(np.uint8)
 
 
+def white_page(number: ComposedNumber, rng: np.random.Generator, squared: bool = False
+               ) -> np.ndarray:
+    """:func:`lined_page` on white paper: dark 1-px lines, or (``squared``) grey 45 % ones across
+    and down."""
+    return lined_page(number, rng, 1.0, line=0.45 if squared else 0.2, squared=squared)
+
+
 def sketched(number: ComposedNumber, width: float) -> np.ndarray:
     """The number enlarged ×4 (bicubic) and every stroke redrawn along its skeleton with a round
     pen ``width`` × 4 px wide (:func:`pen_redrawn`), dark ink on white. (A bold digit's filled
@@ -446,6 +453,18 @@ def page_of_lines(numbers: list[ComposedNumber], gap: float, ruled: bool, rng: n
     return sheet
 
 
+def timed_row(name: str, numbers: list[ComposedNumber], pictures: list[np.ndarray],
+              reader: NumberReader) -> None:
+    """Print a condition's row: the share of ``pictures`` read as their ``numbers``, the mean
+    seconds to read one (the reading alone), the first wrong readings."""
+    started = time.perf_counter()
+    texts = [reader.read(p).text for p in pictures]
+    seconds = (time.perf_counter() - started) / len(pictures)
+    wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
+    print(f"{name:44s} {1 - len(wrong) / len(numbers):8.1%} {seconds:9.3f}  "
+          f"{', '.join(wrong[:4])}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--numbers", type=int, default=150)
@@ -477,12 +496,7 @@ def main() -> None:
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         pictures = [n.image if condition is None else photograph(n, condition, rng)
                     for n in numbers]
-        started = time.perf_counter()
-        texts = [reader.read(p).text for p in pictures]
-        seconds = (time.perf_counter() - started) / len(pictures)
-        wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
-        right = 1 - len(wrong) / len(numbers)
-        print(f"{name:44s} {right:8.1%} {seconds:9.3f}  {', '.join(wrong[:4])}", flush=True)
+        timed_row(name, numbers, pictures, reader)
     for name, settings in wanted(PAPERS).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
@@ -509,8 +523,7 @@ def main() -> None:
                         for n in numbers]
         elif source in ("white lined sheet on a desk", "white squared sheet on a desk"):
             squared = source.startswith("white squared")
-            pictures = [on_desk(lined_page(n, rng, 1.0, line=0.45 if squared else 0.2,
-                                           squared=squared), angle) for n in numbers]
+            pictures = [on_desk(white_page(n, rng, squared), angle) for n in numbers]
         elif source == "grid over the photo":
             pictures = [gridded(turned(photograph(n, CONDITIONS["×4, dark ink on white paper"], rng),
                                        angle), n, angle, rng) for n in numbers]
@@ -518,25 +531,14 @@ def main() -> None:
             pictures = [turned(photograph(n, CONDITIONS[source], rng) if source in CONDITIONS
                                else margined(n, rng, **MARGINS[source]) if source in MARGINS
                                else paper(n, rng, **PAPERS[source]), angle) for n in numbers]
-        started = time.perf_counter()
-        texts = [reader.read(p).text for p in pictures]
-        seconds = (time.perf_counter() - started) / len(pictures)
-        wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
-        print(f"{name:44s} {1 - len(wrong) / len(numbers):8.1%} {seconds:9.3f}  "
-              f"{', '.join(wrong[:4])}", flush=True)
+        timed_row(name, numbers, pictures, reader)
     for name, (kind, narrower, shorter, angle) in wanted(PERSPECTIVE).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         pages = [photograph(n, CONDITIONS["×4, dark ink on white paper"], rng) if kind == "plain"
-                 else lined_page(n, rng, 1.0, line=0.45 if kind == "squared" else 0.2,
-                                 squared=kind == "squared") for n in numbers]
-        pictures = [in_perspective(page, narrower, shorter, angle) for page in pages]
-        started = time.perf_counter()
-        texts = [reader.read(p).text for p in pictures]
-        seconds = (time.perf_counter() - started) / len(pictures)
-        wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
-        print(f"{name:44s} {1 - len(wrong) / len(numbers):8.1%} {seconds:9.3f}  "
-              f"{', '.join(wrong[:4])}", flush=True)
+                 else white_page(n, rng, kind == "squared") for n in numbers]
+        timed_row(name, numbers, [in_perspective(page, narrower, shorter, angle)
+                                  for page in pages], reader)
     for name, width in wanted(PENS).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]

@@ -614,12 +614,12 @@ def test_a_sheet_on_a_desk_cut_by_its_dark_lines_is_found_whole(angle, paper, li
     edges and cut the sheet into strips, none large enough to be a sheet: no sheet was found,
     the whole desk was read as paper and the sheet as ink (every such page read '111'). The
     sheet is now found across lines that thin, its lines removed, the digits read alone."""
-    ink, scale, sheet = ink_on_sheet(lined_sheet_on_a_desk(angle, paper, line, squared))
+    photo = lined_sheet_on_a_desk(angle, paper, line, squared)
+    ink, scale, sheet = ink_on_sheet(photo)
     assert sheet is not None and scale == 1.0
     inside = rotate(np.pad(np.ones((600, 600)), 100), angle, order=0) > 0.5   # the sheet itself
     assert (sheet & ~inside).sum() == 0 and (inside & ~sheet).sum() < 0.03 * inside.sum()
-    reading = read_number(lined_sheet_on_a_desk(angle, paper, line, squared), constant_classify,
-                          KNOBS)
+    reading = read_number(photo, constant_classify, KNOBS)
     removed = "grid removed" if squared else "ruled line(s) removed"
     assert any(removed in note for note in reading.notes), reading.notes
     assert len(reading.digits) == 3, [d.box for d in reading.digits]
