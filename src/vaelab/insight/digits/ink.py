@@ -182,8 +182,13 @@ def _rim_left_out(sheet: np.ndarray) -> np.ndarray:
     sheet's edge, blurred by the camera or resampled, is half surround, half paper, and read as
     a faint line along the sheet it joined the nearest digit. (The picture's edge, where the
     sheet may run off, does not erode it.)"""
-    margin = max(2, round(SHEET_MARGIN * min(sheet.shape)))
-    return ndimage.binary_erosion(sheet, iterations=margin, border_value=1)
+    return ndimage.binary_erosion(sheet, iterations=sheet_rim(sheet.shape), border_value=1)
+
+
+def sheet_rim(shape: tuple[int, int]) -> int:
+    """The width in px of the rim :func:`_rim_left_out` takes off a sheet in a picture of
+    ``shape``."""
+    return max(2, round(SHEET_MARGIN * min(shape)))
 
 
 def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> tuple[np.ndarray, np.ndarray | None]:

@@ -6,10 +6,11 @@ pieces, crops, each read by the classifier; digits written on several lines
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
-from skimage.transform import AffineTransform
+from skimage.transform import ProjectiveTransform
 
 from vaelab.insight.digits.common import (
     MIN_DIGIT_PX,
@@ -21,6 +22,7 @@ from vaelab.insight.digits.common import (
     Piece,
 )
 from vaelab.insight.digits.ink import ink_on_sheet
+from vaelab.insight.digits.perspective import squared_sheet
 from vaelab.insight.digits.pieces import (
     _components,
     _read_pieces,
@@ -41,7 +43,10 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
 
     Digits written on several lines (:func:`text_lines`) are read line by line, top to bottom,
     the lines' texts joined by a space — when that reads better (a higher geometric mean of the
-    digits' confidences) than the whole picture read as one line.
+    digits' confidences) than the whole picture read as one line. A sheet on a desk photographed
+    in perspective is also read made square (:mod:`.perspective`) where the photographed
+    reading doubts a digit (or finds none), and the reading surer of its digits kept (a tie:
+    as photographed).
 
     Raises :class:`UnreadableImage` for a picture that is not an image of a usable size; an empty
     or speck-only picture gives an empty reading whose ``notes`` say why, and the notes name the
@@ -57,22 +62,49 @@ def read_number_ways(picture: np.ndarray, classify: Classify,
     read for one knob set is not cropped and read again for the next
     (:func:`~vaelab.insight.digits.pieces.remembering_parts`)."""
     ink, scale, sheet = ink_on_sheet(picture)
-    shape = ink.shape
+    photographed = _prepared(ink, sheet, ink.shape, scale)
+    squared: list[_Prepared | NumberReading] | None = None   # made square when first needed
+    readings = []
+    with remembering_parts() if len(knob_sets) > 1 else nullcontext():
+        for p in knob_sets:
+            reading = _reading(photographed, classify, p)
+            if sheet is not None and _doubted(reading):
+                if squared is None:   # (none where the sheet is no quadrilateral in perspective)
+                    squared_ink, _, to_ink = squared_sheet(ink, sheet)
+                    squared = [] if to_ink is None else [
+                        _prepared(squared_ink, None, ink.shape, scale, to_ink)]
+                for way in squared:
+                    reading = max(reading, _reading(way, classify, p),
+                                  key=lambda read: _typical_confidence([read]))
+            readings.append(_doubts_said(reading))
+    return readings
+
+
+def _doubted(reading: NumberReading) -> bool:
+    """Whether ``reading`` found no digit or doubts one (confidence below :data:`DOUBTFUL`)."""
+    return not reading.digits or min(d.confidence for d in reading.digits) < DOUBTFUL
+
+
+def _prepared(ink: np.ndarray, sheet: np.ndarray | None, shape: tuple[int, int], scale: float,
+              squared: ProjectiveTransform | None = None) -> _Prepared | NumberReading:
+    """The steps no knob changes, on the working image ``ink`` (``sheet``: the sheet's mask in
+    it; ``squared``: the map from ``ink``, a sheet made square, back to the working image of
+    ``shape``): levelled, ruled lines and boxes removed, components found; a reading of no
+    digits where no ink is left."""
     ink, straightened, outside = _level(ink, None if sheet is None else ~sheet)
-    to_picture = _to_picture(shape, straightened, scale)
-    levelled = [] if straightened is None else [
+    to_picture = _to_picture(shape, [m for m in (straightened, squared) if m is not None], scale)
+    levelled = [] if squared is None else [
+        "the sheet, photographed in perspective, made square (boxes given in the picture as it "
+        "was)"]
+    levelled += [] if straightened is None else [
         "{} slanted by {:.1f}° made straight (boxes given in the picture as it was)".format(
             *_slant(straightened))]
     strokes, threshold, notes, cells = _strokes(ink, outside)
     if threshold is None:
-        return [_doubts_said(NumberReading("", [], levelled + notes)) for _ in knob_sets]
+        return NumberReading("", [], levelled + notes)
     labels, regions = _components(strokes, threshold)   # found once for every use
-    prepared = _Prepared(ink, outside, to_picture, levelled, strokes, threshold, notes, cells,
-                         labels, regions)
-    if len(knob_sets) == 1:
-        return [_doubts_said(_reading(prepared, classify, knob_sets[0]))]
-    with remembering_parts():
-        return [_doubts_said(_reading(prepared, classify, p)) for p in knob_sets]
+    return _Prepared(ink, outside, to_picture, levelled, strokes, threshold, notes, cells,
+                     labels, regions)
 
 
 @dataclass(frozen=True)
@@ -91,9 +123,12 @@ class _Prepared:
     regions: list
 
 
-def _reading(prepared: _Prepared, classify: Classify, p: SegmentationParams) -> NumberReading:
+def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: SegmentationParams
+             ) -> NumberReading:
     """One knob set's reading of a prepared picture: segmented as one line, and line by line
     where it holds several (:func:`text_lines`) and that reads better."""
+    if isinstance(prepared, NumberReading):   # no ink: a fresh copy for each knob set
+        return NumberReading("", [], list(prepared.notes))
     q = prepared
     notes = q.levelled + q.stroke_notes   # a fresh list: this reading's notes are added to it
     whole = _line_reading(*_segment_strokes(q.strokes, q.threshold, q.labels, q.regions, notes,
@@ -144,18 +179,21 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
     return NumberReading("".join(str(d.digit) for d in digits), digits, notes)
 
 
-def _to_picture(shape: tuple[int, int], levelled: AffineTransform | None, scale: float
-                ) -> Callable[[Box], Box]:
-    """A box in the working image → the same box in the picture as given: where ``levelled``
-    (the map back from the levelled image to the working image of ``shape``), the box round its
-    corners mapped back; then scaled by ``scale``."""
-    if levelled is None:
+def _to_picture(shape: tuple[int, int], maps: list[Callable[[np.ndarray], np.ndarray]],
+                scale: float) -> Callable[[Box], Box]:
+    """A box in the working image → the same box in the picture as given: where the image was
+    levelled or its sheet made square, the box round its corners mapped back (``maps``, each
+    taking (x, y) one step back, the last to the working image of ``shape``); then scaled by
+    ``scale``."""
+    if not maps:
         return lambda box: box.scaled(scale)
     h, w = shape
 
     def place(box: Box) -> Box:
-        corners = levelled(np.array([[box.left, box.top], [box.right, box.top],
-                                     [box.left, box.bottom], [box.right, box.bottom]], float))
+        corners = np.array([[box.left, box.top], [box.right, box.top],
+                            [box.left, box.bottom], [box.right, box.bottom]], float)
+        for back in maps:
+            corners = back(corners)
         (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
         return Box(int(np.clip(np.floor(top), 0, h)), int(np.clip(np.floor(left), 0, w)),
                    int(np.clip(np.ceil(bottom), 0, h)), int(np.clip(np.ceil(right), 0, w))
