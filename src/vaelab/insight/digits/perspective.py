@@ -2,15 +2,17 @@
 
 A phone held in front of a sheet on a desk sees its far edge shorter than its near one: the
 sheet is a quadrilateral, not a rectangle, its ruled lines converge and no single slope levels
-them (squared paper photographed so read 17–30 % of numbers right). Where the whole sheet lies
-inside the picture (:func:`~vaelab.insight.digits.ink.ink_on_sheet` found it on a desk), its four
-corners fix the perspective: the sheet is warped onto a rectangle (scikit-image's
-ProjectiveTransform). :func:`~vaelab.insight.digits.number.read_number` reads it there and as
-photographed, and keeps the reading whose digits it is surer of: the warp resamples the sheet
-once more, and a thin line near its edge can break into dashes that a sheet read as
-photographed (its lines parallel enough for one slope) does not have. A sheet whose sides are
-parallel in pairs — level or turned — is left as it is (the levelling straightens a turn), as is
-anything not a clear quadrilateral (a sheet running off the picture, a folded corner).
+them (read as 1s: such photos of lined or squared sheets read 0 % right in
+benchmarks/reading_photos.py). Where the whole sheet lies inside the picture
+(:func:`~vaelab.insight.digits.ink.ink_on_sheet` found it on a desk), its four corners fix the
+perspective: the sheet is warped onto a rectangle (scikit-image's ProjectiveTransform).
+:func:`~vaelab.insight.digits.number.read_number` reads it there where its reading as
+photographed doubts a digit, and keeps the reading whose digits it is surer of: the warp
+resamples the sheet once more, and a thin line near its edge can break into dashes that the
+sheet as photographed (its lines parallel enough for one slope) does not have. A sheet whose
+sides are parallel in pairs — level or turned — is left as it is (the levelling straightens a
+turn), as is anything not a clear quadrilateral (a sheet running off the picture, a folded
+corner).
 """
 
 from __future__ import annotations
