@@ -36,6 +36,7 @@ from vaelab.insight.params import SegmentationParams
 
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
 DOUBTFUL = 0.5               # a digit read with less confidence is said to be doubtful
+TIE = 1e-9                   # typical confidences closer than this share are equal
 
 
 def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) -> NumberReading:
@@ -74,8 +75,12 @@ def read_number_ways(picture: np.ndarray, classify: Classify,
                     squared = [] if to_ink is None else [
                         _prepared(squared_ink, None, ink.shape, scale, to_ink)]
                 for way in squared:
-                    reading = max(reading, _reading(way, classify, p),
-                                  key=lambda read: _typical_confidence([read]))
+                    made_square = _reading(way, classify, p)
+                    # (a tie keeps the photograph's: a mean of equal confidences varies in its
+                    # last bit with how many there are)
+                    if _typical_confidence([made_square]) > _typical_confidence([reading]) * (
+                            1 + TIE):
+                        reading = made_square
             readings.append(_doubts_said(reading))
     return readings
 

@@ -30,6 +30,7 @@ STRAIGHT_TURN = 20.0         # degrees: an outline turning less than this at a v
 SQUARE_FIT = 0.02            # the four corners' quadrilateral holds the sheet's area to this share
 MIN_CONVERGENCE = 1.0        # degrees: opposite sides closer to parallel than this are parallel
 MIN_CORNER, MAX_CORNER = 45.0, 135.0   # degrees: a corner of a photographed sheet
+MIN_SIDE = 0.25              # × the mean side: a shorter side is no sheet's (a cut corner)
 EDGE_BAND = 2                # × the sheet's rim: the squared sheet's edge band, cleared
 
 
@@ -88,16 +89,21 @@ def sheet_corners(sheet: np.ndarray, rim: float = 0.0) -> np.ndarray | None:
     angles = [_turn(corners[k - 1], corners[k], corners[(k + 1) % 4]) for k in range(4)]
     if not all(MIN_CORNER <= 180.0 - a <= MAX_CORNER for a in angles):
         return None
+    sides = np.hypot(*(np.roll(corners, -1, axis=0) - corners).T)
+    if sides.min() < MIN_SIDE * sides.mean():   # a triangle's corner cut by the outline
+        return None
     return _fitted_corners(outline, corners, rim)
 
 
-def _fitted_corners(outline: np.ndarray, corners: np.ndarray, rim: float) -> np.ndarray:
+def _fitted_corners(outline: np.ndarray, corners: np.ndarray, rim: float
+                    ) -> np.ndarray | None:
     """``corners`` made exact: where the straight lines fitted to each side's outline, moved
     out by the ``rim`` the sheet's mask left out, meet. The simplification's vertices are points
     of the outline, which a corner's rim — rounded by the camera, cut off by leaving the rim out
     — does not reach; a corner a few pixels off, or the rim's band (as wide all round in the
     photo, not on the page), slants the lines of the squared sheet by a pixel across it, and
-    they are then no straight run."""
+    they are then no straight run. None where a side has no outline along it to fit, or two
+    sides meeting are parallel: no quadrilateral."""
     sides = []
     for k in range(4):
         start, end = corners[k], corners[(k + 1) % 4]
@@ -109,8 +115,8 @@ def _fitted_corners(outline: np.ndarray, corners: np.ndarray, rim: float) -> np.
         near = (np.abs(offset @ normal) <= CORNER_FIT * length) & (t > CORNER_SKIP) & (
             t < 1 - CORNER_SKIP)
         points = outline[near]
-        if len(points) < 2:
-            return corners
+        if len(points) < 2:   # a side with no outline along it: no side
+            return None
         # (the rim was eroded pixel by pixel, four-connected: max(|nx|, |ny|) px a pixel deep)
         centre = points.mean(axis=0) - normal * rim * np.abs(normal).max()
         direction = np.linalg.svd(points - points.mean(axis=0), full_matrices=False)[2][0]
@@ -120,7 +126,7 @@ def _fitted_corners(outline: np.ndarray, corners: np.ndarray, rim: float) -> np.
         (p, u), (q, v) = sides[k - 1], sides[k]
         determinant = u[0] * -v[1] + v[0] * u[1]
         if abs(determinant) < 1e-9:
-            return corners
+            return None
         s = ((q - p)[0] * -v[1] + v[0] * (q - p)[1]) / determinant
         fitted.append(p + s * u)
     fitted = np.array(fitted)

@@ -165,7 +165,7 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
         # lines differ).
         typical = float(np.median(ink[across | down]))
         ink = _without_lines(ink, _dilate(across, 1) & ~_darker(ink, across, typical),
-                             _dilate(down, 1) & ~_darker(ink, down, typical))
+                             _dilate(down, 1) & ~_darker(ink, down, typical, down=True))
         if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
             return ink, None, notes + ["no ink found besides the ruled lines"], comb_cells
         threshold = threshold_otsu(ink)

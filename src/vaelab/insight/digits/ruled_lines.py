@@ -39,13 +39,15 @@ TURNED_PAGE_END = 3.0        # ... within this many px of the page's edges
 MIN_TURN = 0.5               # degrees: a turn less than this leaves corners of no account
 
 
-def _darker(ink: np.ndarray, lines: np.ndarray, typical: float) -> np.ndarray:
-    """Where ``ink`` on and beside each line of ``lines`` is :data:`LINE_DARKER` above both
-    ``typical`` (the lines' median ink) and that line's own level: a stroke crossing it."""
+def _darker(ink: np.ndarray, lines: np.ndarray, typical: float, down: bool = False
+            ) -> np.ndarray:
+    """Where ``ink`` on and beside each line of ``lines`` (lines across; ``down``: lines down)
+    is :data:`LINE_DARKER` above both ``typical`` (the lines' median ink) and that line's own
+    level: a stroke crossing it."""
     labels, count = label(lines, return_num=True)
     if not count:
         return np.zeros_like(lines)
-    levels = np.array([_line_level(ink[where], labels[where] == number)
+    levels = np.array([_line_level(ink[where], labels[where] == number, down)
                        for number, where in enumerate(ndimage.find_objects(labels), start=1)],
                       np.float32)
     # (a pixel beside a line takes its level; off the lines, −inf: below any level)
@@ -53,12 +55,12 @@ def _darker(ink: np.ndarray, lines: np.ndarray, typical: float) -> np.ndarray:
     return ink > np.maximum(own, typical) + LINE_DARKER
 
 
-def _line_level(ink: np.ndarray, line: np.ndarray) -> float:
+def _line_level(ink: np.ndarray, line: np.ndarray, down: bool = False) -> float:
     """A line's own ink (``line``: its pixels in the box ``ink``): the darkest of the medians
-    along it, row by row (across) or column by column (down). A line made even after
+    along it, row by row (across) or column by column (``down``). A line made even after
     resampling (:func:`_firm_lines`) is a dark middle row between fainter rims: its median over
     all its pixels is the rims', and its middle row then passed for a stroke along it."""
-    along = 1 if line.shape[1] >= line.shape[0] else 0
+    along = 0 if down else 1
     inked = line.sum(axis=along)
     values = np.where(line, ink, np.nan)
     medians = np.nanmedian(values[inked > 0] if along == 1 else values[:, inked > 0], axis=along)
