@@ -760,7 +760,7 @@ def test_the_corners_of_a_sheet_in_perspective_are_found_and_only_of_a_whole_one
     # a level or turned sheet is a rectangle: left as it is (the levelling straightens a turn)
     for angle in (0.0, 3.0):
         ink, _, sheet = ink_on_sheet(lined_sheet_on_a_desk(angle, 1.0, 0.2))
-        assert sheet_corners(sheet) is not None and squared_sheet(ink, sheet)[2] is None
+        assert sheet_corners(sheet) is not None and squared_sheet(ink, sheet) is None
     # a sheet running off the picture, or with a corner folded over, has no four corners
     assert sheet_corners(sheet[:, 150:]) is None
     folded = sheet.copy()

@@ -8,7 +8,8 @@ The path of one image (:func:`read_number`, in :mod:`.number`), one module per s
    darker desk read alone, uneven paper (a photo's light falling off) evened out;
    :func:`ink_on_sheet` gives the sheet too (the extent its ruled lines span);
    :mod:`.perspective` — :func:`squared_sheet`: a sheet on a desk photographed in perspective
-   warped onto a rectangle by its four corners (read so where the photographed reading doubts a digit, the surer reading kept).
+   warped onto a rectangle by its four corners (read so where the photographed reading doubts
+   a digit, the surer reading kept).
 2. :mod:`.pieces` — :func:`segment`: what is printed on the paper removed (ruled lines and
    squared paper's grid, :mod:`.ruled_lines`, a page photographed turned levelled first; a
    form's boxes, :mod:`.boxes`), Otsu threshold, a small closing, connected components

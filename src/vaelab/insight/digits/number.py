@@ -69,11 +69,11 @@ def read_number_ways(picture: np.ndarray, classify: Classify,
     with remembering_parts() if len(knob_sets) > 1 else nullcontext():
         for p in knob_sets:
             reading = _reading(photographed, classify, p)
-            if sheet is not None and _doubted(reading):
-                if squared is None:   # (none where the sheet is no quadrilateral in perspective)
-                    squared_ink, _, to_ink = squared_sheet(ink, sheet)
-                    squared = [] if to_ink is None else [
-                        _prepared(squared_ink, None, ink.shape, scale, to_ink)]
+            if _doubted(reading):
+                if squared is None:   # (none where no sheet is a quadrilateral in perspective)
+                    warped = squared_sheet(ink, sheet)
+                    squared = [] if warped is None else [
+                        _prepared(warped[0], None, ink.shape, scale, warped[1])]
                 for way in squared:
                     made_square = _reading(way, classify, p)
                     # (a tie keeps the photograph's: a mean of equal confidences varies in its

@@ -35,23 +35,24 @@ EDGE_BAND = 2                # × the sheet's rim: the squared sheet's edge band
 
 
 def squared_sheet(ink: np.ndarray, sheet: np.ndarray | None
-                  ) -> tuple[np.ndarray, np.ndarray | None, ProjectiveTransform | None]:
-    """(ink, sheet, to_ink): where ``sheet`` (the mask of the sheet in ``ink``, None: the paper
-    fills the picture) is a quadrilateral seen in perspective, ``ink`` warped so that the sheet
-    fills a rectangle as wide and tall as its opposite sides are long on average, no surround
-    left (sheet None), and the map from the rectangle's (x, y) back to ``ink``'s; otherwise the
-    arguments as they are, and None."""
+                  ) -> tuple[np.ndarray, ProjectiveTransform] | None:
+    """(ink, to_ink): where ``sheet`` (the mask of the sheet in ``ink``, None: the paper fills
+    the picture) is a quadrilateral seen in perspective, ``ink`` warped so that the sheet fills a
+    rectangle as wide and tall as its opposite sides are long on average, no surround left, and
+    the map from the rectangle's (x, y) back to ``ink``'s; otherwise None."""
+    if sheet is None:
+        return None
     rim = sheet_rim(ink.shape)
-    corners = None if sheet is None else sheet_corners(sheet, rim)
+    corners = sheet_corners(sheet, rim)
     if corners is None or not _in_perspective(corners):
-        return ink, sheet, None
+        return None
     top_left, top_right, bottom_right, bottom_left = corners
     width = round((np.hypot(*(top_right - top_left)) + np.hypot(*(bottom_right - bottom_left))) / 2)
     height = round((np.hypot(*(bottom_left - top_left)) + np.hypot(*(bottom_right - top_right))) / 2)
     rectangle = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], float)
     to_ink = ProjectiveTransform.from_estimate(rectangle, corners)
     if not to_ink:   # (a failed estimation is falsy; four corners of a convex sheet never fail)
-        return ink, sheet, None
+        return None
     squared = warp(ink, to_ink, output_shape=(height, width), order=1, cval=0.0,
                    preserve_range=True).astype(ink.dtype)
     # The sheet's edge, its rim left out and resampled, holds what is left of a line along it.
@@ -60,7 +61,7 @@ def squared_sheet(ink: np.ndarray, sheet: np.ndarray | None
         squared[:band] = squared[-band:] = squared[:, :band] = squared[:, -band:] = 0.0
     # A thin line photographed slanted and resampled straight waxes and wanes along its length
     # (dashes above the threshold): each line is made even, as the levelling's shear does.
-    return _firm_lines(squared, np.zeros(squared.shape, bool)), None, to_ink
+    return _firm_lines(squared, np.zeros(squared.shape, bool)), to_ink
 
 
 def sheet_corners(sheet: np.ndarray, rim: float = 0.0) -> np.ndarray | None:
