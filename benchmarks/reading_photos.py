@@ -6,21 +6,21 @@ ruled lines, noise and JPEG, several lines of digits (README, "Numbers in photos
 
 Each condition re-draws the same ``--numbers`` apart 4-digit numbers, composed from validation
 digits (the test benchmark is never read here), enlarged ×4 with bicubic interpolation and
-printed as dark ink on white paper, then lit, lined, degraded or laid on a desk as the
-condition says; it prints
-the string accuracy per condition and the first wrong readings; then on squared paper and in a
-form's boxes, closed or open at the top (a comb) (:data:`PAPERS`); then beside lines down with
-no line across — a notebook's margin, a table cell's sides (:data:`MARGINS`); then some of these photographed turned by a degree or a few
-(:data:`TILTED`; with a grey lined page turned in an editor and sheets on a desk, lined or
-squared, grey paper with light lines and white with dark ones); then a white sheet on a desk
-photographed in perspective, plain, lined or squared (:data:`PERSPECTIVE`); then drawn with a
-round pen of one width, as a sketch pad or a ballpoint draws (:data:`PENS`); then
-the same for pages of two or
-three such numbers written one above the other (read right: every line, top to bottom, joined by
-a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart 5-digit numbers per
-condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling light, camera noise —
-with the mean time per photo; then the time to read the worst pictures for time (full-size
-noise, a full-size lined page, level and turned). Needs ``dvc repro
+printed as dark ink on white paper, then lit, lined, degraded or laid on a desk as the condition
+says; it prints the string accuracy per condition and the first wrong readings; then on squared
+paper and in a form's boxes, closed or open at the top (a comb) (:data:`PAPERS`); then beside
+lines down with no line across — a notebook's margin, a table cell's sides (:data:`MARGINS`);
+then some of these photographed turned by a degree or a few (:data:`TILTED`; with a grey lined
+page turned in an editor and sheets on a desk, lined or squared, grey paper with light lines and
+white with dark ones); then a white sheet on a desk photographed in perspective, plain, lined or
+squared (:data:`PERSPECTIVE`); then drawn with a round pen of one width, as a sketch pad or a
+ballpoint draws (:data:`PENS`); then shrunk, the digits 6–19 px tall (:data:`SMALL`); then random numbers of 3–6 digits typed in six typefaces
+(:data:`TYPED`); then pages
+of two or three numbers (×4, dark on white) written one above the other (read right: every line,
+top to bottom, joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of
+apart 5-digit numbers per condition of :data:`PHONE` — a sheet on a desk, its grey paper in
+falling light, camera noise — with the mean time per photo; then the time to read the worst
+pictures for time (full-size noise, a full-size lined page, level and turned). Needs ``dvc repro
 read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
@@ -29,9 +29,11 @@ from __future__ import annotations
 import argparse
 import io
 import time
+from pathlib import Path
 
+import matplotlib
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 from skimage.transform import ProjectiveTransform, resize, rotate, warp
 
@@ -173,6 +175,27 @@ PENS = {
     "drawn with a round pen 3.5 px wide (×4)": 3.5,
 }
 
+# name → how much the composed canvas is shrunk (anti-aliased) before it is printed dark on
+#        white: small digits, as in a screenshot or a photo taken from afar (the benchmark's
+#        digits measure 17–25 px; read again enlarged below 16, `number._read_closer`)
+SMALL = {
+    "×0.75, dark on white (digits 13–19 px)": 0.75,
+    "×0.6 (digits 10–15 px)": 0.6,
+    "×0.5 (digits 9–12 px)": 0.5,
+    "×0.4 (digits 7–10 px)": 0.4,
+    "×0.33 (digits 6–8 px)": 0.33,
+}
+
+# typefaces bundled with matplotlib (so on every machine with the project): sans, serif, slanted,
+# typewriter; name → the font's size in px (its digits ≈ 0.73 × that tall): printed digits
+FONTS = ("DejaVuSans.ttf", "cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "STIXGeneral.ttf",
+         "STIXGeneralItalic.ttf")
+TYPED = {
+    "typed, 6 typefaces, 64-px font": 64,
+    "typed, 16-px font (digits ≈ 12 px)": 16,
+    "typed, 12-px font (digits ≈ 9 px)": 12,
+}
+
 # name → (numbers one above the other, paper between them × the digits' height, ruled)
 LINES = {
     "two lines, ½ a digit apart": (2, 0.5, False),
@@ -242,6 +265,8 @@ PHONE = {
     "dark desk, blur σ 3 px": {"blur": 3.0},
     "dark desk, digits half the size": {"enlarge": 6},
     "dark desk, digits a quarter the size": {"enlarge": 3},
+    "dark desk, digits a twelfth the size (≈ 20 px)": {"enlarge": 1},
+    "the sheet filling it, digits a twelfth the size": {"fill": True, "enlarge": 1},
     "the sheet filling the picture": {"fill": True},
     "light desk (75 %), paper at 95 %": {"desk": 0.75, "paper": 0.95, "fall": 0.85},
 }
@@ -375,6 +400,28 @@ def sketched(number: ComposedNumber, width: float) -> np.ndarray:
     loop has a squiggle for a skeleton: the pen draws that, as no writer would.)"""
     drawn = pen_redrawn(enlarged(number), width * ENLARGE, upsample=1)
     return np.round((1.0 - 0.85 * drawn) * 255).astype(np.uint8)
+
+
+def shrunk(number: ComposedNumber, factor: float) -> np.ndarray:
+    """The number's canvas shrunk by ``factor`` (bilinear, anti-aliased), dark ink on white."""
+    ink = number.image.astype(np.float32) / 255
+    ink = resize(ink, (round(ink.shape[0] * factor), round(ink.shape[1] * factor)), order=1,
+                 anti_aliasing=True)
+    return np.round((1.0 - 0.85 * np.clip(ink, 0, 1)) * 255).astype(np.uint8)
+
+
+def typed(text: str, font: str, size: int) -> np.ndarray:
+    """``text`` printed black on white in the bundled typeface ``font`` at ``size`` px, the
+    digits set one by one at their own advance (anti-aliased, as a screenshot)."""
+    face = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / font),
+                              size)
+    page = Image.new("L", (size * (len(text) + 2), size * 2), 255)
+    draw = ImageDraw.Draw(page)
+    left = size / 2
+    for character in text:
+        draw.text((left, size / 3), character, font=face, fill=0)
+        left += draw.textlength(character, font=face)
+    return np.asarray(page)
 
 
 def turned(picture: np.ndarray, degrees: float) -> np.ndarray:
@@ -545,6 +592,18 @@ def main() -> None:
         texts = [reader.read(sketched(n, width)).text for n in numbers]
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         print(f"{name:44s} {1 - len(wrong) / len(numbers):8.1%} {'':9s}  {', '.join(wrong[:4])}",
+              flush=True)
+    for name, factor in wanted(SMALL).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        timed_row(name, numbers, [shrunk(n, factor) for n in numbers], reader)
+    for name, size in wanted(TYPED).items():
+        rng = np.random.default_rng(args.seed)
+        texts = [(font, "".join(map(str, rng.integers(0, 10, rng.integers(3, 7)))))
+                 for font in FONTS for _ in range(max(1, args.numbers // len(FONTS)))]
+        wrong = [f"{t}→{r}" for (font, t), r in
+                 ((ft, reader.read(typed(ft[1], ft[0], size)).text) for ft in texts) if t != r]
+        print(f"{name:44s} {1 - len(wrong) / len(texts):8.1%} {'':9s}  {', '.join(wrong[:4])}",
               flush=True)
     for name, (count, gap, ruled) in wanted(LINES).items():
         rng = np.random.default_rng(args.seed)

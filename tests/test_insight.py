@@ -17,7 +17,13 @@ from vaelab.insight import cam
 from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
 from vaelab.insight.digits import number as number_module
 from vaelab.insight.digits.boxes import _boxes, _cells
-from vaelab.insight.digits.common import UnreadableImage, _regions
+from vaelab.insight.digits.common import (
+    Box,
+    DigitReading,
+    NumberReading,
+    UnreadableImage,
+    _regions,
+)
 from vaelab.insight.digits.crop import (
     MNIST_CENTRE,
     _centre_of_mass,
@@ -726,6 +732,62 @@ def test_a_sheet_in_perspective_is_read_as_photographed_unless_squaring_reads_be
         0.1, 1.0) if any("made square" in n for r in readings for n in r.notes) else 0.1)
     reading = read_number(photo, unsure, KNOBS)
     assert not any("made square" in note for note in reading.notes), reading.notes
+
+
+def small_three_digits(factor: float, shape: tuple[int, int] | None = None,
+                       at: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, list[tuple]]:
+    """:func:`three_digits` shrunk by ``factor`` (anti-aliased, as a camera or an editor
+    shrinks) in dark ink on white, alone or at ``at`` in a white picture of ``shape``; the
+    picture (uint8) and its digits' true (top, left, bottom, right)."""
+    small = np.clip(resize(three_digits(), (round(100 * factor), round(200 * factor)),
+                           anti_aliasing=True), 0, 1)
+    ink = np.zeros(shape or small.shape, np.float32)
+    top, left = at
+    ink[top:top + small.shape[0], left:left + small.shape[1]] = small
+    truth = [(top + 30 * factor, left + a * factor, top + 70 * factor, left + b * factor)
+             for a, b in THREE_SPANS]
+    return np.round((1 - 0.8 * ink) * 255).astype(np.uint8), truth
+
+
+@pytest.mark.parametrize("factor, shape, at, region", [
+    (0.2, None, (0, 0), ""), (0.3, (3000, 2400), (1700, 900), ", round them only")],
+    ids=["a small picture, enlarged whole", "a 7-megapixel photo, the digits' surround enlarged"])
+def test_small_digits_are_read_again_enlarged(factor, shape, at, region):
+    """Digits 8 px tall in a small picture, or 12 px tall in a photo downscaled to 2048 px for
+    reading (8 px there), were a few pixels of grey stroke: a ring's hole closed and both rings
+    read as doubtful 8s ('818'). They are read again enlarged — the whole picture where it
+    stays within 2048 px, else the digits and some paper round them, cut from the picture as
+    given — and each digit's box is given where it lies in the picture."""
+    picture, truth = small_three_digits(factor, shape, at)
+    reading = read_number(picture, ring_or_bar_reader, KNOBS)
+    assert reading.text == "010", (reading.text, reading.notes)
+    enlarged = [n for n in reading.notes if "small digits" in n and "read again enlarged" in n]
+    assert enlarged and (", round them only" in enlarged[0]) == bool(region), reading.notes
+    for digit, (top, left, bottom, right) in zip(reading.digits, truth):
+        box = digit.box
+        assert abs(box.top - top) <= 1.5 and abs(box.bottom - bottom) <= 1.5, (box, top, bottom)
+        assert abs(box.left - left) <= 1.5 and abs(box.right - right) <= 1.5, (box, left, right)
+
+
+def test_digits_of_a_usual_size_are_read_once(monkeypatch):
+    """A number whose largest digit is 16 px or more (at the working size: every composed
+    benchmark digit's longer side is 17 px at least) is read as it is, never again enlarged —
+    and a reading whose digits fill a huge picture (noise) cannot be enlarged within 2048 px,
+    so it is not read again."""
+    again = []
+    monkeypatch.setattr(number_module, "_read_closer",
+                        lambda *args: again.append(1) or None)
+    ink = three_digits()                               # digits 40 px tall
+    small = resize(ink, (40, 80), anti_aliasing=True)  # 16 px: the first size left as it is
+    for picture in (ink, small, np.round((1 - 0.8 * np.clip(small, 0, 1)) * 255).astype(np.uint8)):
+        assert read_number(picture, ring_or_bar_reader, KNOBS).text == "010"
+    assert not again
+    monkeypatch.undo()
+    noise = np.zeros((4096, 4096), np.uint8)
+    specks = [DigitReading(Box(t, t, t + 20, t + 20), np.zeros((28, 28)), 8, 0.3,
+                           np.full(10, 0.1)) for t in (0, 4000)]
+    assert number_module._read_closer(noise, 2.0, NumberReading("88", specks), constant_classify,
+                                      KNOBS) is None
 
 
 def test_a_line_made_even_is_removed_whole_and_a_stroke_across_it_kept():

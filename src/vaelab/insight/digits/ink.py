@@ -63,11 +63,7 @@ def ink_on_sheet(picture: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | N
     so is a grey page turned in an editor, its corners filled white.
     """
     picture = np.asarray(picture)
-    if picture.ndim == 3 and picture.shape[2] in (1, 3, 4):
-        channels = picture.shape[2]
-    elif picture.ndim == 2:
-        channels = 0
-    else:
+    if not (picture.ndim == 2 or picture.ndim == 3 and picture.shape[2] in (1, 3, 4)):
         raise UnreadableImage(f"picture of shape {picture.shape}: expected (H, W) grey or "
                               "(H, W, 3|4) colour")
     height, width = picture.shape[:2]
@@ -79,16 +75,7 @@ def ink_on_sheet(picture: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | N
                               f"{MAX_PIXELS:,} pixels allowed")
     # Downscale first (by striding, then a proper resize) so a huge canvas never becomes floats.
     step = max(1, int(max(height, width) // MAX_SIDE))
-    values = _unit_range(picture, step)
-    if channels == 0:
-        grey = values
-    elif channels == 1:
-        grey = values[..., 0]
-    else:
-        grey = values[..., :3].mean(axis=2) if channels >= 3 else values[..., 0]
-        if channels == 4:   # composite over white paper: transparent means paper
-            alpha = values[..., 3]
-            grey = grey * alpha + (1.0 - alpha)
+    grey = grey_values(picture, step)
     scale = 1.0
     if max(grey.shape) > MAX_SIDE:
         scale = max(grey.shape) / MAX_SIDE
@@ -106,6 +93,24 @@ def ink_on_sheet(picture: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | N
     nearest = ndimage.distance_transform_edt(~sheet, return_distances=False, return_indices=True)
     return (np.where(sheet, _even_paper(ink[tuple(nearest)]), 0.0).astype(np.float32), scale,
             sheet)
+
+
+def grey_values(picture: np.ndarray, step: int = 1, rows: slice = slice(None),
+                cols: slice = slice(None)) -> np.ndarray:
+    """The picture's ``rows`` × ``cols`` (every ``step``-th pixel) as grey float32 in [0, 1]
+    (its values checked on the whole picture: a float picture is in [0, 1] or [0, 255] as a
+    whole); transparent pixels of an RGBA picture are white. ``picture``: a shape
+    :func:`ink_on_sheet` accepts."""
+    values = _unit_range(picture, step, rows, cols)
+    if values.ndim == 2:
+        return values
+    if values.shape[2] < 3:
+        return values[..., 0]
+    grey = values[..., :3].mean(axis=2)
+    if values.shape[2] == 4:   # composite over white paper: transparent means paper
+        alpha = values[..., 3]
+        grey = grey * alpha + (1.0 - alpha)
+    return grey
 
 
 def _border(picture: np.ndarray, depth: int = 1) -> np.ndarray:
@@ -345,11 +350,12 @@ def _divide_paper(ink: np.ndarray, paper: np.ndarray) -> np.ndarray:
     return evened
 
 
-def _unit_range(picture: np.ndarray, step: int = 1) -> np.ndarray:
-    """Every ``step``-th row and column of ``picture`` as float32 in [0, 1]: the values are
-    checked on the whole picture, but only the kept pixels become floats (an 8000 × 8000 RGBA
-    canvas as floats would take 1 GB, and twice that while scaling)."""
-    kept = picture[::step, ::step]
+def _unit_range(picture: np.ndarray, step: int = 1, rows: slice = slice(None),
+                cols: slice = slice(None)) -> np.ndarray:
+    """Every ``step``-th row and column of ``picture[rows, cols]`` as float32 in [0, 1]: the
+    values are checked on the whole picture, but only the kept pixels become floats (an 8000 ×
+    8000 RGBA canvas as floats would take 1 GB, and twice that while scaling)."""
+    kept = picture[rows, cols][::step, ::step]
     if picture.dtype == bool:
         return kept.astype(np.float32)
     if picture.dtype == np.uint8:
