@@ -14,14 +14,14 @@ then some of these photographed turned by a degree or a few (:data:`TILTED`; wit
 page turned in an editor and sheets on a desk, lined or squared, grey paper with light lines and
 white with dark ones); then a white sheet on a desk photographed in perspective, plain, lined or
 squared (:data:`PERSPECTIVE`); then drawn with a round pen of one width, as a sketch pad or a
-ballpoint draws (:data:`PENS`); then shrunk, the digits 6–19 px tall (:data:`SMALL`); then random numbers of 3–6 digits typed in six typefaces
-(:data:`TYPED`); then pages
-of two or three numbers (×4, dark on white) written one above the other (read right: every line,
-top to bottom, joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of
-apart 5-digit numbers per condition of :data:`PHONE` — a sheet on a desk, its grey paper in
-falling light, camera noise — with the mean time per photo; then the time to read the worst
-pictures for time (full-size noise, a full-size lined page, level and turned). Needs ``dvc repro
-read_numbers`` first (models/digit_reader, models/number_reader.json).
+ballpoint draws (:data:`PENS`); then shrunk, the digits 6–19 px tall (:data:`SMALL`); then
+random numbers of 3–6 digits typed in six typefaces (:data:`TYPED`); then pages of two or three
+numbers (×4, dark on white) written one above the other (read right: every line, top to bottom,
+joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart 5-digit
+numbers per condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling light,
+camera noise — with the mean time per photo; then the time to read the worst pictures for time
+(full-size noise, a full-size lined page, level and turned). Needs ``dvc repro read_numbers``
+first (models/digit_reader, models/number_reader.json).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import io
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -266,7 +267,7 @@ PHONE = {
     "dark desk, digits half the size": {"enlarge": 6},
     "dark desk, digits a quarter the size": {"enlarge": 3},
     "dark desk, digits a twelfth the size (≈ 20 px)": {"enlarge": 1},
-    "the sheet filling it, digits a twelfth the size": {"fill": True, "enlarge": 1},
+    "the sheet filling it, digits a twelfth (≈ 20 px)": {"fill": True, "enlarge": 1},
     "the sheet filling the picture": {"fill": True},
     "light desk (75 %), paper at 95 %": {"desk": 0.75, "paper": 0.95, "fall": 0.85},
 }
@@ -410,11 +411,17 @@ def shrunk(number: ComposedNumber, factor: float) -> np.ndarray:
     return np.round((1.0 - 0.85 * np.clip(ink, 0, 1)) * 255).astype(np.uint8)
 
 
+@lru_cache(maxsize=None)
+def typeface(font: str, size: int) -> ImageFont.FreeTypeFont:
+    """The bundled font file ``font`` (matplotlib's) at ``size`` px, loaded once."""
+    return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / font),
+                              size)
+
+
 def typed(text: str, font: str, size: int) -> np.ndarray:
     """``text`` printed black on white in the bundled typeface ``font`` at ``size`` px, the
     digits set one by one at their own advance (anti-aliased, as a screenshot)."""
-    face = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / font),
-                              size)
+    face = typeface(font, size)
     page = Image.new("L", (size * (len(text) + 2), size * 2), 255)
     draw = ImageDraw.Draw(page)
     left = size / 2

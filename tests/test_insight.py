@@ -749,19 +749,26 @@ def small_three_digits(factor: float, shape: tuple[int, int] | None = None,
     return np.round((1 - 0.8 * ink) * 255).astype(np.uint8), truth
 
 
-@pytest.mark.parametrize("factor, shape, at, region", [
-    (0.2, None, (0, 0), ""), (0.3, (3000, 2400), (1700, 900), ", round them only")],
-    ids=["a small picture, enlarged whole", "a 7-megapixel photo, the digits' surround enlarged"])
-def test_small_digits_are_read_again_enlarged(factor, shape, at, region):
-    """Digits 8 px tall in a small picture, or 12 px tall in a photo downscaled to 2048 px for
-    reading (8 px there), were a few pixels of grey stroke: a ring's hole closed and both rings
-    read as doubtful 8s ('818'). They are read again enlarged — the whole picture where it
-    stays within 2048 px, else the digits and some paper round them, cut from the picture as
+@pytest.mark.parametrize("factor, shape, at, region, rgba", [
+    (0.2, None, (0, 0), "", False), (0.2, None, (0, 0), "", True),
+    (0.3, (3000, 2400), (1700, 900), ", round them only", False),
+    (0.5, (3000, 4096), (1500, 2000), ", round them only", True)],
+    ids=["a small picture, enlarged whole", "the same as RGBA",
+         "a 7-megapixel photo, the digits' surround enlarged",
+         "digits of 20 px in a 12-megapixel RGBA photo, 10 px once downscaled"])
+def test_small_digits_are_read_again_enlarged(factor, shape, at, region, rgba):
+    """Digits 8 px tall in a small picture, or 12–20 px tall in a photo downscaled to 2048 px
+    for reading (8–10 px there), were a few pixels of grey stroke: a ring's hole closed and both
+    rings read as doubtful 8s ('818'). They are read again enlarged — the whole picture where
+    it stays within 2048 px, else the digits and some paper round them, cut from the picture as
     given — and each digit's box is given where it lies in the picture."""
     picture, truth = small_three_digits(factor, shape, at)
+    if rgba:   # opaque grey as RGB, and a transparent band of paper along the top
+        picture = np.dstack([picture] * 3 + [np.full_like(picture, 255)])
+        picture[:2, :, 3] = 0
     reading = read_number(picture, ring_or_bar_reader, KNOBS)
     assert reading.text == "010", (reading.text, reading.notes)
-    enlarged = [n for n in reading.notes if "small digits" in n and "read again enlarged" in n]
+    enlarged = [n for n in reading.notes if n.startswith("small digits") and "read again" in n]
     assert enlarged and (", round them only" in enlarged[0]) == bool(region), reading.notes
     for digit, (top, left, bottom, right) in zip(reading.digits, truth):
         box = digit.box
@@ -773,16 +780,22 @@ def test_digits_of_a_usual_size_are_read_once(monkeypatch):
     """A number whose largest digit is 16 px or more (at the working size: every composed
     benchmark digit's longer side is 17 px at least) is read as it is, never again enlarged —
     and a reading whose digits fill a huge picture (noise) cannot be enlarged within 2048 px,
-    so it is not read again."""
+    so it is not read again; nor is a strip that would be enlarged to under 8 px across."""
     again = []
     monkeypatch.setattr(number_module, "_read_closer",
                         lambda *args: again.append(1) or None)
     ink = three_digits()                               # digits 40 px tall
-    small = resize(ink, (40, 80), anti_aliasing=True)  # 16 px: the first size left as it is
+    small = resize(ink, (45, 90), anti_aliasing=True)  # 18 px, as the benchmark's smallest
     for picture in (ink, small, np.round((1 - 0.8 * np.clip(small, 0, 1)) * 255).astype(np.uint8)):
         assert read_number(picture, ring_or_bar_reader, KNOBS).text == "010"
     assert not again
     monkeypatch.undo()
+    strip = np.zeros((16, 6000), np.float32)   # 30 marks 14 px tall along 4 500 px
+    for left in range(0, 4500, 150):
+        strip[1:15, left:left + 10] = 1.0
+    reading = read_number(strip, ring_or_bar_reader, KNOBS)   # (enlarged: 2048 × 7 px)
+    assert len(reading.digits) == 30 and all(d.box.bottom <= 16 for d in reading.digits)
+    assert not any("read again" in note for note in reading.notes), reading.notes
     noise = np.zeros((4096, 4096), np.uint8)
     specks = [DigitReading(Box(t, t, t + 20, t + 20), np.zeros((28, 28)), 8, 0.3,
                            np.full(10, 0.1)) for t in (0, 4000)]
