@@ -776,6 +776,21 @@ def test_small_digits_are_read_again_enlarged(factor, shape, at, region, rgba):
         assert abs(box.left - left) <= 1.5 and abs(box.right - right) <= 1.5, (box, left, right)
 
 
+def test_small_digits_on_a_sheet_on_a_desk_in_a_large_photo_are_read():
+    """A number written small on a sheet on a dark desk, photographed from afar (4000 × 3000):
+    downscaled to 2048 px for reading, its strokes' pieces are under 64 px, which in a sheet's
+    holes were specks — no stroke, so no sheet; the desk stayed ink and the sheet's edges were
+    read as two tall digits. A speck there is now as large in the picture (64 px / scale²)."""
+    ink, truth = small_three_digits(0.5, (3000, 4000), (1400, 1800))
+    photo = np.where(np.arange(3000)[:, None] < 400, 0.3, 0.92) * np.ones((1, 4000))
+    photo[2600:], photo[:, :400], photo[:, 3600:] = 0.3, 0.3, 0.3
+    photo = np.round(photo * ink / 255.0 * 255).astype(np.uint8)   # the ink darkens the sheet
+    reading = read_number(photo, ring_or_bar_reader, KNOBS)
+    assert reading.text == "010", (reading.text, reading.notes)
+    for digit, (top, left, bottom, right) in zip(reading.digits, truth):
+        assert abs(digit.box.top - top) <= 2 and abs(digit.box.left - left) <= 2, digit.box
+
+
 def test_digits_of_a_usual_size_are_read_once(monkeypatch):
     """A number whose largest digit is 16 px or more (at the working size: every composed
     benchmark digit's longer side is 17 px at least) is read as it is, never again enlarged —

@@ -41,6 +41,8 @@ SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edg
 SHEET_MARGIN = 0.005         # × the shorter side (≥ 2 px): the sheet's blurred rim, left out
 SHEET_RULE = 0.005           # × the shorter side (≥ 2 px): a line this wide across it is bridged
 FILL_SHEET = 0.5             # a sheet in a fill of exact paper white covers this much at least
+SHEET_SPECK = 16             # px: in a downscaled picture a speck in a sheet's holes is under
+                             # BOLD_AREA / scale² (as large in the picture), and at least this
 
 
 def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
@@ -84,7 +86,7 @@ def ink_on_sheet(picture: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | N
     scale *= step
     light = _paper_is_light(grey)
     ink = 1.0 - grey if light else grey
-    ink, sheet = _inside_sheet(np.clip(ink, 0.0, 1.0).astype(np.float32), light)
+    ink, sheet = _inside_sheet(np.clip(ink, 0.0, 1.0).astype(np.float32), light, scale)
     if sheet is None:
         return _even_paper(ink), scale, None
     # The paper is evened on the sheet alone: the surround takes the nearest sheet pixel's value
@@ -196,7 +198,8 @@ def sheet_rim(shape: tuple[int, int]) -> int:
     return max(2, round(SHEET_MARGIN * min(shape)))
 
 
-def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def _inside_sheet(ink: np.ndarray, paper_is_light: bool, scale: float = 1.0
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
     """(``ink``, the sheet's mask) when the picture shows a sheet of paper on a darker desk or
     inside a dark frame (a scan's edge): the surround is not ink, and only the sheet is read;
     (``ink``, None) when there is no such sheet. The sheet (:func:`_sheet_mask`;
@@ -209,7 +212,8 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> tuple[np.ndarray, np
     covers :data:`SHEET_ON_BLACK` of it (a scan in a black frame): a canvas, the composed
     benchmark, has none (a bold composed 0 covers 30 % of its canvas and can pass the sheet's
     tests at that size). On light paper, a grey page inside a fill of exact white (a picture turned
-    in an editor) is such a sheet too (:func:`_in_white_fill`)."""
+    in an editor) is such a sheet too (:func:`_in_white_fill`). ``scale``: picture pixels per
+    pixel of ``ink`` (a huge photo is downscaled first)."""
     fill = _in_white_fill(ink) if paper_is_light else None
     if fill is not None:
         return ink, fill
@@ -223,25 +227,29 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool) -> tuple[np.ndarray, np
     # extreme — the light falls off across a photographed sheet, and the desk's level may lie
     # nearer its far end than its brightest pixel does.
     sheet_quantile = SHEET_AREA / 2
+    # A number written small, photographed from afar and downscaled: its strokes' pieces shrink
+    # with scale² (a 20-px digit on a desk in a 12 MP photo: under 64 px, no stroke, no sheet).
+    speck = max(SHEET_SPECK, int(BOLD_AREA / scale ** 2))
     if not paper_is_light:                                 # the sheet taken for ink
         top = float(np.quantile(ink, 1.0 - sheet_quantile))
-        sheet = _sheet_mask(ink, ink > (level + top) / 2)
+        sheet = _sheet_mask(ink, ink > (level + top) / 2, speck)
         if sheet is not None:
             return 1.0 - ink, sheet
     if level >= MIN_INK_CONTRAST:                          # the surround taken for ink
         bottom = float(np.quantile(ink, sheet_quantile))
-        sheet = _sheet_mask(ink, ink < (bottom + level) / 2)
+        sheet = _sheet_mask(ink, ink < (bottom + level) / 2, speck)
         if sheet is not None:
             return ink, sheet
     return ink, None
 
 
-def _sheet_mask(ink: np.ndarray, region: np.ndarray) -> np.ndarray | None:
+def _sheet_mask(ink: np.ndarray, region: np.ndarray, speck: int = BOLD_AREA
+                ) -> np.ndarray | None:
     """The sheet: the largest piece of ``region`` on less than half of the picture's border,
     holes filled, when it covers at least :data:`SHEET_AREA` of the picture, has a sharp edge
     (the ink steps by at least :data:`SHEET_EDGE` across it: a desk's edge, not a vignette's
-    gradual fall) and what lies in its holes are strokes — a piece of :data:`BOLD_AREA` px or
-    more, lines at least :data:`SHEET_LINES` times as long as they are wide, at least
+    gradual fall) and what lies in its holes are strokes — a piece of ``speck`` px or more
+    (:data:`BOLD_AREA` unless the picture was downscaled), lines at least :data:`SHEET_LINES` times as long as they are wide, at least
     :data:`SHEET_THICKER` times thinner than the sheet is thick at its thickest. A bold digit
     photographed close (a fat 0) is a piece with a hole too, but its hole is a blob, a speck or
     as wide as the ring around it."""
@@ -270,7 +278,7 @@ def _sheet_mask(ink: np.ndarray, region: np.ndarray) -> np.ndarray | None:
             float(np.median(ink[outside])) - float(np.median(ink[inside]))) < SHEET_EDGE:
         return None
     # What lies in the holes, specks of noise left out (a 0's inside is region again: a hole).
-    strokes = remove_small_objects(sheet & ~region, max_size=BOLD_AREA - 1, connectivity=2)
+    strokes = remove_small_objects(sheet & ~region, max_size=speck - 1, connectivity=2)
     spine = skeletonize(strokes)
     if not spine.any():
         return None
