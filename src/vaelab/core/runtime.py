@@ -35,7 +35,7 @@ def setup(params: Params) -> torch.device:
     torch.set_num_threads(distributed.threads_per_process(params.threads))
     seed_everything(params.seed)
     # = use_deterministic_algorithms(True, warn_only=True) without also setting torch.compile's
-    # deterministic flag, which imports torch._inductor (~4 s per stage; vaelab compiles nothing)
+    # deterministic flag, which imports torch._inductor (2–4 s per stage; vaelab compiles nothing)
     torch.set_deterministic_debug_mode("warn")
     torch.backends.cudnn.benchmark = False
     return distributed.start(select_device(params.device))
