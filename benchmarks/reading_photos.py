@@ -606,10 +606,10 @@ def main() -> None:
         timed_row(name, numbers, [shrunk(n, factor) for n in numbers], reader)
     for name, size in wanted(TYPED).items():
         rng = np.random.default_rng(args.seed)
-        texts = [(font, "".join(map(str, rng.integers(0, 10, rng.integers(3, 7)))))
-                 for font in FONTS for _ in range(max(1, args.numbers // len(FONTS)))]
-        wrong = [f"{t}→{r}" for (font, t), r in
-                 ((ft, reader.read(typed(ft[1], ft[0], size)).text) for ft in texts) if t != r]
+        printed = [(font, "".join(map(str, rng.integers(0, 10, rng.integers(3, 7)))))
+                   for font in FONTS for _ in range(max(1, args.numbers // len(FONTS)))]
+        texts = [reader.read(typed(text, font, size)).text for font, text in printed]
+        wrong = [f"{t}→{r}" for (_, t), r in zip(printed, texts) if t != r]
         print(f"{name:44s} {1 - len(wrong) / len(texts):8.1%} {'':9s}  {', '.join(wrong[:4])}",
               flush=True)
     for name, (count, gap, ruled) in wanted(LINES).items():

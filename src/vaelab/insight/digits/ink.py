@@ -249,8 +249,9 @@ def _sheet_mask(ink: np.ndarray, region: np.ndarray, speck: int = BOLD_AREA
     holes filled, when it covers at least :data:`SHEET_AREA` of the picture, has a sharp edge
     (the ink steps by at least :data:`SHEET_EDGE` across it: a desk's edge, not a vignette's
     gradual fall) and what lies in its holes are strokes — a piece of ``speck`` px or more
-    (:data:`BOLD_AREA` unless the picture was downscaled), lines at least :data:`SHEET_LINES` times as long as they are wide, at least
-    :data:`SHEET_THICKER` times thinner than the sheet is thick at its thickest. A bold digit
+    (:data:`BOLD_AREA` unless the picture was downscaled), lines at least :data:`SHEET_LINES`
+    times as long as they are wide, at least :data:`SHEET_THICKER` times thinner than the sheet
+    is thick at its thickest. A bold digit
     photographed close (a fat 0) is a piece with a hole too, but its hole is a blob, a speck or
     as wide as the ring around it."""
     if region.mean() < SHEET_AREA:
