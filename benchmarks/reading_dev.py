@@ -5,6 +5,7 @@
     python benchmarks/reading_dev.py strokes
     python benchmarks/reading_dev.py pens
     python benchmarks/reading_dev.py tuning [--per-length 20]
+    python benchmarks/reading_dev.py slant  [--per-length 300] [--limits 9 0 0.15 0.25 0.35]
     python benchmarks/reading_dev.py cost   [--channels 32 64 128 --hidden 256]
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
@@ -29,6 +30,10 @@ with the given changes), saves nothing, and prints its ``crops`` figures — the
 default the reader's training segmentation cuts them, so they are not used), ``--deskew`` trains
 and reads every image deskewed (its slant, from its second moments, sheared upright about its
 centre of mass), ``--strings`` also reads the dev numbers of ``ink`` with the variant.
+``slant``: the dev numbers of ``ink`` (``--per-length`` apart ones of each length, and 100
+per cell of every subset), and 100 apart and 100 touching 4-digit dev numbers slanted by ±15,
+25 and 35° (:func:`~vaelab.insight.compose.slanted`), read with each ``slant_limit`` of
+``--limits`` (9: never read upright): string accuracy, and how many were read upright too.
 ``cost``: what a reader of another shape (``--channels``, ``--hidden``) would cost a reading —
 100 dev numbers per cell of every subset read with the shipped reader, the batches of crops it
 was sent recorded and run again through it and through a reader of that shape (random weights:
@@ -59,6 +64,7 @@ from vaelab.insight.compose import (
     compose_benchmark,
     compose_number,
     scaled_ink,
+    slanted,
 )
 from vaelab.insight.digits.crop import (
     change_stroke,
@@ -244,6 +250,30 @@ def tuning(classify, val, params, per_length: int) -> str:
             f"({seconds_alone / seconds_ways:.1f}×); readings that differ: {differing}")
 
 
+def slant_limits(classify, val, composer, knobs, per_length: int, limits: list[float],
+                 seed: int) -> None:
+    """Print, per set of dev numbers (natural, and slanted by each angle), the string accuracy
+    read with each ``slant_limit`` of ``limits``, and how many readings ended upright."""
+    apart, every = dev_numbers(val, composer, per_length, seed)
+    pool = val.images.numpy(), val.labels.numpy()
+    sets = {f"{len(apart)} apart, 1-6 digits": apart, f"{len(every)}, every subset": every}
+    for subset in ("apart", "touching"):
+        rng = rng_for(seed, f"read_numbers/dev-slant-{subset}")
+        numbers = [compose_number(*pool, 4, subset, composer, rng) for _ in range(100)]
+        for degrees in (15, 25, 35, -15, -25):
+            sets[f"{subset}, 4 digits, slanted {degrees:+d}°"] = [slanted(n, degrees)
+                                                                 for n in numbers]
+    print(f"{'dev numbers':32s} " + " ".join(f"{f'limit {t:g}':>20s}" for t in limits))
+    for name, numbers in sets.items():
+        cells = []
+        for limit in limits:
+            readings = read_all(numbers, classify, dataclasses.replace(knobs, slant_limit=limit))
+            right = np.mean([n.text == r.text for n, r in zip(numbers, readings)])
+            upright = sum(any("read upright" in note for note in r.notes) for r in readings)
+            cells.append(f"{right:7.1%} ({upright:4d} upr.)")
+        print(f"{name:32s} " + " ".join(f"{c:>20s}" for c in cells), flush=True)
+
+
 def reading_cost(model, other, val, composer, knobs, seed: int) -> str:
     """The reader's share of a reading's CPU time, and that share with ``other`` instead."""
     numbers = dev_numbers(val, composer, 0, seed)[1]
@@ -271,7 +301,9 @@ def reading_cost(model, other, val, composer, knobs, seed: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("crops", "ink", "strokes", "pens", "train", "tuning",
-                                         "cost"))
+                                         "cost", "slant"))
+    parser.add_argument("--limits", type=float, nargs="+", default=[9, 0, 0.15, 0.25, 0.35],
+                        help="slant: the slant_limit values to read with")
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--per-length", type=int,
                         help="dev numbers per length (ink, train --strings: 300; tuning: 20)")
@@ -317,6 +349,9 @@ def main() -> None:
         other = CNNClassifier(tuple(args.channels or (32, 64, 128)), args.hidden or 256,
                               num_classes=11).eval()
         print(reading_cost(shipped, other, val, r.composer, knobs, params.seed))
+    elif args.what == "slant":
+        slant_limits(crop_classifier(load_digit_reader(MODELS)), val, r.composer, knobs,
+                     args.per_length or 300, args.limits, params.seed)
     elif args.what == "tuning":
         print(tuning(crop_classifier(load_digit_reader(MODELS)), val, params,
                      args.per_length or 20))

@@ -14,9 +14,10 @@ then some of these photographed turned by a degree or a few (:data:`TILTED`; wit
 page turned in an editor and sheets on a desk, lined or squared, grey paper with light lines and
 white with dark ones); then a white sheet on a desk photographed in perspective, plain, lined or
 squared (:data:`PERSPECTIVE`); then drawn with a round pen of one width, as a sketch pad or a
-ballpoint draws (:data:`PENS`); then shrunk, the digits 6–19 px tall (:data:`SMALL`); then
-random numbers of 3–6 digits typed in six typefaces (:data:`TYPED`); then pages of two or three
-numbers (×4, dark on white) written one above the other (read right: every line, top to bottom,
+ballpoint draws (:data:`PENS`); then written with a slant (:data:`SLANTED`); then shrunk,
+the digits 6–19 px tall (:data:`SMALL`); then random numbers of 3–6 digits typed in six
+typefaces (:data:`TYPED`); then pages of two or three numbers (×4, dark on white) written one
+above the other (read right: every line, top to bottom,
 joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart 5-digit
 numbers per condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling light,
 camera noise — with the mean time per photo; then the time to read the worst pictures for time
@@ -40,7 +41,7 @@ from skimage.transform import ProjectiveTransform, resize, rotate, warp
 
 from vaelab.core.params import load_params
 from vaelab.core.runtime import setup
-from vaelab.insight.compose import ComposedNumber, compose_number
+from vaelab.insight.compose import ComposedNumber, compose_number, slanted
 from vaelab.insight.digits.crop import pen_redrawn
 from vaelab.insight.reader import NumberReader
 from vaelab.mnist.data import load_split
@@ -185,6 +186,17 @@ SMALL = {
     "×0.5 (digits 9–12 px)": 0.5,
     "×0.4 (digits 7–10 px)": 0.4,
     "×0.33 (digits 6–8 px)": 0.33,
+}
+
+# name → (degrees the writing leans, tops to the right, condition): the composed canvas sheared
+#        (:func:`~vaelab.insight.compose.slanted`), then printed ×4 as the condition says — a
+#        hand that slants (read upright too beyond `slant_limit`, `digits.slant`)
+SLANTED = {
+    "slanted 15°, ×4 dark on white": (15.0, "×4, dark ink on white paper"),
+    "slanted 30°, ×4 dark on white": (30.0, "×4, dark ink on white paper"),
+    "slanted −20°, ×4 dark on white": (-20.0, "×4, dark ink on white paper"),
+    "slanted 30°, on a ruled line": (30.0, "ruled line the digits stand on"),
+    "slanted 30°, grey paper, noise, JPEG 60": (30.0, "grey paper, noise sd 0.05, JPEG 60"),
 }
 
 # typefaces bundled with matplotlib (so on every machine with the project): sans, serif, slanted,
@@ -600,6 +612,11 @@ def main() -> None:
         wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
         print(f"{name:44s} {1 - len(wrong) / len(numbers):8.1%} {'':9s}  {', '.join(wrong[:4])}",
               flush=True)
+    for name, (degrees, condition) in wanted(SLANTED).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        timed_row(name, numbers, [photograph(slanted(n, degrees), CONDITIONS[condition], rng)
+                                  for n in numbers], reader)
     for name, factor in wanted(SMALL).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]

@@ -14,8 +14,15 @@ from skimage.measure import regionprops
 from skimage.transform import ProjectiveTransform, resize, rotate, warp
 
 from vaelab.insight import cam
-from vaelab.insight.compose import SUBSETS, compose_benchmark, compose_number
+from vaelab.insight.compose import (
+    SUBSETS,
+    ComposedNumber,
+    compose_benchmark,
+    compose_number,
+    slanted,
+)
 from vaelab.insight.digits import number as number_module
+from vaelab.insight.digits import slant as slant_module
 from vaelab.insight.digits.boxes import _boxes, _cells
 from vaelab.insight.digits.common import (
     Box,
@@ -37,6 +44,7 @@ from vaelab.insight.digits.number import read_number, text_lines
 from vaelab.insight.digits.perspective import sheet_corners, squared_sheet
 from vaelab.insight.digits.pieces import _strokes, segment
 from vaelab.insight.digits.ruled_lines import _line_level, _slope, _turned_page_corners
+from vaelab.insight.digits.slant import upright, writing_slant
 from vaelab.insight.params import ComposerParams, SegmentationParams
 from vaelab.insight.variations import variations
 from vaelab.mnist.models.classifier import CNNClassifier
@@ -44,7 +52,7 @@ from vaelab.mnist.models.cond_resvae import CondResVAE
 
 KNOBS = SegmentationParams(ink_low=1.0, closing_radius=0, min_part=0.25, merge_overlap=0.5,
                            split_aspect=1.1, digit_aspect=0.8, normalise_stroke=False,
-                           contrast_quantile=0.5, junk_split=1.0)
+                           contrast_quantile=0.5, junk_split=1.0, slant_limit=0.25)
 
 
 def ring(canvas: np.ndarray, top: int, left: int, height: int = 40, width: int = 28) -> None:
@@ -817,6 +825,129 @@ def test_digits_of_a_usual_size_are_read_once(monkeypatch):
     assert number_module._read_closer(noise, 2.0, NumberReading("88", specks), constant_classify,
                                       KNOBS) is None
 
+
+
+def close_three_digits(gap: int = 6, bar_top: int = 30) -> ComposedNumber:
+    """A ring, a bar and a ring ``gap`` px apart (white ink on black), as the composer gives a
+    number: digit tops at row 30 (the bar's at ``bar_top``), 40 px tall."""
+    canvas = np.zeros((100, 130), np.float32)
+    ring(canvas, 30, 10)
+    bar(canvas, bar_top, 38 + gap, 40, 6)
+    ring(canvas, 30, 44 + 2 * gap)
+    image = np.round(canvas * 255).astype(np.uint8)
+    boxes = [[30, 10, 70, 38], [bar_top, 38 + gap, bar_top + 40, 44 + gap],
+             [30, 44 + 2 * gap, 70, 72 + 2 * gap]]
+    return ComposedNumber(image, "010", boxes, [0, 1, 2], "apart")
+
+
+@pytest.mark.parametrize("degrees", [35.0, 25.0, -25.0])
+def test_the_lean_of_writing_is_measured_and_made_upright(degrees):
+    """The lean of the digit-tall pieces, from their ink's second moments (each about its own
+    centre: a digit set higher than the next adds nothing); rows moved by whole pixels so that
+    the writing stands upright, and the map back puts every point where it was."""
+    number = slanted(close_three_digits(), degrees)
+    ink = number.image / 255.0
+    labels = label_areas(ink > 0.5, connectivity=2)
+    regions = _regions(labels)
+    lean = writing_slant(ink, labels, regions)
+    assert lean == pytest.approx(np.tan(np.radians(degrees)), abs=0.03)
+    # a bar set 10 px lower than the others does not move it
+    lower = slanted(close_three_digits(bar_top=40), degrees).image / 255.0
+    lowered = label_areas(lower > 0.5, connectivity=2)
+    assert writing_slant(lower, lowered, _regions(lowered)) == pytest.approx(lean, abs=0.01)
+    made, outside, back = upright(ink, np.zeros(ink.shape, bool), lean)
+    assert made.shape[0] == ink.shape[0] and np.isclose(made.sum(), ink.sum())   # moved, not
+    assert outside.sum() == made.size - ink.size                                 # resampled
+    upright_again = label_areas(made > 0.5, connectivity=2)
+    assert abs(writing_slant(made, upright_again, _regions(upright_again))) < 0.03
+    rows, columns = np.nonzero(made > 0.9)         # each ink pixel maps back onto ink (to the
+    there = back(np.column_stack([columns, rows]).astype(float))   # half pixel a row moved)
+    near_ink = ndimage.binary_dilation(ink > 0.9, structure=np.ones((1, 3)))
+    assert np.all(near_ink[rows, np.round(there[:, 0]).astype(int)])
+    assert np.allclose(there[:, 1], rows)
+    assert writing_slant(ink, np.zeros_like(labels), []) is None        # no piece: no lean
+
+
+def upright_ring_or_bar_reader(crops: np.ndarray) -> np.ndarray:
+    """:func:`ring_or_bar_reader`, less sure of a crop the more its ink leans (from its second
+    moments): as a reader that learned MNIST's upright digits is."""
+    probs = ring_or_bar_reader(crops)
+    rows, columns = np.mgrid[:28, :28]
+    for i, crop in enumerate(crops):
+        mass = crop.sum()
+        dy = rows - (crop * rows).sum() / mass
+        dx = columns - (crop * columns).sum() / mass
+        lean = -(crop * dx * dy).sum() / (crop * dy ** 2).sum()
+        probs[i] *= max(0.1, 1 - abs(lean))
+    return probs
+
+
+def test_a_piece_of_several_digits_says_nothing_of_the_lean(monkeypatch):
+    """Four upright rings overlapping in one piece, each set 4 px lower than the last: their
+    ink leans from one to the next, which is no lean of the writing. A piece more than
+    ``ONE_DIGIT`` × as wide as tall is not measured (two touching digits of a number)."""
+    canvas = np.zeros((70, 120), np.float32)
+    for k in range(4):
+        ring(canvas, 5 + 4 * k, 4 + 26 * k)
+    labels = label_areas(canvas > 0.5, connectivity=2)
+    assert labels.max() == 1
+    assert writing_slant(canvas, labels, _regions(labels)) is None
+    monkeypatch.setattr(slant_module, "ONE_DIGIT", 9.0)
+    assert writing_slant(canvas, labels, _regions(labels)) < -0.2   # (measured, it would lean)
+
+
+@pytest.mark.parametrize("degrees, gap", [(35.0, 2), (35.0, 3)])
+def test_slanted_writing_is_read_upright(degrees, gap):
+    """Digits written with a slant overlap in columns though their ink stands apart: a ring
+    and the bar 2–3 px beside it, slanted by 35°, merge as one broken digit, and the number
+    reads wrong ('880'). Read upright too, each digit is a piece of its own, read surer
+    (by a reader surer of upright digits), its box given in the picture as written."""
+    number = slanted(close_three_digits(gap), degrees)
+    picture = 255 - number.image                                  # dark ink on white
+    as_written = read_number(picture, upright_ring_or_bar_reader,
+                             dataclasses.replace(KNOBS, slant_limit=9))
+    assert as_written.text != "010", as_written
+    reading = read_number(picture, upright_ring_or_bar_reader, KNOBS)
+    assert reading.text == "010", (reading.text, reading.notes)
+    assert any(note.startswith(f"writing slanted by {degrees:.0f}° read upright")
+               for note in reading.notes), reading.notes
+    for digit, truth in zip(reading.digits, number.boxes):
+        assert np.abs(np.subtract(digit.box.as_list(), truth)).max() <= 2, (digit.box, truth)
+    assert reading.confidence > as_written.confidence
+
+
+def test_upright_writing_and_forms_are_read_as_written(monkeypatch):
+    """Writing that leans as MNIST's does, or within ``slant_limit`` of it, is read once as it
+    is; so is a form's, its digits slanted in their boxes (each box holds one digit, and stands
+    upright) — the same digits without the boxes are read upright too — and a stroke leaning
+    more than ``MAX_LEAN`` beyond MNIST's (no hand slants so: a flat piece's lean)."""
+    made_upright, original = [], number_module._made_upright
+    monkeypatch.setattr(number_module, "_made_upright",
+                        lambda *args: made_upright.append(1) or original(*args))
+    for degrees in (0.0, 6.3, 15.0):     # (MNIST's own: 6.3°; tan 15° − tan 6.3° < 0.25)
+        picture = 255 - slanted(close_three_digits(), degrees).image
+        assert read_number(picture, upright_ring_or_bar_reader, KNOBS).text == "010"
+    assert not made_upright
+    digits = np.zeros((100, 300), np.float32)     # three digits slanted by 30° in 4 boxes
+    for left, draw in zip((12, 74, 136), (ring, bar, ring)):
+        one = np.zeros((40, 20), np.float32)
+        draw(one, 0, 0, 40, 20) if draw is ring else draw(one, 0, 7, 40, 6)
+        leaning = slanted(ComposedNumber(np.round(one * 255).astype(np.uint8), "", [], [], ""), 30)
+        digits[30:70, left:left + leaning.image.shape[1]] = leaning.image / 255.0
+    boxes = form(False, False) - np.pad(three_digits(), ((0, 0), (0, 100)))
+    assert len(read_number(1.0 - digits, upright_ring_or_bar_reader, KNOBS).digits) == 3
+    assert made_upright == [1]
+    reading = read_number(1.0 - np.maximum(digits, boxes), upright_ring_or_bar_reader, KNOBS)
+    assert "4 box(es) round the digits removed" in reading.notes, reading.notes
+    assert len(reading.digits) == 3 and made_upright == [1]
+    stroke = np.zeros((60, 80), np.float32)       # a stroke leaning 54° (dx/dy 1.4): no hand's
+    rows = np.arange(10, 50)
+    for width in range(3):
+        stroke[rows, 70 - np.round(1.4 * (rows - 10)).astype(int) - width] = 1.0
+    assert writing_slant(stroke, label_areas(stroke > 0.5, connectivity=2),
+                         _regions(label_areas(stroke > 0.5, connectivity=2))) > 1.3
+    read_number(1.0 - stroke, upright_ring_or_bar_reader, KNOBS)
+    assert made_upright == [1]
 
 def test_a_line_made_even_is_removed_whole_and_a_stroke_across_it_kept():
     """A thin line resampled and made even (:func:`_firm_lines`) is a dark middle row (0.52)

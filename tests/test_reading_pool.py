@@ -21,7 +21,7 @@ from vaelab.mnist.models.classifier import CNNClassifier
 
 KNOBS = SegmentationParams(ink_low=0.5, closing_radius=0, min_part=0.25, merge_overlap=0.5,
                            split_aspect=1.1, digit_aspect=0.8, normalise_stroke=False,
-                           contrast_quantile=0.7, junk_split=0.5)
+                           contrast_quantile=0.7, junk_split=0.5, slant_limit=0.25)
 
 
 def untrained_reader(seed: int = 0) -> CNNClassifier:
@@ -116,7 +116,7 @@ def test_reading_with_several_knob_sets_reads_as_each_alone_with_fewer_batches()
 
     knob_sets = [dataclasses.replace(KNOBS, **change) for change in
                  ({}, {"split_aspect": 1.25}, {"junk_split": 1.0}, {"ink_low": 1.0},
-                  {"contrast_quantile": 0.5}, {"closing_radius": 1})]
+                  {"contrast_quantile": 0.5}, {"closing_radius": 1}, {"slant_limit": 0.0})]
     shown = pictures(8)
     two_lines = np.full((200, 260), 255, np.uint8)     # two numbers one above the other
     two_lines[:80, :shown[3].shape[1]] = shown[3]

@@ -8,10 +8,10 @@ The test benchmark draws only MNIST test digits, the development set only valida
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from skimage.transform import resize
+from skimage.transform import AffineTransform, resize, warp
 
 from vaelab.insight.digits.crop import change_stroke, cut_to_ink
 from vaelab.insight.params import ComposerParams
@@ -77,6 +77,26 @@ def _glyph(image: np.ndarray, p: ComposerParams, rng: np.random.Generator) -> np
     return cut_to_ink(ink, 0.02)
 
 
+def slanted(number: ComposedNumber, degrees: float) -> ComposedNumber:
+    """``number`` written with a slant: its canvas sheared so that the tops lean right by
+    ``degrees`` (left where negative), bilinear, grown to hold it; each box the one round its
+    sheared box. (Not in the benchmark: for reading slanted writing, README.)"""
+    height, width = number.image.shape
+    shear = float(np.tan(np.radians(degrees)))
+    grown = int(np.ceil(abs(shear) * (height - 1)))
+    offset = shear * (height - 1) if shear > 0 else 0.0   # x here = x there + offset − shear · y
+    back = AffineTransform(matrix=np.array([[1.0, shear, -offset], [0.0, 1.0, 0.0],
+                                            [0.0, 0.0, 1.0]]))
+    canvas = warp(number.image.astype(np.float32) / 255, back, output_shape=(height, width + grown),
+                  order=1, cval=0.0)
+    boxes = []
+    for top, left, bottom, right in number.boxes:
+        lefts = [x + offset - shear * y for x in (left, right) for y in (top, bottom)]
+        boxes.append([top, int(np.floor(min(lefts))), bottom, int(np.ceil(max(lefts)))])
+    return replace(number, image=np.round(np.clip(canvas, 0, 1) * 255).astype(np.uint8),
+                   boxes=boxes)
+
+
 def compose_benchmark(pool_images: np.ndarray, pool_labels: np.ndarray, per_length: int,
                       p: ComposerParams, rng: np.random.Generator) -> list[ComposedNumber]:
     """``per_length`` numbers for every subset and every length of ``p.lengths``."""
@@ -84,4 +104,5 @@ def compose_benchmark(pool_images: np.ndarray, pool_labels: np.ndarray, per_leng
             for subset in SUBSETS for length in p.lengths for _ in range(per_length)]
 
 
-__all__ = ["SUBSETS", "ComposedNumber", "compose_benchmark", "compose_number", "scaled_ink"]
+__all__ = ["SUBSETS", "ComposedNumber", "compose_benchmark", "compose_number", "scaled_ink",
+           "slanted"]

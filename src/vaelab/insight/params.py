@@ -51,6 +51,9 @@ class SegmentationParams:
     contrast_quantile: float = knob(ge=0, lt=1)     # this quantile of the ink made full white; 0 = off
     junk_split: float = knob(gt=0, le=1)            # also try cutting a narrower piece when the reader
                                                     # gives "not one digit" at least this; 1 = off
+    slant_limit: float = knob(ge=0)                 # writing leaning more than this (dx per dy)
+                                                    # beyond MNIST's slant is also read upright,
+                                                    # the surer reading kept (digits.slant)
 
 
 @dataclass(frozen=True)

@@ -387,8 +387,10 @@ def read_numbers_table(metrics: Path) -> Table:
                  f"{per_cell} test numbers per subset and length (MNIST test digits only); knobs "
                  f"chosen on {r['dev_strings']} dev numbers (validation digits): split_aspect "
                  f"{seg['split_aspect']}, contrast_quantile {seg['contrast_quantile']}, junk_split "
-                 f"{seg.get('junk_split', 1.0)}, ink_low {seg.get('ink_low', 1.0)}; digits read by "
-                 "the digit reader (train_digit_reader).")
+                 f"{seg.get('junk_split', 1.0)}, ink_low {seg.get('ink_low', 1.0)}"
+                 + (f", slant_limit {seg['slant_limit']} (set on dev numbers: benchmarks/"
+                    "reading_dev.py slant)" if "slant_limit" in seg else "")
+                 + "; digits read by the digit reader (train_digit_reader).")
 
 
 def digit_reader_table(metrics: Path) -> Table:

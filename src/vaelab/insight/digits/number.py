@@ -1,7 +1,7 @@
 """Step 4: a number read from a picture (:func:`read_number`): ink, the page levelled,
 pieces, crops, each read by the classifier; digits written on several lines
-(:func:`text_lines`) read line by line when that reads better; small digits read again
-enlarged (:func:`_read_closer`).
+(:func:`text_lines`) read line by line when that reads better; slanted writing read upright
+too (:func:`_made_upright`); small digits read again enlarged (:func:`_read_closer`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from vaelab.insight.digits.pieces import (
     segment,
 )
 from vaelab.insight.digits.ruled_lines import _level, _slant
+from vaelab.insight.digits.slant import MAX_LEAN, MNIST_SLANT, upright, writing_slant
 from vaelab.insight.params import SegmentationParams
 
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
@@ -52,7 +53,9 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     digits' confidences) than the whole picture read as one line. A sheet on a desk photographed
     in perspective is also read made square (:mod:`.perspective`) where the photographed
     reading doubts a digit (or finds none), and the reading surer of its digits kept (a tie:
-    as photographed). Small digits (under :data:`SMALL_DIGIT` px) are read again enlarged
+    as photographed). Writing that leans more than ``p.slant_limit`` beyond MNIST's slant is
+    also read made upright (:mod:`.slant`), and the reading surer of its digits kept (a tie:
+    as written). Small digits (under :data:`SMALL_DIGIT` px) are read again enlarged
     (:func:`_read_closer`).
 
     Raises :class:`UnreadableImage` for a picture that is not an image of a usable size; an empty
@@ -79,10 +82,18 @@ def _ways(picture: np.ndarray, classify: Classify, knob_sets: Sequence[Segmentat
     ink, scale, sheet = ink_on_sheet(picture)
     photographed = _prepared(ink, sheet, ink.shape, scale)
     squared: list[_Prepared | NumberReading] | None = None   # made square when first needed
+    lean = _lean(photographed)
+    upright: _Prepared | None = None   # made upright when first needed
     readings = []
     with remembering_parts() if len(knob_sets) > 1 else nullcontext():
         for p in knob_sets:
             reading = _reading(photographed, classify, p)
+            if lean is not None and p.slant_limit < abs(lean - MNIST_SLANT) <= MAX_LEAN:
+                upright = upright or _made_upright(photographed, lean)
+                made_upright = _reading(upright, classify, p)
+                if _typical_confidence([made_upright]) > _typical_confidence([reading]) * (
+                        1 + TIE):
+                    reading = made_upright
             if _doubted(reading):
                 if squared is None:   # (none where no sheet is a quadrilateral in perspective)
                     warped = squared_sheet(ink, sheet)
@@ -168,7 +179,7 @@ def _prepared(ink: np.ndarray, sheet: np.ndarray | None, shape: tuple[int, int],
     ``shape``): levelled, ruled lines and boxes removed, components found; a reading of no
     digits where no ink is left."""
     ink, straightened, outside = _level(ink, None if sheet is None else ~sheet)
-    to_picture = _to_picture(shape, [m for m in (straightened, squared) if m is not None], scale)
+    maps = [m for m in (straightened, squared) if m is not None]
     levelled = [] if squared is None else [
         "the sheet, photographed in perspective, made square (boxes given in the picture as it "
         "was)"]
@@ -179,8 +190,30 @@ def _prepared(ink: np.ndarray, sheet: np.ndarray | None, shape: tuple[int, int],
     if threshold is None:
         return NumberReading("", [], levelled + notes)
     labels, regions = _components(strokes, threshold)   # found once for every use
-    return _Prepared(ink, outside, to_picture, levelled, strokes, threshold, notes, cells,
-                     labels, regions)
+    return _Prepared(ink, outside, shape, maps, scale, levelled, strokes, threshold, notes,
+                     cells, labels, regions)
+
+
+def _lean(prepared: _Prepared | NumberReading) -> float | None:
+    """How far the writing of ``prepared`` leans (:func:`writing_slant`); None where it holds no
+    ink or is a form's (its boxes hold one digit each, and stand upright). (Read upright only
+    within :data:`MAX_LEAN` of MNIST's: a flat piece can measure any lean, and the picture
+    grows by the lean × its height.)"""
+    if isinstance(prepared, NumberReading) or prepared.cells:
+        return None
+    return writing_slant(prepared.strokes, prepared.labels, prepared.regions)
+
+
+def _made_upright(prepared: _Prepared, lean: float) -> _Prepared:
+    """``prepared`` with its writing, leaning by ``lean``, made to lean as MNIST's does
+    (:func:`upright`). Its ink from here on is the strokes: printed lines are already gone."""
+    strokes, outside, back = upright(prepared.strokes, prepared.outside, lean - MNIST_SLANT)
+    labels, regions = _components(strokes, prepared.threshold)
+    levelled = prepared.levelled + [
+        f"writing slanted by {np.degrees(np.arctan(lean)):.0f}° read upright (boxes given in the "
+        "picture as it was)"]
+    return replace(prepared, ink=strokes, outside=outside, maps=[back, *prepared.maps],
+                   levelled=levelled, strokes=strokes, labels=labels, regions=regions)
 
 
 @dataclass(frozen=True)
@@ -189,7 +222,9 @@ class _Prepared:
     changed by reading it."""
     ink: np.ndarray                   # the working image, levelled
     outside: np.ndarray | None        # off the sheet (its surround, the levelling's corners)
-    to_picture: Callable[[Box], Box]
+    shape: tuple[int, int]            # the working image's, before levelling
+    maps: list                        # each (x, y) one step back towards the working image
+    scale: float                      # the picture's pixels to one of the working image
     levelled: list[str]               # the note on levelling, if any
     strokes: np.ndarray               # ink without ruled lines and boxes
     threshold: float
@@ -197,6 +232,10 @@ class _Prepared:
     cells: list
     labels: np.ndarray
     regions: list
+
+    @property
+    def to_picture(self) -> Callable[[Box], Box]:
+        return _to_picture(self.shape, self.maps, self.scale)
 
 
 def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: SegmentationParams
