@@ -826,7 +826,6 @@ def test_digits_of_a_usual_size_are_read_once(monkeypatch):
                                       KNOBS) is None
 
 
-
 def close_three_digits(gap: int = 6, bar_top: int = 30) -> ComposedNumber:
     """A ring, a bar and a ring ``gap`` px apart (white ink on black), as the composer gives a
     number: digit tops at row 30 (the bar's at ``bar_top``), 40 px tall."""
@@ -896,12 +895,13 @@ def test_a_piece_of_several_digits_says_nothing_of_the_lean(monkeypatch):
     assert writing_slant(canvas, labels, _regions(labels)) < -0.2   # (measured, it would lean)
 
 
-@pytest.mark.parametrize("degrees, gap", [(35.0, 2), (35.0, 3)])
+@pytest.mark.parametrize("degrees, gap", [(35.0, 2), (35.0, 3), (-35.0, 3)])
 def test_slanted_writing_is_read_upright(degrees, gap):
     """Digits written with a slant overlap in columns though their ink stands apart: a ring
-    and the bar 2–3 px beside it, slanted by 35°, merge as one broken digit, and the number
-    reads wrong ('880'). Read upright too, each digit is a piece of its own, read surer
-    (by a reader surer of upright digits), its box given in the picture as written."""
+    and the bar 2–3 px beside it, slanted by 35° either way, merge as one broken digit, and the
+    number reads wrong ('880'). Read upright too, each digit is a piece of its own, read surer
+    (by a reader surer of upright digits), its box the one round its ink in the picture as
+    written (not round its upright box turned back, wider by the lean × its height)."""
     number = slanted(close_three_digits(gap), degrees)
     picture = 255 - number.image                                  # dark ink on white
     as_written = read_number(picture, upright_ring_or_bar_reader,
@@ -915,6 +915,30 @@ def test_slanted_writing_is_read_upright(degrees, gap):
         assert np.abs(np.subtract(digit.box.as_list(), truth)).max() <= 2, (digit.box, truth)
     assert reading.confidence > as_written.confidence
 
+
+def test_slanted_writing_on_a_turned_page_is_levelled_then_read_upright():
+    """Both maps back, in their order: a slanted number on a ruled page photographed turned by
+    3° is levelled, read upright, and each box lies round its digit in the photo."""
+    number = slanted(close_three_digits(3), 35.0)
+    page = np.zeros((160, 260), np.float32)
+    page[30:130, 40:40 + number.image.shape[1]] = number.image / 255.0
+    page[[20, 140]] = 0.6                                          # ruled lines
+    digits_only = np.zeros_like(page)
+    digits_only[30:130, 40:40 + number.image.shape[1]] = number.image / 255.0
+    photo = rotate(1.0 - 0.85 * page, 3.0, resize=True, cval=1.0, order=1)
+    turned = rotate(digits_only, 3.0, resize=True, cval=0.0, order=1)
+    reading = read_number(np.round(photo * 255).astype(np.uint8), upright_ring_or_bar_reader,
+                          KNOBS)
+    assert reading.text == "010", (reading.text, reading.notes)
+    assert any("made straight" in n for n in reading.notes), reading.notes
+    assert any("read upright" in n for n in reading.notes), reading.notes
+    for digit, (top, left, bottom, right) in zip(reading.digits, number.boxes):
+        mask = np.zeros_like(digits_only, bool)                     # the digit's ink, turned
+        mask[30 + top:30 + bottom, 40 + left:40 + right] = True
+        ink = rotate(mask.astype(float) * digits_only, 3.0, resize=True, order=1) > 0.5
+        rows, columns = np.nonzero(ink & (turned > 0.5))
+        truth = [rows.min(), columns.min(), rows.max() + 1, columns.max() + 1]
+        assert np.abs(np.subtract(digit.box.as_list(), truth)).max() <= 3, (digit.box, truth)
 
 def test_upright_writing_and_forms_are_read_as_written(monkeypatch):
     """Writing that leans as MNIST's does, or within ``slant_limit`` of it, is read once as it
@@ -948,6 +972,7 @@ def test_upright_writing_and_forms_are_read_as_written(monkeypatch):
                          _regions(label_areas(stroke > 0.5, connectivity=2))) > 1.3
     read_number(1.0 - stroke, upright_ring_or_bar_reader, KNOBS)
     assert made_upright == [1]
+
 
 def test_a_line_made_even_is_removed_whole_and_a_stroke_across_it_kept():
     """A thin line resampled and made even (:func:`_firm_lines`) is a dark middle row (0.52)
@@ -1656,7 +1681,6 @@ def test_a_fat_eight_is_no_box():
     canvas[4:4 + eight.shape[0], 4:4 + eight.shape[1]] = eight
     pieces, notes = segment(canvas, KNOBS)
     assert not any("box" in n for n in notes) and len(pieces) == 1, notes
-
 
 
 def bold_zero_filling_its_box() -> np.ndarray:

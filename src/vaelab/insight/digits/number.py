@@ -83,33 +83,34 @@ def _ways(picture: np.ndarray, classify: Classify, knob_sets: Sequence[Segmentat
     photographed = _prepared(ink, sheet, ink.shape, scale)
     squared: list[_Prepared | NumberReading] | None = None   # made square when first needed
     lean = _lean(photographed)
-    upright: _Prepared | None = None   # made upright when first needed
+    upright_way: _Prepared | None = None   # made upright when first needed
     readings = []
     with remembering_parts() if len(knob_sets) > 1 else nullcontext():
         for p in knob_sets:
             reading = _reading(photographed, classify, p)
             if lean is not None and p.slant_limit < abs(lean - MNIST_SLANT) <= MAX_LEAN:
-                upright = upright or _made_upright(photographed, lean)
-                made_upright = _reading(upright, classify, p)
-                if _typical_confidence([made_upright]) > _typical_confidence([reading]) * (
-                        1 + TIE):
-                    reading = made_upright
+                upright_way = upright_way or _made_upright(photographed, lean)
+                reading = _surer(_reading(upright_way, classify, p), reading)
             if _doubted(reading):
                 if squared is None:   # (none where no sheet is a quadrilateral in perspective)
                     warped = squared_sheet(ink, sheet)
                     squared = [] if warped is None else [
                         _prepared(warped[0], None, ink.shape, scale, warped[1])]
                 for way in squared:
-                    made_square = _reading(way, classify, p)
-                    # (a tie keeps the photograph's: a mean of equal confidences varies in its
-                    # last bit with how many there are)
-                    if _typical_confidence([made_square]) > _typical_confidence([reading]) * (
-                            1 + TIE):
-                        reading = made_square
+                    reading = _surer(_reading(way, classify, p), reading)
             if closer and reading.digits and _largest(reading) < SMALL_DIGIT * scale:
                 reading = _read_closer(picture, scale, reading, classify, p) or reading
             readings.append(reading)
     return readings
+
+
+def _surer(other: NumberReading, reading: NumberReading) -> NumberReading:
+    """``other`` (the picture read another way) where it is surer of its digits than
+    ``reading`` (:func:`_typical_confidence`), else ``reading`` — a tie too: a mean of equal
+    confidences varies in its last bit with how many there are."""
+    if _typical_confidence([other]) > _typical_confidence([reading]) * (1 + TIE):
+        return other
+    return reading
 
 
 def _largest(reading: NumberReading) -> int:
@@ -223,7 +224,7 @@ class _Prepared:
     ink: np.ndarray                   # the working image, levelled
     outside: np.ndarray | None        # off the sheet (its surround, the levelling's corners)
     shape: tuple[int, int]            # the working image's, before levelling
-    maps: list                        # each (x, y) one step back towards the working image
+    maps: list[Callable[[np.ndarray], np.ndarray]]   # each (x, y) a step back to the working image
     scale: float                      # the picture's pixels to one of the working image
     levelled: list[str]               # the note on levelling, if any
     strokes: np.ndarray               # ink without ruled lines and boxes
@@ -234,7 +235,7 @@ class _Prepared:
     regions: list
 
     @property
-    def to_picture(self) -> Callable[[Box], Box]:
+    def to_picture(self) -> Callable[..., Box]:
         return _to_picture(self.shape, self.maps, self.scale)
 
 
@@ -278,7 +279,7 @@ def _doubts_said(reading: NumberReading) -> NumberReading:
 
 
 def _line_reading(pieces: list[Piece], notes: list[str], top: int,
-                  to_picture: Callable[[Box], Box], classify: Classify, p: SegmentationParams
+                  to_picture: Callable[..., Box], classify: Classify, p: SegmentationParams
                   ) -> NumberReading:
     """A line's pieces (from rows ``top``… of the working image) read as a NumberReading, boxes
     in the picture's coordinates (``to_picture``); those the cutting read are not read again."""
@@ -289,24 +290,38 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
     for piece in pieces:
         probabilities = np.asarray(piece.probabilities, dtype=np.float64)
         box = Box(piece.box.top + top, piece.box.left, piece.box.bottom + top, piece.box.right)
-        digits.append(DigitReading(to_picture(box), piece.crop, int(probabilities.argmax()),
-                                   float(probabilities.max()), probabilities))
+        digits.append(DigitReading(to_picture(box, piece.ink), piece.crop,
+                                   int(probabilities.argmax()), float(probabilities.max()),
+                                   probabilities))
     return NumberReading("".join(str(d.digit) for d in digits), digits, notes)
 
 
 def _to_picture(shape: tuple[int, int], maps: list[Callable[[np.ndarray], np.ndarray]],
-                scale: float) -> Callable[[Box], Box]:
-    """A box in the working image → the same box in the picture as given: where the image was
-    levelled or its sheet made square, the box round its corners mapped back (``maps``, each
-    taking (x, y) one step back, the last to the working image of ``shape``); then scaled by
-    ``scale``."""
+                scale: float) -> Callable[..., Box]:
+    """A box in the working image → the same box in the picture as given, scaled by ``scale``:
+    where the image was levelled, its sheet made square or its writing made upright, the box
+    round the digit's ink mapped back (``maps``, each taking (x, y) one step back, the last to
+    the working image of ``shape``) — of its pixels where the digit's ``ink`` (the box's size)
+    is given, else of the box's corners: a box's corners, mapped, frame the box the map turned,
+    which a sheared box overstates by its lean × its height."""
     if not maps:
-        return lambda box: box.scaled(scale)
+        return lambda box, ink=None: box.scaled(scale)
     h, w = shape
 
-    def place(box: Box) -> Box:
-        corners = np.array([[box.left, box.top], [box.right, box.top],
-                            [box.left, box.bottom], [box.right, box.bottom]], float)
+    def place(box: Box, ink: np.ndarray | None = None) -> Box:
+        if ink is not None and ink.any():
+            # each row's outermost inked pixels hold every corner of the ink's convex hull,
+            # which an affine or projective map takes to the mapped ink's hull
+            inked = ink > 0
+            rows = np.flatnonzero(inked.any(axis=1))
+            first = inked[rows].argmax(axis=1)
+            last = inked.shape[1] - inked[rows, ::-1].argmax(axis=1)
+            corners = np.column_stack([np.concatenate([first, first, last, last]),
+                                       np.concatenate([rows, rows + 1, rows, rows + 1])])
+            corners = corners.astype(float) + [box.left, box.top]
+        else:
+            corners = np.array([[box.left, box.top], [box.right, box.top],
+                                [box.left, box.bottom], [box.right, box.bottom]], float)
         for back in maps:
             corners = back(corners)
         (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
