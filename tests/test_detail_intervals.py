@@ -74,6 +74,18 @@ def test_reading_metrics_carry_intervals_for_shares_means_and_error_counts():
     assert every["count_accuracy_ci"] == cell["count_accuracy_ci"]
 
 
+def test_digit_accuracy_over_all_lengths_is_the_pooled_share_its_interval_is_about():
+    # 30 one-digit strings all misread, 30 six-digit strings all right: 180 of 210 digits.
+    # A mean of per-string shares would say 0.5, outside the pooled Wilson interval.
+    numbers = [_number("7") for _ in range(30)] + [_number("123456") for _ in range(30)]
+    readings = [_reading([(b[1], b[3]) for b in n.boxes], "1" if len(n.text) == 1 else n.text)
+                for n in numbers]
+    every = summarise(numbers, readings)["apart"]["all"]
+    assert every["digit_accuracy"] == pytest.approx(180 / 210, abs=1e-6)
+    lo, hi = every["digit_accuracy_ci"]
+    assert lo <= every["digit_accuracy"] <= hi
+    assert every["string_accuracy"] == 0.5 and every["strings"] == 60
+
 def test_defect_detail_intervals_hold_the_confusion_counts_and_the_category_numbers():
     rng = np.random.default_rng(0)
     category = np.repeat(np.arange(len(CATEGORIES)), 30)

@@ -86,25 +86,28 @@ def summarise(numbers: list[ComposedNumber], readings: list[NumberReading]) -> d
         errors = {kind: int(sum(row[kind] for row in rows)) for kind in ERROR_KINDS}
         out.setdefault(subset, {})[str(length)] = {
             "strings": len(rows),
-            **{key: _r(np.mean([row[key] for row in rows]))
-               for key in ("string_accuracy", "digit_accuracy", "count_accuracy", "mean_confidence")},
-            **_share_intervals(rows),
+            **_shares(rows),
+            "mean_confidence": _r(np.mean([row["mean_confidence"] for row in rows])),
             "mean_confidence_ci": mean_interval([row["mean_confidence"] for row in rows]),
             "errors": errors,
             "errors_ci": {kind: poisson_interval(count) for kind, count in errors.items()}}
     for subset, per_length in out.items():
         rows = [row for (s, _), cell in cells.items() if s == subset for row in cell]
-        per_length["all"] = {"strings": len(rows),
-                             **{key: _r(np.mean([row[key] for row in rows]))
-                                for key in ("string_accuracy", "digit_accuracy", "count_accuracy")},
-                             **_share_intervals(rows)}
+        per_length["all"] = {"strings": len(rows), **_shares(rows)}
     return out
 
 
-def _share_intervals(rows: list[dict]) -> dict:
-    digits = sum(row["digits"] for row in rows)
-    return {"string_accuracy_ci": share_interval([row["string_accuracy"] == 1.0 for row in rows]),
-            "digit_accuracy_ci": wilson_interval(sum(row["matched"] for row in rows), digits),
+def _shares(rows: list[dict]) -> dict:
+    """String, digit and count accuracy with their intervals. Digit accuracy is the digits
+    matched over the digits written, pooled — the share its Wilson interval is about (a mean
+    of per-string shares would weigh a 1-digit string as much as a 6-digit one, and over all
+    lengths could fall outside that interval)."""
+    matched, digits = sum(row["matched"] for row in rows), sum(row["digits"] for row in rows)
+    return {"string_accuracy": _r(np.mean([row["string_accuracy"] for row in rows])),
+            "digit_accuracy": _r(matched / digits),
+            "count_accuracy": _r(np.mean([row["count_accuracy"] for row in rows])),
+            "string_accuracy_ci": share_interval([row["string_accuracy"] == 1.0 for row in rows]),
+            "digit_accuracy_ci": wilson_interval(matched, digits),
             "count_accuracy_ci": share_interval([row["count_accuracy"] == 1.0 for row in rows])}
 
 
