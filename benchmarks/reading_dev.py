@@ -6,6 +6,7 @@
     python benchmarks/reading_dev.py pens
     python benchmarks/reading_dev.py tuning [--per-length 20]
     python benchmarks/reading_dev.py slant  [--per-length 300] [--limits 9 0 0.15 0.25 0.35]
+    python benchmarks/reading_dev.py lean
     python benchmarks/reading_dev.py cost   [--channels 32 64 128 --hidden 256]
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
@@ -34,6 +35,13 @@ centre of mass), ``--strings`` also reads the dev numbers of ``ink`` with the va
 per cell of every subset), and 100 apart and 100 touching 4-digit dev numbers slanted by ±15,
 25 and 35° (:func:`~vaelab.insight.compose.slanted`), read with each ``slant_limit`` of
 ``--limits`` (9: never read upright): string accuracy, and how many were read upright too.
+``lean``: how well a lean is measured — 100 apart and 100 touching 4-digit dev numbers,
+upright and slanted by ±15, +25, +35 and −25°, the lean of each measured as the reader does
+(second moments of its one-digit-wide pieces, ``slant.writing_slant``) and as the measures
+README reports and the reader does not use (the structure tensor of the ink's gradients, all of
+them, those within 45° of horizontal, and iterated; Vinciarelli and Luettin's shear search),
+each less its mean on 300 upright apart numbers composed from training digits: the mean and sd
+of its error against the shear applied, and how many numbers hold no piece one digit wide.
 ``cost``: what a reader of another shape (``--channels``, ``--hidden``) would cost a reading —
 100 dev numbers per cell of every subset read with the shipped reader, the batches of crops it
 was sent recorded and run again through it and through a reader of that shape (random weights:
@@ -66,12 +74,15 @@ from vaelab.insight.compose import (
     scaled_ink,
     slanted,
 )
+from vaelab.insight.digits import number as number_steps
+from vaelab.insight.digits import slant
 from vaelab.insight.digits.crop import (
     change_stroke,
     cut_to_ink,
     mnist_crop,
     pen_redrawn,
 )
+from vaelab.insight.digits.ink import ink_on_sheet
 from vaelab.insight.digits.number import read_number, read_number_ways
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.reader_training import train_reader, training_sets
@@ -298,10 +309,87 @@ def reading_cost(model, other, val, composer, knobs, seed: int) -> str:
             f"other shape's {parts[1]:.1f} s — a reading {(total - parts[0] + parts[1]) / total:.2f}×")
 
 
+def _tensor_lean(strokes: np.ndarray, near_vertical: bool = False) -> float:
+    """dx per dy from the ink's gradients: a stroke x = s·(−row) + c has g_y = s·g_x."""
+    smooth = ndimage.gaussian_filter(strokes.astype(np.float64), 1.0)
+    gx, gy = ndimage.sobel(smooth, 1), ndimage.sobel(smooth, 0)
+    keep = np.abs(gy) < np.abs(gx) if near_vertical else np.ones(gx.shape, bool)
+    return float((gx * gy)[keep].sum() / (gx * gx)[keep].sum())
+
+
+def _shear_search(strokes: np.ndarray, threshold: float) -> float:
+    """Vinciarelli and Luettin (2001): the shear whose columns hold the most ink in unbroken
+    vertical runs (Σ h² over columns whose ink is one run)."""
+    ink = strokes > threshold
+    height, width = ink.shape
+    middle = np.arange(height) - (height - 1) / 2
+    best, best_shear = -1.0, 0.0
+    for shear in np.arange(-1.2, 1.21, 0.02):
+        shifts = np.round(shear * middle).astype(int)
+        shifts -= shifts.min()
+        moved = np.zeros((height, width + shifts.max()), bool)
+        moved[np.arange(height)[:, None], np.arange(width)[None, :] + shifts[:, None]] = ink
+        count = moved.sum(0)
+        span = height - np.argmax(moved[::-1], 0) - np.argmax(moved, 0)
+        whole = (count > 0) & (span == count)
+        score = float((count[whole] ** 2).sum())
+        if score > best:
+            best, best_shear = score, float(shear)
+    return best_shear
+
+
+def lean_estimates(val, train, composer, seed: int) -> None:
+    """Print each lean measure's error on slanted dev numbers (module docstring, ``lean``)."""
+    def prepared(image):
+        ink, scale, sheet = ink_on_sheet(image)
+        return number_steps._prepared(ink, sheet, ink.shape, scale)
+
+    def measures(prep) -> dict[str, float | None]:
+        def iterated(near_vertical: bool) -> float:
+            lean = 0.0
+            for _ in range(3):
+                moved = slant.upright(prep.strokes, None, lean)[0] if lean else prep.strokes
+                lean += _tensor_lean(moved, near_vertical) - reference[
+                    "tensor, near-vertical" if near_vertical else "tensor"]
+            return lean
+        found = {"moments (shipped)": number_steps._lean(prep),
+                 "tensor": _tensor_lean(prep.strokes),
+                 "tensor, near-vertical": _tensor_lean(prep.strokes, True),
+                 "shear search": _shear_search(prep.strokes, prep.threshold)}
+        if reference:
+            found["tensor, iterated"] = iterated(False)        # (beyond upright already)
+            found["tensor, near-vertical, iterated"] = iterated(True)
+        return found
+
+    reference: dict[str, float] = {}
+    rng = rng_for(seed, "read_numbers/lean-reference")
+    upright_train = [prepared(compose_number(train.images.numpy(), train.labels.numpy(), 4,
+                                             "apart", composer, rng).image) for _ in range(300)]
+    found = [measures(p) for p in upright_train]
+    reference.update({k: float(np.mean([f[k] for f in found])) for k in found[0]})
+    reference["tensor, iterated"] = reference["tensor, near-vertical, iterated"] = 0.0
+    pool = val.images.numpy(), val.labels.numpy()
+    for subset in ("apart", "touching"):
+        rng = rng_for(seed, f"read_numbers/dev-slant-{subset}")
+        numbers = [compose_number(*pool, 4, subset, composer, rng) for _ in range(100)]
+        for degrees in (0, 15, 25, 35, -15, -25):
+            shear = float(np.tan(np.radians(degrees)))
+            errors: dict[str, list[float]] = {}
+            for n in numbers:
+                for name, lean in measures(prepared(slanted(n, degrees).image
+                                                    if degrees else n.image)).items():
+                    if lean is not None:
+                        errors.setdefault(name, []).append(lean - reference[name] - shear)
+            unmeasured = len(numbers) - len(errors["moments (shipped)"])
+            print(f"{subset}, 4 digits, slanted {degrees:+d}° ({unmeasured} with no one-digit "
+                  "piece): " + "; ".join(f"{name} {np.mean(e):+.3f} ± {np.std(e):.3f}"
+                                          for name, e in errors.items()), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("crops", "ink", "strokes", "pens", "train", "tuning",
-                                         "cost", "slant"))
+                                         "cost", "slant", "lean"))
     parser.add_argument("--limits", type=float, nargs="+", default=[9, 0, 0.15, 0.25, 0.35],
                         help="slant: the slant_limit values to read with")
     parser.add_argument("--count", type=int, default=10_000)
@@ -352,6 +440,8 @@ def main() -> None:
     elif args.what == "slant":
         slant_limits(crop_classifier(load_digit_reader(MODELS)), val, r.composer, knobs,
                      args.per_length or 300, args.limits, params.seed)
+    elif args.what == "lean":
+        lean_estimates(val, load_split(DATA, "train"), r.composer, params.seed)
     elif args.what == "tuning":
         print(tuning(crop_classifier(load_digit_reader(MODELS)), val, params,
                      args.per_length or 20))
