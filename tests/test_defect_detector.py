@@ -157,6 +157,41 @@ def test_a_saved_detector_loads_and_detects_and_a_broken_one_is_named(tmp_path):
         DefectDetector.load(tmp_path / "other", detector.vae)
 
 
+def test_a_detector_scoring_every_orientation_judges_a_turned_tile_as_the_tile(tmp_path):
+    # streaks brighter on the left of every training tile: mirrored, a tile looks unusual to a
+    # detector fitted as given, and the same as the tile to one that also scores it mirrored
+    lit = np.linspace(40, -40, 64)[None, None, :]
+    train = torch.from_numpy(np.clip(texture(8, 64, 1) + lit, 0, 255).astype(np.uint8))
+    val = torch.from_numpy(np.clip(texture(4, 64, 2) + lit, 0, 255).astype(np.uint8))
+    valid = torch.ones(val.shape, dtype=torch.bool)
+    given, p = small_detector(method="padim")
+    given.fit(train, val, valid, p)
+    both, p2 = small_detector(method="padim", orientations=("as_given", "mirrored"))
+    both.fit(train, val, valid, p2)
+    tiles = torch.from_numpy(np.clip(texture(4, 64, 3) + lit, 0, 255).astype(np.uint8))
+    mirrored = tiles.flip(-1)
+    assert given.detect(mirrored, valid)["score"].min() > given.detect(tiles, valid)["score"].max()
+    for method in METHODS:
+        a, b = both.detect(tiles, valid, method), both.detect(mirrored, valid, method)
+        assert np.allclose(a["score"], b["score"], rtol=1e-5), method
+        assert np.allclose(a["map"][..., ::-1], b["map"], rtol=1e-4, atol=1e-4), method
+        assert (a["score"] <= given.detect(tiles, valid, method)["score"] + 1e-6).all(), method
+    both.save(tmp_path / "det")
+    loaded = DefectDetector.load(tmp_path / "det", both.vae)
+    assert loaded.orientations == ("as_given", "mirrored")
+    assert np.array_equal(loaded.detect(mirrored, valid)["score"], both.detect(mirrored, valid)["score"])
+    # a description from before orientations existed scores as given; a wrong one is named
+    import json
+    description = json.loads((tmp_path / "det.json").read_text())
+    del description["orientations"]
+    (tmp_path / "det.json").write_text(json.dumps(description))
+    assert DefectDetector.load(tmp_path / "det", both.vae).orientations == ("as_given",)
+    description["orientations"] = ["sideways"]
+    (tmp_path / "det.json").write_text(json.dumps(description))
+    with pytest.raises(UnreadableFile, match=r"det\.json: not a defect detector description "
+                                              r"\(orientations \['sideways'\]"):
+        DefectDetector.load(tmp_path / "det", both.vae)
+
 def test_a_corrupt_or_mismatched_detailvae_checkpoint_is_named(tmp_path):
     from vaelab.core.checkpoint import save_checkpoint
     model = DetailVAE(channels=(8, 16), residual_blocks=0, global_latent=4, detail_channels=2,

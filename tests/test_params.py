@@ -69,6 +69,12 @@ def test_repository_params_are_valid():
     ("insight.reader.pens", -1, "insight.reader.pens = -1: must be >= 0"),
     ("insight.reader.pen_width", [3.0, 1.0], "insight.reader.pen_width"),
     ("insight.reader.pen_width", [0.0, 2.0], "0 < low <= high <= 8"),
+    ("defects.evaluation.orientations", ["as_given", "sideways"],
+     "defects.evaluation.orientations = ('as_given', 'sideways'): unknown orientation "
+     "'sideways': orientations are as_given, mirrored, upside_down, turned_180"),
+    ("defects.evaluation.orientations", ["mirrored"], "must start with as_given"),
+    ("defects.evaluation.orientations", ["as_given", "mirrored", "mirrored"],
+     "name each orientation once"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(default_params, path, value, expected):
     assert expected in error_of(broken(default_params, path, value))

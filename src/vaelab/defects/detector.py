@@ -16,12 +16,18 @@ Maps, each computed at its own resolution, then upsampled to the prepared image 
 then scaled with validation defect-free pixels (median → 0, 99th percentile → 1), so that the
 ``fused`` map, a weighted mean, adds comparable quantities. Thresholds per method: percentiles of
 validation pixels and image scores. Nothing here ever reads a test image while fitting.
+
+PaDiM's Gaussians, and the per-position z-scores, hold the training tiles' orientation: a tile
+mirrored or turned looks defective where its light and edges fall otherwise. With
+``orientations`` beyond ``as_given`` each tile is also scored mirrored, upside down or turned
+(:data:`TURNS`), and each method judges it by its lowest score, with that orientation's map
+turned back (:meth:`DefectDetector.maps`); thresholds are fitted so too.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,11 +45,16 @@ from vaelab.core.io import (
 from vaelab.defects.detailvae import DetailVAE
 from vaelab.defects.features import Lite0Features, build_backbone, embedding
 from vaelab.defects.maps import raw_maps
-from vaelab.defects.params import METHODS, DefectParams
+from vaelab.defects.params import METHODS, ORIENTATIONS, DefectParams
 from vaelab.defects.training import reconstruct, vae_input
 
 MAPS = METHODS[:-1]          # the four maps; METHODS adds "fused"
 EPS = 1e-6
+# Each its own inverse: the same function turns a tile and turns its map back. (..., H, W) tensors.
+TURNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "as_given": lambda x: x, "mirrored": lambda x: x.flip(-1),
+    "upside_down": lambda x: x.flip(-2), "turned_180": lambda x: x.flip(-2, -1)}
+assert tuple(TURNS) == ORIENTATIONS
 
 
 def _gaussian_blur(maps: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -159,6 +170,7 @@ class DefectDetector:
     topk_fraction: float
     batch_size: int = 16
     distance_strides: tuple[int, ...] = (4, 8)
+    orientations: tuple[str, ...] = ("as_given",)   # keys of TURNS, as_given first
     pixel_thresholds: dict[str, float] = field(default_factory=dict)
     image_thresholds: dict[str, float] = field(default_factory=dict)
     scale: dict[str, tuple[float, float]] = field(default_factory=dict)   # (median, spread)
@@ -175,7 +187,7 @@ class DefectDetector:
         return cls(p.image_size, p.resize, e.method, dict(e.fusion), tuple(p.features.strides),
                    p.features.pool, e.ssim_weight, e.smoothing_sigma, e.normalize_per_position,
                    e.image_score, e.topk_fraction, p.features.batch_size,
-                   tuple(p.features.distance_strides), vae=vae,
+                   tuple(p.features.distance_strides), tuple(e.orientations), vae=vae,
                    backbone=build_backbone(p.features.backbone, tuple(p.features.strides)),
                    distance_backbone=build_backbone(p.features.backbone,
                                                     tuple(p.features.distance_strides)))
@@ -225,6 +237,35 @@ class DefectDetector:
         maps = {k: torch.cat([m[k] for m, _ in parts]) for k in names}
         recon = [r for _, r in parts if r is not None]
         return maps, (torch.cat(recon) if recon else torch.empty(0))
+
+    def maps(self, images: torch.Tensor, valid: torch.Tensor, names: tuple[str, ...] = MAPS
+             ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Normalised maps of uint8 images (N, S, S) — ``names`` and ``fused`` where its maps are
+        among them — judged in each of :attr:`orientations` (:meth:`_oriented`); and the
+        reconstructions of the images as given."""
+        raw, recon = self.raw_maps(images, names)
+        return self._oriented(self.normalise(raw), images, valid, names), recon
+
+    def _oriented(self, maps: dict[str, torch.Tensor], images: torch.Tensor, valid: torch.Tensor,
+                  names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        """``maps`` (of ``images`` as given, normalised) where each image scores lowest as given;
+        elsewhere the map of the orientation in which it scores lowest, turned back (per method:
+        a tile is judged by how it looks in the way it looks most normal). A tie keeps the
+        earlier orientation."""
+        if len(self.orientations) == 1:
+            return maps
+        best = {k: m.clone() for k, m in maps.items()}
+        lowest = {k: self.scores(m, valid) for k, m in maps.items()}
+        for orientation in self.orientations[1:]:
+            turn = TURNS[orientation]
+            raw, _ = self.raw_maps(turn(images).contiguous(), names)
+            for k, m in self.normalise(raw).items():
+                m = turn(m)       # back: scored against ``valid`` as given, the same top pixels
+                scores = self.scores(m, valid)
+                better = torch.from_numpy(scores < lowest[k])
+                best[k][better] = m[better]
+                lowest[k] = np.minimum(lowest[k], scores)
+        return best
 
     # -- normalisation and fusion ---------------------------------------------------------------
     def normalise(self, raw: dict[str, torch.Tensor], fuse: bool = True) -> dict[str, torch.Tensor]:
@@ -278,7 +319,7 @@ class DefectDetector:
             pixels = m[val_valid].numpy()
             median, top = np.percentile(pixels, [50, 99])
             self.scale[name] = (float(median), float(max(top - median, EPS)))
-        val_maps = self.normalise(val_raw)
+        val_maps = self._oriented(self.normalise(val_raw), val_images, val_valid, MAPS)
         t = e.threshold
         for name, m in val_maps.items():
             if t.mode == "percentile":
@@ -294,8 +335,8 @@ class DefectDetector:
                ) -> dict[str, np.ndarray]:
         """uint8 images (N, S, S) → the method's map, predicted mask, score and label per image."""
         method = method or self.method
-        raw, recon = self.raw_maps(images, self.maps_needed(method))
-        maps = self.normalise(raw)[method]
+        all_maps, recon = self.maps(images, valid, self.maps_needed(method))
+        maps = all_maps[method]
         scores = self.scores(maps, valid)
         return {"map": maps.numpy(), "mask": (maps > self.pixel_thresholds[method]).numpy() & valid.numpy(),
                 "score": scores, "defective": scores > self.image_thresholds[method],
@@ -310,6 +351,7 @@ class DefectDetector:
                   if k not in (*self.TENSOR_FIELDS, "vae", "backbone", "distance_backbone")}
         fields["strides"] = list(self.strides)
         fields["distance_strides"] = list(self.distance_strides)
+        fields["orientations"] = list(self.orientations)
         tensors = {f"position.{k}.{i}": t for k, pair in self.position.items()
                    for i, t in enumerate(pair)}
         tensors.update({"padim.channels": self.padim.channels, "padim.mean": self.padim.mean,
@@ -328,6 +370,12 @@ class DefectDetector:
             fields = read_json(description)
             fields["strides"] = tuple(fields["strides"])
             fields["distance_strides"] = tuple(fields["distance_strides"])
+            # (a detector fitted before orientations existed scored tiles as given)
+            fields["orientations"] = tuple(fields.get("orientations", ("as_given",)))
+            if not fields["orientations"] or fields["orientations"][0] != "as_given" or not set(
+                    fields["orientations"]) <= set(TURNS):
+                raise ValueError(f"orientations {list(fields['orientations'])}: each one of "
+                                 f"{', '.join(TURNS)}, as_given first")
             fields["scale"] = {k: tuple(v) for k, v in fields["scale"].items()}
             detector = cls(**fields)
         except (ValueError, KeyError, TypeError) as err:

@@ -46,8 +46,7 @@ def choose_method(detector: DefectDetector, val: DefectSet, val_maps: dict[str, 
     s = p.evaluation.synthetic
     images, masks, kinds = synthetic_set(val.images.numpy(), val.valid.numpy(), s.per_image, s.seed)
     valid = val.valid.repeat_interleave(s.per_image, 0)
-    raw, _ = detector.raw_maps(torch.from_numpy(images))
-    synthetic_maps = detector.normalise(raw)
+    synthetic_maps, _ = detector.maps(torch.from_numpy(images), valid)
     all_valid = torch.cat([val.valid, valid]).numpy()
     truth = np.concatenate([np.zeros(val.masks.shape, bool), masks.astype(bool)])
     labels = np.r_[np.zeros(len(val)), np.ones(len(images))]
@@ -172,8 +171,8 @@ def evaluate(detector: DefectDetector, sets: dict[str, DefectSet], p: DefectPara
     synthetic_examples = choice.pop("examples")
 
     test = sets["test"]
-    raw, recon = detector.raw_maps(test.images)
-    maps = {k: v.numpy() for k, v in detector.normalise(raw).items()}
+    test_maps, recon = detector.maps(test.images, test.valid)
+    maps = {k: v.numpy() for k, v in test_maps.items()}
     methods, scores, pixel_rocs = test_metrics(detector, maps, test, e.pro_max_fpr, e.roc_points,
                                                processes)
     for name in METHODS:

@@ -95,6 +95,7 @@ class DefectThreshold:
 
 
 METHODS = ("pixel", "feature_distance", "padim", "patchcore", "fused")
+ORIENTATIONS = ("as_given", "mirrored", "upside_down", "turned_180")   # ways to score a tile
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,16 @@ class DefectEvalParams:
     threshold: DefectThreshold = knob()
     roc_points: int = knob(ge=3)
     figure_rows: int = knob(ge=1, le=8)
+    orientations: tuple[str, ...] = knob()  # each tile scored so turned too, its lowest kept
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
+        unknown = sorted(set(self.orientations) - set(ORIENTATIONS))
+        if unknown:
+            yield "orientations", (f"unknown orientation {unknown[0]!r}: orientations are "
+                                   f"{', '.join(ORIENTATIONS)}")
+        elif not self.orientations or self.orientations[0] != "as_given" or len(
+                set(self.orientations)) < len(self.orientations):
+            yield "orientations", "must start with as_given and name each orientation once"
         maps = METHODS[:-1]
         unknown = sorted(set(self.fusion) - set(maps))
         if unknown:
