@@ -324,7 +324,7 @@ def _shear_search(strokes: np.ndarray, threshold: float) -> float:
     height, width = ink.shape
     middle = np.arange(height) - (height - 1) / 2
     best, best_shear = -1.0, 0.0
-    for shear in np.arange(-1.2, 1.21, 0.02):
+    for shear in np.round(np.arange(-60, 61) * 0.02, 2):
         shifts = np.round(shear * middle).astype(int)
         shifts -= shifts.min()
         moved = np.zeros((height, width + shifts.max()), bool)
@@ -366,7 +366,8 @@ def lean_estimates(val, train, composer, seed: int) -> None:
     upright_train = [prepared(compose_number(train.images.numpy(), train.labels.numpy(), 4,
                                              "apart", composer, rng).image) for _ in range(300)]
     found = [measures(p) for p in upright_train]
-    reference.update({k: float(np.mean([f[k] for f in found])) for k in found[0]})
+    reference.update({k: float(np.mean([f[k] for f in found if f[k] is not None]))
+                      for k in found[0]})
     reference["tensor, iterated"] = reference["tensor, near-vertical, iterated"] = 0.0
     pool = val.images.numpy(), val.labels.numpy()
     for subset in ("apart", "touching"):
@@ -380,7 +381,7 @@ def lean_estimates(val, train, composer, seed: int) -> None:
                                                     if degrees else n.image)).items():
                     if lean is not None:
                         errors.setdefault(name, []).append(lean - reference[name] - shear)
-            unmeasured = len(numbers) - len(errors["moments (shipped)"])
+            unmeasured = len(numbers) - len(errors.get("moments (shipped)", []))
             print(f"{subset}, 4 digits, slanted {degrees:+d}° ({unmeasured} with no one-digit "
                   "piece): " + "; ".join(f"{name} {np.mean(e):+.3f} ± {np.std(e):.3f}"
                                           for name, e in errors.items()), flush=True)

@@ -170,12 +170,26 @@ def test_a_detector_scoring_every_orientation_judges_a_turned_tile_as_the_tile(t
     both.fit(train, val, valid, p2)
     tiles = torch.from_numpy(np.clip(texture(4, 64, 3) + lit, 0, 255).astype(np.uint8))
     mirrored = tiles.flip(-1)
-    assert given.detect(mirrored, valid)["score"].min() > given.detect(tiles, valid)["score"].max()
+    as_given = given.maps(tiles, valid)[0], given.maps(mirrored, valid)[0]
+    assert given.scores(as_given[1]["padim"], valid).min() > given.scores(as_given[0]["padim"],
+                                                                          valid).max()
+    a, b = both.maps(tiles, valid)[0], both.maps(mirrored, valid)[0]
     for method in METHODS:
-        a, b = both.detect(tiles, valid, method), both.detect(mirrored, valid, method)
-        assert np.allclose(a["score"], b["score"], rtol=1e-5), method
-        assert np.allclose(a["map"][..., ::-1], b["map"], rtol=1e-4, atol=1e-4), method
-        assert (a["score"] <= given.detect(tiles, valid, method)["score"] + 1e-6).all(), method
+        # the lower of the two ways' scores (the same fit and scales as the as-given detector)
+        lower = np.minimum(*(given.scores(m[method], valid) for m in as_given))
+        for maps in (a, b):
+            assert np.allclose(both.scores(maps[method], valid), lower, rtol=1e-5), method
+        assert np.allclose(a[method].flip(-1), b[method], rtol=1e-4, atol=1e-4), method
+    # thresholds are fitted on validation scored the same way
+    val_maps = both.maps(val, valid)[0]
+    t = p2.evaluation.threshold
+    for method in METHODS:
+        assert both.image_thresholds[method] == pytest.approx(np.percentile(
+            both.scores(val_maps[method], valid), t.image_percentile), rel=1e-5), method
+        assert both.pixel_thresholds[method] == pytest.approx(np.percentile(
+            val_maps[method][valid].numpy(), t.percentile), rel=1e-5), method
+    assert np.array_equal(both.detect(mirrored, valid)["score"],
+                          both.scores(b["padim"], valid))
     both.save(tmp_path / "det")
     loaded = DefectDetector.load(tmp_path / "det", both.vae)
     assert loaded.orientations == ("as_given", "mirrored")
@@ -186,11 +200,28 @@ def test_a_detector_scoring_every_orientation_judges_a_turned_tile_as_the_tile(t
     del description["orientations"]
     (tmp_path / "det.json").write_text(json.dumps(description))
     assert DefectDetector.load(tmp_path / "det", both.vae).orientations == ("as_given",)
-    description["orientations"] = ["sideways"]
-    (tmp_path / "det.json").write_text(json.dumps(description))
-    with pytest.raises(UnreadableFile, match=r"det\.json: not a defect detector description "
-                                              r"\(orientations \['sideways'\]"):
-        DefectDetector.load(tmp_path / "det", both.vae)
+    for wrong, problem in ((["sideways"], "unknown orientation 'sideways'"),
+                           (["mirrored", "as_given"], "must start with as_given"),
+                           (["as_given", "as_given"], "name each orientation once")):
+        description["orientations"] = wrong
+        (tmp_path / "det.json").write_text(json.dumps(description))
+        with pytest.raises(UnreadableFile, match=rf"det\.json: not a defect detector description "
+                                                  rf"\(orientations .*{problem}"):
+            DefectDetector.load(tmp_path / "det", both.vae)
+    with pytest.raises(ValueError, match="must start with as_given"):
+        small_detector(orientations=("mirrored",))
+
+
+def test_an_image_score_is_the_top_share_of_its_own_valid_pixels_whatever_its_batch():
+    detector, _ = small_detector(topk_fraction=0.25)
+    maps = torch.arange(2 * 4 * 4, dtype=torch.float32).view(2, 4, 4)
+    valid = torch.ones(2, 4, 4, dtype=torch.bool)
+    valid[1, :, 2:] = False            # a padded tile: 8 of its 16 pixels show it
+    scores = detector.scores(maps, valid)
+    assert scores[0] == pytest.approx(maps[0].flatten()[-4:].mean().item())   # top 4 of 16
+    assert scores[1] == pytest.approx(maps[1][valid[1]][-2:].mean().item())   # top 2 of 8
+    assert scores[1] == pytest.approx(detector.scores(maps[1:], valid[1:])[0])
+
 
 def test_a_corrupt_or_mismatched_detailvae_checkpoint_is_named(tmp_path):
     from vaelab.core.checkpoint import save_checkpoint

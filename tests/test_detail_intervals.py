@@ -86,6 +86,7 @@ def test_digit_accuracy_over_all_lengths_is_the_pooled_share_its_interval_is_abo
     assert lo <= every["digit_accuracy"] <= hi
     assert every["string_accuracy"] == 0.5 and every["strings"] == 60
 
+
 def test_defect_detail_intervals_hold_the_confusion_counts_and_the_category_numbers():
     rng = np.random.default_rng(0)
     category = np.repeat(np.arange(len(CATEGORIES)), 30)

@@ -71,7 +71,7 @@ def test_repository_params_are_valid():
     ("insight.reader.pen_width", [0.0, 2.0], "0 < low <= high <= 8"),
     ("defects.evaluation.orientations", ["as_given", "sideways"],
      "defects.evaluation.orientations = ('as_given', 'sideways'): unknown orientation "
-     "'sideways': orientations are as_given, mirrored, upside_down, turned_180"),
+     "'sideways': orientations are as_given, mirrored, flipped_top_bottom, turned_180"),
     ("defects.evaluation.orientations", ["mirrored"], "must start with as_given"),
     ("defects.evaluation.orientations", ["as_given", "mirrored", "mirrored"],
      "name each orientation once"),

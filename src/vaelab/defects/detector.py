@@ -19,8 +19,8 @@ validation pixels and image scores. Nothing here ever reads a test image while f
 
 PaDiM's Gaussians, and the per-position z-scores, hold the training tiles' orientation: a tile
 mirrored or turned looks defective where its light and edges fall otherwise. With
-``orientations`` beyond ``as_given`` each tile is also scored mirrored, upside down or turned
-(:data:`TURNS`), and each method judges it by its lowest score, with that orientation's map
+``orientations`` beyond ``as_given`` each tile is also scored mirrored left-right or top-bottom
+or turned by 180° (:data:`TURNS`), and each method judges it by its lowest score, with that orientation's map
 turned back (:meth:`DefectDetector.maps`); thresholds are fitted so too.
 """
 
@@ -45,7 +45,12 @@ from vaelab.core.io import (
 from vaelab.defects.detailvae import DetailVAE
 from vaelab.defects.features import Lite0Features, build_backbone, embedding
 from vaelab.defects.maps import raw_maps
-from vaelab.defects.params import METHODS, ORIENTATIONS, DefectParams
+from vaelab.defects.params import (
+    METHODS,
+    ORIENTATIONS,
+    DefectParams,
+    orientations_problem,
+)
 from vaelab.defects.training import reconstruct, vae_input
 
 MAPS = METHODS[:-1]          # the four maps; METHODS adds "fused"
@@ -53,7 +58,7 @@ EPS = 1e-6
 # Each its own inverse: the same function turns a tile and turns its map back. (..., H, W) tensors.
 TURNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "as_given": lambda x: x, "mirrored": lambda x: x.flip(-1),
-    "upside_down": lambda x: x.flip(-2), "turned_180": lambda x: x.flip(-2, -1)}
+    "flipped_top_bottom": lambda x: x.flip(-2), "turned_180": lambda x: x.flip(-2, -1)}
 assert tuple(TURNS) == ORIENTATIONS
 
 
@@ -181,6 +186,12 @@ class DefectDetector:
     backbone: Lite0Features | None = field(default=None, repr=False)
     distance_backbone: Lite0Features | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        # _oriented reads the first as the tiles as given (params and saved files come here)
+        problem = orientations_problem(self.orientations)
+        if problem:
+            raise ValueError(f"orientations {list(self.orientations)}: {problem}")
+
     @classmethod
     def from_params(cls, p: DefectParams, vae: DetailVAE) -> "DefectDetector":
         e = p.evaluation
@@ -232,7 +243,8 @@ class DefectDetector:
 
     def raw_maps(self, images: torch.Tensor, names: tuple[str, ...] = MAPS
                  ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Raw maps of uint8 images (N, S, S), computed in batches; and the reconstructions."""
+        """Raw maps of uint8 images (N, S, S) as given, computed in batches; and the
+        reconstructions. (To score tiles, :meth:`maps`: it also judges them turned.)"""
         parts = [self._raw_batch(images[s], names) for s in _chunks(len(images), self.batch_size)]
         maps = {k: torch.cat([m[k] for m, _ in parts]) for k in names}
         recon = [r for _, r in parts if r is not None]
@@ -241,36 +253,38 @@ class DefectDetector:
     def maps(self, images: torch.Tensor, valid: torch.Tensor, names: tuple[str, ...] = MAPS
              ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Normalised maps of uint8 images (N, S, S) — ``names`` and ``fused`` where its maps are
-        among them — judged in each of :attr:`orientations` (:meth:`_oriented`); and the
-        reconstructions of the images as given."""
+        among them — each method's judged in each of :attr:`orientations` (:meth:`_oriented`:
+        ``fused`` picks its orientation as the maps it fuses pick theirs, each on its own); and
+        the reconstructions of the images as given."""
         raw, recon = self.raw_maps(images, names)
-        return self._oriented(self.normalise(raw), images, valid, names), recon
+        given = self.normalise(raw)
+        del raw
+        return self._oriented(given, images, valid, names), recon
 
     def _oriented(self, maps: dict[str, torch.Tensor], images: torch.Tensor, valid: torch.Tensor,
                   names: tuple[str, ...]) -> dict[str, torch.Tensor]:
-        """``maps`` (of ``images`` as given, normalised) where each image scores lowest as given;
-        elsewhere the map of the orientation in which it scores lowest, turned back (per method:
-        a tile is judged by how it looks in the way it looks most normal). A tie keeps the
-        earlier orientation."""
+        """``maps`` (of ``images`` as given, normalised; changed in place and returned) with each
+        image's map replaced, per method, by the map of the orientation in which it scores
+        lowest, turned back: a tile is judged by how it looks in the way it looks most normal.
+        A tie keeps the earlier orientation."""
         if len(self.orientations) == 1:
             return maps
-        best = {k: m.clone() for k, m in maps.items()}
         lowest = {k: self.scores(m, valid) for k, m in maps.items()}
         for orientation in self.orientations[1:]:
             turn = TURNS[orientation]
-            raw, _ = self.raw_maps(turn(images).contiguous(), names)
-            for k, m in self.normalise(raw).items():
-                m = turn(m)       # back: scored against ``valid`` as given, the same top pixels
+            turned = self.normalise(self.raw_maps(turn(images), names)[0])
+            for k in list(turned):
+                m = turn(turned.pop(k))   # back: scored against ``valid`` as given, the same pixels
                 scores = self.scores(m, valid)
                 better = torch.from_numpy(scores < lowest[k])
-                best[k][better] = m[better]
+                maps[k][better] = m[better]
                 lowest[k] = np.minimum(lowest[k], scores)
-        return best
+        return maps
 
     # -- normalisation and fusion ---------------------------------------------------------------
     def normalise(self, raw: dict[str, torch.Tensor], fuse: bool = True) -> dict[str, torch.Tensor]:
         """Raw maps → per-position z-scores (pixel, feature distance) → validation scale; plus
-        ``fused`` when every map with a weight is there."""
+        ``fused`` when every map with a weight is there. (As given only: :meth:`maps`.)"""
         maps = {}
         for name, m in raw.items():
             if name in self.position:
@@ -294,8 +308,13 @@ class DefectDetector:
         flat = m.flatten(1).numpy()
         if self.image_score == "max":
             return flat.max(1)
-        k = max(1, int(round(self.topk_fraction * valid[0].sum().item())))
-        return np.sort(flat, axis=1)[:, -k:].mean(1)
+        # each image's own share of its valid pixels (padding differs with a tile's aspect)
+        counts = np.broadcast_to(valid.flatten(1).sum(1).numpy(), (len(flat),))
+        ks = np.maximum(1, np.round(self.topk_fraction * counts).astype(np.int64))
+        ordered = np.sort(flat, axis=1)
+        if (ks == ks[0]).all():
+            return ordered[:, -ks[0]:].mean(1)
+        return np.array([row[-k:].mean() for row, k in zip(ordered, ks)], dtype=ordered.dtype)
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, train_images: torch.Tensor, val_images: torch.Tensor, val_valid: torch.Tensor,
@@ -335,8 +354,8 @@ class DefectDetector:
                ) -> dict[str, np.ndarray]:
         """uint8 images (N, S, S) → the method's map, predicted mask, score and label per image."""
         method = method or self.method
-        all_maps, recon = self.maps(images, valid, self.maps_needed(method))
-        maps = all_maps[method]
+        every_map, recon = self.maps(images, valid, self.maps_needed(method))
+        maps = every_map[method]
         scores = self.scores(maps, valid)
         return {"map": maps.numpy(), "mask": (maps > self.pixel_thresholds[method]).numpy() & valid.numpy(),
                 "score": scores, "defective": scores > self.image_thresholds[method],
@@ -372,10 +391,6 @@ class DefectDetector:
             fields["distance_strides"] = tuple(fields["distance_strides"])
             # (a detector fitted before orientations existed scored tiles as given)
             fields["orientations"] = tuple(fields.get("orientations", ("as_given",)))
-            if not fields["orientations"] or fields["orientations"][0] != "as_given" or not set(
-                    fields["orientations"]) <= set(TURNS):
-                raise ValueError(f"orientations {list(fields['orientations'])}: each one of "
-                                 f"{', '.join(TURNS)}, as_given first")
             fields["scale"] = {k: tuple(v) for k, v in fields["scale"].items()}
             detector = cls(**fields)
         except (ValueError, KeyError, TypeError) as err:

@@ -188,7 +188,8 @@ def evaluate(detector: DefectDetector, sets: dict[str, DefectSet], p: DefectPara
                                             if k in ("mse", "psnr", "ssim")},
                "settings": {"image_size": p.image_size, "resize": p.resize,
                             "vae_input_size": detector.vae.input_size,
-                            "threshold_mode": e.threshold.mode},
+                            "threshold_mode": e.threshold.mode,
+                            "orientations": ", ".join(detector.orientations)},
                "test_images": {c: int((category == i).sum()) for i, c in enumerate(CATEGORIES)}}
     _figures(detector, chosen, test, maps, recon.numpy(), methods, scores, pixel_rocs,
              synthetic_examples, plots, e)

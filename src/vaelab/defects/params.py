@@ -3,7 +3,7 @@ See :mod:`vaelab.core.schema` for why it is apart from :mod:`vaelab.params`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -95,7 +95,20 @@ class DefectThreshold:
 
 
 METHODS = ("pixel", "feature_distance", "padim", "patchcore", "fused")
-ORIENTATIONS = ("as_given", "mirrored", "upside_down", "turned_180")   # ways to score a tile
+# Ways to score a tile: as given, mirrored left-right, mirrored top-bottom, turned by 180°.
+ORIENTATIONS = ("as_given", "mirrored", "flipped_top_bottom", "turned_180")
+
+
+def orientations_problem(orientations: Sequence[str]) -> str | None:
+    """What is wrong with a list of orientations to score tiles in, or None (the params' check
+    and a saved detector's)."""
+    unknown = sorted(set(orientations) - set(ORIENTATIONS))
+    if unknown:
+        return f"unknown orientation {unknown[0]!r}: orientations are {', '.join(ORIENTATIONS)}"
+    if not orientations or orientations[0] != "as_given" or len(set(orientations)) < len(
+            orientations):
+        return "must start with as_given and name each orientation once"
+    return None
 
 
 @dataclass(frozen=True)
@@ -138,13 +151,9 @@ class DefectEvalParams:
     orientations: tuple[str, ...] = knob()  # each tile scored so turned too, its lowest kept
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
-        unknown = sorted(set(self.orientations) - set(ORIENTATIONS))
-        if unknown:
-            yield "orientations", (f"unknown orientation {unknown[0]!r}: orientations are "
-                                   f"{', '.join(ORIENTATIONS)}")
-        elif not self.orientations or self.orientations[0] != "as_given" or len(
-                set(self.orientations)) < len(self.orientations):
-            yield "orientations", "must start with as_given and name each orientation once"
+        problem = orientations_problem(self.orientations)
+        if problem:
+            yield "orientations", problem
         maps = METHODS[:-1]
         unknown = sorted(set(self.fusion) - set(maps))
         if unknown:
