@@ -53,6 +53,14 @@ def test_studio_in_a_browser(insight_repo, tmp_path, defects_dir):
         assert page.locator("#crops img").count() == 2
         assert page.locator("#cams img").count() == 2
         assert page.locator("#variations img").count() == 12
+        # each picture whole inside its gallery (two crops once filled the width as two squares
+        # taller than the gallery, each showing a slice)
+        for gallery in ("#crops", "#cams", "#variations"):
+            frame = page.locator(gallery).bounding_box()
+            for shown in page.locator(f"{gallery} img").all():
+                box = shown.bounding_box()
+                assert box["height"] <= 110 and box["y"] + box["height"] <= frame["y"] + frame["height"], (
+                    gallery, box, frame)
 
         # 2. the worst reconstruction of the clean test set, with its metrics
         page.get_by_role("tab", name="Inspect reconstructions").click()

@@ -42,7 +42,12 @@ def parser() -> argparse.ArgumentParser:
                            "detector `dvc repro defect_eval` fitted (its method and thresholds).",
                            epilog="example: vaelab tiles photos/ --recursive --out labels.csv\n"
                            "columns: file, score, label (good|defective|error), threshold, method, "
-                           "error (map with --maps); exit status 1 when a file could not be read",
+                           "error (map with --maps); exit status 1 when a file could not be read\n"
+                           "photograph tiles as the training tiles were — the same way up (or "
+                           "fit with defects.evaluation.orientations),\nthe same exposure and "
+                           "sharpness, light compression at most: defect-free tiles mirrored, "
+                           "blurred, noisy or\nheavily compressed are flagged (README: Tiles "
+                           "photographed otherwise)",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     batch_options(tiles, "DIR_OR_FILE")
     tiles.add_argument("--maps", type=Path, metavar="DIR", help="write <name>_map.png per tile here")

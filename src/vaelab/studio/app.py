@@ -21,6 +21,13 @@ from vaelab.studio import handlers as h
 
 LOCAL_THEME = dict(font=["ui-sans-serif", "system-ui", "sans-serif"],
                    font_mono=["ui-monospace", "monospace"])
+# Gradio lays a gallery out in min(columns, pictures) columns: two digits filled the width with
+# two squares far taller than the gallery, each showing a slice of its crop. Thumbnails of one
+# size instead, as many to a row as fit (the variations: one digit's six to a row).
+GALLERY_CSS = """
+#crops .grid-container, #cams .grid-container {grid-template-columns: repeat(auto-fill, 96px) !important;}
+#variations .grid-container {grid-template-columns: repeat(6, 96px) !important;}
+"""
 
 
 def _shown(err: Exception) -> str:
@@ -117,6 +124,10 @@ def build_app(studio: h.Studio) -> gr.Blocks:
             batch.click(on_batch, [model, set_name], [batch_image, batch_text])
 
         with gr.Tab("Check a tile"):
+            gr.Markdown("The detector knows tiles photographed as its training tiles were: the "
+                        "same way up, exposure and sharpness. Mirrored, blurred, noisy or heavily "
+                        "compressed pictures of defect-free tiles are flagged (README: *Tiles "
+                        "photographed otherwise*).", elem_id="tile-conditions")
             with gr.Row():
                 upload = gr.File(label="Upload a magnetic-tile image", file_types=["image"],
                                  type="filepath", elem_id="tile-upload")
@@ -150,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     studio = h.Studio.from_params(params, args.models, args.data)
     build_app(studio).queue(default_concurrency_limit=1).launch(
         server_name="127.0.0.1", server_port=args.port, share=False,
-        theme=gr.themes.Default(**LOCAL_THEME), show_error=False)
+        theme=gr.themes.Default(**LOCAL_THEME), css=GALLERY_CSS, show_error=False)
 
 
 if __name__ == "__main__":
