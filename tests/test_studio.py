@@ -62,6 +62,20 @@ def test_sketch_reads_each_digit_with_crops_cams_and_variations(studio):
     assert result.summary.startswith(f"**Read: {result.text}**")
 
 
+def test_warming_up_reads_once_and_never_fails(studio, tmp_path):
+    h.warm_up(studio)
+    assert "reader" in studio._cache and ("ae", "cond_resvae") in studio._cache
+    empty = h.Studio(tmp_path / "none", tmp_path / "none", tmp_path / "none",
+                     family=("conv_vae",), variation_model="cond_resvae")
+    h.warm_up(empty)                                   # nothing trained: nothing happens
+    assert empty._cache == {}
+    broken = tmp_path / "broken"
+    shutil.copytree(studio.models, broken)
+    (broken / "digit_reader.safetensors").write_bytes(b"\x00" * 16)
+    h.warm_up(h.Studio(broken, studio.data, tmp_path / "none", family=("conv_vae",),
+                       variation_model="cond_resvae"))   # broken: the tab will say so
+
+
 @pytest.mark.parametrize("value, says", [
     (None, "Draw a number"), ({"composite": None}, "Draw a number"),
     (np.zeros((300, 300, 4), np.uint8), "No digit found"),        # an empty canvas

@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     except ParamsError as err:
         sys.exit(f"vaelab studio: error: {err}")
     studio = h.Studio.from_params(params, args.models, args.data)
+    h.warm_up(studio)
     build_app(studio).queue(default_concurrency_limit=1).launch(
         server_name="127.0.0.1", server_port=args.port, share=False,
         theme=gr.themes.Default(**LOCAL_THEME), css=GALLERY_CSS, show_error=False)
