@@ -20,8 +20,8 @@ validation pixels and image scores. Nothing here ever reads a test image while f
 PaDiM's Gaussians, and the per-position z-scores, hold the training tiles' orientation: a tile
 mirrored or turned looks defective where its light and edges fall otherwise. With
 ``orientations`` beyond ``as_given`` each tile is also scored mirrored left-right or top-bottom
-or turned by 180° (:data:`TURNS`), and each method judges it by its lowest score, with that orientation's map
-turned back (:meth:`DefectDetector.maps`); thresholds are fitted so too.
+or turned by 180° (:data:`TURNS`), and each method judges it by its lowest score, with that
+orientation's map turned back (:meth:`DefectDetector.maps`); thresholds are fitted so too.
 """
 
 from __future__ import annotations
