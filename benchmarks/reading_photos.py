@@ -14,7 +14,8 @@ then some of these photographed turned by a degree or a few (:data:`TILTED`; wit
 page turned in an editor and sheets on a desk, lined or squared, grey paper with light lines and
 white with dark ones); then a white sheet on a desk photographed in perspective, plain, lined or
 squared (:data:`PERSPECTIVE`); then drawn with a round pen of one width, as a sketch pad or a
-ballpoint draws (:data:`PENS`); then written with a slant (:data:`SLANTED`); then shrunk,
+ballpoint draws (:data:`PENS`); then written with a slant (:data:`SLANTED`); then in coloured
+ink on coloured paper (:data:`COLOURS`); then shrunk,
 the digits 6–19 px tall (:data:`SMALL`); then random numbers of 3–6 digits typed in six
 typefaces (:data:`TYPED`); then pages of two or three numbers (×4, dark on white) written one
 above the other (read right: every line, top to bottom, joined by a space); with ``--phone N``,
@@ -199,6 +200,17 @@ SLANTED = {
     "slanted 30°, grey paper, noise, JPEG 60": (30.0, "grey paper, noise sd 0.05, JPEG 60"),
 }
 
+# name → (ink, paper) as RGB: the number ×4 in that ink on that paper (a coloured picture is
+#        read from its grey levels' contrast, `digits.ink`)
+COLOURS = {
+    "blue ballpoint on white, ×4": ((30, 60, 180), (255, 255, 255)),
+    "red ink on pink paper, ×4": ((200, 30, 30), (250, 200, 200)),
+    "blue ink on yellow paper, ×4": ((30, 60, 180), (250, 240, 170)),
+    "light blue ink on white, ×4": ((100, 150, 255), (255, 255, 255)),
+    "yellow highlighter on white, ×4": ((230, 220, 60), (255, 255, 255)),
+    "white chalk on a green board, ×4": ((235, 235, 235), (40, 80, 50)),
+}
+
 # typefaces bundled with matplotlib (so on every machine with the project): sans, serif, slanted,
 # typewriter; name → the font's size in px (its digits ≈ 0.73 × that tall): printed digits
 FONTS = ("DejaVuSans.ttf", "cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "STIXGeneral.ttf",
@@ -221,6 +233,12 @@ def enlarged(number: ComposedNumber) -> np.ndarray:
     """The number's canvas as ink in [0, 1], enlarged ×:data:`ENLARGE` (bicubic)."""
     ink = number.image.astype(np.float32) / 255
     return np.clip(resize(ink, (ink.shape[0] * ENLARGE, ink.shape[1] * ENLARGE), order=3), 0, 1)
+
+
+def coloured(number: ComposedNumber, ink: tuple, paper: tuple) -> np.ndarray:
+    """The number ×:data:`ENLARGE` as RGB: each pixel paper and ink mixed by the ink's share."""
+    share = enlarged(number)[..., None]
+    return np.round(np.array(paper) * (1 - share) + np.array(ink) * share).astype(np.uint8)
 
 
 def photograph(number: ComposedNumber, condition: tuple, rng: np.random.Generator) -> np.ndarray:
@@ -617,6 +635,10 @@ def main() -> None:
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         timed_row(name, numbers, [photograph(slanted(n, degrees), CONDITIONS[condition], rng)
                                   for n in numbers], reader)
+    for name, (ink, paper) in wanted(COLOURS).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        timed_row(name, numbers, [coloured(n, ink, paper) for n in numbers], reader)
     for name, factor in wanted(SMALL).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
