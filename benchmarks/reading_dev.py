@@ -321,14 +321,10 @@ def _shear_search(strokes: np.ndarray, threshold: float) -> float:
     """Vinciarelli and Luettin (2001): the shear whose columns hold the most ink in unbroken
     vertical runs (Σ h² over columns whose ink is one run)."""
     ink = strokes > threshold
-    height, width = ink.shape
-    middle = np.arange(height) - (height - 1) / 2
+    height = ink.shape[0]
     best, best_shear = -1.0, 0.0
     for shear in np.round(np.arange(-60, 61) * 0.02, 2):
-        shifts = np.round(shear * middle).astype(int)
-        shifts -= shifts.min()
-        moved = np.zeros((height, width + shifts.max()), bool)
-        moved[np.arange(height)[:, None], np.arange(width)[None, :] + shifts[:, None]] = ink
+        moved = slant.upright(ink, None, float(shear))[0]   # rows moved as the reader moves them
         count = moved.sum(0)
         span = height - np.argmax(moved[::-1], 0) - np.argmax(moved, 0)
         whole = (count > 0) & (span == count)

@@ -15,15 +15,14 @@ page turned in an editor and sheets on a desk, lined or squared, grey paper with
 white with dark ones); then a white sheet on a desk photographed in perspective, plain, lined or
 squared (:data:`PERSPECTIVE`); then drawn with a round pen of one width, as a sketch pad or a
 ballpoint draws (:data:`PENS`); then written with a slant (:data:`SLANTED`); then in coloured
-ink on coloured paper (:data:`COLOURS`); then shrunk,
-the digits 6–19 px tall (:data:`SMALL`); then random numbers of 3–6 digits typed in six
-typefaces (:data:`TYPED`); then pages of two or three numbers (×4, dark on white) written one
-above the other (read right: every line, top to bottom, joined by a space); with ``--phone N``,
-N 12-megapixel photos (4032 × 3024) of apart 5-digit numbers per condition of :data:`PHONE` — a
-sheet on a desk, its grey paper in falling light, camera noise — with the mean time per photo;
-then the time to read the worst pictures for time (full-size noise, a full-size lined page,
-level and turned). Needs ``dvc repro read_numbers`` first (models/digit_reader,
-models/number_reader.json).
+ink on coloured paper (:data:`COLOURS`); then shrunk, the digits 6–19 px tall (:data:`SMALL`);
+then random numbers of 3–6 digits typed in six typefaces (:data:`TYPED`); then pages of two or
+three numbers (×4, dark on white) written one above the other (read right: every line, top to
+bottom, joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart
+5-digit numbers per condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling
+light, camera noise — with the mean time per photo; then the time to read the worst pictures
+for time (full-size noise, a full-size lined page, level and turned). Needs ``dvc repro
+read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
 from __future__ import annotations
