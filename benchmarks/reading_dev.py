@@ -13,6 +13,7 @@
                                             [--channels 32 64 128 --hidden 256 --stroke 0.4]
                                             [--pens 20000 --pen-width 1 4 --singles 15000]
                                             [--keep-wide] [--deskew] [--strings] [--save DIR]
+                                            [--ema 0.999 0.9995]
 
 Validation digits only (the test benchmark is never read here). ``crops``: the reader's error on
 digits drawn by the benchmark composer and cut to their ink box, and on clean validation digits.
@@ -30,7 +31,10 @@ with the given changes), saves nothing, and prints its ``crops`` figures — the
 ``--keep-wide`` keeps composed training digits wider than ``split_aspect`` × height whole (by
 default the reader's training segmentation cuts them, so they are not used), ``--deskew`` trains
 and reads every image deskewed (its slant, from its second moments, sheared upright about its
-centre of mass), ``--strings`` also reads the dev numbers of ``ink`` with the variant.
+centre of mass), ``--strings`` also reads the dev numbers of ``ink`` with the variant,
+``--ema D …`` also keeps an exponential moving average of the weights with each decay ``D``
+(torch's ``AveragedModel``, BatchNorm statistics averaged too, updated after every optimiser
+step of the same run) and measures each average beside the best-epoch model.
 ``slant``: the dev numbers of ``ink`` (``--per-length`` apart ones of each length, and 100
 per cell of every subset), and 100 apart and 100 touching 4-digit dev numbers slanted by ±15,
 25 and 35° (:func:`~vaelab.insight.compose.slanted`), read with each ``slant_limit`` of
@@ -57,6 +61,7 @@ import itertools
 import math
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +69,7 @@ import torch
 import yaml
 from scipy import ndimage
 
+import vaelab.mnist.classify as classify_module
 from vaelab.core.checkpoint import save_checkpoint
 from vaelab.core.params import load_params, parse_params
 from vaelab.core.runtime import rng_for, setup
@@ -383,6 +389,41 @@ def lean_estimates(val, train, composer, seed: int) -> None:
                                           for name, e in errors.items()), flush=True)
 
 
+@contextmanager
+def weight_averages(decays: list[float]):
+    """While open, a classifier trained by ``train_classifier`` also keeps an exponential moving
+    average of its weights per decay, updated after every optimiser step: yields {decay:
+    AveragedModel}, filled once training starts. A benchmark-only hook: the training loop has no
+    per-step callback, so the one-cycle schedule (stepped once per batch, right after the
+    optimiser) is wrapped here, and restored on leaving."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    averages: dict[float, AveragedModel] = {}
+    trained: list[torch.nn.Module] = []
+    build, schedule = classify_module.build_classifier, torch.optim.lr_scheduler.OneCycleLR
+
+    def building(p):
+        model = build(p)
+        trained[:] = [model]
+        averages.update({d: AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(d),
+                                          use_buffers=True) for d in decays})
+        return model
+
+    class Averaging(schedule):
+        def step(self, *args, **kwargs):
+            super().step(*args, **kwargs)
+            if trained and trained[0].training:   # the schedule's first step is in __init__
+                for average in averages.values():
+                    average.update_parameters(trained[0])
+
+    classify_module.build_classifier = building
+    torch.optim.lr_scheduler.OneCycleLR = Averaging
+    try:
+        yield averages
+    finally:
+        classify_module.build_classifier = build
+        torch.optim.lr_scheduler.OneCycleLR = schedule
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("crops", "ink", "strokes", "pens", "train", "tuning",
@@ -411,6 +452,8 @@ def main() -> None:
     parser.add_argument("--deskew", action="store_true",
                         help="train and read every image deskewed")
     parser.add_argument("--strings", action="store_true", help="also read the dev numbers")
+    parser.add_argument("--ema", type=float, nargs="+", metavar="DECAY", default=[],
+                        help="also measure moving averages of the weights, e.g. 0.999 0.9995")
     parser.add_argument("--save", type=Path, metavar="DIR",
                         help="train: save the variant in DIR as a models/ folder the photo "
                              "benchmark reads (reading_photos.py --models DIR)")
@@ -464,14 +507,15 @@ def main() -> None:
                           if args.keep_wide else r.segmentation)
         started = time.perf_counter()
         seed = params.seed if args.seed is None else args.seed
-        if args.deskew:
-            sets = training_sets(load_split(DATA, "train"), val, recipe, r.composer,
-                                 training_knobs, seed)   # as train_reader composes them
-            model, _ = train_classifier(recipe, seed, *map(deskewed_split, sets), device,
-                                        name="digit_reader")
-        else:
-            model, _, _ = train_reader(recipe, r.composer, training_knobs,
-                                       load_split(DATA, "train"), val, seed, device)
+        with weight_averages(args.ema) as averages:
+            if args.deskew:
+                sets = training_sets(load_split(DATA, "train"), val, recipe, r.composer,
+                                     training_knobs, seed)   # as train_reader composes them
+                model, _ = train_classifier(recipe, seed, *map(deskewed_split, sets), device,
+                                            name="digit_reader")
+            else:
+                model, _, _ = train_reader(recipe, r.composer, training_knobs,
+                                           load_split(DATA, "train"), val, seed, device)
         seconds = time.perf_counter() - started
         model = model.cpu()   # crop_classifier reads on the CPU, like the stage
         name = {**changes, **({"keep_wide": True} if args.keep_wide else {}),
@@ -485,10 +529,19 @@ def main() -> None:
             args.save.mkdir(parents=True, exist_ok=True)
             save_checkpoint(args.save / "digit_reader", model, KIND, classifier_config(recipe))
             shutil.copy(Path(MODELS) / READER_FILE, args.save / READER_FILE)
+        averaged = {decay: average.module.cpu().eval() for decay, average in averages.items()}
+        for decay, average in averaged.items():
+            print(f"weights averaged with decay {decay}: " + crop_errors(
+                average, val, r.composer, knobs.contrast_quantile, args.count, params.seed,
+                args.deskew), flush=True)
         if args.strings:
             numbers = dev_numbers(val, r.composer, args.per_length or 300, params.seed)
-            classify = crop_classifier(model)
-            print(dev_strings(deskewing(classify) if args.deskew else classify, numbers, knobs))
+            for label, variant in {"best epoch": model, **{f"averaged {d}": a for d, a
+                                                           in averaged.items()}}.items():
+                classify = crop_classifier(variant)
+                print((f"{label}: " if averaged else "")
+                      + dev_strings(deskewing(classify) if args.deskew else classify, numbers,
+                                    knobs), flush=True)
     else:
         classify = crop_classifier(load_digit_reader(MODELS))
         numbers = dev_numbers(val, r.composer, args.per_length or 300, params.seed)   # composed once
