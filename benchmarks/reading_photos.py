@@ -16,7 +16,9 @@ white with dark ones); then a white sheet on a desk photographed in perspective,
 squared (:data:`PERSPECTIVE`); then drawn with a round pen of one width, as a sketch pad or a
 ballpoint draws (:data:`PENS`); then written with a slant (:data:`SLANTED`); then in coloured
 ink on coloured paper (:data:`COLOURS`); then shrunk, the digits 6–19 px tall (:data:`SMALL`);
-then random numbers of 3–6 digits typed in six typefaces (:data:`TYPED`); then pages of two or
+then random numbers of 3–6 digits typed in six typefaces (:data:`TYPED`); then with a mark that
+is no digit — a minus sign, a comma, a point, a dash, an underline (:data:`MARKS`), written and
+typed (:data:`TYPED_MARKS`); then pages of two or
 three numbers (×4, dark on white) written one above the other (read right: every line, top to
 bottom, joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart
 5-digit numbers per condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling
@@ -37,6 +39,7 @@ import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
+from skimage.draw import disk, line_aa
 from skimage.transform import ProjectiveTransform, resize, rotate, warp
 
 from vaelab.core.params import load_params
@@ -220,6 +223,35 @@ TYPED = {
     "typed, 12-px font (digits ≈ 9 px)": 12,
 }
 
+# name → (mark, where): the number ×4, dark on white, with a mark a writer adds that is no
+#        digit — a minus sign, a thousands comma, a decimal point, a dash, an underline; paper
+#        is put in for a mark between two digits (`digits.pieces`: lines and marks dropped)
+MARKS = {
+    "a minus sign before the number (−1234)": ("dash", 0),
+    "a comma after the first digit (1,234)": ("comma", 1),
+    "a decimal point before the last (123.4)": ("point", 3),
+    "a dash in the middle (12-34)": ("dash", 2),
+    "underlined, 3 px under the digits": ("underline", 3),
+    "underlined, the line touching the digits": ("underline", 0),
+}
+
+# name → font size: as TYPED, 4–7 digits with a minus sign before them, a thousands comma, a
+#        decimal point or a dash after two (one of the four, drawn at random); read right when
+#        the digits are read, the mark left out
+TYPED_MARKS = {
+    "typed with − , . or -, 64-px font": 64,
+    "typed with − , . or -, 16-px font": 16,
+}
+
+
+def with_a_mark(digits: str, rng: np.random.Generator) -> str:
+    """``digits`` with one of: a minus sign before them, a comma before the last three, a point
+    before the last two, a dash after the first two."""
+    kind = int(rng.integers(4))
+    return ["-" + digits, digits[:-3] + "," + digits[-3:], digits[:-2] + "." + digits[-2:],
+            digits[:2] + "-" + digits[2:]][kind]
+
+
 # name → (numbers one above the other, paper between them × the digits' height, ruled)
 LINES = {
     "two lines, ½ a digit apart": (2, 0.5, False),
@@ -232,6 +264,42 @@ def enlarged(number: ComposedNumber) -> np.ndarray:
     """The number's canvas as ink in [0, 1], enlarged ×:data:`ENLARGE` (bicubic)."""
     ink = number.image.astype(np.float32) / 255
     return np.clip(resize(ink, (ink.shape[0] * ENLARGE, ink.shape[1] * ENLARGE), order=3), 0, 1)
+
+
+def marked(number: ComposedNumber, mark: str, where: int, rng: np.random.Generator
+           ) -> np.ndarray:
+    """The number ×:data:`ENLARGE`, dark ink on white, with ``mark`` drawn in a stroke as wide as
+    the digits' (≈ 3 MNIST px): a dash, comma or point in paper put in before digit ``where``
+    (0: before the number), or an underline ``where`` MNIST px under the lowest digit (0: on
+    their feet, touching them), from the first digit's left to the last one's right."""
+    ink = enlarged(number)
+    boxes = [[v * ENLARGE for v in box] for box in number.boxes]
+    top, bottom = min(b[0] for b in boxes), max(b[2] for b in boxes)
+    height, stroke = bottom - top, int(round(rng.uniform(2.5, 3.5) * ENLARGE))
+    if mark == "underline":
+        row = bottom + where * ENLARGE - (stroke // 2 if where == 0 else 0)
+        ink = np.pad(ink, ((0, max(0, row + stroke + 2 * ENLARGE - ink.shape[0])), (0, 0)))
+        ink[row:row + stroke, boxes[0][1]:boxes[-1][3]] = 0.95
+    else:
+        width = int(height * (0.5 if mark == "dash" else 0.35))
+        column = boxes[where][1] - ENLARGE if where < len(boxes) else boxes[-1][3] + ENLARGE
+        ink = np.concatenate([ink[:, :column], np.zeros((ink.shape[0], width), ink.dtype),
+                              ink[:, column:]], axis=1)
+        middle = column + width // 2
+        if mark == "dash":
+            row = int(top + rng.uniform(0.4, 0.6) * height) - stroke // 2
+            ink[row:row + stroke, column + width // 6:column + width - width // 6] = 0.95
+        else:   # a point on the line; a comma: a point with a tail hanging below it
+            rows, columns = disk((bottom - stroke // 2, middle), stroke / 2, shape=ink.shape)
+            ink[rows, columns] = 0.95
+            if mark == "comma":
+                rr, cc, _ = line_aa(bottom - stroke // 2, middle + stroke // 4,
+                                    bottom + stroke, middle - stroke // 2)
+                keep = (rr < ink.shape[0]) & (cc >= 0)
+                ink = np.pad(ink, ((0, max(0, int(rr.max()) + stroke - ink.shape[0])), (0, 0)))
+                for dr in range(-(stroke // 3), stroke // 3 + 1):
+                    ink[np.clip(rr[keep] + dr, 0, ink.shape[0] - 1), cc[keep]] = 0.95
+    return np.round((1.0 - 0.85 * ink) * 255).astype(np.uint8)
 
 
 def coloured(number: ComposedNumber, ink: tuple, paper: tuple) -> np.ndarray:
@@ -634,10 +702,11 @@ def main() -> None:
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         timed_row(name, numbers, [photograph(slanted(n, degrees), CONDITIONS[condition], rng)
                                   for n in numbers], reader)
-    for name, (ink, paper) in wanted(COLOURS).items():
+    # (not `paper`: a name bound anywhere in main would hide the function paper() everywhere in it)
+    for name, (ink_colour, paper_colour) in wanted(COLOURS).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
-        timed_row(name, numbers, [coloured(n, ink, paper) for n in numbers], reader)
+        timed_row(name, numbers, [coloured(n, ink_colour, paper_colour) for n in numbers], reader)
     for name, factor in wanted(SMALL).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
@@ -650,6 +719,19 @@ def main() -> None:
         wrong = [f"{t}→{r}" for (_, t), r in zip(printed, texts) if t != r]
         print(f"{name:44s} {1 - len(wrong) / len(texts):8.1%} {'':9s}  {', '.join(wrong[:4])}",
               flush=True)
+    for name, size in wanted(TYPED_MARKS).items():
+        rng = np.random.default_rng(args.seed)
+        printed = [(font, "".join(map(str, rng.integers(0, 10, rng.integers(4, 8)))))
+                   for font in FONTS for _ in range(max(1, args.numbers // len(FONTS)))]
+        texts = [reader.read(typed(with_a_mark(digits, rng), font, size)).text
+                 for font, digits in printed]
+        wrong = [f"{t}→{r}" for (_, t), r in zip(printed, texts) if t != r]
+        print(f"{name:44s} {1 - len(wrong) / len(texts):8.1%} {'':9s}  {', '.join(wrong[:4])}",
+              flush=True)
+    for name, (mark, where) in wanted(MARKS).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        timed_row(name, numbers, [marked(n, mark, where, rng) for n in numbers], reader)
     for name, (count, gap, ruled) in wanted(LINES).items():
         rng = np.random.default_rng(args.seed)
         pages = [[compose_number(*pool, 4, "apart", composer, rng) for _ in range(count)]

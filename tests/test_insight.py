@@ -246,6 +246,72 @@ def test_a_speck_far_above_or_below_a_digit_is_no_bit_of_it():
     assert (box.top, box.bottom) == (100, 146), box
 
 
+def test_a_line_drawn_under_the_digits_is_ignored():
+    """An underline (or a short line to write on) not touching the digits is no digit: left in,
+    it overlapped every digit's columns and merged them all into one piece."""
+    canvas = three_digits()
+    bar(canvas, 76, 12, 3, 170)                 # under all three, 6 px below them
+    pieces, notes = segment(canvas, KNOBS)
+    assert_spans(pieces)
+    assert any("line" in n and "drawn under" in n for n in notes), notes
+    over = three_digits()
+    bar(over, 22, 12, 3, 90)                    # over the first two only: as a piece
+    pieces, notes = segment(over, KNOBS)
+    assert_spans(pieces)
+    assert any(n.startswith("1 line(s) drawn under or over") for n in notes), notes
+
+
+def test_a_line_the_digits_stand_on_is_removed_and_their_strokes_kept():
+    """An underline the digits touch is one piece with them: removed as a line (ink on both
+    sides of it joined over it, as on ruled paper) — but a digit's own long foot is no line."""
+    canvas = three_digits()                     # digits' feet at row 70
+    bar(canvas, 68, 12, 4, 170)                 # rows 68-72, under all three
+    pieces, notes = segment(canvas, KNOBS)
+    assert "a line drawn under the digits removed" in notes, notes
+    assert_spans(pieces)
+    squat = np.zeros((40, 60), np.float32)      # a squat 2's foot, longer than twice the
+    ring(squat, 20, 20, height=8, width=16)     # height of the ink above it (a digit in a
+    bar(squat, 27, 19, 3, 17)                   # composed training number did this)
+    pieces, notes = segment(squat, dataclasses.replace(KNOBS, split_aspect=3.0))
+    assert len(pieces) == 1 and not any("line" in n for n in notes), notes
+    assert pieces[0].box.bottom == 30
+
+
+def test_a_point_a_comma_and_a_dash_between_digits_are_ignored():
+    """A minus sign before the number, a comma and a point between its digits: each in columns
+    of its own, short, low in the line or flat across its middle — not read as a digit (a dash
+    read as 7, a comma as 1) nor joined to a neighbour's crop."""
+    canvas = np.zeros((100, 260), np.float32)
+    bar(canvas, 48, 4, 4, 14)                   # a dash at mid-height
+    ring(canvas, 30, 24)
+    bar(canvas, 62, 58, 14, 4)                  # a comma: from 8 px above the foot to 6 below
+    ring(canvas, 30, 70)
+    bar(canvas, 66, 104, 4, 4)                  # a point on the line
+    ring(canvas, 30, 114)
+    bar(canvas, 30, 160, 40, 6)                 # a '1'
+    pieces, notes = segment(canvas, KNOBS)
+    assert_spans(pieces, [(24, 52), (70, 98), (114, 142), (160, 166)])
+    # (the point, smaller than a quarter of the tallest, is a speck already)
+    assert any(n.startswith("2 mark(s) between the digits ignored") for n in notes), notes
+    assert any(n.startswith("1 speck(s)") for n in notes), notes
+
+
+def test_a_flat_zero_and_a_digits_loose_foot_are_no_marks():
+    """What the marks rule must leave: a flat 0 less than half as tall as its neighbours, at
+    mid-height (a loop several pixels high, not a stroke's thickness), and the loose foot of a
+    digit low in the line that shares a few of its columns. Both stay ink of the number (the
+    short 0 joins a neighbour, as any short piece does: _join_short; the foot joins its digit)."""
+    canvas = np.zeros((100, 200), np.float32)
+    ring(canvas, 30, 10)
+    ring(canvas, 42, 60, height=16, width=26)   # a flat 0, rows 42-58, 12 px from its neighbour
+    ring(canvas, 30, 100, height=30, width=24)  # a body, rows 30-60, columns 100-124 ...
+    bar(canvas, 63, 120, 4, 18)                 # ... and its foot under its last 4 columns
+    pieces, notes = segment(canvas, KNOBS)
+    assert not any("mark(s)" in n for n in notes), notes
+    assert min(p.box.left for p in pieces) == 10 and max(p.box.right for p in pieces) == 138
+    assert sum(float(p.ink.sum()) for p in pieces) == pytest.approx(float(canvas.sum()), rel=1e-4)
+
+
 def three_digits() -> np.ndarray:
     """A ring, a '1' and a ring: white ink on black, digit tops at row 30, bottoms at row 70."""
     canvas = np.zeros((100, 200), np.float32)
