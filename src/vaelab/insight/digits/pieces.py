@@ -48,7 +48,7 @@ SOLID_FILL = 0.85            # a piece filling this much of its box is a blob, n
 LINE_FLAT = 0.25             # a piece at most this × the tallest high, under or over the columns
 LINE_SPAN = 2                # ... of this many digit-tall pieces, is a line drawn by the number
 UNDERLINE_SPAN = 0.9         # a straight run across this share of the ink's columns, under its
-                             # middle, RULED_LINE_HEIGHTS × as long as its tallest piece: a line
+                             # middle, RULED_LINE_HEIGHTS × as long as the ink is tall: a line
 DASH_ASPECT = 1.5            # a piece this × as wide as high, LINE_FLAT high, mid-line: a dash
 POINT_WIDTH = 1.2            # a short piece no wider than this × its height, low: a point, comma
 
@@ -221,9 +221,8 @@ def _underline(binary: np.ndarray) -> np.ndarray:
     line to write on as long as the number): a run across at least :data:`UNDERLINE_SPAN` of
     the columns that hold ink, below the ink's middle, :data:`RULED_LINE_HEIGHTS` × as long as
     the ink with it is tall at least (a digit's bar or foot spans at most its own digit, the
-    joined feet of two touching digits are still shorter). Lines across
-    the whole picture are ruled lines
-    (:func:`_ruled_lines`); one apart from the digits goes as a piece
+    joined feet of two touching digits are still shorter). Lines across the whole picture are
+    ruled lines (:func:`_ruled_lines`); a shorter one apart from the digits goes as a piece
     (:func:`_without_drawn_lines`)."""
     none = np.zeros_like(binary)
     columns = np.flatnonzero(binary.any(axis=0))
@@ -330,18 +329,20 @@ def _one_per_cell(groups: list[list[int]], boxes: dict, cells: list[Cell]
 def _without_drawn_lines(groups: list[list[int]], boxes: dict, tallest: int
                          ) -> tuple[list[list[int]], int]:
     """(the groups less lines drawn under or over the digits — an underline, a short line to
-    write on — and how many): a piece at most :data:`LINE_FLAT` × the tallest high that lies
-    under or over at least half the columns of :data:`LINE_SPAN` or more pieces as tall as
-    half a digit. No digit is so flat and wide (a 7's or a 5's bar spans its own digit); left in,
-    it merged every digit above it into one piece. A line the digits touch is one piece with
-    them, and stays (ruled lines across the whole picture are removed before: _strokes)."""
+    write on — and how many): a piece at most :data:`LINE_FLAT` × the tallest high, at least as
+    long as the tallest is high, that lies under or over at least half the columns of
+    :data:`LINE_SPAN` or more pieces as tall as half a digit. No digit is so flat and wide (a
+    7's or a 5's bar spans its own digit); left in, it merged every digit above it into one
+    piece. A line the digits touch is one piece with them (:func:`_underline`, in
+    :func:`_strokes`)."""
     spans = [_group_box(g, boxes) for g in groups]
     tall = [(left, right) for top, left, bottom, right in spans
             if bottom - top >= MIN_HALF_HEIGHT * tallest]
     kept: list[list[int]] = []
     for group, (top, left, bottom, right) in zip(groups, spans):
         under = sum(min(right, r) - max(left, le) >= 0.5 * (r - le) for le, r in tall)
-        if not (bottom - top <= LINE_FLAT * tallest and under >= LINE_SPAN):
+        flat = bottom - top <= LINE_FLAT * tallest and right - left >= tallest
+        if not (flat and under >= LINE_SPAN):
             kept.append(group)
     return kept, len(groups) - len(kept)
 
@@ -366,20 +367,22 @@ def _without_marks(groups: list[list[int]], boxes: dict, tallest: int, specks: l
         return groups, 0
     line_top = float(np.median([span[0] for span in tall]))
     line_height = max(float(np.median([span[2] for span in tall])) - line_top, 1.0)
-    others = spans + [boxes[speck] for speck in specks]
+    # every other piece's box, specks too (a noisy picture holds 10⁵ of them): (4, N)
+    tops, lefts, bottoms, rights = np.array(spans + [boxes[speck] for speck in specks]).T
     kept: list[list[int]] = []
     for index, (group, (top, left, bottom, right)) in enumerate(zip(groups, spans)):
         height, width, middle = bottom - top, right - left, (top + bottom) / 2 - line_top
-        # (boxes end one past their last column: touching columns meet at equal values)
-        alone = not any(min(right, r) >= max(left, le) and t - tallest <= bottom
-                        and top <= b + tallest
-                        for other, (t, le, b, r) in enumerate(others) if other != index)
         point = (height < MIN_HALF_HEIGHT * tallest and width <= POINT_WIDTH * height
                  and top >= line_top + 0.5 * line_height)
         dash = (height <= LINE_FLAT * tallest and width >= DASH_ASPECT * height
                 and 0.25 <= middle / line_height <= 0.75)
-        if alone and (point or dash):
-            continue
+        if point or dash:
+            # (boxes end one past their last column: touching columns meet at equal values)
+            near = ((np.minimum(right, rights) >= np.maximum(left, lefts))
+                    & (tops - tallest <= bottom) & (top <= bottoms + tallest))
+            near[index] = False
+            if not near.any():
+                continue
         kept.append(group)
     return kept, len(groups) - len(kept)
 
