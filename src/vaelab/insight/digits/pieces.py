@@ -1,7 +1,7 @@
 """Step 2: the digits of an ink image (:func:`segment`) — ruled lines and boxes removed
 (:func:`_strokes`), Otsu threshold, a small closing, connected components (skimage), a faint
-digit kept whole, specks, lines drawn under the digits and marks between them (a point, a comma,
-a dash) dropped, pieces of one digit merged (a broken 5), wide pieces cut where
+digit kept whole, specks, lines drawn under the digits and marks between them (a comma, a
+dash) dropped, pieces of one digit merged (a broken 5), wide pieces cut where
 the classifier is most confident about both halves (touching and overlapping digits).
 """
 
@@ -35,22 +35,18 @@ from vaelab.insight.digits.common import (
     _regions,
 )
 from vaelab.insight.digits.crop import mnist_crop
-from vaelab.insight.digits.ruled_lines import (
-    RULED_LINE_HEIGHTS,
-    _darker,
-    _ruled_lines,
-    _without_lines,
-)
+from vaelab.insight.digits.ruled_lines import _darker, _ruled_lines, _without_lines
 from vaelab.insight.params import SegmentationParams
 
 FORCED_SPLIT = 2.2           # a piece this many typical digit widths wide is always cut
 SOLID_FILL = 0.85            # a piece filling this much of its box is a blob, not a stroke
-LINE_FLAT = 0.25             # a piece at most this × the tallest high, under or over the columns
-LINE_SPAN = 2                # ... of this many digit-tall pieces, is a line drawn by the number
-UNDERLINE_SPAN = 0.9         # a straight run across this share of the ink's columns, under its
-                             # middle, RULED_LINE_HEIGHTS × as long as the ink is tall: a line
+LINE_FLAT = 0.25             # a piece at most this × the tallest high, LINE_LONG × as long,
+LINE_LONG = 1.5              # ... under or over the columns of LINE_SPAN digits (pieces
+LINE_SPAN = 2                # ... overlapping in columns count as one), is a line drawn by them
 DASH_ASPECT = 1.5            # a piece this × as wide as high, LINE_FLAT high, mid-line: a dash
-POINT_WIDTH = 1.2            # a short piece no wider than this × its height, low: a point, comma
+COMMA_HEIGHT = 0.4           # a piece under this × the tallest high, COMMA_WIDTH × wide at
+COMMA_WIDTH = 0.2            # ... most, hanging below the digits' feet by COMMA_BELOW × their
+COMMA_BELOW = 0.15           # ... height: a comma (a digit written small stands on the line)
 
 
 def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = None,
@@ -108,7 +104,7 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     if not cells:
         groups, marks = _without_marks(groups, boxes, tallest, small)
         if marks:
-            notes.append(f"{marks} mark(s) between the digits ignored (a point, comma or dash)")
+            notes.append(f"{marks} mark(s) between the digits ignored (a comma or dash)")
     if not groups:
         return [], notes + ["no digit found besides lines and marks"]
     groups = _join_short(groups, boxes, tallest)
@@ -205,42 +201,7 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
         ink, threshold = _cleared(ink, boxes)
         if threshold is None:
             return ink, None, notes + ["no ink found besides the boxes"], cells
-    elif not (cells or across.any()):   # (ruled paper's lines run on beyond the writing)
-        line = _underline(ink > threshold)
-        if line.any():   # one piece with the digits it touches: merged them all
-            notes.append("a line drawn under the digits removed")
-            ink = _without_lines(ink, _dilate(line, 1), np.zeros_like(line))
-            if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-                return ink, None, notes + ["no ink found besides the line"], cells
-            threshold = threshold_otsu(ink)
     return ink, threshold, notes, cells
-
-
-def _underline(binary: np.ndarray) -> np.ndarray:
-    """The pixels of a straight line drawn under the writing and touching it (an underline, a
-    line to write on as long as the number): a run across at least :data:`UNDERLINE_SPAN` of
-    the columns that hold ink, below the ink's middle, :data:`RULED_LINE_HEIGHTS` × as long as
-    the ink with it is tall at least (a digit's bar or foot spans at most its own digit, the
-    joined feet of two touching digits are still shorter). Lines across the whole picture are
-    ruled lines (:func:`_ruled_lines`); a shorter one apart from the digits goes as a piece
-    (:func:`_without_drawn_lines`)."""
-    none = np.zeros_like(binary)
-    columns = np.flatnonzero(binary.any(axis=0))
-    if columns.size == 0:
-        return none
-    length = int(np.ceil(UNDERLINE_SPAN * (columns[-1] - columns[0] + 1)))
-    if length < 2 * MIN_DIGIT_PX or binary.sum(axis=1).max(initial=0) < length:
-        return none
-    runs = ndimage.minimum_filter1d(binary.astype(np.uint8), length, axis=1, mode="constant")
-    runs = ndimage.maximum_filter1d(runs, length, axis=1, mode="constant").astype(bool)
-    rows = np.flatnonzero(binary.any(axis=1))
-    runs[:(rows[0] + rows[-1]) // 2 + 1] = False    # under the ink's middle only
-    # twice as long as all the ink is tall, the line with it (what is left once the run is gone
-    # would not do: a 4 without its bar is two short strokes; nor would the ink above the run:
-    # a squat 2 stands on a long foot)
-    if not runs.any() or length < RULED_LINE_HEIGHTS * (rows[-1] - rows[0] + 1):
-        return none
-    return runs
 
 
 def _cleared(ink: np.ndarray, printed: np.ndarray) -> tuple[np.ndarray, float | None]:
@@ -329,31 +290,42 @@ def _one_per_cell(groups: list[list[int]], boxes: dict, cells: list[Cell]
 def _without_drawn_lines(groups: list[list[int]], boxes: dict, tallest: int
                          ) -> tuple[list[list[int]], int]:
     """(the groups less lines drawn under or over the digits — an underline, a short line to
-    write on — and how many): a piece at most :data:`LINE_FLAT` × the tallest high, at least as
-    long as the tallest is high, that lies under or over at least half the columns of
-    :data:`LINE_SPAN` or more pieces as tall as half a digit. No digit is so flat and wide (a
-    7's or a 5's bar spans its own digit); left in, it merged every digit above it into one
-    piece. A line the digits touch is one piece with them (:func:`_underline`, in
-    :func:`_strokes`)."""
+    write on — and how many): a piece at most :data:`LINE_FLAT` × the tallest high and
+    :data:`LINE_LONG` × as long, wholly under the feet (or over the tops) of the digits it
+    spans, that lies under or over at least half the columns of :data:`LINE_SPAN` or more
+    digits — pieces as tall as half a digit, those overlapping in columns counted as one (a
+    digit broken in two). No digit is so flat and long (a 2's foot spans its own digit, and
+    a narrow 1 beside it at most); left in, a line merged every digit above it into one piece.
+    A line the digits touch is one piece with them and stays (README, "Not handled")."""
     spans = [_group_box(g, boxes) for g in groups]
-    tall = [(left, right) for top, left, bottom, right in spans
-            if bottom - top >= MIN_HALF_HEIGHT * tallest]
+    digits: list[list[int]] = []      # [top, left, bottom, right] of each digit, left to right
+    tall = sorted((span for span in spans if span[2] - span[0] >= MIN_HALF_HEIGHT * tallest),
+                  key=lambda span: span[1])
+    for top, left, bottom, right in tall:
+        if digits and left < digits[-1][3]:
+            last = digits[-1]
+            digits[-1] = [min(last[0], top), last[1], max(last[2], bottom), max(last[3], right)]
+        else:
+            digits.append([top, left, bottom, right])
     kept: list[list[int]] = []
     for group, (top, left, bottom, right) in zip(groups, spans):
-        under = sum(min(right, r) - max(left, le) >= 0.5 * (r - le) for le, r in tall)
-        flat = bottom - top <= LINE_FLAT * tallest and right - left >= tallest
-        if not (flat and under >= LINE_SPAN):
+        spanned = [d for d in digits if min(right, d[3]) - max(left, d[1]) >= 0.5 * (d[3] - d[1])]
+        line = (bottom - top <= LINE_FLAT * tallest and right - left >= LINE_LONG * tallest
+                and len(spanned) >= LINE_SPAN
+                and (top >= max(d[2] for d in spanned) or bottom <= min(d[0] for d in spanned)))
+        if not line:
             kept.append(group)
     return kept, len(groups) - len(kept)
 
 
 def _without_marks(groups: list[list[int]], boxes: dict, tallest: int, specks: list[int]
                    ) -> tuple[list[list[int]], int]:
-    """(the groups less the marks between digits — a point, a comma, a dash — and how many): a
+    """(the groups less the marks between digits — a comma, a dash — and how many): a
     piece with paper on both sides — no other ink in its columns or next to them, pieces or
-    ``specks`` within a digit's height — that is either less than half as tall as the tallest,
-    about as wide as high (:data:`POINT_WIDTH`) and in the lower half of the digits' line (a
-    point, or a comma hanging below it), or as thin as a stroke (:data:`LINE_FLAT`),
+    ``specks`` within a digit's height — that is either short and narrow (:data:`COMMA_HEIGHT`,
+    :data:`COMMA_WIDTH` × the tallest), in the lower half of the digits' line and hanging below
+    their feet (:data:`COMMA_BELOW`: a comma; a point is a speck already, and a digit written
+    small stands on the line), or as thin as a stroke (:data:`LINE_FLAT`),
     :data:`DASH_ASPECT` × as wide as high, across the line's middle (a dash, a minus sign). Joined
     to its neighbour as a loose bit of a digit (:func:`_join_short`), such a mark went into that
     digit's crop (a comma made a 2 read as 3), or it was read as a digit of its own (a dash as
@@ -366,17 +338,19 @@ def _without_marks(groups: list[list[int]], boxes: dict, tallest: int, specks: l
     if not tall:
         return groups, 0
     line_top = float(np.median([span[0] for span in tall]))
-    line_height = max(float(np.median([span[2] for span in tall])) - line_top, 1.0)
+    line_bottom = float(np.median([span[2] for span in tall]))
+    line_height = max(line_bottom - line_top, 1.0)
     # every other piece's box, specks too (a noisy picture holds 10⁵ of them): (4, N)
     tops, lefts, bottoms, rights = np.array(spans + [boxes[speck] for speck in specks]).T
     kept: list[list[int]] = []
     for index, (group, (top, left, bottom, right)) in enumerate(zip(groups, spans)):
         height, width, middle = bottom - top, right - left, (top + bottom) / 2 - line_top
-        point = (height < MIN_HALF_HEIGHT * tallest and width <= POINT_WIDTH * height
-                 and top >= line_top + 0.5 * line_height)
+        comma = (height < COMMA_HEIGHT * tallest and width <= COMMA_WIDTH * tallest
+                 and top >= line_top + 0.5 * line_height
+                 and bottom >= line_bottom + COMMA_BELOW * line_height)
         dash = (height <= LINE_FLAT * tallest and width >= DASH_ASPECT * height
                 and 0.25 <= middle / line_height <= 0.75)
-        if point or dash:
+        if comma or dash:
             # (boxes end one past their last column: touching columns meet at equal values)
             near = ((np.minimum(right, rights) >= np.maximum(left, lefts))
                     & (tops - tallest <= bottom) & (top <= bottoms + tallest))
