@@ -96,7 +96,9 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     if not groups:
         return [], notes + [f"no digit-sized ink found ({len(small)} speck(s) smaller than "
                             f"{min_side:.0f} px)"]
-    if not cells:   # (in a form, what lies in a box is its digit's: _one_per_cell)
+    # (in a form, what lies in a box is its digit's: _one_per_cell). Neither drops a piece half
+    # a digit tall, so the tallest stays and groups are never left empty.
+    if not cells:
         groups, lines = _without_drawn_lines(groups, boxes, tallest)
         if lines:
             notes.append(f"{lines} line(s) drawn under or over the digits ignored")
@@ -105,8 +107,6 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
         groups, marks = _without_marks(groups, boxes, tallest, small)
         if marks:
             notes.append(f"{marks} mark(s) between the digits ignored (a comma or dash)")
-    if not groups:
-        return [], notes + ["no digit found besides lines and marks"]
     groups = _join_short(groups, boxes, tallest)
     groups, whole = _one_per_cell(groups, boxes, cells)
     # A small piece inside a digit's columns, within a digit's height of it, is a broken-off
