@@ -18,7 +18,8 @@ ballpoint draws (:data:`PENS`); then written with a slant (:data:`SLANTED`); the
 ink on coloured paper (:data:`COLOURS`); then shrunk, the digits 6–19 px tall (:data:`SMALL`);
 then random numbers of 3–6 digits typed in six typefaces (:data:`TYPED`); then with a mark that
 is no digit — a minus sign, a comma, a point, a dash, an underline (:data:`MARKS`), written and
-typed (:data:`TYPED_MARKS`); then pages of two or
+typed (:data:`TYPED_MARKS`); then with a ring or a box drawn round the number (:data:`FRAMES`);
+then pages of two or
 three numbers (×4, dark on white) written one above the other (read right: every line, top to
 bottom, joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart
 5-digit numbers per condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling
@@ -244,6 +245,20 @@ TYPED_MARKS = {
 }
 
 
+# name → (frame, how far round it runs (turns), how close round the digits (1: paper round
+#         them), pen width (× the number's height; None: 3-6 %), ×ENLARGE or not): the number,
+#         dark on white, with a frame drawn round it — a ring (an answer circled), a box
+#         drawn by hand (`digits.frames`)
+FRAMES = {
+    "a ring round the number": ("ring", 1.05, 1.0, None, True),
+    "a ring round it, not closed (a 20° gap)": ("ring", 0.945, 1.0, None, True),
+    "a ring round it, touching the end digits": ("ring", 1.05, 0.8, None, True),
+    "a ring round it in a thin pen (1.5 px)": ("ring", 1.05, 1.0, 1.5, True),
+    "a ring round it at the canvas's size (×1)": ("ring", 1.05, 1.0, 1.5, False),
+    "a box drawn round it by hand, turned 3°": ("box", 1.0, 1.0, None, True),
+}
+
+
 def with_a_mark(digits: str, rng: np.random.Generator) -> str:
     """``digits`` with one of: a minus sign before them, a comma before the last three, a point
     before the last two, a dash after the first two."""
@@ -299,6 +314,47 @@ def marked(number: ComposedNumber, mark: str, where: int, rng: np.random.Generat
                 ink = np.pad(ink, ((0, max(0, int(rr.max()) + stroke - ink.shape[0])), (0, 0)))
                 for dr in range(-(stroke // 3), stroke // 3 + 1):
                     ink[np.clip(rr[keep] + dr, 0, ink.shape[0] - 1), cc[keep]] = 0.95
+    return np.round((1.0 - 0.85 * ink) * 255).astype(np.uint8)
+
+
+def framed(number: ComposedNumber, frame: str, turns: float, closeness: float,
+           pen: float | None, large: bool, rng: np.random.Generator) -> np.ndarray:
+    """The number (×:data:`ENLARGE` when ``large``) dark on white with paper round it and a
+    frame drawn round it by a round pen (:data:`FRAMES`): an oval ring that wobbles as a hand
+    draws it, from a random start round ``turns`` of a turn (over 1: its ends overlap; under:
+    a gap), ``closeness`` × the room round the digits away from the picture's middle (under 1:
+    it runs into the end digits); or a box, its corners joined by slightly bowed sides, turned
+    by 3°."""
+    ink = enlarged(number) if large else number.image.astype(np.float32) / 255
+    h, w = ink.shape
+    pad_y, pad_x = int(0.45 * h), int(0.2 * w)
+    ink = np.pad(ink, ((pad_y, pad_y), (pad_x, pad_x)))
+    height, width = ink.shape
+    stroke = pen if pen is not None else rng.uniform(0.03, 0.06) * h
+    cy, cx = height / 2, width / 2
+    if frame == "ring":
+        t = rng.uniform(0, 2 * np.pi) + np.linspace(0, 2 * np.pi * turns, 2000)
+        harmonics = np.arange(1, 4)
+        wobble = 1 + (rng.normal(0, 0.06, 3)[None] / harmonics[None]
+                      * np.sin(harmonics[None] * t[:, None] + rng.uniform(0, 2 * np.pi, 3)[None])
+                      ).sum(axis=1)
+        a, b = 0.88 * closeness * (cy - stroke), 0.88 * closeness * (cx - stroke)
+        rows, columns = cy + a * wobble * np.sin(t), cx + b * wobble * np.cos(t)
+    else:
+        margin = 0.07 * width
+        corners = np.array([[margin, margin], [margin, width - margin],
+                            [height - margin, width - margin], [height - margin, margin],
+                            [margin, margin + 10]])
+        steps = np.linspace(0, 1, 800)
+        rows = np.concatenate([r0 + (r1 - r0) * steps + rng.normal(0, 0.4)
+                               for (r0, _), (r1, _) in zip(corners, corners[1:])])
+        columns = np.concatenate([c0 + (c1 - c0) * steps
+                                  for (_, c0), (_, c1) in zip(corners, corners[1:])])
+        turn = np.deg2rad(3.0)
+        rows, columns = (cy + (rows - cy) * np.cos(turn) + (columns - cx) * np.sin(turn),
+                         cx - (rows - cy) * np.sin(turn) + (columns - cx) * np.cos(turn))
+    for row, column in zip(rows, columns):
+        ink[disk((row, column), stroke / 2, shape=ink.shape)] = 0.95
     return np.round((1.0 - 0.85 * ink) * 255).astype(np.uint8)
 
 
@@ -732,6 +788,10 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         timed_row(name, numbers, [marked(n, mark, where, rng) for n in numbers], reader)
+    for name, settings in wanted(FRAMES).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        timed_row(name, numbers, [framed(n, *settings, rng) for n in numbers], reader)
     for name, (count, gap, ruled) in wanted(LINES).items():
         rng = np.random.default_rng(args.seed)
         pages = [[compose_number(*pool, 4, "apart", composer, rng) for _ in range(count)]

@@ -313,6 +313,88 @@ def test_a_flat_zero_and_a_digits_loose_foot_are_no_marks():
     assert sum(float(p.ink.sum()) for p in pieces) == pytest.approx(float(canvas.sum()), rel=1e-4)
 
 
+def frame_ring(canvas: np.ndarray, box: tuple[int, int, int, int], stroke: int = 3,
+               gap: tuple[float, float] | None = None) -> None:
+    """An oval ring drawn round ``box`` (top, left, bottom, right, its outer edge) with a pen
+    ``stroke`` px wide, as a hand rings a number; ``gap``: the angles (degrees, 0 to the right,
+    counted downwards) left out, a ring not closed."""
+    top, left, bottom, right = box
+    rr, cc = np.ogrid[:canvas.shape[0], :canvas.shape[1]]
+    cy, cx, a, b = (top + bottom) / 2, (left + right) / 2, (bottom - top) / 2, (right - left) / 2
+    outer = ((rr - cy) / a) ** 2 + ((cc - cx) / b) ** 2 <= 1
+    inner = ((rr - cy) / (a - stroke)) ** 2 + ((cc - cx) / (b - stroke)) ** 2 <= 1
+    band = outer & ~inner
+    if gap is not None:
+        angles = np.degrees(np.arctan2(rr - cy, cc - cx)) % 360
+        band &= ~((angles >= gap[0]) & (angles <= gap[1]))
+    canvas[band] = 1.0
+
+
+def test_a_ring_round_the_number_is_removed_closed_or_not():
+    """A ring drawn round a number (an answer circled) was one piece round all the digits: cut
+    into 'digits' across them (0104 read 653). Closed, or open by a pen's gap, it goes; the
+    digits stay as they were."""
+    for gap in (None, (330, 355), (80, 110)):
+        canvas = np.zeros((100, 200), np.float32)
+        canvas[:, :] = three_digits()
+        frame_ring(canvas, (2, 2, 98, 198), gap=gap)
+        pieces, notes = segment(canvas, KNOBS)
+        assert "1 frame(s) drawn round the digits removed" in notes, (gap, notes)
+        assert_spans(pieces)
+        for piece in pieces:     # nothing of the ring left in a digit's box
+            assert abs(piece.box.top - 30) <= 1 and abs(piece.box.bottom - 70) <= 1, piece.box
+
+
+def test_a_digit_touching_its_ring_keeps_its_strokes_and_rings_in_rings_go():
+    canvas = np.zeros((100, 200), np.float32)
+    canvas[:, :] = three_digits()
+    bar(canvas, 30, 4, 40, 6)          # a '1' touching the ring (columns 4-10) from inside
+    frame_ring(canvas, (2, 2, 98, 198), stroke=3)
+    pieces, notes = segment(canvas, KNOBS)
+    assert "1 frame(s) drawn round the digits removed" in notes, notes
+    assert_spans(pieces, [(6, 10), *THREE_SPANS], tolerance=2)
+    twice = np.zeros((120, 240), np.float32)
+    twice[10:110, 20:220] = three_digits()
+    frame_ring(twice, (0, 0, 120, 240))
+    frame_ring(twice, (12, 14, 108, 226))
+    pieces, notes = segment(twice, KNOBS)
+    assert "2 frame(s) drawn round the digits removed" in notes, notes
+    assert_spans(pieces, [(40, 68), (110, 116), (160, 188)])
+
+
+def test_what_a_digits_loop_holds_is_no_frame():
+    """A 0 with a speck in its hole, an 8 with a broken-off bit of stroke in a bowl, a 0 round
+    a stroke half its height (a digit crossed out is not a frame here either: what it holds
+    is no digit beside digits): each stays one digit, nothing removed as a frame."""
+    canvas = np.zeros((100, 200), np.float32)
+    ring(canvas, 30, 20)                        # a 0, rows 30-70 ...
+    canvas[48:52, 32:36] = 1.0                  # ... a speck in its hole
+    ring(canvas, 30, 80, height=20, width=26)   # an 8: two bowls, rows 30-50 and 50-70 ...
+    ring(canvas, 50, 80, height=20, width=26)
+    bar(canvas, 55, 92, 8, 3)                   # ... a bit of stroke in the lower one
+    ring(canvas, 30, 140)
+    pieces, notes = segment(canvas, KNOBS)
+    assert not any("frame" in n for n in notes), notes
+    assert_spans(pieces, [(20, 48), (80, 106), (140, 168)])
+    alone = np.zeros((80, 60), np.float32)
+    ring(alone, 20, 16, height=40, width=28)     # a single 0 ...
+    bar(alone, 36, 29, 8, 2)                     # ... round a short stroke (a fifth of it)
+    pieces, notes = segment(alone, KNOBS)
+    assert len(pieces) == 1 and not any("frame" in n for n in notes), notes
+
+
+def test_a_circled_digit_reads_as_the_digit():
+    canvas = np.zeros((120, 120), np.float32)
+    ring(canvas, 40, 46)                          # a 0, rows 40-80, columns 46-74
+    frame_ring(canvas, (4, 8, 116, 112), stroke=4)
+    reading = read_number(np.round((1.0 - 0.85 * canvas) * 255).astype(np.uint8),
+                          constant_classify, KNOBS)
+    assert any(n.startswith("1 frame(s) drawn round") for n in reading.notes), reading.notes
+    assert len(reading.digits) == 1
+    box = reading.digits[0].box
+    assert abs(box.left - 46) <= 2 and abs(box.right - 74) <= 2 and abs(box.top - 40) <= 2, box
+
+
 def three_digits() -> np.ndarray:
     """A ring, a '1' and a ring: white ink on black, digit tops at row 30, bottoms at row 70."""
     canvas = np.zeros((100, 200), np.float32)
@@ -1915,12 +1997,27 @@ def test_inverted_and_16_bit_pictures_give_the_same_ink():
     (np.zeros((20, 20, 2), np.uint8), "expected"),
     (np.full((20, 20), np.nan, np.float32), "NaN"),
     (np.full((20, 20), 300.0), "expected"),
+    (np.full((20, 20), -0.6), "expected"),
     (np.array([["a"] * 20] * 20), "numbers"),
     (np.ones((20, 20), np.complex64), "numbers"),
 ])
 def test_bad_pictures_raise_a_clear_error(picture, message):
     with pytest.raises(UnreadableImage, match=message):
         read_number(picture, constant_classify, KNOBS)
+
+
+def test_a_float_picture_overshooting_its_range_a_little_is_read_as_zero_to_one():
+    """Noise added to a [0, 1] picture leaves values a little above 1 (and below 0): taken as a
+    [0, 255] picture, it was all but black — "no ink found: the picture is empty"."""
+    canvas = three_digits()
+    noisy = 1.0 - 0.3 * canvas + np.random.default_rng(0).normal(0, 0.02, canvas.shape)
+    assert noisy.max() > 1.0 and noisy.min() < 0.7
+    reading = read_number(noisy, constant_classify, KNOBS)
+    clipped = read_number(np.clip(noisy, 0, 1), constant_classify, KNOBS)
+    assert len(reading.digits) == 3 and reading.text == clipped.text
+    assert [d.box for d in reading.digits] == [d.box for d in clipped.digits]
+    below = read_number(0.3 * canvas - 0.05, constant_classify, KNOBS)   # white ink on black
+    assert len(below.digits) == 3
 
 
 def test_a_huge_picture_is_checked_whole_but_only_its_kept_pixels_become_floats():

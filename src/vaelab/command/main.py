@@ -60,7 +60,8 @@ def parser() -> argparse.ArgumentParser:
                           "columns: file, number, digits, confidences, min_confidence, notes, error "
                           "(explain with --explain); exit status 1 when a file could not be read\n"
                           "number holds the digits alone: a minus sign, comma, point or dash between "
-                          "them and a line drawn under them are left out and said in notes",
+                          "them, a line drawn under them and a ring or box drawn round them are "
+                          "left out and said in notes",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     batch_options(read, "IMAGE_OR_DIR")
     read.add_argument("--explain", type=Path, metavar="DIR",

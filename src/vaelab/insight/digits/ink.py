@@ -24,6 +24,8 @@ from vaelab.insight.digits.ruled_lines import _ruled_lines
 
 MIN_SIDE = 8                 # smaller pictures cannot hold a digit
 MAX_SIDE = 2048              # larger pictures are downscaled first (memory, time)
+FLOAT_SLACK = 0.5            # float values this far outside [0, 1] (noise added, a filter's
+                             # ringing) are a [0, 1] picture, clipped; beyond 1 + this, [0, 255]
 MAX_PIXELS = 200_000_000     # refused outright: decoding alone would need gigabytes
 PAPER_QUANTILE = 0.1         # the paper's level in a block of the picture: most of it is paper
 PAPER_WINDOW = 2.0           # stroke widths (the boldest): the window of the paper's level
@@ -59,7 +61,7 @@ def ink_on_sheet(picture: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | N
     (None: the paper fills the picture) — the extent ruled lines on it can span.
 
     Accepted: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays of bool, uint8, uint16 or floats
-    in [0, 1] (or [0, 255]). Transparent pixels of an RGBA picture are paper. The paper is the
+    in [0, 1] (overshooting it by :data:`FLOAT_SLACK` at most: clipped) or [0, 255]. Transparent pixels of an RGBA picture are paper. The paper is the
     colour of the border (:func:`_paper_is_light`), so dark ink on white and white ink on black
     both work; a sheet on a darker desk is read on the sheet alone (:func:`_inside_sheet`), and
     so is a grey page turned in an editor, its corners filled white.
@@ -379,7 +381,10 @@ def _unit_range(picture: np.ndarray, step: int = 1, rows: slice = slice(None),
     low, high = float(np.float32(picture.min())), float(np.float32(picture.max()))
     if not (np.isfinite(low) and np.isfinite(high)):
         raise UnreadableImage("picture holds NaN or infinite values")
-    if low < 0 or high > 255:
+    if low < -FLOAT_SLACK or high > 255 + FLOAT_SLACK:
         raise UnreadableImage(f"picture values in [{low:g}, {high:g}]: expected [0, 1] or [0, 255]")
     values = kept.astype(np.float32)
-    return values / 255.0 if high > 1.0 else values
+    if high > 1.0 + FLOAT_SLACK:
+        values /= 255.0
+    # (as [0, 255], a picture that overshoots 1 by noise read as black: "the picture is empty")
+    return np.clip(values, 0.0, 1.0, out=values) if low < 0 or high > 1.0 else values

@@ -35,6 +35,7 @@ from vaelab.insight.digits.common import (
     _regions,
 )
 from vaelab.insight.digits.crop import mnist_crop
+from vaelab.insight.digits.frames import _frames
 from vaelab.insight.digits.ruled_lines import _darker, _ruled_lines, _without_lines
 from vaelab.insight.params import SegmentationParams
 
@@ -201,6 +202,16 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
         ink, threshold = _cleared(ink, boxes)
         if threshold is None:
             return ink, None, notes + ["no ink found besides the boxes"], cells
+    # A frame round the whole number (a ring, a field's box) would be read as a digit round
+    # them all; a thin pen's ring may close only on the faint ink.
+    frames, count = _frames(ink > threshold)
+    if not count:
+        frames, count = _frames(ink > LINE_FAINT * threshold)
+    if count:
+        notes.append(f"{count} frame(s) drawn round the digits removed")
+        ink, threshold = _cleared(ink, frames)
+        if threshold is None:
+            return ink, None, notes + ["no ink found besides the frame"], cells
     return ink, threshold, notes, cells
 
 
