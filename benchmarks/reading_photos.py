@@ -18,7 +18,8 @@ ballpoint draws (:data:`PENS`); then written with a slant (:data:`SLANTED`); the
 ink on coloured paper (:data:`COLOURS`); then shrunk, the digits 6–19 px tall (:data:`SMALL`);
 then random numbers of 3–6 digits typed in six typefaces (:data:`TYPED`); then with a mark that
 is no digit — a minus sign, a comma, a point, a dash, an underline (:data:`MARKS`), written and
-typed (:data:`TYPED_MARKS`); then with a ring or a box drawn round the number (:data:`FRAMES`);
+typed (:data:`TYPED_MARKS`); then on a sheet darker than the desk round it, or small in the
+photo (:data:`SHEETS`); then with a ring or a box drawn round the number (:data:`FRAMES`);
 then pages of two or
 three numbers (×4, dark on white) written one above the other (read right: every line, top to
 bottom, joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart
@@ -259,6 +260,20 @@ FRAMES = {
 }
 
 
+# name → (the sheet's colour, the surround's (RGB in [0, 1]), the surround's width each side ×
+#         the sheet's height): the number ×4 in dark blue ink on a sheet lying on a desk or a
+#         scanner's lid — darker than the surround, or small in the picture (`digits.ink`)
+SHEETS = {
+    "a yellow note, ≈ half the photo, on a white desk": ((1.0, 0.93, 0.45), (1.0, 1.0, 1.0), 0.3),
+    "grey paper (80 %), ≈ half the scan, on a scanner's white lid": ((0.8, 0.8, 0.8),
+                                                                     (1.0, 1.0, 1.0), 0.3),
+    "a pink note, ≈ half the photo, on a white desk": ((1.0, 0.7, 0.8), (1.0, 1.0, 1.0), 0.3),
+    "a yellow note, ≈ a quarter of the photo, on a white desk": ((1.0, 0.93, 0.45),
+                                                                 (1.0, 1.0, 1.0), 0.7),
+    "a white note, ≈ 3 % of the photo, on a grey desk": ((1.0, 1.0, 1.0), (0.4, 0.4, 0.4), 4.0),
+}
+
+
 def with_a_mark(digits: str, rng: np.random.Generator) -> str:
     """``digits`` with one of: a minus sign before them, a comma before the last three, a point
     before the last two, a dash after the first two."""
@@ -356,6 +371,21 @@ def framed(number: ComposedNumber, frame: str, turns: float, closeness: float,
     for row, column in zip(rows, columns):
         ink[disk((row, column), stroke / 2, shape=ink.shape)] = 0.95
     return np.round((1.0 - 0.85 * ink) * 255).astype(np.uint8)
+
+
+def on_a_desk(number: ComposedNumber, sheet: tuple, surround: tuple, margin: float
+              ) -> np.ndarray:
+    """The number ×:data:`ENLARGE` in dark blue ink on a ``sheet``-coloured sheet (paper a fifth
+    of its height round the digits) lying in the middle of a ``surround``-coloured desk,
+    ``margin`` × the sheet's height wide on each side (:data:`SHEETS`)."""
+    ink = enlarged(number)
+    ink = np.pad(ink, round(0.2 * ink.shape[0]))[..., None]
+    page = np.asarray(sheet, np.float32) * (1 - ink) + np.asarray((0.05, 0.05, 0.3)) * ink
+    pad = round(margin * page.shape[0])
+    photo = np.empty((page.shape[0] + 2 * pad, page.shape[1] + 2 * pad, 3), np.float32)
+    photo[...] = np.asarray(surround, np.float32)
+    photo[pad:pad + page.shape[0], pad:pad + page.shape[1]] = page
+    return np.round(photo * 255).astype(np.uint8)
 
 
 def coloured(number: ComposedNumber, ink: tuple, paper: tuple) -> np.ndarray:
@@ -788,6 +818,10 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         timed_row(name, numbers, [marked(n, mark, where, rng) for n in numbers], reader)
+    for name, settings in wanted(SHEETS).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        timed_row(name, numbers, [on_a_desk(n, *settings) for n in numbers], reader)
     for name, settings in wanted(FRAMES).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]

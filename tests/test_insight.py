@@ -491,6 +491,47 @@ def test_a_sheet_on_a_desk_or_in_a_dark_frame_is_read_on_the_sheet_alone(surroun
     assert_spans(segment(evened, KNOBS)[0], [(a + left, b + left) for a, b in THREE_SPANS])
 
 
+@pytest.mark.parametrize("sheet_level, surround", [(0.75, 1.0), (0.8, 0.97)],
+                         ids=["grey paper on white", "a yellowish note on a white desk"])
+def test_a_darker_sheet_on_a_lighter_surround_is_read_on_the_sheet(sheet_level, surround):
+    """A sticky note on a white desk, grey paper on a scanner's white lid: the border is the
+    light colour, so the sheet was faint ink whose edges, evened out, read as 1s ('11111')."""
+    ink = three_digits()
+    photo = np.full((ink.shape[0] + 80, ink.shape[1] + 100), surround)
+    photo[40:40 + ink.shape[0], 50:50 + ink.shape[1]] = sheet_level - 0.7 * ink
+    evened, _ = ink_image(np.round(photo * 255).astype(np.uint8))
+    placed = np.zeros(evened.shape, np.float32)
+    placed[40:40 + ink.shape[0], 50:50 + ink.shape[1]] = ink
+    assert_reads_as_ink(evened, placed)
+    assert_spans(segment(evened, KNOBS)[0], [(a + 50, b + 50) for a, b in THREE_SPANS])
+
+
+@pytest.mark.parametrize("shade", [0.75, 0.55])
+def test_a_shadow_over_part_of_a_white_page_is_no_darker_sheet(shade):
+    """A hard shadow over part of a page is a darker region with a sharp edge, as a note on a
+    white desk is — but the writing runs on outside it: every digit is read (taken for a
+    sheet, the two digits in the light were lost)."""
+    ink = three_digits()
+    photo = 1.0 - 0.85 * ink
+    photo[:, 120:] *= shade                     # the third digit in shade, 40 % of the page
+    evened, _ = ink_image(np.round(photo * 255).astype(np.uint8))
+    assert_spans(segment(evened, KNOBS)[0])
+
+
+def test_a_small_sheet_on_a_large_desk_is_found():
+    """A note photographed on a desk, a twentieth of the picture: no quantile of the picture
+    lies on it (the sheet's level was looked for among the brightest 15 %), and its edges were
+    read as digits. It stands apart from the desk in the picture's histogram."""
+    ink = three_digits()
+    photo = np.full((460, 900), 0.35)
+    photo[180:280, 350:550] = 1.0 - 0.85 * ink
+    evened, _ = ink_image(np.round(photo * 255).astype(np.uint8))
+    placed = np.zeros(evened.shape, np.float32)
+    placed[180:280, 350:550] = ink
+    assert_reads_as_ink(evened, placed)
+    assert_spans(segment(evened, KNOBS)[0], [(a + 350, b + 350) for a, b in THREE_SPANS])
+
+
 @pytest.mark.parametrize("desk, paper, fall, blur, strength", [(0.3, 0.92, 0.7, 3.0, 0.5),
                                                                (0.75, 0.95, 0.85, 0.0, 0.8)],
                          ids=["a dark desk, a blurred edge", "a light desk, grey paper"])
@@ -1938,6 +1979,23 @@ def constant_classify(crops: np.ndarray) -> np.ndarray:
     return probs
 
 
+def test_numbers_side_by_side_far_apart_are_read_with_a_space_between():
+    """Two numbers on one line (a phone number's groups, two fields) read as one before
+    (`5914` … `2060` → `59142060`); digits a digit's height apart are still one number."""
+    canvas = np.zeros((100, 420), np.float32)
+    ring(canvas, 30, 20)
+    bar(canvas, 30, 60, 40, 6)                  # 12 px after the ring: one number
+    ring(canvas, 30, 200)                       # 134 px on (over 1.5 × the digits' 40 px)
+    bar(canvas, 30, 240, 40, 6)
+    reading = read_number(np.round((1.0 - 0.85 * canvas) * 255).astype(np.uint8),
+                          constant_classify, KNOBS)
+    assert reading.text == "33 33" and len(reading.digits) == 4, reading.text
+    assert any(n.startswith("2 groups of digits far apart") for n in reading.notes), reading.notes
+    one = read_number(np.round((1.0 - 0.85 * three_digits()) * 255).astype(np.uint8),
+                      constant_classify, KNOBS)     # gaps of 42 and 44 px: 1.1 × the height
+    assert one.text == "333" and not any("groups" in n for n in one.notes), one.notes
+
+
 def test_empty_canvas_reads_nothing_and_says_why():
     reading = read_number(np.full((200, 400), 255, np.uint8), constant_classify, KNOBS)
     assert reading.text == "" and reading.digits == [] and "empty" in reading.notes[0]
@@ -2004,6 +2062,18 @@ def test_inverted_and_16_bit_pictures_give_the_same_ink():
 def test_bad_pictures_raise_a_clear_error(picture, message):
     with pytest.raises(UnreadableImage, match=message):
         read_number(picture, constant_classify, KNOBS)
+
+
+@pytest.mark.parametrize("bits", [8, 12, 16])
+def test_a_uint16_picture_is_read_over_the_bits_its_values_need(bits):
+    """8-bit values held in a uint16 array (or a 12-bit camera's) were divided by 65 535: all
+    but black, read as "no ink found: the picture is empty"."""
+    canvas = three_digits()
+    picture = np.round((1.0 - 0.85 * canvas) * (2 ** bits - 1)).astype(np.uint16)
+    as_bytes = np.round((1.0 - 0.85 * canvas) * 255).astype(np.uint8)
+    ink, _ = ink_image(picture)
+    assert np.allclose(ink, ink_image(as_bytes)[0], atol=0.01)
+    assert_spans(segment(ink, KNOBS)[0])
 
 
 def test_a_float_picture_overshooting_its_range_a_little_is_read_as_zero_to_one():

@@ -74,7 +74,8 @@ class DigitReading:
 @dataclass
 class NumberReading:
     text: str                              # the digits read, left to right ('' when none);
-                                           # lines top to bottom, joined by a space
+                                           # lines top to bottom, and groups far apart on a
+                                           # line, joined by a space
     digits: list[DigitReading]
     notes: list[str] = field(default_factory=list)   # why something was not read, or doubtful
 

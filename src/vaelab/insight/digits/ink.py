@@ -36,6 +36,7 @@ PAPER_LEFT = 0.05            # evened ink below this is paper
 POLARITY_CLEAR = 0.25        # the border this far (share of the range) from the middle is paper
 SKEW_CLEAR = 0.1             # else the strokes' tail decides, when its skewness is beyond ±this
 SHEET_AREA = 0.3             # a sheet of paper inside a darker surround covers this much at least
+SMALL_SHEET_AREA = 0.01     # ... or this, a white sheet standing apart from a darker desk (Otsu)
 SHEET_ON_BLACK = 0.5         # ... and this much inside paper at exactly zero (else: a canvas)
 SHEET_THICKER = 2.0          # ... and is this many times thicker than the strokes in its holes,
 SHEET_LINES = 4.0            # which are lines this many times as long as wide (not a 0's hole);
@@ -60,9 +61,10 @@ def ink_on_sheet(picture: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | N
     of the sheet of paper the ink was read on, where the picture shows one inside a surround
     (None: the paper fills the picture) — the extent ruled lines on it can span.
 
-    Accepted: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays of bool, uint8, uint16 or floats
-    in [0, 1] (overshooting it by :data:`FLOAT_SLACK` at most: clipped) or [0, 255]. Transparent pixels of an RGBA picture are paper. The paper is the
-    colour of the border (:func:`_paper_is_light`), so dark ink on white and white ink on black
+    Accepted: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays of bool, uint8, uint16 (over as
+    many bits as its values need: 8, 10, 12, 14 or 16) or floats in [0, 1] (overshooting it by
+    :data:`FLOAT_SLACK` at most: clipped) or [0, 255]. Transparent pixels of an RGBA picture are
+    paper. The paper is the colour of the border (:func:`_paper_is_light`), so dark ink on white and white ink on black
     both work; a sheet on a darker desk is read on the sheet alone (:func:`_inside_sheet`), and
     so is a grey page turned in an editor, its corners filled white.
     """
@@ -220,8 +222,10 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool, scale: float = 1.0
     if fill is not None:
         return ink, fill
     border, high = _border(ink), float(ink.max())
-    if border.max() <= 0.0 and np.count_nonzero(ink > high / 2) < SHEET_ON_BLACK * ink.size:
-        return ink, None   # paper at zero all round, ink on less than half: a canvas (fast path)
+    if border.max() <= 0.0 and np.count_nonzero(ink > high / 2) < SHEET_ON_BLACK * ink.size and (
+            not paper_is_light or np.count_nonzero(ink > PAPER_LEFT) < SHEET_AREA * ink.size):
+        return ink, None   # paper at zero all round, ink on less than half (and, on light paper,
+        # not even faint ink on SHEET_AREA, as a darker sheet would be): a canvas (fast path)
     level, low = float(np.median(border)), float(ink.min())
     if high - low < MIN_INK_CONTRAST:
         return ink, None
@@ -235,6 +239,9 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool, scale: float = 1.0
     if not paper_is_light:                                 # the sheet taken for ink
         top = float(np.quantile(ink, 1.0 - sheet_quantile))
         sheet = _sheet_mask(ink, ink > (level + top) / 2, speck)
+        if sheet is None:   # a small sheet (a note photographed on a desk): no quantile lies on
+            # it, but it stands apart from the desk in the picture's histogram
+            sheet = _sheet_mask(ink, ink > threshold_otsu(ink), speck, SMALL_SHEET_AREA)
         if sheet is not None:
             return 1.0 - ink, sheet
     if level >= MIN_INK_CONTRAST:                          # the surround taken for ink
@@ -242,13 +249,30 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool, scale: float = 1.0
         sheet = _sheet_mask(ink, ink < (bottom + level) / 2, speck)
         if sheet is not None:
             return ink, sheet
+    elif paper_is_light:   # a darker sheet on the paper's colour: a note on a white desk, grey
+        # paper on a scanner's white lid — its paper faint ink, its strokes darker still: the
+        # sheet is the band between, the strokes its holes, and none of them outside it (a
+        # shadow over part of a page has writing on both sides of its edge)
+        top = float(np.quantile(ink, 1.0 - sheet_quantile))
+        band = (ink > (level + top) / 2) & (ink < (top + high) / 2)
+        # (paper lighter than half the strokes' darkness: a bold digit photographed close, its
+        # ring the band, is no sheet)
+        sheet = _sheet_mask(ink, band, speck) if top < high / 2 else None
+        if sheet is not None and not _writing_outside(ink > (top + high) / 2, sheet, speck):
+            return ink, sheet
     return ink, None
 
 
-def _sheet_mask(ink: np.ndarray, region: np.ndarray, speck: int = BOLD_AREA
-                ) -> np.ndarray | None:
+def _writing_outside(strokes: np.ndarray, sheet: np.ndarray, speck: int) -> bool:
+    """Whether ``strokes`` hold a piece of ``speck`` px or more off the ``sheet`` (and its rim)."""
+    off = strokes & ~ndimage.binary_dilation(sheet, iterations=3)
+    return bool(remove_small_objects(off, max_size=speck - 1, connectivity=2).any())
+
+
+def _sheet_mask(ink: np.ndarray, region: np.ndarray, speck: int = BOLD_AREA,
+                least: float = SHEET_AREA) -> np.ndarray | None:
     """The sheet: the largest piece of ``region`` on less than half of the picture's border,
-    holes filled, when it covers at least :data:`SHEET_AREA` of the picture, has a sharp edge
+    holes filled, when it covers at least ``least`` of the picture, has a sharp edge
     (the ink steps by at least :data:`SHEET_EDGE` across it: a desk's edge, not a vignette's
     gradual fall) and what lies in its holes are strokes — a piece of ``speck`` px or more
     (:data:`BOLD_AREA` unless the picture was downscaled), lines at least :data:`SHEET_LINES`
@@ -256,7 +280,7 @@ def _sheet_mask(ink: np.ndarray, region: np.ndarray, speck: int = BOLD_AREA
     is thick at its thickest. A bold digit
     photographed close (a fat 0) is a piece with a hole too, but its hole is a blob, a speck or
     as wide as the ring around it."""
-    if region.mean() < SHEET_AREA:
+    if region.mean() < least:
         return None
     # A ruled line darker than the threshold runs to the sheet's edges and cuts it into strips,
     # each short of SHEET_AREA (a white lined page on a desk read '111'): the region is closed
@@ -271,7 +295,7 @@ def _sheet_mask(ink: np.ndarray, region: np.ndarray, speck: int = BOLD_AREA
     # most of the border: a piece on half the border or more is the paper of a plain photo.
     areas[np.bincount(edge, minlength=len(areas)) >= 0.5 * edge.size] = 0
     areas[0] = 0   # not a piece
-    if areas.max(initial=0) < SHEET_AREA * region.size:
+    if areas.max(initial=0) < least * region.size:
         return None
     piece = pieces == int(areas.argmax())
     sheet = ndimage.binary_fill_holes(piece)   # (a digit on the picture's edge is left out)
@@ -371,8 +395,10 @@ def _unit_range(picture: np.ndarray, step: int = 1, rows: slice = slice(None),
         return kept.astype(np.float32)
     if picture.dtype == np.uint8:
         return kept.astype(np.float32) / 255.0
-    if picture.dtype == np.uint16:
-        return kept.astype(np.float32) / 65535.0
+    if picture.dtype == np.uint16:   # by the bits its values need: 8-bit values held in 16
+        # bits (or a 12-bit camera's) read as 16-bit were all but black — "the picture is empty"
+        bits = next(b for b in (8, 10, 12, 14, 16) if int(picture.max()) < 2 ** b)
+        return kept.astype(np.float32) / float(2 ** bits - 1)
     if not (np.issubdtype(picture.dtype, np.integer) or np.issubdtype(picture.dtype, np.floating)):
         raise UnreadableImage(f"picture of dtype {picture.dtype}: expected numbers (bool, "
                               "integers or floats)")

@@ -39,6 +39,8 @@ from vaelab.insight.params import SegmentationParams
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
 DOUBTFUL = 0.5               # a digit read with less confidence is said to be doubtful
 TIE = 1e-9                   # typical confidences closer than this share are equal
+GROUP_GAP = 1.5              # paper this × the digits' median height between two digits on a
+                             # line: two groups (numbers side by side), a space between them
 SMALL_DIGIT = 16             # px (working size): digits whose largest is smaller are small (its
 CLOSER_DIGIT = 28            # box's longer side, as MNIST sizes a digit), and are read again
 CLOSER_MARGIN = 1.5          # enlarged so that it measures this, with this × its size of paper
@@ -293,7 +295,16 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
         digits.append(DigitReading(to_picture(box, piece.ink), piece.crop,
                                    int(probabilities.argmax()), float(probabilities.max()),
                                    probabilities))
-    return NumberReading("".join(str(d.digit) for d in digits), digits, notes)
+    # Numbers side by side on one line (a phone number's groups written far apart, two fields)
+    # are told apart by the paper between them: a digit's own gaps are a fraction of its height.
+    far = GROUP_GAP * float(np.median([piece.box.height for piece in pieces]))
+    text = str(digits[0].digit)
+    for before, piece, digit in zip(pieces, pieces[1:], digits[1:]):
+        text += (" " if piece.box.left - before.box.right >= far else "") + str(digit.digit)
+    if " " in text:
+        notes = [*notes, f"{text.count(' ') + 1} groups of digits far apart on one line: a space "
+                         "between them"]
+    return NumberReading(text, digits, notes)
 
 
 def _to_picture(shape: tuple[int, int], maps: list[Callable[[np.ndarray], np.ndarray]],
