@@ -11,6 +11,7 @@ from scipy import ndimage
 from skimage.measure import label
 from skimage.morphology import convex_hull_image
 
+from vaelab.insight.digits.boxes import FILL_NEIGHBOURS
 from vaelab.insight.digits.common import MIN_DIGIT_PX, _regions
 
 FRAME_HOLDS = 0.5            # a piece whose holes hold ink this × as tall as the tallest ink
@@ -19,7 +20,6 @@ FRAME_ROOM = 0.25            # ... and this × its own height is a frame round t
 FRAME_AROUND = 0.75          # a ring not closed runs round this share of the turn at least
 FRAME_SECTORS = 36           # ... counted in sectors of 10°
 FRAME_ROUNDS = 3             # frames within frames: found outermost first, this many deep
-FILL_NEIGHBOURS = np.ones((3, 3), bool)   # holes filled as :mod:`boxes` fills them
 
 
 def _frames(binary: np.ndarray) -> tuple[np.ndarray, int]:
@@ -70,11 +70,11 @@ def _outermost_frames(binary: np.ndarray) -> tuple[np.ndarray, int]:
         # what it holds: the pieces in its holes, or, a ring not closed, the pieces wholly
         # inside its convex hull that it runs round (FRAME_AROUND of the turn round them)
         enclosed = ndimage.binary_fill_holes(piece, FILL_NEIGHBOURS)
-        held = _labels_in(window, enclosed & ~piece)
+        held, _ = _labels_in(window, enclosed & ~piece)
         if not held.size:
             enclosed = convex_hull_image(piece)
-            inside = _labels_in(window, enclosed & ~piece, return_counts=True)
-            held = inside[0][inside[1] == areas[inside[0]]]
+            inside, pixels = _labels_in(window, enclosed & ~piece)
+            held = inside[pixels == areas[inside]]
             if not held.size or _around(piece, window, held) < FRAME_AROUND:
                 continue
         outside = np.ones(len(heights), bool)
@@ -92,13 +92,10 @@ def _outermost_frames(binary: np.ndarray) -> tuple[np.ndarray, int]:
     return frames, count
 
 
-def _labels_in(window: np.ndarray, where: np.ndarray, return_counts: bool = False):
-    """The labels (other than 0) of ``window`` at ``where``, with their pixel counts there."""
-    found = np.unique(window[where], return_counts=return_counts)
-    if return_counts:
-        keep = found[0] > 0
-        return found[0][keep], found[1][keep]
-    return found[found > 0]
+def _labels_in(window: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the labels other than 0 of ``window`` at ``where``, their pixel counts there)."""
+    found, counts = np.unique(window[where], return_counts=True)
+    return found[found > 0], counts[found > 0]
 
 
 def _around(piece: np.ndarray, window: np.ndarray, held: np.ndarray) -> float:

@@ -64,9 +64,10 @@ def ink_on_sheet(picture: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | N
     Accepted: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays of bool, uint8, uint16 (over as
     many bits as its values need: 8, 10, 12, 14 or 16) or floats in [0, 1] (overshooting it by
     :data:`FLOAT_SLACK` at most: clipped) or [0, 255]. Transparent pixels of an RGBA picture are
-    paper. The paper is the colour of the border (:func:`_paper_is_light`), so dark ink on white and white ink on black
-    both work; a sheet on a darker desk is read on the sheet alone (:func:`_inside_sheet`), and
-    so is a grey page turned in an editor, its corners filled white.
+    paper. The paper is the colour of the border (:func:`_paper_is_light`), so dark ink on white
+    and white ink on black both work; a sheet on a darker desk, or darker than a light one, is
+    read on the sheet alone (:func:`_inside_sheet`), and so is a grey page turned in an editor,
+    its corners filled white.
     """
     picture = np.asarray(picture)
     if not (picture.ndim == 2 or picture.ndim == 3 and picture.shape[2] in (1, 3, 4)):
@@ -212,8 +213,14 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool, scale: float = 1.0
     as holes in it, and its colours are swapped back) or for ink (a lighter desk: the sheet lies
     far below the border's level). The first only where the border made the paper the dark
     colour (``paper_is_light`` False): on light paper, a bold digit photographed close would be
-    such a "sheet". A picture whose border is paper at exactly zero has a sheet only when ink
-    covers :data:`SHEET_ON_BLACK` of it (a scan in a black frame): a canvas, the composed
+    such a "sheet"; there a small sheet (:data:`SMALL_SHEET_AREA`, under the quantile the first
+    looks at) is also sought above the picture's Otsu threshold. Where the border is the light
+    paper and its level paper too, a sheet darker than it (a note on a white desk) is the band
+    of ink between the border's level and the strokes', when its paper is lighter than half the
+    strokes' darkness and no writing lies outside it (:func:`_writing_outside`: a shadow over
+    part of a page has writing on both sides). A picture whose border is paper at exactly zero has a sheet only when ink
+    covers :data:`SHEET_ON_BLACK` of it (a scan in a black frame) or, on light paper, faint
+    ink covers :data:`SHEET_AREA` of it (a darker sheet): a canvas, the composed
     benchmark, has none (a bold composed 0 covers 30 % of its canvas and can pass the sheet's
     tests at that size). On light paper, a grey page inside a fill of exact white (a picture turned
     in an editor) is such a sheet too (:func:`_in_white_fill`). ``scale``: picture pixels per

@@ -1,8 +1,8 @@
-"""Step 2: the digits of an ink image (:func:`segment`) — ruled lines and boxes removed
-(:func:`_strokes`), Otsu threshold, a small closing, connected components (skimage), a faint
-digit kept whole, specks, lines drawn under the digits and marks between them (a comma, a
-dash) dropped, pieces of one digit merged (a broken 5), wide pieces cut where
-the classifier is most confident about both halves (touching and overlapping digits).
+"""Step 2: the digits of an ink image (:func:`segment`) — ruled lines, boxes and a frame drawn
+round the number removed (:func:`_strokes`), Otsu threshold, a small closing, connected
+components (skimage), a faint digit kept whole, specks, lines drawn under the digits and marks
+between them (a comma, a dash) dropped, pieces of one digit merged (a broken 5), wide pieces cut
+where the classifier is most confident about both halves (touching and overlapping digits).
 """
 
 from __future__ import annotations
@@ -149,8 +149,8 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
 
 def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
              ) -> tuple[np.ndarray, float | None, list[str], list[Cell]]:
-    """(ink without a form's combs, ruled lines and boxes, its Otsu threshold, notes, the
-    combs' and boxes' cells, each round one digit); the threshold is None when there is no ink
+    """(ink without a form's combs, ruled lines, boxes and frames, its Otsu threshold, notes,
+    the combs' and boxes' cells, each round one digit); the threshold is None when there is no ink
     (besides those), and the notes say so. ``outside``: see :func:`_ruled_lines`."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return ink, None, ["no ink found: the picture is empty"], []
