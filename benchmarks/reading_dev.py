@@ -8,6 +8,7 @@
     python benchmarks/reading_dev.py slant  [--per-length 300] [--limits 9 0 0.15 0.25 0.35]
     python benchmarks/reading_dev.py lean
     python benchmarks/reading_dev.py cost   [--channels 32 64 128 --hidden 256]
+    python benchmarks/reading_dev.py vae    [--count 10000]
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
                                             [--channels 32 64 128 --hidden 256 --stroke 0.4]
@@ -50,6 +51,10 @@ of its error against the shear applied, and how many numbers hold no piece one d
 100 dev numbers per cell of every subset read with the shipped reader, the batches of crops it
 was sent recorded and run again through it and through a reader of that shape (random weights:
 a forward pass costs the same whatever they are), on one torch thread; CPU times.
+``vae``: a second opinion from a generative classifier — the ``crops`` and the clean validation
+digits scored by cond_resvae's ELBO under each label (posterior mean decoded, the KL under the
+label's fitted prior), its softmax added to the reader's log-probabilities with weight λ: the
+error for each λ, and the crops put right and spoiled.
 Needs ``dvc repro read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
@@ -70,7 +75,8 @@ import yaml
 from scipy import ndimage
 
 import vaelab.mnist.classify as classify_module
-from vaelab.core.checkpoint import save_checkpoint
+from vaelab.core.checkpoint import load_checkpoint, save_checkpoint
+from vaelab.core.losses import bernoulli_nll
 from vaelab.core.params import load_params, parse_params
 from vaelab.core.runtime import rng_for, setup
 from vaelab.insight.compose import (
@@ -158,6 +164,47 @@ def crop_errors(model, val, composer, contrast: float, count: int, seed: int,
     plain = float((classify(clean).argmax(1) != val.labels.numpy()).mean())
     return (f"error on {count} dev crops {composed:.2%}, "
             f"on {len(val)} clean validation digits {plain:.2%}")
+
+
+@torch.no_grad()
+def label_elbos(vae, images: np.ndarray, batch: int = 500) -> np.ndarray:
+    """(N, 10) the conditional VAE's ELBO of each image under each label: the posterior mean
+    decoded, the KL under that label's prior."""
+    x = torch.from_numpy(np.ascontiguousarray(images, np.float32))[:, None]
+    out = np.zeros((len(x), 10))
+    for label in range(10):
+        for start in range(0, len(x), batch):
+            xb = x[start:start + batch]
+            yb = torch.full((len(xb),), label)
+            mu, logvar = vae.encode(xb, yb)
+            nll = bernoulli_nll(vae.decode(mu, yb), xb) + vae.kl_per_dim(mu, logvar, yb).sum(1)
+            out[start:start + batch, label] = (-nll).numpy()
+    return out
+
+
+def vae_opinion(reader, vae, val, composer, contrast: float, count: int, seed: int,
+                weights=(0.02, 0.05, 0.1, 0.2, 0.5)) -> str:
+    """The reader's log-probabilities plus λ × the VAE's label posterior (a softmax of
+    :func:`label_elbos`), on dev crops and clean validation digits."""
+    classify = crop_classifier(reader)
+    crops, labels = dev_crops(val, composer, contrast, count, seed)
+    sets = {f"{count} dev crops": (crops, labels),
+            f"{len(val)} clean validation digits": (val.images.numpy().astype(np.float32) / 255,
+                                                     val.labels.numpy())}
+    lines = []
+    for name, (images, truth) in sets.items():
+        elbos = label_elbos(vae, images)
+        vae_log = elbos - elbos.max(1, keepdims=True)
+        vae_log -= np.log(np.exp(vae_log).sum(1, keepdims=True))
+        reader_log = np.log(np.clip(classify(images)[:, :10], 1e-12, None))
+        alone = reader_log.argmax(1) != truth
+        lines.append(f"{name}: the VAE alone {np.mean(elbos.argmax(1) != truth):.2%} wrong, "
+                     f"the reader {alone.mean():.2%}")
+        for weight in weights:
+            wrong = (reader_log + weight * vae_log).argmax(1) != truth
+            lines.append(f"  λ {weight}: {wrong.mean():.2%} wrong; put right "
+                         f"{int((alone & ~wrong).sum())}, spoiled {int((~alone & wrong).sum())}")
+    return "\n".join(lines)
 
 
 def stroke_errors(model, val, composer, contrast: float, seed: int) -> str:
@@ -427,7 +474,7 @@ def weight_averages(decays: list[float]):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("crops", "ink", "strokes", "pens", "train", "tuning",
-                                         "cost", "slant", "lean"))
+                                         "cost", "slant", "lean", "vae"))
     parser.add_argument("--limits", type=float, nargs="+", default=[9, 0, 0.15, 0.25, 0.35],
                         help="slant: the slant_limit values to read with")
     parser.add_argument("--count", type=int, default=10_000)
@@ -466,6 +513,11 @@ def main() -> None:
     if args.what == "crops":
         print(crop_errors(load_digit_reader(MODELS), val, r.composer, knobs.contrast_quantile,
                           args.count, params.seed))
+    elif args.what == "vae":
+        torch.set_num_threads(1)
+        vae = load_checkpoint(Path(MODELS) / "cond_resvae", "cpu", stage="train_cond_resvae")
+        print(vae_opinion(load_digit_reader(MODELS), vae.eval(), val, r.composer,
+                          knobs.contrast_quantile, args.count, params.seed))
     elif args.what == "strokes":
         print(stroke_errors(load_digit_reader(MODELS), val, r.composer, knobs.contrast_quantile,
                             params.seed))

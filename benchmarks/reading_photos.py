@@ -20,7 +20,7 @@ then random numbers of 3–6 digits typed in six typefaces (:data:`TYPED`); then
 is no digit — a minus sign, a comma, a point, a dash, an underline (:data:`MARKS`), written and
 typed (:data:`TYPED_MARKS`); then on a sheet darker than the desk round it, or small in the
 photo (:data:`SHEETS`); then with a ring or a box drawn round the number (:data:`FRAMES`);
-then pages of two or
+then printed by a dot matrix, written or typed (:data:`DOTS`); then pages of two or
 three numbers (×4, dark on white) written one above the other (read right: every line, top to
 bottom, joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart
 5-digit numbers per condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling
@@ -272,6 +272,50 @@ SHEETS = {
                                                                  (1.0, 1.0, 1.0), 0.7),
     "a white note, ≈ 3 % of the photo, on a grey desk": ((1.0, 1.0, 1.0), (0.4, 0.4, 0.4), 4.0),
 }
+
+
+# name → (cells per digit height, the cells' spacing in px, the dots' radius (None: each cell a
+#         square, the cells touching), written or typed): the number printed by a dot matrix —
+#         a printer's, an LED board's: its strokes on a coarse grid of cells, a dot on each inked
+#         cell (`digits.dots`); typed: 4–6 random digits in DejaVu Sans Mono
+DOTS = {
+    "dots: written, 14 cells tall, as squares (no dots)": (14, 8, None, "written"),
+    "dots: written, 14 cells tall, 8 px apart": (14, 8, 2.5, "written"),
+    "dots: written, 14 cells tall, 16 px apart": (14, 16, 5.0, "written"),
+    "dots: written, 10 cells tall, 12 px apart": (10, 12, 3.5, "written"),
+    "dots: typed, 7 cells tall, as squares (no dots)": (7, 10, None, "typed"),
+    "dots: typed, 7 cells tall (5 × 7), 10 px apart": (7, 10, 4.0, "typed"),
+    "dots: typed, 14 cells tall, 8 px apart": (14, 8, 2.5, "typed"),
+}
+
+
+def dot_matrix(cells: np.ndarray, spacing: int, radius: float | None) -> np.ndarray:
+    """``cells`` (True: inked) printed black on white, ``spacing`` px per cell, two cells of
+    paper round them: a disc of ``radius`` on each inked cell, or the cell's square."""
+    padded = np.pad(cells, 2)
+    if radius is None:
+        return 1.0 - np.kron(padded, np.ones((spacing, spacing)))
+    rr, cc = np.ogrid[:spacing, :spacing]
+    dot = (rr - (spacing - 1) / 2) ** 2 + (cc - (spacing - 1) / 2) ** 2 <= radius ** 2
+    return 1.0 - np.kron(padded, dot)
+
+
+def coarse_cells(ink: np.ndarray, digit_height: float, rows: int, inked: float) -> np.ndarray:
+    """``ink`` (in [0, 1]) on a grid of ``rows`` cells per ``digit_height`` px: the cells whose
+    mean ink is above ``inked``."""
+    factor = rows / digit_height
+    shape = (max(1, round(ink.shape[0] * factor)), max(1, round(ink.shape[1] * factor)))
+    return resize(ink, shape, anti_aliasing=True) > inked
+
+
+def dotted(rows: int, kind: str, number: ComposedNumber, text: str) -> np.ndarray:
+    """The cells of a :data:`DOTS` row: ``number`` as written, or ``text`` typed."""
+    if kind == "written":
+        tallest = max(box[2] - box[0] for box in number.boxes)
+        return coarse_cells(number.image.astype(np.float32) / 255, tallest, rows, 0.25)
+    ink = 1.0 - typed(text, "DejaVuSansMono.ttf", 8 * rows) / 255.0
+    inked_rows = np.flatnonzero(ink.max(axis=1) > 0.5)
+    return coarse_cells(ink, inked_rows[-1] - inked_rows[0] + 1, rows, 0.35)
 
 
 def with_a_mark(digits: str, rng: np.random.Generator) -> str:
@@ -826,6 +870,19 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         timed_row(name, numbers, [framed(n, *settings, rng) for n in numbers], reader)
+    for name, (rows, spacing, radius, kind) in wanted(DOTS).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        texts = ["".join(map(str, rng.integers(0, 10, rng.integers(4, 7)))) for _ in numbers]
+        pictures = [dot_matrix(dotted(rows, kind, n, t), spacing, radius)
+                    for n, t in zip(numbers, texts)]
+        started = time.perf_counter()
+        read = [reader.read(p).text for p in pictures]
+        seconds = (time.perf_counter() - started) / len(pictures)
+        truths = [n.text for n in numbers] if kind == "written" else texts
+        wrong = [f"{t}→{r}" for t, r in zip(truths, read) if t != r]
+        print(f"{name:44s} {1 - len(wrong) / len(truths):8.1%} {seconds:9.3f}  "
+              f"{', '.join(wrong[:4])}", flush=True)
     for name, (count, gap, ruled) in wanted(LINES).items():
         rng = np.random.default_rng(args.seed)
         pages = [[compose_number(*pool, 4, "apart", composer, rng) for _ in range(count)]

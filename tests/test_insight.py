@@ -395,6 +395,85 @@ def test_a_circled_digit_reads_as_the_digit():
     assert abs(box.left - 46) <= 2 and abs(box.right - 74) <= 2 and abs(box.top - 40) <= 2, box
 
 
+def dotted(canvas: np.ndarray, spacing: int, radius: float) -> np.ndarray:
+    """``canvas``'s ink printed as dots: a disc of ``radius`` at each point of a grid
+    ``spacing`` px apart that lies on a stroke (a dot-matrix printer's way)."""
+    out = np.zeros_like(canvas)
+    rr, cc = np.ogrid[:canvas.shape[0], :canvas.shape[1]]
+    for y in range(spacing // 2, canvas.shape[0], spacing):
+        for x in range(spacing // 2, canvas.shape[1], spacing):
+            if canvas[y, x] > 0.5:
+                out[(rr - y) ** 2 + (cc - x) ** 2 <= radius ** 2] = 1.0
+    return out
+
+
+@pytest.mark.parametrize("spacing, radius", [(6, 2.5), (8, 3.0), (10, 4.5)])
+def test_digits_made_of_dots_are_joined_into_strokes(spacing, radius):
+    """Dot-matrix digits were read dot by dot (a number of 4 digits as 30–40 specks, 1s and
+    0s); blurred over the dots' spacing they are strokes again, with their boxes."""
+    canvas = dotted(resize(three_digits(), (200, 400), order=0), spacing, radius)
+    assert label_areas(canvas > 0.5).max() >= 30
+    pieces, notes = segment(canvas, KNOBS)
+    assert any(n.startswith("digits made of dots") for n in notes), notes
+    assert_spans(pieces, [(2 * a, 2 * b) for a, b in THREE_SPANS], tolerance=spacing)
+
+
+def test_specks_a_dot_grid_page_and_points_beside_digits_are_no_dot_matrix():
+    """Scattered specks of a dot's size (not on a grid), a dot-grid page's dots (far apart
+    for their size) under written digits, and a row of points beside digits (most of the ink
+    in the digits) are left as they were."""
+    rng = np.random.default_rng(3)
+    specks = np.zeros((120, 300), np.float32)
+    rr, cc = np.ogrid[:120, :300]
+    for y, x in zip(rng.integers(5, 115, 60), rng.integers(5, 295, 60)):
+        specks[(rr - y) ** 2 + (cc - x) ** 2 <= 4] = 1.0
+    grid_page = three_digits()
+    grid_page[5::12, 5::12] = np.maximum(grid_page[5::12, 5::12], 0.6)   # dots 12 px apart
+    points = np.zeros((100, 320), np.float32)
+    points[:, :200] = three_digits()
+    for x in range(204, 316, 12):
+        points[66:70, x:x + 4] = 1.0
+    for picture in (specks, grid_page, points):
+        _, notes = segment(picture, KNOBS)
+        assert not any("dots" in n for n in notes), notes
+    assert_spans(segment(grid_page, KNOBS)[0])
+
+
+def crosshatched(shape: tuple[int, int], spacing: int, width: int = 2) -> np.ndarray:
+    """Diagonal lines both ways, ``spacing`` px apart, ``width`` px wide, over all of ``shape``
+    (a shaded patch; lines one way only are strokes apart, each read for what it is)."""
+    rr, cc = np.indices(shape)
+    return ((((rr + cc) % spacing) < width) | (((rr - cc) % spacing) < width)).astype(np.float32)
+
+
+def test_noise_and_hatching_are_tangles_not_digits():
+    """Dense noise was one piece cut into digit-wide 'digits' and read `11111111`, most of them
+    with confidence; its skeleton, as long as many digits', marks a tangle: nothing is read and
+    a note says why. A crosshatched patch beside three digits goes; the digits stay."""
+    rng = np.random.default_rng(0)
+    for noise in (rng.random((200, 600)), np.clip(rng.normal(0.5, 0.2, (300, 300)), 0, 1)):
+        reading = read_number(noise.astype(np.float32), constant_classify, KNOBS)
+        assert reading.text == "", reading.text
+        assert any("tangle(s) of ink ignored" in n for n in reading.notes), reading.notes
+    canvas = np.zeros((100, 320), np.float32)
+    canvas[:, :200] = three_digits()
+    canvas[20:80, 220:300] = crosshatched((60, 80), 6)
+    pieces, notes = segment(canvas, KNOBS)
+    assert "1 tangle(s) of ink ignored (noise, hatching or a scribble, not strokes)" in notes
+    assert_spans(pieces)
+
+
+def test_bold_noisy_strokes_are_no_tangle():
+    """A marker's strokes photographed with noise are ragged and hold pinholes — their skeleton
+    grows spurs and loops, to about four times the box's sides in the noisiest photos measured
+    — and stay digits."""
+    bold = ndimage.grey_dilation(resize(three_digits(), (400, 800), order=1), size=(9, 9))
+    photo = 0.9 - 0.7 * bold + np.random.default_rng(1).normal(0, 0.08, bold.shape)
+    pieces, notes = segment(ink_image(np.clip(photo, 0, 1).astype(np.float32))[0], KNOBS)
+    assert not any("tangle" in n for n in notes), notes
+    assert_spans(pieces, [(4 * a - 4, 4 * b + 4) for a, b in THREE_SPANS], tolerance=8)
+
+
 def three_digits() -> np.ndarray:
     """A ring, a '1' and a ring: white ink on black, digit tops at row 30, bottoms at row 70."""
     canvas = np.zeros((100, 200), np.float32)

@@ -1,8 +1,9 @@
-"""Step 2: the digits of an ink image (:func:`segment`) — ruled lines, boxes and a frame drawn
-round the number removed (:func:`_strokes`), Otsu threshold, a small closing, connected
-components (skimage), a faint digit kept whole, specks, lines drawn under the digits and marks
-between them (a comma, a dash) dropped, pieces of one digit merged (a broken 5), wide pieces cut
-where the classifier is most confident about both halves (touching and overlapping digits).
+"""Step 2: the digits of an ink image (:func:`segment`) — digits made of dots joined, ruled
+lines, boxes and a frame drawn round the number removed (:func:`_strokes`), Otsu threshold, a
+small closing, connected components (skimage), a faint digit kept whole, specks, lines drawn
+under the digits and marks between them (a comma, a dash) dropped, pieces of one digit merged (a
+broken 5), tangles (noise, crosshatching) dropped, wide pieces cut where the classifier is most
+confident about both halves (touching and overlapping digits).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.measure import label
-from skimage.morphology import disk
+from skimage.morphology import disk, skeletonize
 
 from vaelab.insight.digits.boxes import _boxes
 from vaelab.insight.digits.combs import _combs
@@ -35,12 +36,15 @@ from vaelab.insight.digits.common import (
     _regions,
 )
 from vaelab.insight.digits.crop import mnist_crop
+from vaelab.insight.digits.dots import _joined_dots
 from vaelab.insight.digits.frames import _frames
 from vaelab.insight.digits.ruled_lines import _darker, _ruled_lines, _without_lines
 from vaelab.insight.params import SegmentationParams
 
 FORCED_SPLIT = 2.2           # a piece this many typical digit widths wide is always cut
 SOLID_FILL = 0.85            # a piece filling this much of its box is a blob, not a stroke
+TANGLE = 8                   # a piece whose skeleton is this × its box's height + width long is
+                             # a tangle, not strokes (a digit's: 1–2 ×; a noisy photo's: up to 4)
 LINE_FLAT = 0.25             # a piece at most this × the tallest high, LINE_LONG × as long,
 LINE_LONG = 1.5              # ... under or over the columns of LINE_SPAN digits (pieces
 LINE_SPAN = 2                # ... overlapping in columns count as one), is a line drawn by them
@@ -134,11 +138,18 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
         group_of[group] = number
     grouped = group_of[labels]
     pieces: list[Piece] = []
+    tangles = 0
     for number, where in enumerate(ndimage.find_objects(grouped), start=1):
         mask = grouped[where] == number      # the group's ink box: where its pixels lie
+        if _tangled(mask):
+            tangles += 1
+            continue
         box = Box(where[0].start, where[1].start, where[0].stop, where[1].stop)
         piece = Piece(box, np.where(_dilate(mask, 1), ink[where], 0.0))
         pieces.extend([piece] if whole[number - 1] else _split_wide(piece, p, classify, {}))
+    if tangles:
+        notes.append(f"{tangles} tangle(s) of ink ignored (noise, hatching or a scribble, not "
+                     "strokes)")
     for piece in pieces:
         h, w = piece.ink.shape
         # Filled and about as wide as tall: a blot, not a stroke (a thick 1 fills its box too).
@@ -147,15 +158,29 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     return sorted(pieces, key=lambda q: q.box.left), notes
 
 
+def _tangled(mask: np.ndarray) -> bool:
+    """Whether the ink of ``mask`` is a tangle — noise, hatching, a scribble — rather than
+    strokes: its skeleton longer than :data:`TANGLE` × its box's height and width. (A stroke's
+    skeleton can be no longer than its pixels: most pieces need no skeleton.)"""
+    longest = TANGLE * (mask.shape[0] + mask.shape[1])
+    return bool(np.count_nonzero(mask) > longest and np.count_nonzero(skeletonize(mask)) > longest)
+
+
 def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
              ) -> tuple[np.ndarray, float | None, list[str], list[Cell]]:
-    """(ink without a form's combs, ruled lines, boxes and frames, its Otsu threshold, notes,
-    the combs' and boxes' cells, each round one digit); the threshold is None when there is no ink
-    (besides those), and the notes say so. ``outside``: see :func:`_ruled_lines`."""
+    """(ink without a form's combs, ruled lines, boxes and frames — digits made of dots blurred
+    into strokes first (:func:`~vaelab.insight.digits.dots._joined_dots`) —, its Otsu threshold,
+    notes, the combs' and boxes' cells, each round one digit); the threshold is None when there
+    is no ink (besides those), and the notes say so. ``outside``: see :func:`_ruled_lines`."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return ink, None, ["no ink found: the picture is empty"], []
     notes: list[str] = []
     threshold = threshold_otsu(ink)
+    # Digits made of dots (a dot-matrix print) would be read dot by dot: blurred into strokes.
+    dotted = _joined_dots(ink, threshold)
+    if dotted is not None:
+        ink, threshold, spacing = dotted
+        notes.append(f"digits made of dots ({spacing:.0f} px apart) joined into strokes")
     across, down = _ruled_lines(ink > threshold, outside)
     comb_cells: list[Cell] = []
     if not down.any():   # (on squared paper, digits' strokes on its lines may stand as teeth)
