@@ -420,8 +420,9 @@ def test_digits_made_of_dots_are_joined_into_strokes(spacing, radius):
 
 def test_specks_a_dot_grid_page_and_points_beside_digits_are_no_dot_matrix():
     """Scattered specks of a dot's size (not on a grid), a dot-grid page's dots (far apart
-    for their size) under written digits, and a row of points beside digits (most of the ink
-    in the digits) are left as they were."""
+    for their size) under written digits, a row of points beside digits (most of the ink in
+    the digits), a line of round blobs (no dot above or below another) and lines of small 0s
+    (each holds a hole: typed 0s, 8s, 6s and 9s were taken for dots) are left as they were."""
     rng = np.random.default_rng(3)
     specks = np.zeros((120, 300), np.float32)
     rr, cc = np.ogrid[:120, :300]
@@ -433,7 +434,16 @@ def test_specks_a_dot_grid_page_and_points_beside_digits_are_no_dot_matrix():
     points[:, :200] = three_digits()
     for x in range(204, 316, 12):
         points[66:70, x:x + 4] = 1.0
-    for picture in (specks, grid_page, points):
+    bullets = np.zeros((40, 200), np.float32)       # a line of round blobs: dots side by side
+    for x in range(10, 190, 10):
+        bullets[(np.arange(40)[:, None] - 20) ** 2 + (np.arange(200) - x) ** 2 <= 9] = 1.0
+    zeros = np.zeros((60, 200), np.float32)         # three lines of small bold 0s, close
+    rr, cc = np.ogrid[:60, :200]
+    for middle in (12, 28, 44):
+        for centre in range(10, 194, 12):
+            inside = ((rr - middle) / 6) ** 2 + ((cc - centre) / 4.5) ** 2
+            zeros[(inside <= 1) & (inside >= 0.2)] = 1.0
+    for picture in (specks, grid_page, points, bullets, zeros):
         _, notes = segment(picture, KNOBS)
         assert not any("dots" in n for n in notes), notes
     assert_spans(segment(grid_page, KNOBS)[0])

@@ -14,12 +14,16 @@ from vaelab.insight.digits.common import _regions
 DOT_COUNT = 8                # dots at least (a 1 in a 5 × 7 matrix has seven)
 DOT_SHARE = 0.8              # of the ink's pixels in dots, at least
 DOT_SIZE = (0.6, 1.6)        # a dot's box side within these × the dots' median side ...
+DOT_ROUND = 0.6              # ... its box's shorter side this × its longer at least ...
 DOT_FILL = 0.5               # ... filling this much of its box (a disc fills 0.79, a square 1)
 DOT_MIN_SIDE = 3             # px: the dots' median side at least (noise's specks are 1–2 px)
 DOT_GRID = 0.25              # the spacing to the nearest dot, its quartiles' spread at most
                              # this × its median: dots on a grid (scattered specks: 0.5 and up)
 DOT_SPACING = 2.5            # the spacing at most this × the dots' side (a dot-grid page's dots
                              # lie far apart)
+DOT_NEAR = 1.5               # neighbours: within this × the spacing; a dot has one
+DOT_DOWN = 0.5               # ... lying downwards (rising at least this × as far as it runs
+DOT_RUN_DOWN = 0.5           # ... across) for this share of the dots at least
 DOT_BLUR = 0.5               # σ of the blur, × the spacing: a row of dots blurs even, while a
                              # 0's hole, three dots wide, stays paper
 
@@ -27,10 +31,11 @@ DOT_BLUR = 0.5               # σ of the blur, × the spacing: a row of dots blu
 def _joined_dots(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, float, float] | None:
     """(``ink`` blurred into strokes, its Otsu threshold, the dots' spacing in px) where the ink
     above ``threshold`` is digits made of dots, else None: at least :data:`DOT_COUNT` pieces
-    alike in size (:data:`DOT_SIZE`) and round or square (:data:`DOT_FILL`) hold
-    :data:`DOT_SHARE` of the ink's pixels, lie on a grid — the distance from each to its
-    nearest neighbour the same to within :data:`DOT_GRID` — and lie close
-    (:data:`DOT_SPACING`). Handwriting, specks of noise and a dot-grid page are none of these."""
+    alike in size (:data:`DOT_SIZE`) and round or square (:data:`DOT_ROUND`, :data:`DOT_FILL`) hold
+    :data:`DOT_SHARE` of the ink's pixels, hold no hole, lie on a grid — the distance from each
+    to its nearest neighbour the same to within :data:`DOT_GRID` — and lie close
+    (:data:`DOT_SPACING`), most of them with a neighbour above or below (:data:`DOT_RUN_DOWN`).
+    Handwriting, specks of noise, a dot-grid page and a line of typed 0s are none of these."""
     labels, count = ndimage.label(ink > threshold, structure=np.ones((3, 3)))
     if count < DOT_COUNT:
         return None
@@ -38,27 +43,38 @@ def _joined_dots(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, float, 
     if np.median(areas) < DOT_FILL * DOT_MIN_SIDE ** 2:   # specks (and no boxes sought for 10⁵)
         return None
     regions = _regions(labels)   # (every label has pixels: none was taken away)
-    sides = np.array([max(r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1]) for r in regions])
+    top, left, bottom, right = np.array([r.bbox for r in regions]).T
+    heights, widths = bottom - top, right - left
+    sides = np.maximum(heights, widths)
     side = float(np.median(sides))
     if side < DOT_MIN_SIDE:
         return None
-    heights = np.array([r.bbox[2] - r.bbox[0] for r in regions])
-    widths = np.array([r.bbox[3] - r.bbox[1] for r in regions])
+    # a typed 0, 8, 6 or 9 is a blob alike in size and evenly spaced too, but holds a hole
+    binary = labels > 0
+    holes = ndimage.binary_dilation(ndimage.binary_fill_holes(binary) & ~binary,
+                                    structure=np.ones((3, 3)))
+    holed = np.bincount(labels[holes], minlength=count + 1)[1:] > 0
     dots = ((sides >= DOT_SIZE[0] * side) & (sides <= DOT_SIZE[1] * side)
-            & (np.minimum(heights, widths) >= DOT_SIZE[0] * sides)
-            & (areas >= DOT_FILL * heights * widths))
+            & (np.minimum(heights, widths) >= DOT_ROUND * sides)
+            & (areas >= DOT_FILL * heights * widths) & ~holed)
     if dots.sum() < DOT_COUNT or areas[dots].sum() < DOT_SHARE * areas.sum():
         return None
     centres = np.array(ndimage.center_of_mass(
-        labels > 0, labels, [r.label for r, dot in zip(regions, dots) if dot]))
-    spacing = cKDTree(centres).query(centres, 2)[0][:, 1]
+        binary, labels, [r.label for r, dot in zip(regions, dots) if dot]))
+    tree = cKDTree(centres)
+    spacing = tree.query(centres, 2)[0][:, 1]
     low, middle, high = np.quantile(spacing, [0.25, 0.5, 0.75])
     if high - low > DOT_GRID * middle or middle > DOT_SPACING * side:
+        return None
+    # A digit's dots run down as well as across; a line of small round digits (typed 0s, a row
+    # of points) has its neighbours only beside it.
+    pairs = tree.query_pairs(DOT_NEAR * middle, output_type="ndarray")
+    rise = np.abs(centres[pairs[:, 0]] - centres[pairs[:, 1]])
+    down = pairs[rise[:, 0] >= DOT_DOWN * rise[:, 1]]
+    if np.unique(down).size < DOT_RUN_DOWN * len(centres):
         return None
     blurred = ndimage.gaussian_filter(ink.astype(np.float32), DOT_BLUR * middle)
     # the strokes back to the dots' level, so that the later steps see ink as bold as before
     blurred = np.clip(blurred / max(float(blurred.max()), 1e-6) * float(ink.max()), 0, 1)
     return blurred.astype(ink.dtype), float(threshold_otsu(blurred)), float(middle)
 
-
-__all__: list[str] = []
