@@ -449,41 +449,6 @@ def test_specks_a_dot_grid_page_and_points_beside_digits_are_no_dot_matrix():
     assert_spans(segment(grid_page, KNOBS)[0])
 
 
-def crosshatched(shape: tuple[int, int], spacing: int, width: int = 2) -> np.ndarray:
-    """Diagonal lines both ways, ``spacing`` px apart, ``width`` px wide, over all of ``shape``
-    (a shaded patch; lines one way only are strokes apart, each read for what it is)."""
-    rr, cc = np.indices(shape)
-    return ((((rr + cc) % spacing) < width) | (((rr - cc) % spacing) < width)).astype(np.float32)
-
-
-def test_noise_and_hatching_are_tangles_not_digits():
-    """Dense noise was one piece cut into digit-wide 'digits' and read `11111111`, most of them
-    with confidence; its skeleton, as long as many digits', marks a tangle: nothing is read and
-    a note says why. A crosshatched patch beside three digits goes; the digits stay."""
-    rng = np.random.default_rng(0)
-    for noise in (rng.random((200, 600)), np.clip(rng.normal(0.5, 0.2, (300, 300)), 0, 1)):
-        reading = read_number(noise.astype(np.float32), constant_classify, KNOBS)
-        assert reading.text == "", reading.text
-        assert any("tangle(s) of ink ignored" in n for n in reading.notes), reading.notes
-    canvas = np.zeros((100, 320), np.float32)
-    canvas[:, :200] = three_digits()
-    canvas[20:80, 220:300] = crosshatched((60, 80), 6)
-    pieces, notes = segment(canvas, KNOBS)
-    assert "1 tangle(s) of ink ignored (noise, hatching or a scribble, not strokes)" in notes
-    assert_spans(pieces)
-
-
-def test_bold_noisy_strokes_are_no_tangle():
-    """A marker's strokes photographed with noise are ragged and hold pinholes — their skeleton
-    grows spurs and loops, to about four times the box's sides in the noisiest photos measured
-    — and stay digits."""
-    bold = ndimage.grey_dilation(resize(three_digits(), (400, 800), order=1), size=(9, 9))
-    photo = 0.9 - 0.7 * bold + np.random.default_rng(1).normal(0, 0.08, bold.shape)
-    pieces, notes = segment(ink_image(np.clip(photo, 0, 1).astype(np.float32))[0], KNOBS)
-    assert not any("tangle" in n for n in notes), notes
-    assert_spans(pieces, [(4 * a - 4, 4 * b + 4) for a, b in THREE_SPANS], tolerance=8)
-
-
 def three_digits() -> np.ndarray:
     """A ring, a '1' and a ring: white ink on black, digit tops at row 30, bottoms at row 70."""
     canvas = np.zeros((100, 200), np.float32)

@@ -11,7 +11,7 @@ from skimage.filters import threshold_otsu
 
 from vaelab.insight.digits.common import _regions
 
-DOT_COUNT = 8                # dots at least (a 1 in a 5 × 7 matrix has seven)
+DOT_COUNT = 8                # dots at least (a 1 of a 5 × 7 font has 7–10)
 DOT_SHARE = 0.8              # of the ink's pixels in dots, at least
 DOT_SIZE = (0.6, 1.6)        # a dot's box side within these × the dots' median side ...
 DOT_ROUND = 0.6              # ... its box's shorter side this × its longer at least ...
@@ -32,10 +32,12 @@ def _joined_dots(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, float, 
     """(``ink`` blurred into strokes, its Otsu threshold, the dots' spacing in px) where the ink
     above ``threshold`` is digits made of dots, else None: at least :data:`DOT_COUNT` pieces
     alike in size (:data:`DOT_SIZE`) and round or square (:data:`DOT_ROUND`, :data:`DOT_FILL`) hold
-    :data:`DOT_SHARE` of the ink's pixels, hold no hole, lie on a grid — the distance from each
-    to its nearest neighbour the same to within :data:`DOT_GRID` — and lie close
-    (:data:`DOT_SPACING`), most of them with a neighbour above or below (:data:`DOT_RUN_DOWN`).
-    Handwriting, specks of noise, a dot-grid page and a line of typed 0s are none of these."""
+    :data:`DOT_SHARE` of the ink's pixels, hold no hole, lie on a grid — the quartiles of the
+    distance from each to its nearest neighbour within :data:`DOT_GRID` of its median — and lie
+    close (:data:`DOT_SPACING`), half of them at least with a neighbour below or above
+    (:data:`DOT_NEAR`, :data:`DOT_DOWN`: a diagonal one counts). Handwriting, specks of noise, a
+    dot-grid page and a line of typed 0s are none of these. The ink is returned as float32, as
+    bold as it was (its maximum kept)."""
     labels, count = ndimage.label(ink > threshold, structure=np.ones((3, 3)))
     if count < DOT_COUNT:
         return None
@@ -75,6 +77,6 @@ def _joined_dots(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, float, 
         return None
     blurred = ndimage.gaussian_filter(ink.astype(np.float32), DOT_BLUR * middle)
     # the strokes back to the dots' level, so that the later steps see ink as bold as before
-    blurred = np.clip(blurred / max(float(blurred.max()), 1e-6) * float(ink.max()), 0, 1)
-    return blurred.astype(ink.dtype), float(threshold_otsu(blurred)), float(middle)
+    blurred *= float(ink.max()) / max(float(blurred.max()), 1e-6)
+    return blurred, float(threshold_otsu(blurred)), float(middle)
 

@@ -2,8 +2,8 @@
 lines, boxes and a frame drawn round the number removed (:func:`_strokes`), Otsu threshold, a
 small closing, connected components (skimage), a faint digit kept whole, specks, lines drawn
 under the digits and marks between them (a comma, a dash) dropped, pieces of one digit merged (a
-broken 5), tangles (noise, crosshatching) dropped, wide pieces cut where the classifier is most
-confident about both halves (touching and overlapping digits).
+broken 5), wide pieces cut where the classifier is most confident about both halves (touching and
+overlapping digits).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 from skimage.measure import label
-from skimage.morphology import disk, skeletonize
+from skimage.morphology import disk
 
 from vaelab.insight.digits.boxes import _boxes
 from vaelab.insight.digits.combs import _combs
@@ -43,8 +43,6 @@ from vaelab.insight.params import SegmentationParams
 
 FORCED_SPLIT = 2.2           # a piece this many typical digit widths wide is always cut
 SOLID_FILL = 0.85            # a piece filling this much of its box is a blob, not a stroke
-TANGLE = 8                   # a piece whose skeleton is this × its box's height + width long is
-                             # a tangle, not strokes (a digit's: 1–2 ×; a noisy photo's: up to 4)
 LINE_FLAT = 0.25             # a piece at most this × the tallest high, LINE_LONG × as long,
 LINE_LONG = 1.5              # ... under or over the columns of LINE_SPAN digits (pieces
 LINE_SPAN = 2                # ... overlapping in columns count as one), is a line drawn by them
@@ -138,32 +136,17 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
         group_of[group] = number
     grouped = group_of[labels]
     pieces: list[Piece] = []
-    tangles = 0
     for number, where in enumerate(ndimage.find_objects(grouped), start=1):
         mask = grouped[where] == number      # the group's ink box: where its pixels lie
-        if _tangled(mask):
-            tangles += 1
-            continue
         box = Box(where[0].start, where[1].start, where[0].stop, where[1].stop)
         piece = Piece(box, np.where(_dilate(mask, 1), ink[where], 0.0))
         pieces.extend([piece] if whole[number - 1] else _split_wide(piece, p, classify, {}))
-    if tangles:
-        notes.append(f"{tangles} tangle(s) of ink ignored (noise, hatching or a scribble, not "
-                     "strokes)")
     for piece in pieces:
         h, w = piece.ink.shape
         # Filled and about as wide as tall: a blot, not a stroke (a thick 1 fills its box too).
         if (piece.ink > 0.5).mean() > SOLID_FILL and h * w > 400 and min(h, w) > 0.5 * max(h, w):
             notes.append(f"a solid blob at x={piece.box.left}..{piece.box.right} (not a stroke)")
     return sorted(pieces, key=lambda q: q.box.left), notes
-
-
-def _tangled(mask: np.ndarray) -> bool:
-    """Whether the ink of ``mask`` is a tangle — noise, hatching, a scribble — rather than
-    strokes: its skeleton longer than :data:`TANGLE` × its box's height and width. (A stroke's
-    skeleton can be no longer than its pixels: most pieces need no skeleton.)"""
-    longest = TANGLE * (mask.shape[0] + mask.shape[1])
-    return bool(np.count_nonzero(mask) > longest and np.count_nonzero(skeletonize(mask)) > longest)
 
 
 def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
