@@ -73,6 +73,7 @@ import numpy as np
 import torch
 import yaml
 from scipy import ndimage
+from scipy.special import log_softmax
 
 import vaelab.mnist.classify as classify_module
 from vaelab.core.checkpoint import load_checkpoint, save_checkpoint
@@ -194,8 +195,7 @@ def vae_opinion(reader, vae, val, composer, contrast: float, count: int, seed: i
     lines = []
     for name, (images, truth) in sets.items():
         elbos = label_elbos(vae, images)
-        vae_log = elbos - elbos.max(1, keepdims=True)
-        vae_log -= np.log(np.exp(vae_log).sum(1, keepdims=True))
+        vae_log = log_softmax(elbos, axis=1)
         reader_log = np.log(np.clip(classify(images)[:, :10], 1e-12, None))
         alone = reader_log.argmax(1) != truth
         lines.append(f"{name}: the VAE alone {np.mean(elbos.argmax(1) != truth):.2%} wrong, "

@@ -734,15 +734,17 @@ def page_of_lines(numbers: list[ComposedNumber], gap: float, ruled: bool, rng: n
     return sheet
 
 
-def timed_row(name: str, numbers: list[ComposedNumber], pictures: list[np.ndarray],
+def timed_row(name: str, numbers: list[ComposedNumber] | list[str], pictures: list[np.ndarray],
               reader: NumberReader) -> None:
-    """Print a condition's row: the share of ``pictures`` read as their ``numbers``, the mean
-    seconds to read one (the reading alone), the first wrong readings."""
+    """Print a condition's row: the share of ``pictures`` read as their ``numbers`` (composed
+    numbers, or the texts printed), the mean seconds to read one (the reading alone), the first
+    wrong readings."""
+    truths = [n if isinstance(n, str) else n.text for n in numbers]
     started = time.perf_counter()
     texts = [reader.read(p).text for p in pictures]
     seconds = (time.perf_counter() - started) / len(pictures)
-    wrong = [f"{n.text}→{t}" for n, t in zip(numbers, texts) if n.text != t]
-    print(f"{name:44s} {1 - len(wrong) / len(numbers):8.1%} {seconds:9.3f}  "
+    wrong = [f"{truth}→{t}" for truth, t in zip(truths, texts) if truth != t]
+    print(f"{name:44s} {1 - len(wrong) / len(truths):8.1%} {seconds:9.3f}  "
           f"{', '.join(wrong[:4])}", flush=True)
 
 
@@ -876,13 +878,7 @@ def main() -> None:
         texts = ["".join(map(str, rng.integers(0, 10, rng.integers(4, 7)))) for _ in numbers]
         pictures = [dot_matrix(dotted(rows, kind, n, t), spacing, radius)
                     for n, t in zip(numbers, texts)]
-        started = time.perf_counter()
-        read = [reader.read(p).text for p in pictures]
-        seconds = (time.perf_counter() - started) / len(pictures)
-        truths = [n.text for n in numbers] if kind == "written" else texts
-        wrong = [f"{t}→{r}" for t, r in zip(truths, read) if t != r]
-        print(f"{name:44s} {1 - len(wrong) / len(truths):8.1%} {seconds:9.3f}  "
-              f"{', '.join(wrong[:4])}", flush=True)
+        timed_row(name, numbers if kind == "written" else texts, pictures, reader)
     for name, (count, gap, ruled) in wanted(LINES).items():
         rng = np.random.default_rng(args.seed)
         pages = [[compose_number(*pool, 4, "apart", composer, rng) for _ in range(count)]

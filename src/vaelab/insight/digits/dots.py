@@ -46,8 +46,10 @@ def _joined_dots(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, float, 
     large = np.flatnonzero(areas >= DOT_FILL * DOT_MIN_SIDE ** 2)
     if large.size < DOT_COUNT or areas[large].sum() < DOT_SHARE * areas.sum():
         return None
-    typical = float(np.median(areas[large]))   # (dots: 0.1–4 × this; one blob holding the ink,
-    alike = (areas[large] >= 0.05 * typical) & (areas[large] <= 5 * typical)   # noise: none)
+    # Dots' areas lie within 0.1–4 × their median; noise's ink is one blob far above it (and
+    # its thousands of pieces need no boxes either).
+    typical = float(np.median(areas[large]))
+    alike = (areas[large] >= 0.05 * typical) & (areas[large] <= 5 * typical)
     if areas[large][alike].sum() < DOT_SHARE * areas[large].sum():
         return None
     found = ndimage.find_objects(labels)
