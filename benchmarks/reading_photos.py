@@ -78,6 +78,14 @@ CONDITIONS = {
     "ruled lines above and below": ((("above", 2), ("below", 2)), None, 0.0, 0),
     "ruled line through the digits": ((("through", 2),), None, 0.0, 0),
     "ruled lines above and below, 1 px": ((("above", 1), ("below", 1)), None, 0.0, 0),
+    # grain: a phone's sensor in poor light
+    "noise sd 0.1": ((), None, 0.1, 0),
+    "noise sd 0.2": ((), None, 0.2, 0),
+    "noise sd 0.3, JPEG 80": ((), None, 0.3, 80),
+    "dim photo (paper at 45 %), noise sd 0.1": ((), ("dim", 0.45), 0.1, 0),
+    "light falling off to 50 %, noise sd 0.15": ((), ("falloff", 0.5), 0.15, 0),
+    "faint ink (contrast 0.3) on grey paper, noise sd 0.04": ((), ("grey", 0.35), 0.04, 0),
+    "faint ink (contrast 0.3) on grey paper, noise sd 0.06": ((), ("grey", 0.35), 0.06, 0),
 }
 
 # name → keyword arguments of paper: squared paper (grid lines every ``spacing`` × the digits'

@@ -6,7 +6,8 @@ The path of one image (:func:`read_number`, in :mod:`.number`), one module per s
    background, uint8, uint16, float) becomes ink intensity in [0, 1] (1 = ink), downscaled when
    huge: which colour is paper judged against the picture's own range (a dim photo), a sheet on a
    darker desk read alone, uneven paper (a photo's light falling off) evened out;
-   :func:`ink_on_sheet` gives the sheet too (the extent its ruled lines span);
+   :func:`ink_on_sheet` gives the sheet too (the extent its ruled lines span); :mod:`.noise` — a
+   picture of noise alone read as nothing, a noisy photo's grain smoothed away first;
    :mod:`.perspective` — :func:`squared_sheet`: a sheet on a desk photographed in perspective
    warped onto a rectangle by its four corners (read so where the photographed reading doubts
    a digit, the surer reading kept).

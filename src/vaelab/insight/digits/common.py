@@ -85,6 +85,12 @@ class NumberReading:
         return min((d.confidence for d in self.digits), default=0.0)
 
 
+def _border(picture: np.ndarray, depth: int = 1) -> np.ndarray:
+    """The pixels of the picture's ``depth`` outermost rows and columns (corners twice)."""
+    return np.concatenate([picture[:depth].ravel(), picture[-depth:].ravel(),
+                           picture[:, :depth].ravel(), picture[:, -depth:].ravel()])
+
+
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     return ndimage.binary_dilation(mask, structure=_disk(radius)) if radius > 0 else mask
 

@@ -7,6 +7,8 @@ out (:func:`ink_image`, :func:`ink_on_sheet`).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy import ndimage
 from skimage.filters import threshold_otsu
@@ -18,8 +20,10 @@ from vaelab.insight.digits.common import (
     BORDER_DEPTH,
     MIN_INK_CONTRAST,
     UnreadableImage,
+    _border,
     _dilate,
 )
+from vaelab.insight.digits.noise import noise_alone, smoothed
 from vaelab.insight.digits.ruled_lines import _ruled_lines
 
 MIN_SIDE = 8                 # smaller pictures cannot hold a digit
@@ -48,18 +52,27 @@ SHEET_SPECK = 16             # px: in a downscaled picture a speck in a sheet's 
                              # BOLD_AREA / scale² (as large in the picture), and at least this
 
 
+class FoundInk(NamedTuple):
+    """What :func:`ink_on_sheet` finds in a picture."""
+    ink: np.ndarray             # in [0, 1], 1 = ink, at working size (none: noise alone)
+    scale: float                # maps working coordinates back to the picture's (1 unless the
+                                # picture was downscaled)
+    sheet: np.ndarray | None    # the sheet of paper the ink was read on, where the picture shows
+                                # one inside a surround (None: the paper fills the picture) —
+                                # the extent ruled lines on it can span
+    notes: list[str]            # noise smoothed away, or the picture is noise alone
+    noise_alone: bool = False   # the picture is noise and nothing else: no ink
+
+
 def ink_image(picture: np.ndarray) -> tuple[np.ndarray, float]:
     """(ink in [0, 1] with 1 = ink, scale) of a picture: :func:`ink_on_sheet` without the
-    sheet."""
-    ink, scale, _ = ink_on_sheet(picture)
-    return ink, scale
+    sheet (no ink at all where the picture is noise alone)."""
+    found = ink_on_sheet(picture)
+    return found.ink, found.scale
 
 
-def ink_on_sheet(picture: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None]:
-    """(ink in [0, 1] with 1 = ink, scale, sheet) of a picture; ``scale`` maps working
-    coordinates back to the picture's (1 unless the picture was downscaled); ``sheet`` the mask
-    of the sheet of paper the ink was read on, where the picture shows one inside a surround
-    (None: the paper fills the picture) — the extent ruled lines on it can span.
+def ink_on_sheet(picture: np.ndarray) -> FoundInk:
+    """The ink of a picture (:class:`FoundInk`).
 
     Accepted: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays of bool, uint8, uint16 (over as
     many bits as its values need: 8, 10, 12, 14 or 16) or floats in [0, 1] (overshooting it by
@@ -83,23 +96,29 @@ def ink_on_sheet(picture: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | N
     # Downscale first (by striding, then a proper resize) so a huge canvas never becomes floats.
     step = max(1, int(max(height, width) // MAX_SIDE))
     grey = grey_values(picture, step)
+    # (noise judged before the resize, whose smoothing makes neighbouring pixels alike)
+    alone = noise_alone(grey)
     scale = 1.0
     if max(grey.shape) > MAX_SIDE:
         scale = max(grey.shape) / MAX_SIDE
         grey = resize(grey, (round(grey.shape[0] / scale), round(grey.shape[1] / scale)),
                       anti_aliasing=True)
     scale *= step
+    if alone is not None:
+        return FoundInk(np.zeros(grey.shape, np.float32), scale, None, [alone], noise_alone=True)
+    grey, smoothing = smoothed(grey)
+    notes = [] if smoothing is None else [smoothing]
     light = _paper_is_light(grey)
     ink = 1.0 - grey if light else grey
     ink, sheet = _inside_sheet(np.clip(ink, 0.0, 1.0).astype(np.float32), light, scale)
     if sheet is None:
-        return _even_paper(ink), scale, None
+        return FoundInk(_even_paper(ink), scale, None, notes)
     # The paper is evened on the sheet alone: the surround takes the nearest sheet pixel's value
     # (left at zero, it would make every block's paper level zero, and the sheet's own paper —
     # never quite white, the light falling off across it — would be left as faint ink).
     nearest = ndimage.distance_transform_edt(~sheet, return_distances=False, return_indices=True)
-    return (np.where(sheet, _even_paper(ink[tuple(nearest)]), 0.0).astype(np.float32), scale,
-            sheet)
+    return FoundInk(np.where(sheet, _even_paper(ink[tuple(nearest)]), 0.0).astype(np.float32),
+                    scale, sheet, notes)
 
 
 def grey_values(picture: np.ndarray, step: int = 1, rows: slice = slice(None),
@@ -118,12 +137,6 @@ def grey_values(picture: np.ndarray, step: int = 1, rows: slice = slice(None),
         alpha = values[..., 3]
         grey = grey * alpha + (1.0 - alpha)
     return grey
-
-
-def _border(picture: np.ndarray, depth: int = 1) -> np.ndarray:
-    """The pixels of the picture's ``depth`` outermost rows and columns (corners twice)."""
-    return np.concatenate([picture[:depth].ravel(), picture[-depth:].ravel(),
-                           picture[:, :depth].ravel(), picture[:, -depth:].ravel()])
 
 
 def _paper_is_light(grey: np.ndarray) -> bool:

@@ -23,6 +23,7 @@ from vaelab.insight.digits.common import (
     Piece,
 )
 from vaelab.insight.digits.ink import MAX_SIDE, MIN_SIDE, grey_values, ink_on_sheet
+from vaelab.insight.digits.noise import smoothed
 from vaelab.insight.digits.perspective import squared_sheet
 from vaelab.insight.digits.pieces import (
     _components,
@@ -81,7 +82,10 @@ def _ways(picture: np.ndarray, classify: Classify, knob_sets: Sequence[Segmentat
     """:func:`read_number_ways` before its notes on doubtful digits; ``closer``: whether small
     digits are read again enlarged (:func:`_read_closer`; not again in that reading)."""
     picture = np.asarray(picture)
-    ink, scale, sheet = ink_on_sheet(picture)
+    found = ink_on_sheet(picture)
+    if found.noise_alone:
+        return [NumberReading("", [], list(found.notes)) for _ in knob_sets]
+    ink, scale, sheet = found.ink, found.scale, found.sheet
     photographed = _prepared(ink, sheet, ink.shape, scale)
     squared: list[_Prepared | NumberReading] | None = None   # made square when first needed
     lean = _lean(photographed)
@@ -102,7 +106,8 @@ def _ways(picture: np.ndarray, classify: Classify, knob_sets: Sequence[Segmentat
                     reading = _surer(_reading(way, classify, p), reading)
             if closer and reading.digits and _largest(reading) < SMALL_DIGIT * scale:
                 reading = _read_closer(picture, scale, reading, classify, p) or reading
-            readings.append(reading)
+            readings.append(replace(reading, notes=found.notes + reading.notes)
+                            if found.notes else reading)
     return readings
 
 
@@ -152,6 +157,9 @@ def _read_closer(picture: np.ndarray, scale: float, reading: NumberReading, clas
     # A crop shrunk (from a huge photo) is strided first, as ink_on_sheet does: never all floats.
     step = max(1, int(1 / factor))
     grey = grey_values(picture, step, slice(top, bottom), slice(left, right))
+    # Grain enlarged would pass for strokes: smoothed first, at the picture's own size (the
+    # note is the whole picture's).
+    grey, _ = smoothed(grey)
     enlarged = np.clip(resize(grey, shape, order=3, anti_aliasing=shape[0] < grey.shape[0]),
                        0.0, 1.0)
     closer = _ways(enlarged, classify, [p], closer=False)[0]
