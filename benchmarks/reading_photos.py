@@ -7,7 +7,8 @@ ruled lines, noise and JPEG, several lines of digits (README, "Numbers in photos
 Each condition re-draws the same ``--numbers`` apart 4-digit numbers, composed from validation
 digits (the test benchmark is never read here), enlarged ×4 with bicubic interpolation and
 printed as dark ink on white paper, then lit, lined, degraded or laid on a desk as the condition
-says; it prints the string accuracy per condition and the first wrong readings; then on squared
+says (grain too: a phone's sensor in poor light, faint ink under light grain); it prints the
+string accuracy per condition and the first wrong readings; then on squared
 paper and in a form's boxes, closed or open at the top (a comb) (:data:`PAPERS`); then beside
 lines down with no line across — a notebook's margin, a table cell's sides (:data:`MARGINS`);
 then some of these photographed turned by a degree or a few (:data:`TILTED`; with a grey lined
