@@ -98,14 +98,14 @@ def ink_on_sheet(picture: np.ndarray) -> FoundInk:
     grey = grey_values(picture, step)
     # (noise judged before the resize, whose smoothing makes neighbouring pixels alike)
     alone = noise_alone(grey)
-    scale = 1.0
-    if max(grey.shape) > MAX_SIDE:
-        scale = max(grey.shape) / MAX_SIDE
-        grey = resize(grey, (round(grey.shape[0] / scale), round(grey.shape[1] / scale)),
-                      anti_aliasing=True)
+    scale = max(1.0, max(grey.shape) / MAX_SIDE)
+    shape = (round(grey.shape[0] / scale), round(grey.shape[1] / scale))
+    if alone is not None:   # (no ink: nothing to resize)
+        return FoundInk(np.zeros(shape, np.float32), scale * step, None, [alone],
+                        noise_alone=True)
+    if scale > 1.0:
+        grey = resize(grey, shape, anti_aliasing=True)
     scale *= step
-    if alone is not None:
-        return FoundInk(np.zeros(grey.shape, np.float32), scale, None, [alone], noise_alone=True)
     grey, smoothing = smoothed(grey)
     notes = [] if smoothing is None else [smoothing]
     light = _paper_is_light(grey)

@@ -75,9 +75,9 @@ def grain(grey: np.ndarray) -> float:
 def smoothed(grey: np.ndarray) -> tuple[np.ndarray, str | None]:
     """(``grey`` with its grain smoothed away, a note) where the grain's sd (:func:`grain`) is
     :data:`NOISY` or more: a total variation smoothing (Chambolle's) of weight
-    :data:`SMOOTHING` × that sd, which flattens grain and keeps the strokes' edges; (``grey``, None) otherwise. A picture whose paper is one
-    exact value over most of it (a canvas, a sketch, a clean scan) has no grain and is left as
-    it is without an estimate."""
+    :data:`SMOOTHING` × that sd, which flattens grain and keeps the strokes' edges; (``grey``,
+    None) otherwise. A picture whose paper is one exact value over most of it (a canvas, a
+    sketch, a clean scan) has no grain and is left as it is without an estimate."""
     if np.count_nonzero(grey == np.median(_border(grey, BORDER_DEPTH))) > EXACT_PAPER * grey.size:
         return grey, None
     sd = grain(grey)
