@@ -490,6 +490,7 @@ def main() -> None:
     parser.add_argument("--convs", type=int, nargs=3, help="convs per block, e.g. 1 2 2")
     parser.add_argument("--channels", type=int, nargs=3, help="block widths, e.g. 32 64 128")
     parser.add_argument("--hidden", type=int)
+    parser.add_argument("--dropout", type=float, help="dropout before the reader's last layer")
     parser.add_argument("--stroke", type=float, help="share of images 1 px wider / narrower")
     parser.add_argument("--singles", type=int, help="composed training digits")
     parser.add_argument("--pens", type=int, help="training digits redrawn with a round pen")
@@ -542,7 +543,8 @@ def main() -> None:
                                      ("augment_scale", args.scale), ("augment_share", args.share),
                                      ("convs_per_block", args.convs and tuple(args.convs)),
                                      ("channels", args.channels and tuple(args.channels)),
-                                     ("hidden", args.hidden), ("augment_stroke", args.stroke),
+                                     ("hidden", args.hidden), ("dropout", args.dropout),
+                                     ("augment_stroke", args.stroke),
                                      ("singles", args.singles), ("pens", args.pens),
                                      ("pen_width", args.pen_width and tuple(args.pen_width)),
                                      ("augment_elastic_pixels", args.elastic and args.elastic[0]),

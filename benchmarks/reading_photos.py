@@ -21,7 +21,8 @@ then random numbers of 3–6 digits typed in six typefaces (:data:`TYPED`); then
 is no digit — a minus sign, a comma, a point, a dash, an underline (:data:`MARKS`), written and
 typed (:data:`TYPED_MARKS`); then on a sheet darker than the desk round it, or small in the
 photo (:data:`SHEETS`); then with a ring or a box drawn round the number (:data:`FRAMES`);
-then printed by a dot matrix, written or typed (:data:`DOTS`); then pages of two or
+then with digits of different sizes — one written small, cents (:data:`SIZES`); then
+printed by a dot matrix, written or typed (:data:`DOTS`); then pages of two or
 three numbers (×4, dark on white) written one above the other (read right: every line, top to
 bottom, joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart
 5-digit numbers per condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling
@@ -281,6 +282,43 @@ SHEETS = {
                                                                  (1.0, 1.0, 1.0), 0.7),
     "a white note, ≈ 3 % of the photo, on a grey desk": ((1.0, 1.0, 1.0), (0.4, 0.4, 0.4), 4.0),
 }
+
+
+# name → (each digit's size × its own, or None: drawn per digit from SIZE_RANGE; tops level
+#         instead of feet): digits of one number written at different sizes — a first digit or
+#         a price's cents written small (`pieces._small_digit`), ×4 dark on white
+SIZE_RANGE = (0.6, 1.6)
+SIZES = {
+    "sizes: the 2nd digit ×0.5 of the others": ((1, 0.5, 1, 1), False),
+    "sizes: the 2nd digit ×0.4 of the others": ((1, 0.4, 1, 1), False),
+    "sizes: the first digit ×0.5 of the others": ((0.5, 1, 1, 1), False),
+    "sizes: the last digit ×0.5 of the others": ((1, 1, 1, 0.5), False),
+    "sizes: each digit ×0.6–1.6, drawn": (None, False),
+    "sizes: cents, the last two ×0.5, tops level": ((1, 1, 0.5, 0.5), True),
+}
+
+
+def resized_digits(number: ComposedNumber, factors, tops_level: bool) -> np.ndarray:
+    """The number's digits cut out by their ink boxes, each resized by its factor (bilinear)
+    and set on one line with the composer's gaps between them, feet level (or tops), enlarged
+    ×:data:`ENLARGE`, dark ink on white."""
+    ink = number.image.astype(np.float32) / 255
+    glyphs = []
+    for (top, left, bottom, right), factor in zip(number.boxes, factors):
+        glyph = ink[top:bottom, left:right]
+        shape = (max(3, round(glyph.shape[0] * factor)), max(2, round(glyph.shape[1] * factor)))
+        glyphs.append(np.clip(resize(glyph, shape, order=1, anti_aliasing=factor < 1), 0, 1))
+    gaps = [after[1] - before[3] for before, after in zip(number.boxes, number.boxes[1:])]
+    margin, height = 4, max(g.shape[0] for g in glyphs)
+    canvas = np.zeros((height + 2 * margin, sum(g.shape[1] for g in glyphs) + sum(gaps)
+                       + 2 * margin), np.float32)
+    column = margin
+    for glyph, gap in zip(glyphs, [*gaps, 0]):
+        top = margin if tops_level else margin + height - glyph.shape[0]
+        canvas[top:top + glyph.shape[0], column:column + glyph.shape[1]] = glyph
+        column += glyph.shape[1] + gap
+    canvas = resize(canvas, (canvas.shape[0] * ENLARGE, canvas.shape[1] * ENLARGE), order=3)
+    return np.round((1.0 - 0.85 * np.clip(canvas, 0, 1)) * 255).astype(np.uint8)
 
 
 # name → (cells per digit height, the cells' spacing in px, the dots' radius (None: each cell a
@@ -881,6 +919,11 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         timed_row(name, numbers, [framed(n, *settings, rng) for n in numbers], reader)
+    for name, (factors, tops_level) in wanted(SIZES).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        timed_row(name, numbers, [resized_digits(n, factors or rng.uniform(*SIZE_RANGE, 4),
+                                                 tops_level) for n in numbers], reader)
     for name, (rows, spacing, radius, kind) in wanted(DOTS).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]

@@ -15,6 +15,8 @@ DOT_SIZE = (0.6, 1.6)        # a dot's box side within these × the dots' median
 DOT_ROUND = 0.6              # ... its box's shorter side this × its longer at least ...
 DOT_FILL = 0.5               # ... filling this much of its box (a disc fills 0.79, a square 1)
 DOT_MIN_SIDE = 3             # px: the dots' median side at least (noise's specks are 1–2 px)
+DOT_AREAS = (0.05, 5.0)      # the dots' areas within these × their median (observed 0.1–4 ×, a
+                             # margin kept); noise's ink is one blob far above it
 DOT_GRID = 0.25              # the spacing to the nearest dot, its quartiles' spread at most
                              # this × its median: dots on a grid (scattered specks: 0.5 and up)
 DOT_SPACING = 2.5            # the spacing at most this × the dots' side (a dot-grid page's dots
@@ -46,10 +48,10 @@ def _joined_dots(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, float, 
     large = np.flatnonzero(areas >= DOT_FILL * DOT_MIN_SIDE ** 2)
     if large.size < DOT_COUNT or areas[large].sum() < DOT_SHARE * areas.sum():
         return None
-    # Dots' areas lie within 0.1–4 × their median; noise's ink is one blob far above it (and
-    # its thousands of pieces need no boxes either).
+    # Dots alike in area (DOT_AREAS); noise's thousands of pieces need no boxes either.
     typical = float(np.median(areas[large]))
-    alike = (areas[large] >= 0.05 * typical) & (areas[large] <= 5 * typical)
+    alike = ((areas[large] >= DOT_AREAS[0] * typical)
+             & (areas[large] <= DOT_AREAS[1] * typical))
     if areas[large][alike].sum() < DOT_SHARE * areas[large].sum():
         return None
     found = ndimage.find_objects(labels)

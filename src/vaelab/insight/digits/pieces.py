@@ -2,14 +2,14 @@
 lines, boxes and a frame drawn round the number removed (:func:`_strokes`), Otsu threshold, a
 small closing, connected components (skimage), a faint digit kept whole, specks, lines drawn
 under the digits and marks between them (a comma, a dash) dropped, pieces of one digit merged (a
-broken 5), wide pieces cut where the classifier is most confident about both halves (touching and
-overlapping digits).
+broken 5) but a digit written small kept apart, wide pieces cut where the classifier is most
+confident about both halves (touching and overlapping digits).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -50,6 +50,10 @@ DASH_ASPECT = 1.5            # a piece this × as wide as high, LINE_FLAT high, 
 COMMA_HEIGHT = 0.4           # a piece under this × the tallest high, COMMA_WIDTH × wide at
 COMMA_WIDTH = 0.2            # ... most, hanging below the digits' feet by COMMA_BELOW × their
 COMMA_BELOW = 0.15           # ... height: a comma (a digit written small stands on the line)
+SMALL_DIGIT_ASPECT = 0.6     # a short piece at least this × as high as wide may be a small digit
+SMALL_DIGIT_GAP = 2.0        # ... with this many MNIST px of paper beside it, read alone, as
+SMALL_DIGIT_SURE = 0.9       # ... its neighbour is, this surely at least (chosen on dev: with a
+                             # pixel's gap and no floor, 4 broken digits' bits stood apart; README)
 
 
 def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = None,
@@ -110,7 +114,20 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
         groups, marks = _without_marks(groups, boxes, tallest, small)
         if marks:
             notes.append(f"{marks} mark(s) between the digits ignored (a comma or dash)")
-    groups = _join_short(groups, boxes, tallest)
+    small_digits: set[tuple[int, ...]] = set()
+    spans = [_group_box(g, boxes) for g in groups]
+    feet = float(np.median([s[2] for s in spans if s[2] - s[0] >= MIN_HALF_HEIGHT * tallest]))
+
+    def apart(short: list[int], other: list[int]) -> bool:
+        if _small_digit(short, other, boxes, tallest, feet, labels, ink, classify, p):
+            small_digits.add(tuple(short))
+            return True
+        return False
+
+    groups = _join_short(groups, boxes, tallest, None if classify is None else apart)
+    if small_digits:
+        notes.append(f"{len(small_digits)} digit(s) under half the tallest's height read on "
+                     "their own (written small, not a loose bit of a neighbour)")
     groups, whole = _one_per_cell(groups, boxes, cells)
     # A small piece inside a digit's columns, within a digit's height of it, is a broken-off
     # bit of it; elsewhere, a speck (one far above or below — dust, a ruled line's last
@@ -380,9 +397,12 @@ def _without_marks(groups: list[list[int]], boxes: dict, tallest: int, specks: l
     return kept, len(groups) - len(kept)
 
 
-def _join_short(groups: list[list[int]], boxes: dict, tallest: int) -> list[list[int]]:
+def _join_short(groups: list[list[int]], boxes: dict, tallest: int,
+                apart: Callable[[list[int], list[int]], bool] | None = None) -> list[list[int]]:
     """A group less than half as tall as the tallest piece (the detached bar of a 5, the foot of
-    a 2) joins its horizontally nearest neighbour when that one is near (half a digit height)."""
+    a 2) joins its horizontally nearest neighbour when that one is near (half a digit height) —
+    unless ``apart(short, neighbour)`` finds it a digit written small (:func:`_small_digit`)."""
+    kept_apart: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
     changed = True
     while changed and len(groups) > 1:
         changed = False
@@ -394,11 +414,52 @@ def _join_short(groups: list[list[int]], boxes: dict, tallest: int) -> list[list
                     for b, other in enumerate(group_boxes) if b != a]
             gap, nearest = min(gaps)
             if gap <= MIN_HALF_HEIGHT * tallest:
+                pair = (tuple(groups[a]), tuple(groups[nearest]))
+                if pair in kept_apart:
+                    continue
+                if apart is not None and apart(groups[a], groups[nearest]):
+                    kept_apart.add(pair)
+                    continue
                 moved = groups.pop(a)
                 groups[nearest - (nearest > a)] += moved
                 changed = True
                 break
     return groups
+
+
+def _group_piece(group: list[int], boxes: dict, labels: np.ndarray, ink: np.ndarray) -> Piece:
+    """A group of components as a piece: its ink box, its own pixels (and their rim) only."""
+    top, left, bottom, right = _group_box(group, boxes)
+    mask = np.isin(labels[top:bottom, left:right], group)
+    return Piece(Box(top, left, bottom, right),
+                 np.where(_dilate(mask, 1), ink[top:bottom, left:right], 0.0))
+
+
+def _small_digit(short: list[int], other: list[int], boxes: dict, tallest: int, feet: float,
+                 labels: np.ndarray, ink: np.ndarray, classify: Classify,
+                 p: SegmentationParams) -> bool:
+    """Whether a group under half the tallest beside ``other`` is a digit written small (a
+    price's cents, a first digit drawn small) rather than a loose bit of ``other``: it is no
+    flatter than :data:`SMALL_DIGIT_ASPECT` (a 5's bar and a 2's foot are flat), hangs no lower
+    than :data:`COMMA_BELOW` × the tallest under the ``feet`` of the digits at least half as tall
+    (a comma does), paper as wide as :data:`SMALL_DIGIT_GAP` lies between their columns (a loose bit shares or touches them,
+    or breaks off a pixel away), both read alone as digits (:data:`SMALL_DIGIT_SURE`: a broken
+    stroke's bits read as a doubtful 1 or as "not one digit"), and the two read apart more
+    surely than joined — the geometric mean of their confidences above the joined piece's, the
+    rule that chooses a cut (:func:`_split_wide`)."""
+    top, left, bottom, right = _group_box(short, boxes)
+    _, other_left, _, other_right = _group_box(other, boxes)
+    if bottom - top < SMALL_DIGIT_ASPECT * (right - left):
+        return False
+    if bottom > feet + COMMA_BELOW * tallest:   # hangs below the digits' feet: a comma
+        return False
+    # (boxes end one past their last column)
+    if max(other_left - right, left - other_right) < SMALL_DIGIT_GAP * tallest / MNIST_BOX:
+        return False
+    pieces = [_group_piece(g, boxes, labels, ink) for g in (short, other, short + other)]
+    _read_pieces(pieces, classify, p)
+    alone, neighbour, joined = (float(q.probabilities.max()) for q in pieces)
+    return min(alone, neighbour) >= SMALL_DIGIT_SURE and np.sqrt(alone * neighbour) > joined
 
 
 def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None,
