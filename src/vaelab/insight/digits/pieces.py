@@ -115,16 +115,18 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
         if marks:
             notes.append(f"{marks} mark(s) between the digits ignored (a comma or dash)")
     small_digits: set[tuple[int, ...]] = set()
-    spans = [_group_box(g, boxes) for g in groups]
-    feet = float(np.median([s[2] for s in spans if s[2] - s[0] >= MIN_HALF_HEIGHT * tallest]))
+    apart = None      # (without a reader — its own training examples — every short piece joins)
+    if classify is not None:
+        spans = [_group_box(g, boxes) for g in groups]
+        feet = float(np.median([s[2] for s in spans if s[2] - s[0] >= MIN_HALF_HEIGHT * tallest]))
 
-    def apart(short: list[int], other: list[int]) -> bool:
-        if _small_digit(short, other, boxes, tallest, feet, labels, ink, classify, p):
-            small_digits.add(tuple(short))
-            return True
-        return False
+        def apart(short: list[int], other: list[int]) -> bool:
+            if _small_digit(short, other, boxes, tallest, feet, labels, ink, classify, p):
+                small_digits.add(tuple(short))
+                return True
+            return False
 
-    groups = _join_short(groups, boxes, tallest, None if classify is None else apart)
+    groups = _join_short(groups, boxes, tallest, apart)
     if small_digits:
         notes.append(f"{len(small_digits)} digit(s) under half the tallest's height read on "
                      "their own (written small, not a loose bit of a neighbour)")
@@ -442,11 +444,11 @@ def _small_digit(short: list[int], other: list[int], boxes: dict, tallest: int, 
     price's cents, a first digit drawn small) rather than a loose bit of ``other``: it is no
     flatter than :data:`SMALL_DIGIT_ASPECT` (a 5's bar and a 2's foot are flat), hangs no lower
     than :data:`COMMA_BELOW` × the tallest under the ``feet`` of the digits at least half as tall
-    (a comma does), paper as wide as :data:`SMALL_DIGIT_GAP` lies between their columns (a loose bit shares or touches them,
-    or breaks off a pixel away), both read alone as digits (:data:`SMALL_DIGIT_SURE`: a broken
-    stroke's bits read as a doubtful 1 or as "not one digit"), and the two read apart more
-    surely than joined — the geometric mean of their confidences above the joined piece's, the
-    rule that chooses a cut (:func:`_split_wide`)."""
+    (a comma does), paper as wide as :data:`SMALL_DIGIT_GAP` lies between their columns (a loose
+    bit shares or touches them, or breaks off a pixel away), both read alone as digits
+    (:data:`SMALL_DIGIT_SURE`: a broken stroke's bits read as a doubtful 1 or as "not one
+    digit"), and the two read apart more surely than joined — the geometric mean of their
+    confidences above the joined piece's, the rule that chooses a cut (:func:`_split_wide`)."""
     top, left, bottom, right = _group_box(short, boxes)
     _, other_left, _, other_right = _group_box(other, boxes)
     if bottom - top < SMALL_DIGIT_ASPECT * (right - left):
