@@ -117,8 +117,8 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     small_digits: set[tuple[int, ...]] = set()
     apart = None      # (without a reader — its own training examples — every short piece joins)
     if classify is not None:
-        spans = [_group_box(g, boxes) for g in groups]
-        feet = float(np.median([s[2] for s in spans if s[2] - s[0] >= MIN_HALF_HEIGHT * tallest]))
+        line = _line([_group_box(g, boxes) for g in groups], tallest)
+        feet = np.inf if line is None else line[1]   # (the tallest piece is always in a group)
 
         def apart(short: list[int], other: list[int]) -> bool:
             if _small_digit(short, other, boxes, tallest, feet, labels, ink, classify, p):
@@ -372,11 +372,10 @@ def _without_marks(groups: list[list[int]], boxes: dict, tallest: int, specks: l
     into specks above its foot), and a digit drawn small is a loop or a stroke of several
     pixels' height (a flat 0 half as tall as its neighbours is no dash)."""
     spans = [_group_box(g, boxes) for g in groups]
-    tall = [span for span in spans if span[2] - span[0] >= MIN_HALF_HEIGHT * tallest]
-    if not tall:
+    line = _line(spans, tallest)
+    if line is None:
         return groups, 0
-    line_top = float(np.median([span[0] for span in tall]))
-    line_bottom = float(np.median([span[2] for span in tall]))
+    line_top, line_bottom = line
     line_height = max(line_bottom - line_top, 1.0)
     # every other piece's box, specks too (a noisy picture holds 10⁵ of them): (4, N)
     tops, lefts, bottoms, rights = np.array(spans + [boxes[speck] for speck in specks]).T
@@ -397,6 +396,16 @@ def _without_marks(groups: list[list[int]], boxes: dict, tallest: int, specks: l
                 continue
         kept.append(group)
     return kept, len(groups) - len(kept)
+
+
+def _line(spans: list[tuple[int, int, int, int]], tallest: int) -> tuple[float, float] | None:
+    """(top, bottom) of the digits' line: the median top and foot of the ``spans`` (top, left,
+    bottom, right) at least half as tall as the tallest piece; None when there are none."""
+    tall = [span for span in spans if span[2] - span[0] >= MIN_HALF_HEIGHT * tallest]
+    if not tall:
+        return None
+    return (float(np.median([span[0] for span in tall])),
+            float(np.median([span[2] for span in tall])))
 
 
 def _join_short(groups: list[list[int]], boxes: dict, tallest: int,
