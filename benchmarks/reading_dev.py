@@ -13,6 +13,7 @@
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
                                             [--channels 32 64 128 --hidden 256 --stroke 0.4]
                                             [--pens 20000 --pen-width 1 4 --singles 15000]
+                                            [--signs 5000]
                                             [--keep-wide] [--deskew] [--strings] [--save DIR]
                                             [--ema 0.999 0.9995]
 
@@ -495,6 +496,7 @@ def main() -> None:
     parser.add_argument("--singles", type=int, help="composed training digits")
     parser.add_argument("--pens", type=int, help="training digits redrawn with a round pen")
     parser.add_argument("--pen-width", type=float, nargs=2, help="its width range, e.g. 1 4")
+    parser.add_argument("--signs", type=int, help="signs ($ % # …) as not one digit")
     parser.add_argument("--keep-wide", action="store_true",
                         help="train on wide composed digits too (not cut, so not dropped)")
     parser.add_argument("--deskew", action="store_true",
@@ -528,7 +530,7 @@ def main() -> None:
     elif args.what == "cost":
         shipped = load_digit_reader(MODELS)
         other = CNNClassifier(tuple(args.channels or (32, 64, 128)), args.hidden or 256,
-                              num_classes=11).eval()
+                              num_classes=params.insight.reader.num_classes).eval()
         print(reading_cost(shipped, other, val, r.composer, knobs, params.seed))
     elif args.what == "slant":
         slant_limits(crop_classifier(load_digit_reader(MODELS)), val, r.composer, knobs,
@@ -546,6 +548,7 @@ def main() -> None:
                                      ("hidden", args.hidden), ("dropout", args.dropout),
                                      ("augment_stroke", args.stroke),
                                      ("singles", args.singles), ("pens", args.pens),
+                                     ("signs", args.signs),
                                      ("pen_width", args.pen_width and tuple(args.pen_width)),
                                      ("augment_elastic_pixels", args.elastic and args.elastic[0]),
                                      ("augment_elastic_spacing", args.elastic and args.elastic[1]))

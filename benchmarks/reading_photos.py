@@ -21,7 +21,9 @@ then random numbers of 3–6 digits typed in six typefaces (:data:`TYPED`); then
 is no digit — a minus sign, a comma, a point, a dash, an underline (:data:`MARKS`), written and
 typed (:data:`TYPED_MARKS`); then on a sheet darker than the desk round it, or small in the
 photo (:data:`SHEETS`); then with a ring or a box drawn round the number (:data:`FRAMES`);
-then with digits of different sizes — one written small, cents (:data:`SIZES`); then
+then with digits of different sizes — one written small, cents (:data:`SIZES`); then with a
+sign written before or after the number — $, €, £, #, +, %, &, @, × in the STIX typefaces, which
+the reader never learned, half redrawn with a pen (:data:`SIGNS`); then
 printed by a dot matrix, written or typed (:data:`DOTS`); then pages of two or
 three numbers (×4, dark on white) written one above the other (read right: every line, top to
 bottom, joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart
@@ -51,6 +53,7 @@ from vaelab.core.runtime import setup
 from vaelab.insight.compose import ComposedNumber, compose_number, slanted
 from vaelab.insight.digits.crop import pen_redrawn
 from vaelab.insight.reader import NumberReader
+from vaelab.insight.signs import drawn_sign
 from vaelab.mnist.data import load_split
 
 DATA, MODELS = "data/prepared/mnist", "models"
@@ -325,6 +328,42 @@ def resized_digits(number: ComposedNumber, factors, tops_level: bool) -> np.ndar
 #         square, the cells touching), written or typed): the number printed by a dot matrix —
 #         a printer's, an LED board's: its strokes on a coarse grid of cells, a dot on each inked
 #         cell (`digits.dots`); typed: 4–6 random digits in DejaVu Sans Mono
+# name → (signs, before the number or after it, typefaces): the number ×4, dark on white, with a
+#        sign written beside it — composed like a digit (scaled, thickened or thinned), 2–8 px of
+#        paper between; the sign printed in a typeface the reader's training never saw (STIX; it
+#        learned DejaVu's), made MNIST-like, half redrawn with a pen, turned and slanted a little
+#        (`signs.drawn_sign`); read right when the digits are read and the sign left out
+HELD_OUT_TYPEFACES = ("STIXGeneral.ttf", "STIXGeneralItalic.ttf", "STIXGeneralBol.ttf",
+                      "STIXGeneralBolIta.ttf")
+SIGNS = {
+    "a sign before it ($ € £ # +), STIX": ("$€£#+", True, HELD_OUT_TYPEFACES),
+    "a sign after it (% & @ ×), STIX": ("%&@×", False, HELD_OUT_TYPEFACES),
+}
+
+
+def with_a_sign(number: ComposedNumber, sign: np.ndarray, before: bool,
+                rng: np.random.Generator, composer) -> np.ndarray:
+    """The number ×:data:`ENLARGE`, dark on white, with ``sign`` (uint8 (28, 28), as MNIST
+    holds a digit) composed like one of its digits and written before or after it."""
+    alone = compose_number(sign[None], np.zeros(1, np.int64), 1, "apart", composer, rng)
+    top, left, bottom, right = alone.boxes[0]
+    glyph = alone.image[top:bottom, left:right]
+    digits = number.image[:, min(b[1] for b in number.boxes):max(b[3] for b in number.boxes)]
+    height = max(glyph.shape[0], digits.shape[0])
+
+    def centred(image: np.ndarray) -> np.ndarray:
+        above = (height - image.shape[0]) // 2
+        return np.pad(image, ((above, height - image.shape[0] - above), (0, 0)))
+
+    gap = np.zeros((height, int(rng.integers(2, composer.max_gap + 1))), np.uint8)
+    parts = [centred(glyph), gap, centred(digits)] if before else [centred(digits), gap,
+                                                                     centred(glyph)]
+    canvas = np.pad(np.concatenate(parts, axis=1), 4)
+    ink = canvas.astype(np.float32) / 255
+    ink = np.clip(resize(ink, (ink.shape[0] * ENLARGE, ink.shape[1] * ENLARGE), order=3), 0, 1)
+    return np.round((1.0 - 0.85 * ink) * 255).astype(np.uint8)
+
+
 DOTS = {
     "dots: written, 14 cells tall, as squares (no dots)": (14, 8, None, "written"),
     "dots: written, 14 cells tall, 8 px apart": (14, 8, 2.5, "written"),
@@ -924,6 +963,13 @@ def main() -> None:
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
         timed_row(name, numbers, [resized_digits(n, factors or rng.uniform(*SIZE_RANGE, 4),
                                                  tops_level) for n in numbers], reader)
+    for name, (signs, before, typefaces) in wanted(SIGNS).items():
+        rng = np.random.default_rng(args.seed)
+        numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]
+        drawn = [drawn_sign(signs[int(rng.integers(len(signs)))],
+                            typefaces[int(rng.integers(len(typefaces)))], rng) for _ in numbers]
+        timed_row(name, numbers, [with_a_sign(n, sign, before, rng, composer)
+                                  for n, sign in zip(numbers, drawn)], reader)
     for name, (rows, spacing, radius, kind) in wanted(DOTS).items():
         rng = np.random.default_rng(args.seed)
         numbers = [compose_number(*pool, 4, "apart", composer, rng) for _ in range(args.numbers)]

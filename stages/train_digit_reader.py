@@ -2,10 +2,10 @@
 
     python stages/train_digit_reader.py
 
-The evaluator's architecture with 11 outputs — 10 digits and "not one digit" — trained on the
-MNIST training digits plus crops made the way the number reader makes them (composed, segmented,
-re-cropped; two touching digits as one piece and digit fragments as "not one digit"), from
-training digits only. Writes models/digit_reader.{safetensors,json}, metrics/digit_reader.json
+The evaluator's architecture with 12 outputs — 10 digits, "not one digit" and "a sign" — trained
+on the MNIST training digits plus crops made the way the number reader makes them (composed,
+segmented, re-cropped; two touching digits as one piece and digit fragments as "not one digit";
+signs such as $ and % printed in bundled typefaces as "a sign"), from training digits only. Writes models/digit_reader.{safetensors,json}, metrics/digit_reader.json
 (accuracy on the clean test digits, on its validation crops, per class) and
 metrics/timings/digit_reader.json, dvclive curves in plots/digit_reader/.
 """

@@ -71,7 +71,7 @@ def tiny_params() -> dict:
     insight["read_numbers"]["composer"]["lengths"] = [1, 2, 4]
     insight["variations"].update(images=30, per_image=4)
     insight["reader"].update(epochs=1, batch_size=64, eval_batch_size=256, singles=300, junk=150,
-                             pens=60)
+                             pens=60, signs=60)
     defects = params["defects"]
     defects.update(image_size=64, max_images_per_category=8)
     defects["detailvae"].update(input_size=32, epochs=1, batch_size=4, plot_images=3)

@@ -61,7 +61,8 @@ from vaelab.mnist.models.cond_resvae import CondResVAE
 
 KNOBS = SegmentationParams(ink_low=1.0, closing_radius=0, min_part=0.25, merge_overlap=0.5,
                            split_aspect=1.1, digit_aspect=0.8, normalise_stroke=False,
-                           contrast_quantile=0.5, junk_split=1.0, slant_limit=0.25)
+                           contrast_quantile=0.5, junk_split=1.0, sign_drop=1.0,
+                           slant_limit=0.25)
 
 
 def ring(canvas: np.ndarray, top: int, left: int, height: int = 40, width: int = 28) -> None:
@@ -2632,6 +2633,149 @@ def test_reader_examples_add_pen_redrawn_digits_with_their_labels():
     blobs, _ = examples(images, labels, singles=0, junk=0, composer=COMPOSER, knobs=KNOBS,
                         rng=np.random.default_rng(0), pens=12, pen_width=(1.0, 1.2))
     assert len(blobs) == 0
+
+
+def test_signs_are_drawn_from_typefaces_the_benchmark_does_not_read():
+    from vaelab.insight.signs import SIGNS, TRAINING_TYPEFACES, drawn_signs, printed
+    assert not any("STIX" in face for face in TRAINING_TYPEFACES)   # held out for the benchmark
+    for face in TRAINING_TYPEFACES:
+        glyphs = [printed(sign, face, 32) for sign in SIGNS]
+        # each sign its own glyph (a face lacking one prints the same box for all of them)
+        shapes = {(g.shape, np.round(g, 1).tobytes()) for g in glyphs}
+        assert len(shapes) == len(SIGNS), face
+    signs = drawn_signs(40, np.random.default_rng(0))
+    assert signs.shape == (40, 28, 28) and signs.dtype == np.uint8
+    assert all(s.max() > 200 for s in signs)                    # every one inked, as MNIST's
+    assert np.array_equal(signs, drawn_signs(40, np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="no typeface 'Comic.ttf'"):
+        printed("$", "Comic.ttf")
+
+
+def test_a_dollar_sign_given_a_bar_through_is_inked_down_its_whole_height():
+    from vaelab.insight.digits.crop import mnist_crop
+    from vaelab.insight.signs import _with_bar_through, printed
+    field = mnist_crop(printed("$", "DejaVuSansMono.ttf"), contrast_quantile=0.7)
+    rows = np.flatnonzero(field.max(axis=1) > 0.3)
+    column = int(round(np.average(np.arange(28), weights=field.sum(axis=0))))
+    barred = _with_bar_through(field)
+    assert (barred[rows[0]:rows[-1] + 1, column] > 0.9).all()   # inked all the way down
+    assert not (field[rows[0]:rows[-1] + 1, column] > 0.9).all()  # its own bar stops at the S
+    assert np.array_equal(barred >= field, np.ones_like(field, bool))          # ink only added
+
+
+def test_reader_examples_add_signs_as_their_own_class_and_leave_the_rest_as_they_were():
+    from vaelab.insight.reader_training import SIGN, examples
+    images, labels = fake_pool()
+    before, before_classes = examples(images, labels, 6, 4, COMPOSER, KNOBS,
+                                      np.random.default_rng(0))
+    crops, classes = examples(images, labels, 6, 4, COMPOSER, KNOBS, np.random.default_rng(0),
+                              signs=15)
+    # drawn after the digits: those are the same bits with and without signs
+    assert np.array_equal(crops[:10], before) and np.array_equal(classes[:10], before_classes)
+    assert 10 < len(crops) <= 25 and (classes[10:] == SIGN).all()
+
+
+def test_a_reader_with_signs_gives_digits_and_a_sign_and_leaves_not_one_digit_out():
+    from torch import nn
+
+    from vaelab.insight.evaluator import crop_classifier
+
+    class Fixed(nn.Module):        # logits 0, 1, … whatever the crop
+        def __init__(self, outputs: int):
+            super().__init__()
+            self.head = nn.Linear(1, outputs)
+            nn.init.zeros_(self.head.weight)
+            with torch.no_grad():
+                self.head.bias.copy_(torch.arange(outputs, dtype=torch.float32))
+
+        def features(self, x):
+            return torch.zeros(len(x), 1)
+
+    crops = np.zeros((3, 28, 28), np.float32)
+    for outputs, kept in ((10, 10), (11, 10), (12, 11)):
+        probabilities = crop_classifier(Fixed(outputs))(crops)
+        softmax = torch.softmax(torch.arange(outputs, dtype=torch.float32), 0).numpy()
+        assert probabilities.shape == (3, kept)
+        expected = softmax[[*range(10), 11]] if outputs == 12 else softmax[:10]
+        assert np.allclose(probabilities[0], expected)
+
+
+def sign_canvas(with_rings: bool = True) -> np.ndarray:
+    canvas = np.zeros((60, 110), np.float32)
+    bar(canvas, 28, 44, 5, 26)          # a plus sign: a bar across ...
+    bar(canvas, 16, 55, 28, 5)          # ... and one down
+    if with_rings:
+        ring(canvas, 10, 10)
+        ring(canvas, 10, 76)
+    return canvas
+
+
+def sign_reader(crops):
+    """A cross (ink in the crop's centre) is a sign (the 11th column); a ring a sure 0."""
+    probs = np.full((len(crops), 11), 0.001)
+    for i, crop in enumerate(crops):
+        if crop[14, 14] > 0.5:
+            probs[i, 10], probs[i, 4] = 0.9, 0.05
+        else:
+            probs[i, 0] = 0.99
+    return probs
+
+
+def test_a_piece_the_reader_reads_as_a_sign_is_left_out_with_a_note():
+    kept = read_number(sign_canvas(), sign_reader, dataclasses.replace(KNOBS, sign_drop=1.0))
+    assert kept.text == "040" and not any("no digit" in n for n in kept.notes)
+    assert all(len(d.probabilities) == 10 for d in kept.digits)    # the digits' own
+    reading = read_number(sign_canvas(), sign_reader, dataclasses.replace(KNOBS, sign_drop=0.5))
+    assert reading.text == "00" and len(reading.digits) == 2
+    assert any("1 piece(s) read as no digit" in note for note in reading.notes), reading.notes
+    assert reading.digits[1].box.left > 70                 # the second ring, not the sign
+    unsure = read_number(sign_canvas(), sign_reader, dataclasses.replace(KNOBS, sign_drop=0.95))
+    assert unsure.text == "040"                            # not that surely a sign: kept
+    nothing = read_number(sign_canvas(False), sign_reader,
+                          dataclasses.replace(KNOBS, sign_drop=0.5))
+    assert nothing.text == "" and not nothing.digits
+    assert any("no digit" in note for note in nothing.notes)
+
+
+def test_a_sure_sign_is_not_cut_where_not_one_digit_would_be():
+    canvas = np.zeros((60, 60), np.float32)
+    ring(canvas, 10, 10, width=15)      # two narrow touching rings, as in the cutting test
+    ring(canvas, 10, 24, width=15)
+    knobs = dataclasses.replace(KNOBS, junk_split=0.5, sign_drop=1.0)
+
+    def reader(sign: bool):
+        def read(crops):
+            """The pair whole: 0.9 a sign (or "not one digit"); each ring a sure 0."""
+            probs = np.full((len(crops), 11), 0.001)
+            for i, crop in enumerate(crops):
+                rows = np.nonzero(crop.max(axis=1) > 0.2)[0]
+                cols = np.nonzero(crop.max(axis=0) > 0.2)[0]
+                if cols[-1] - cols[0] > 0.5 * (rows[-1] - rows[0]):
+                    probs[i, 10 if sign else 0] = 0.9 if sign else 0.05
+                else:
+                    probs[i, 0] = 0.99
+            return probs
+        return read
+
+    assert len(segment(canvas, knobs, reader(sign=True))[0]) == 1
+    assert len(segment(canvas, knobs, reader(sign=False))[0]) == 2
+
+
+def test_a_pair_the_reader_calls_not_one_digit_is_cut_before_anything_is_left_out():
+    canvas = np.zeros((60, 60), np.float32)
+    ring(canvas, 10, 10, width=15)      # two narrow touching '0's: "not one digit" whole,
+    ring(canvas, 10, 24, width=15)      # a sure 0 each once cut
+
+    def reader(crops):
+        probs = np.full((len(crops), 10), 0.001)
+        for i, crop in enumerate(crops):
+            rows, cols = np.nonzero(crop.max(axis=1) > 0.2)[0], np.nonzero(crop.max(axis=0) > 0.2)[0]
+            probs[i, 0] = 0.2 if cols[-1] - cols[0] > 0.5 * (rows[-1] - rows[0]) else 0.99
+        return probs
+
+    knobs = dataclasses.replace(KNOBS, junk_split=0.5, sign_drop=0.5)
+    reading = read_number(canvas, reader, knobs)
+    assert reading.text == "00" and not any("no digit" in n for n in reading.notes)
 
 
 def test_knobs_written_by_an_older_read_numbers_are_refused_by_name(tmp_path):

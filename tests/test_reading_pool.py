@@ -21,14 +21,15 @@ from vaelab.mnist.models.classifier import CNNClassifier
 
 KNOBS = SegmentationParams(ink_low=0.5, closing_radius=0, min_part=0.25, merge_overlap=0.5,
                            split_aspect=1.1, digit_aspect=0.8, normalise_stroke=False,
-                           contrast_quantile=0.7, junk_split=0.5, slant_limit=0.25)
+                           contrast_quantile=0.7, junk_split=0.5, sign_drop=1.0,
+                           slant_limit=0.25)
 
 
 def untrained_reader(seed: int = 0) -> CNNClassifier:
     """A digit reader's shape with seeded random weights: its readings are arbitrary but fixed,
     and its doubts make the segmentation try cuts."""
     torch.manual_seed(seed)
-    model = CNNClassifier(num_classes=11)   # the reader's default size
+    model = CNNClassifier(num_classes=12)   # the reader's default size (digits, junk, a sign)
     for module in model.modules():   # batch-norm statistics off their defaults, as after training
         if isinstance(module, torch.nn.BatchNorm2d | torch.nn.BatchNorm1d):
             module.running_mean.uniform_(-0.2, 0.2)

@@ -51,6 +51,8 @@ class SegmentationParams:
     contrast_quantile: float = knob(ge=0, lt=1)     # this quantile of the ink made full white; 0 = off
     junk_split: float = knob(gt=0, le=1)            # also try cutting a narrower piece when the reader
                                                     # gives "not one digit" at least this; 1 = off
+    sign_drop: float = knob(ge=0.5, le=1)           # a piece the reader reads as a sign ($ % # …)
+                                                    # this surely is left out, with a note; 1 = off
     slant_limit: float = knob(ge=0)                 # writing leaning more than this (dx per dy)
                                                     # beyond MNIST's slant is also read upright,
                                                     # the surer reading kept (digits.slant)
@@ -118,12 +120,14 @@ class VariationsParams:
 @dataclass(frozen=True)
 class ReaderParams(ClassifierParams):
     """``insight.reader``: the digit reader of stage train_digit_reader — the evaluator's
-    architecture, 10 digits + "not one digit", trained on crops as the number reader makes them."""
+    architecture, 10 digits + "not one digit" (+ "a sign" when ``signs``), trained on crops as
+    the number reader makes them."""
     convs_per_block: tuple[int, ...]                # 3×3 convs before each of the three poolings
     singles: int = knob(ge=0)                       # composed-and-segmented training digits
     junk: int = knob(ge=0)                          # crops of two digits as one piece / fragments
     pens: int = knob(ge=0)                          # composed digits redrawn with a round pen
     pen_width: tuple[float, float] = knob()         # ... of a width drawn in this range (px)
+    signs: int = knob(ge=0)                         # signs ($ % # …), a twelfth class (signs.py)
     augment_rotation: float = knob(ge=0, le=45)     # a share of training images rotated in ±this°
     augment_scale: float = knob(ge=0, lt=1)         # ... and scaled by 1 ± this
     augment_share: float = knob(ge=0, le=1)         # the share (0 = off)
@@ -143,7 +147,7 @@ class ReaderParams(ClassifierParams):
 
     @property
     def num_classes(self) -> int:
-        return 11
+        return 12 if self.signs else 11
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
         yield from super().cross_checks()

@@ -21,7 +21,7 @@ from vaelab.insight.reading_evaluation import load_digit_reader, load_reader_set
 
 @dataclass
 class NumberReader:
-    model: nn.Module          # the digit reader: 10 digits + "not one digit"
+    model: nn.Module          # the digit reader: 10 digits, "not one digit", "a sign"
     knobs: SegmentationParams
     cam_layer: str = "last_block"
 

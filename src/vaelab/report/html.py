@@ -28,7 +28,7 @@ SECTIONS = {
     "defects_methods": "Defect detection, every method: validation (synthetic defects) and test",
     "defects_categories": "Defect detection, every method per category",
     "explain": "Digit insight: Grad-CAM faithfulness against baselines",
-    "digit_reader": "Digit insight: the digit reader (10 digits + not one digit)",
+    "digit_reader": "Digit insight: the digit reader (10 digits, not one digit, a sign)",
     "read_numbers": "Digit insight: reading composed multi-digit numbers (test digits)",
     "variations": "Digit insight: conditional-VAE variations of test digits",
 }

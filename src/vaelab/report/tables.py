@@ -393,19 +393,24 @@ def read_numbers_table(metrics: Path) -> Table:
                  + "; digits read by the digit reader (train_digit_reader).")
 
 
+READER_CLASSES = {"10": "not one digit", "11": "a sign ($ € £ % # + × & @)"}
+
+
 def digit_reader_table(metrics: Path) -> Table:
     d = _load(metrics, "digit_reader.json")
     crops = d["validation_crops"]
     per_class = crops["per_class_accuracy"]
     test = d["test_digits"]
     rows = [["clean MNIST test digits", _pct_ci(test["accuracy"], test.get("accuracy_ci")), test["count"]],
-            ["validation crops (composed digits + not one digit)",
+            ["validation crops (composed digits + not one digit"
+             + (" + signs)" if "11" in per_class else ")"),
              _pct_ci(crops["accuracy"], crops.get("accuracy_ci")), crops["count"]],
-            *[[f"validation crops: {'not one digit' if c == '10' else 'digit ' + c}", _pct(a), "–"]
+            *[[f"validation crops: {READER_CLASSES.get(c, 'digit ' + c)}", _pct(a), "–"]
               for c, a in sorted(per_class.items(), key=lambda item: int(item[0]))]]
     return Table(["set", "accuracy [95 %]", "images"], rows,
                  f"Trained on {d['train_images']} images (MNIST training digits, composed-and-segmented "
-                 f"training digits, not-one-digit crops), best epoch {d['best_epoch']} of {d['epochs']}.")
+                 "training digits, not-one-digit crops" + (", signs" if "11" in per_class else "")
+                 + f"), best epoch {d['best_epoch']} of {d['epochs']}.")
 
 
 def variations_table(metrics: Path) -> Table:

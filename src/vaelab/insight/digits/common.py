@@ -59,7 +59,7 @@ class Piece:
     box: Box
     ink: np.ndarray                         # (box.height, box.width) float in [0, 1]
     crop: np.ndarray | None = None          # (28, 28), see mnist_crop
-    probabilities: np.ndarray | None = None
+    probabilities: np.ndarray | None = None  # the ten digits' (and "a sign", a reader's 11th)
 
 
 @dataclass

@@ -296,9 +296,18 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
     if not pieces:
         return NumberReading("", [], notes)
     _read_pieces(pieces, classify, p)
+    # A reader trained with signs gives a piece's sign probability last (evaluator.py).
+    signs = [q for q in pieces if p.sign_drop < 1.0 and len(q.probabilities) > 10
+             and q.probabilities[10] >= p.sign_drop]
+    if signs:
+        pieces = [q for q in pieces if not any(q is sign for sign in signs)]
+        notes = [*notes, f"{len(signs)} piece(s) read as no digit (a sign such as $ or %) "
+                         "left out"]
+        if not pieces:
+            return NumberReading("", [], notes)
     digits = []
     for piece in pieces:
-        probabilities = np.asarray(piece.probabilities, dtype=np.float64)
+        probabilities = np.asarray(piece.probabilities[:10], dtype=np.float64)
         box = Box(piece.box.top + top, piece.box.left, piece.box.bottom + top, piece.box.right)
         digits.append(DigitReading(to_picture(box, piece.ink), piece.crop,
                                    int(probabilities.argmax()), float(probabilities.max()),

@@ -469,6 +469,8 @@ def _small_digit(short: list[int], other: list[int], boxes: dict, tallest: int, 
         return False
     pieces = [_group_piece(g, boxes, labels, ink) for g in (short, other, short + other)]
     _read_pieces(pieces, classify, p)
+    # (a reader that knows signs: how sure it is of a sign counts as of a digit — a % joined
+    # from its rings and stroke reads surely as one sign, not as three digits)
     alone, neighbour, joined = (float(q.probabilities.max()) for q in pieces)
     return min(alone, neighbour) >= SMALL_DIGIT_SURE and np.sqrt(alone * neighbour) > joined
 
@@ -505,7 +507,8 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None,
         pairs = np.array([[part.probabilities.max() for part in pair] for pair in halves])
         both = np.sqrt(pairs[:, 0] * pairs[:, 1])
         # A wide single digit (a flat 2, a 5 with a long bar) stays whole unless its halves read
-        # better than it does; a piece as wide as two typical digits is always cut.
+        # better than it does; a piece as wide as two typical digits is always cut. (Confidence
+        # in a sign counts as in a digit: a sure sign stays whole, to be left out.)
         if both.max() <= whole and w <= FORCED_SPLIT * p.digit_aspect * h:
             return [piece]
         left, right = halves[int(np.argmax(both))]
@@ -578,8 +581,9 @@ def _crops_read(inks: list[np.ndarray], classify: Classify, p: SegmentationParam
 
 def _doubtful(probabilities: np.ndarray, junk_split: float) -> bool:
     """Whether the reader calls a piece "not one digit" (two touching digits narrow enough to
-    pass for one, e.g. with a 1): the share its probabilities leave to no digit at all is at
-    least ``junk_split`` — zero for a 10-output evaluator, so then never."""
+    pass for one, e.g. with a 1): the share its probabilities leave to no digit (and no sign,
+    for a reader that knows signs: the last of 11) is at least ``junk_split`` — zero for a
+    10-output evaluator, so then never."""
     return 1.0 - float(np.sum(probabilities)) >= junk_split
 
 
