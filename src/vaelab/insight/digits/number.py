@@ -296,13 +296,23 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
     if not pieces:
         return NumberReading("", [], notes)
     _read_pieces(pieces, classify, p)
-    # A reader trained with signs gives a piece's sign probability last (evaluator.py).
-    signs = [q for q in pieces if p.sign_drop < 1.0 and len(q.probabilities) > 10
-             and q.probabilities[10] >= p.sign_drop]
-    if signs:
-        pieces = [q for q in pieces if not any(q is sign for sign in signs)]
-        notes = [*notes, f"{len(signs)} piece(s) read as no digit (a sign such as $ or %) "
-                         "left out"]
+    # A sign stands before or after a number ($12, 12 %): the pieces at either end of the line
+    # that a reader trained with signs reads as one (its last probability, evaluator.py) are
+    # left out. Inside a number a piece read as a sign is two digits written over each other,
+    # read (wrongly, but seen) as one rather than lost.
+    def sign(piece: Piece) -> bool:
+        return (p.sign_drop < 1.0 and len(piece.probabilities) > 10
+                and piece.probabilities[10] >= p.sign_drop)
+
+    first, last = 0, len(pieces)
+    while first < last and sign(pieces[first]):
+        first += 1
+    while last > first and sign(pieces[last - 1]):
+        last -= 1
+    if first or last < len(pieces):
+        notes = [*notes, f"{first + len(pieces) - last} piece(s) read as no digit (a sign such "
+                         "as $ or %) left out"]
+        pieces = pieces[first:last]
         if not pieces:
             return NumberReading("", [], notes)
     digits = []
