@@ -496,7 +496,7 @@ def main() -> None:
     parser.add_argument("--singles", type=int, help="composed training digits")
     parser.add_argument("--pens", type=int, help="training digits redrawn with a round pen")
     parser.add_argument("--pen-width", type=float, nargs=2, help="its width range, e.g. 1 4")
-    parser.add_argument("--signs", type=int, help="signs ($ % # …) as not one digit")
+    parser.add_argument("--signs", type=int, help="signs ($ % # …), a class of their own")
     parser.add_argument("--keep-wide", action="store_true",
                         help="train on wide composed digits too (not cut, so not dropped)")
     parser.add_argument("--deskew", action="store_true",

@@ -2649,6 +2649,8 @@ def test_signs_are_drawn_from_typefaces_the_benchmark_does_not_read():
     assert np.array_equal(signs, drawn_signs(40, np.random.default_rng(0)))
     with pytest.raises(ValueError, match="no typeface 'Comic.ttf'"):
         printed("$", "Comic.ttf")
+    with pytest.raises(ValueError, match="'cmr10.ttf' has no glyph for '€'"):
+        printed("€", "cmr10.ttf")
 
 
 def test_a_dollar_sign_given_a_bar_through_is_inked_down_its_whole_height():
@@ -2885,3 +2887,23 @@ def test_evenly_spaced_straight_strokes_on_a_line_are_no_comb(kind):
         assert_spans(pieces, [(50, 53), (150, 153), (250, 253)])
     else:                                                # (cut or not, all of it stays ink)
         assert min(p.box.left for p in pieces) <= 21 and max(p.box.right for p in pieces) >= 182
+
+
+def test_a_reading_that_leaves_out_a_doubtful_sign_is_not_surer_for_it():
+    from vaelab.insight.digits.common import Box, DigitReading, NumberReading
+    from vaelab.insight.digits.number import _surer, _typical_confidence
+
+    def digit(confidence):
+        return DigitReading(Box(0, 0, 28, 20), np.zeros((28, 28), np.float32), 1, confidence,
+                            np.full(10, 0.01))
+
+    kept = NumberReading("11", [digit(0.9), digit(0.6)])          # the end piece a doubtful 1
+    dropped = NumberReading("1", [digit(0.9)], ["1 piece(s) read as no digit"], [0.55])
+    assert _typical_confidence([dropped]) < _typical_confidence([kept])
+    assert _surer(dropped, kept) is kept
+    # a sure sign left out costs nothing; signs alone are no reading
+    assert _typical_confidence([NumberReading("1", [digit(0.9)], [], [0.99])]) > 0.9
+    assert _typical_confidence([NumberReading("", [], [], [0.99])]) == 0.0
+    reading = read_number(sign_canvas(rings=(50, 90), plus=10), sign_reader,
+                          dataclasses.replace(KNOBS, sign_drop=0.5))
+    assert reading.signs == [0.9]

@@ -7,8 +7,8 @@ each printed in one of :data:`TRAINING_TYPEFACES`, made MNIST-like (20 × 20 box
 centred), half of them redrawn with a round pen as a hand would, slanted and turned a little, and
 then composed and segmented like a digit (:mod:`vaelab.insight.reader_training`). The STIX
 typefaces are left out of training, for the benchmark's sign rows (``benchmarks/reading_photos.py
---only sign``). The typefaces ship with matplotlib, a pinned requirement: the glyphs, and so the
-reader, are the same on every machine.
+--only sign``). The typefaces ship with matplotlib and are drawn by Pillow's FreeType, both
+pinned requirements: the glyphs, and so the reader, are the same on every machine.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+from matplotlib.ft2font import FT2Font
 from PIL import Image, ImageDraw, ImageFont
 from skimage.transform import AffineTransform, warp
 
@@ -53,6 +54,9 @@ def printed(character: str, name: str, size: int = GLYPH_PX) -> np.ndarray:
     """``character`` printed in typeface ``name`` at ``size`` px: ink (float, 1 = black) cut to
     its box."""
     face = typeface(name, size)
+    # a typeface without the glyph prints a box (.notdef) that would be learned as the sign
+    if FT2Font(str(face.path)).get_char_index(ord(character)) == 0:
+        raise ValueError(f"typeface {name!r} has no glyph for {character!r}")
     page = Image.new("L", (3 * size, 3 * size), 0)
     ImageDraw.Draw(page).text((size, size // 2), character, font=face, fill=255)
     ink = np.asarray(page, dtype=np.float32) / 255

@@ -390,6 +390,8 @@ def read_numbers_table(metrics: Path) -> Table:
                  f"{seg.get('junk_split', 1.0)}, ink_low {seg.get('ink_low', 1.0)}"
                  + (f", slant_limit {seg['slant_limit']} (set on dev numbers: benchmarks/"
                     "reading_dev.py slant)" if "slant_limit" in seg else "")
+                 + (f", sign_drop {seg['sign_drop']} (a sign at a line's end left out; README)"
+                    if seg.get("sign_drop", 1.0) < 1.0 else "")
                  + "; digits read by the digit reader (train_digit_reader).")
 
 

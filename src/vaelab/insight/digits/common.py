@@ -21,7 +21,9 @@ MIN_HALF_HEIGHT = 0.5       # both sides of a cut stand at least this × the pie
 BORDER_DEPTH = 3             # rows / columns of the border whose median is the paper's colour
 LINE_FAINT = 0.5             # × the threshold: the faint ink a slanted thin line keeps
 
-Classify = Callable[[np.ndarray], np.ndarray]   # crops (K, 28, 28) in [0, 1] → probs (K, 10)
+# crops (K, 28, 28) in [0, 1] → probs (K, 10), or (K, 11) from a reader that knows signs (the
+# sign's probability last: evaluator.crop_classifier)
+Classify = Callable[[np.ndarray], np.ndarray]
 Cell = tuple[int, int, int, int]   # a form's box: top, left, bottom, right (rows, columns)
 
 
@@ -78,6 +80,8 @@ class NumberReading:
                                            # line, joined by a space
     digits: list[DigitReading]
     notes: list[str] = field(default_factory=list)   # why something was not read, or doubtful
+    signs: list[float] = field(default_factory=list)  # how surely each piece left out as a sign
+                                                      # was one (counted when readings compete)
 
     @property
     def confidence(self) -> float:

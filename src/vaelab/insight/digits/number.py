@@ -175,7 +175,7 @@ def _read_closer(picture: np.ndarray, scale: float, reading: NumberReading, clas
     region = ", round them only" if (top, left, bottom, right) != (0, 0, height, width) else ""
     return NumberReading(closer.text, digits, [
         f"small digits ({size} px{working}) read again at {size * factor:.0f} px{region} (boxes "
-        "given in the picture as it was)", *closer.notes])
+        "given in the picture as it was)", *closer.notes], closer.signs)
 
 
 def _doubted(reading: NumberReading) -> bool:
@@ -273,7 +273,8 @@ def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: Segment
     notes = [f"{len(lines)} lines of digits, read top to bottom", *q.levelled]
     notes += [f"line {i}: {note}" for i, line in enumerate(lines, start=1) for note in line.notes]
     return NumberReading(" ".join(line.text for line in lines),
-                         [d for line in lines for d in line.digits], notes)
+                         [d for line in lines for d in line.digits], notes,
+                         [s for line in lines for s in line.signs])
 
 
 def _doubts_said(reading: NumberReading) -> NumberReading:
@@ -297,7 +298,8 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
         return NumberReading("", [], notes)
     _read_pieces(pieces, classify, p)
     # A sign stands before or after a number ($12, 12 %): the pieces at either end of the line
-    # that a reader trained with signs reads as one (its last probability, evaluator.py) are
+    # that a reader trained with signs reads as one (column 10, the Classify convention of
+    # common.py) are
     # left out. Inside a number a piece read as a sign is two digits written over each other,
     # read (wrongly, but seen) as one rather than lost.
     def sign(piece: Piece) -> bool:
@@ -309,12 +311,13 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
         first += 1
     while last > first and sign(pieces[last - 1]):
         last -= 1
-    if first or last < len(pieces):
-        notes = [*notes, f"{first + len(pieces) - last} piece(s) read as no digit (a sign such "
-                         "as $ or %) left out"]
+    signs = [float(q.probabilities[10]) for q in pieces[:first] + pieces[last:]]
+    if signs:
+        notes = [*notes, f"{len(signs)} piece(s) read as no digit (a sign such as $ or %) "
+                         "left out"]
         pieces = pieces[first:last]
         if not pieces:
-            return NumberReading("", [], notes)
+            return NumberReading("", [], notes, signs)
     digits = []
     for piece in pieces:
         probabilities = np.asarray(piece.probabilities[:10], dtype=np.float64)
@@ -331,7 +334,7 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
     if " " in text:
         notes = [*notes, f"{text.count(' ') + 1} groups of digits far apart on one line: a space "
                          "between them"]
-    return NumberReading(text, digits, notes)
+    return NumberReading(text, digits, notes, signs)
 
 
 def _to_picture(shape: tuple[int, int], maps: list[Callable[[np.ndarray], np.ndarray]],
@@ -371,10 +374,12 @@ def _to_picture(shape: tuple[int, int], maps: list[Callable[[np.ndarray], np.nda
 
 def _typical_confidence(readings: list[NumberReading]) -> float:
     """Geometric mean of the confidences of all digits read (0 when none): independent of how
-    many digits each way of reading finds."""
+    many digits each way of reading finds. A piece left out as a sign counts with how surely it
+    is one: a way of reading that drops a doubtful digit as a sign is not surer for it."""
     confidences = [d.confidence for r in readings for d in r.digits]
     if not confidences:
         return 0.0
+    confidences += [s for r in readings for s in r.signs]
     return float(np.exp(np.mean(np.log(np.maximum(confidences, 1e-12)))))
 
 
