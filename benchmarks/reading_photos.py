@@ -321,13 +321,9 @@ def resized_digits(number: ComposedNumber, factors, tops_level: bool) -> np.ndar
         canvas[top:top + glyph.shape[0], column:column + glyph.shape[1]] = glyph
         column += glyph.shape[1] + gap
     canvas = resize(canvas, (canvas.shape[0] * ENLARGE, canvas.shape[1] * ENLARGE), order=3)
-    return np.round((1.0 - 0.85 * np.clip(canvas, 0, 1)) * 255).astype(np.uint8)
+    return dark_on_white(canvas)
 
 
-# name → (cells per digit height, the cells' spacing in px, the dots' radius (None: each cell a
-#         square, the cells touching), written or typed): the number printed by a dot matrix —
-#         a printer's, an LED board's: its strokes on a coarse grid of cells, a dot on each inked
-#         cell (`digits.dots`); typed: 4–6 random digits in DejaVu Sans Mono
 # name → (signs, before the number or after it, typefaces): the number ×4, dark on white, with a
 #        sign written beside it — composed like a digit (scaled, thickened or thinned), 2–8 px of
 #        paper between; the sign printed in a typeface the reader's training never saw (STIX; it
@@ -358,12 +354,13 @@ def with_a_sign(number: ComposedNumber, sign: np.ndarray, before: bool,
     gap = np.zeros((height, int(rng.integers(2, composer.max_gap + 1))), np.uint8)
     parts = [centred(glyph), gap, centred(digits)] if before else [centred(digits), gap,
                                                                      centred(glyph)]
-    canvas = np.pad(np.concatenate(parts, axis=1), 4)
-    ink = canvas.astype(np.float32) / 255
-    ink = np.clip(resize(ink, (ink.shape[0] * ENLARGE, ink.shape[1] * ENLARGE), order=3), 0, 1)
-    return np.round((1.0 - 0.85 * ink) * 255).astype(np.uint8)
+    return dark_on_white(enlarged_canvas(np.pad(np.concatenate(parts, axis=1), 4)))
 
 
+# name → (cells per digit height, the cells' spacing in px, the dots' radius (None: each cell a
+#         square, the cells touching), written or typed): the number printed by a dot matrix —
+#         a printer's, an LED board's: its strokes on a coarse grid of cells, a dot on each inked
+#         cell (`digits.dots`); typed: 4–6 random digits in DejaVu Sans Mono
 DOTS = {
     "dots: written, 14 cells tall, as squares (no dots)": (14, 8, None, "written"),
     "dots: written, 14 cells tall, 8 px apart": (14, 8, 2.5, "written"),
@@ -422,8 +419,19 @@ LINES = {
 
 def enlarged(number: ComposedNumber) -> np.ndarray:
     """The number's canvas as ink in [0, 1], enlarged ×:data:`ENLARGE` (bicubic)."""
-    ink = number.image.astype(np.float32) / 255
+    return enlarged_canvas(number.image)
+
+
+def enlarged_canvas(canvas: np.ndarray) -> np.ndarray:
+    """A uint8 canvas (white ink on black) as ink in [0, 1], enlarged ×:data:`ENLARGE`
+    (bicubic)."""
+    ink = canvas.astype(np.float32) / 255
     return np.clip(resize(ink, (ink.shape[0] * ENLARGE, ink.shape[1] * ENLARGE), order=3), 0, 1)
+
+
+def dark_on_white(ink: np.ndarray) -> np.ndarray:
+    """Ink in [0, 1] printed dark on white paper: uint8, paper 255, full ink 38."""
+    return np.round((1.0 - 0.85 * np.clip(ink, 0, 1)) * 255).astype(np.uint8)
 
 
 def marked(number: ComposedNumber, mark: str, where: int, rng: np.random.Generator
@@ -459,7 +467,7 @@ def marked(number: ComposedNumber, mark: str, where: int, rng: np.random.Generat
                 ink = np.pad(ink, ((0, max(0, int(rr.max()) + stroke - ink.shape[0])), (0, 0)))
                 for dr in range(-(stroke // 3), stroke // 3 + 1):
                     ink[np.clip(rr[keep] + dr, 0, ink.shape[0] - 1), cc[keep]] = 0.95
-    return np.round((1.0 - 0.85 * ink) * 255).astype(np.uint8)
+    return dark_on_white(ink)
 
 
 def framed(number: ComposedNumber, frame: str, turns: float, closeness: float,
@@ -500,7 +508,7 @@ def framed(number: ComposedNumber, frame: str, turns: float, closeness: float,
                          cx - (rows - cy) * np.sin(turn) + (columns - cx) * np.cos(turn))
     for row, column in zip(rows, columns):
         ink[disk((row, column), stroke / 2, shape=ink.shape)] = 0.95
-    return np.round((1.0 - 0.85 * ink) * 255).astype(np.uint8)
+    return dark_on_white(ink)
 
 
 def on_a_desk(number: ComposedNumber, sheet: tuple, surround: tuple, margin: float
@@ -713,7 +721,7 @@ def sketched(number: ComposedNumber, width: float) -> np.ndarray:
     pen ``width`` × 4 px wide (:func:`pen_redrawn`), dark ink on white. (A bold digit's filled
     loop has a squiggle for a skeleton: the pen draws that, as no writer would.)"""
     drawn = pen_redrawn(enlarged(number), width * ENLARGE, upsample=1)
-    return np.round((1.0 - 0.85 * drawn) * 255).astype(np.uint8)
+    return dark_on_white(drawn)
 
 
 def shrunk(number: ComposedNumber, factor: float) -> np.ndarray:
@@ -721,7 +729,7 @@ def shrunk(number: ComposedNumber, factor: float) -> np.ndarray:
     ink = number.image.astype(np.float32) / 255
     ink = resize(ink, (round(ink.shape[0] * factor), round(ink.shape[1] * factor)), order=1,
                  anti_aliasing=True)
-    return np.round((1.0 - 0.85 * np.clip(ink, 0, 1)) * 255).astype(np.uint8)
+    return dark_on_white(ink)
 
 
 @lru_cache(maxsize=None)

@@ -2702,11 +2702,14 @@ def test_a_reader_with_signs_gives_digits_and_a_sign_and_leaves_not_one_digit_ou
         assert np.allclose(probabilities[0], expected)
 
 
-def sign_canvas(rings: tuple[int, ...] = (10, 76), plus: int = 44) -> np.ndarray:
-    """A plus sign whose bar across starts at column ``plus``, and rings ('0's) at ``rings``."""
+def sign_canvas(rings: tuple[int, ...] = (10, 76), pluses: tuple[int, ...] = (44,)
+                ) -> np.ndarray:
+    """Plus signs whose bar across starts at the columns ``pluses``, and rings ('0's) at
+    ``rings``."""
     canvas = np.zeros((60, 150), np.float32)
-    bar(canvas, 28, plus, 5, 26)        # a bar across ...
-    bar(canvas, 16, plus + 11, 28, 5)   # ... and one down
+    for left in pluses:
+        bar(canvas, 28, left, 5, 26)        # a bar across ...
+        bar(canvas, 16, left + 11, 28, 5)   # ... and one down
     for left in rings:
         ring(canvas, 10, left)
     return canvas
@@ -2724,7 +2727,7 @@ def sign_reader(crops):
 
 
 def test_a_sign_before_or_after_the_number_is_left_out_with_a_note():
-    before = sign_canvas(rings=(50, 90), plus=10)                     # +00
+    before = sign_canvas(rings=(50, 90), pluses=(10,))     # +00
     kept = read_number(before, sign_reader, dataclasses.replace(KNOBS, sign_drop=1.0))
     assert kept.text == "400" and not any("no digit" in n for n in kept.notes)
     assert all(len(d.probabilities) == 10 for d in kept.digits)    # the digits' own
@@ -2734,12 +2737,10 @@ def test_a_sign_before_or_after_the_number_is_left_out_with_a_note():
     assert reading.digits[0].box.left >= 49                # the first ring, not the sign
     unsure = read_number(before, sign_reader, dataclasses.replace(KNOBS, sign_drop=0.95))
     assert unsure.text == "400"                            # not that surely a sign: kept
-    after = read_number(sign_canvas(rings=(10, 44), plus=84), sign_reader,
+    after = read_number(sign_canvas(rings=(10, 44), pluses=(84,)), sign_reader,
                         dataclasses.replace(KNOBS, sign_drop=0.5))
     assert after.text == "00"                              # 00+
-    both = sign_canvas(rings=(50,), plus=10)
-    bar(both, 28, 100, 5, 26)                              # +0+
-    bar(both, 16, 111, 28, 5)
+    both = sign_canvas(rings=(50,), pluses=(10, 100))      # +0+
     assert read_number(both, sign_reader, dataclasses.replace(KNOBS, sign_drop=0.5)).text == "0"
     nothing = read_number(sign_canvas(rings=()), sign_reader,
                           dataclasses.replace(KNOBS, sign_drop=0.5))
@@ -2904,6 +2905,6 @@ def test_a_reading_that_leaves_out_a_doubtful_sign_is_not_surer_for_it():
     # a sure sign left out costs nothing; signs alone are no reading
     assert _typical_confidence([NumberReading("1", [digit(0.9)], [], [0.99])]) > 0.9
     assert _typical_confidence([NumberReading("", [], [], [0.99])]) == 0.0
-    reading = read_number(sign_canvas(rings=(50, 90), plus=10), sign_reader,
+    reading = read_number(sign_canvas(rings=(50, 90), pluses=(10,)), sign_reader,
                           dataclasses.replace(KNOBS, sign_drop=0.5))
     assert reading.signs == [0.9]

@@ -22,7 +22,13 @@ from matplotlib.ft2font import FT2Font
 from PIL import Image, ImageDraw, ImageFont
 from skimage.transform import AffineTransform, warp
 
-from vaelab.insight.digits.crop import cut_to_ink, mnist_crop, pen_redrawn
+from vaelab.insight.digits.crop import (
+    MNIST_CENTRE,
+    _centre_of_mass,
+    cut_to_ink,
+    mnist_crop,
+    pen_redrawn,
+)
 
 SIGNS = "$€£%#+×&@"
 # DejaVu's twelve faces: sans, serif and typewriter, upright and slanted, regular and bold
@@ -50,9 +56,10 @@ def typeface(name: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size)
 
 
+@lru_cache(maxsize=None)
 def printed(character: str, name: str, size: int = GLYPH_PX) -> np.ndarray:
     """``character`` printed in typeface ``name`` at ``size`` px: ink (float, 1 = black) cut to
-    its box."""
+    its box, read-only (printed once: the reader's 10 000 signs are 9 glyphs in 12 faces)."""
     face = typeface(name, size)
     # a typeface without the glyph prints a box (.notdef) that would be learned as the sign
     if FT2Font(str(face.path)).get_char_index(ord(character)) == 0:
@@ -62,7 +69,9 @@ def printed(character: str, name: str, size: int = GLYPH_PX) -> np.ndarray:
     ink = np.asarray(page, dtype=np.float32) / 255
     if not ink.any():
         raise ValueError(f"typeface {name!r} prints nothing for {character!r}")
-    return cut_to_ink(ink, 0.1)
+    glyph = cut_to_ink(ink, 0.1)
+    glyph.flags.writeable = False
+    return glyph
 
 
 def drawn_sign(character: str, name: str, rng: np.random.Generator) -> np.ndarray:
@@ -75,7 +84,7 @@ def drawn_sign(character: str, name: str, rng: np.random.Generator) -> np.ndarra
         field = pen_redrawn(field, float(rng.uniform(*PEN_WIDTH)))
     turn = np.deg2rad(rng.uniform(-TURN_DEGREES, TURN_DEGREES))
     slant = float(rng.uniform(-SLANT, SLANT))
-    centre = np.array([14.0, 14.0])
+    centre = np.array(MNIST_CENTRE)
     # about the field's centre: shift there, turn and slant, shift back (x, y order)
     transform = (AffineTransform(translation=-centre)
                  + AffineTransform(rotation=turn, shear=slant)
@@ -88,7 +97,7 @@ def _with_bar_through(field: np.ndarray) -> np.ndarray:
     """``field`` with a stroke down its middle column (through its centre of mass), from its
     ink's top to its bottom, as wide as its strokes at their narrowest (2 px at least)."""
     rows = np.flatnonzero(field.max(axis=1) > 0.3)
-    column = int(round(np.average(np.arange(field.shape[1]), weights=field.sum(axis=0))))
+    column = int(round(_centre_of_mass(field)[1]))
     across = field[rows[0]:rows[-1] + 1] > 0.5
     runs = [len(run) for row in across for run in np.split(row, np.flatnonzero(np.diff(row)) + 1)
             if run.size and run[0]]

@@ -22,8 +22,9 @@ BORDER_DEPTH = 3             # rows / columns of the border whose median is the 
 LINE_FAINT = 0.5             # × the threshold: the faint ink a slanted thin line keeps
 
 # crops (K, 28, 28) in [0, 1] → probs (K, 10), or (K, 11) from a reader that knows signs (the
-# sign's probability last: evaluator.crop_classifier)
+# sign's probability last, SIGN_COLUMN: evaluator.crop_classifier)
 Classify = Callable[[np.ndarray], np.ndarray]
+SIGN_COLUMN = 10
 Cell = tuple[int, int, int, int]   # a form's box: top, left, bottom, right (rows, columns)
 
 

@@ -16,6 +16,7 @@ from skimage.transform import ProjectiveTransform, resize
 from vaelab.insight.digits.common import (
     MIN_DIGIT_PX,
     MIN_HALF_HEIGHT,
+    SIGN_COLUMN,
     Box,
     Classify,
     DigitReading,
@@ -298,20 +299,19 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
         return NumberReading("", [], notes)
     _read_pieces(pieces, classify, p)
     # A sign stands before or after a number ($12, 12 %): the pieces at either end of the line
-    # that a reader trained with signs reads as one (column 10, the Classify convention of
-    # common.py) are
-    # left out. Inside a number a piece read as a sign is two digits written over each other,
-    # read (wrongly, but seen) as one rather than lost.
+    # that a reader trained with signs reads as one (SIGN_COLUMN) are left out. Inside a number
+    # a piece read as a sign is two digits written over each other, read (wrongly, but seen) as
+    # one rather than lost.
     def sign(piece: Piece) -> bool:
-        return (p.sign_drop < 1.0 and len(piece.probabilities) > 10
-                and piece.probabilities[10] >= p.sign_drop)
+        return (p.sign_drop < 1.0 and len(piece.probabilities) > SIGN_COLUMN
+                and piece.probabilities[SIGN_COLUMN] >= p.sign_drop)
 
     first, last = 0, len(pieces)
     while first < last and sign(pieces[first]):
         first += 1
     while last > first and sign(pieces[last - 1]):
         last -= 1
-    signs = [float(q.probabilities[10]) for q in pieces[:first] + pieces[last:]]
+    signs = [float(q.probabilities[SIGN_COLUMN]) for q in pieces[:first] + pieces[last:]]
     if signs:
         notes = [*notes, f"{len(signs)} piece(s) read as no digit (a sign such as $ or %) "
                          "left out"]
@@ -320,7 +320,7 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
             return NumberReading("", [], notes, signs)
     digits = []
     for piece in pieces:
-        probabilities = np.asarray(piece.probabilities[:10], dtype=np.float64)
+        probabilities = np.asarray(piece.probabilities[:10], dtype=np.float64)   # the digits
         box = Box(piece.box.top + top, piece.box.left, piece.box.bottom + top, piece.box.right)
         digits.append(DigitReading(to_picture(box, piece.ink), piece.crop,
                                    int(probabilities.argmax()), float(probabilities.max()),
