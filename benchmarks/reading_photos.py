@@ -248,6 +248,7 @@ MARKS = {
     "a dash in the middle (12-34)": ("dash", 2),
     "underlined, 3 px under the digits": ("underline", 3),
     "underlined, the line touching the digits": ("underline", 0),
+    "underlined by hand, through the digits' feet": ("hand underline", 0),
 }
 
 # name → font size: as TYPED, 4–7 digits with a minus sign before them, a thousands comma, a
@@ -440,6 +441,8 @@ def marked(number: ComposedNumber, mark: str, where: int, rng: np.random.Generat
     the digits' (≈ 3 MNIST px): a dash, comma or point in paper put in before digit ``where``
     (0: before the number), or an underline ``where`` MNIST px under the lowest digit (0: on
     their feet, touching them), from the first digit's left to the last one's right."""
+    if mark == "hand underline":
+        return underlined_by_hand(number, rng)
     ink = enlarged(number)
     boxes = [[v * ENLARGE for v in box] for box in number.boxes]
     top, bottom = min(b[0] for b in boxes), max(b[2] for b in boxes)
@@ -467,6 +470,32 @@ def marked(number: ComposedNumber, mark: str, where: int, rng: np.random.Generat
                 ink = np.pad(ink, ((0, max(0, int(rr.max()) + stroke - ink.shape[0])), (0, 0)))
                 for dr in range(-(stroke // 3), stroke // 3 + 1):
                     ink[np.clip(rr[keep] + dr, 0, ink.shape[0] - 1), cc[keep]] = 0.95
+    return dark_on_white(ink)
+
+
+def underlined_by_hand(number: ComposedNumber, rng: np.random.Generator) -> np.ndarray:
+    """The number ×:data:`ENLARGE`, dark on white with paper round it, underlined as a hand does:
+    a round pen 2.5–3.5 MNIST px wide along a line through the digits' mean foot (so it touches
+    or crosses the feet of most), turned by up to ±3°, bowed by up to 4 % of the digits' height
+    and wobbling, from up to 0.4 of that height before the first digit to as far past the last
+    (or a little short of either end)."""
+    ink = enlarged(number)
+    boxes = [[v * ENLARGE for v in box] for box in number.boxes]
+    height = max(b[2] for b in boxes) - min(b[0] for b in boxes)
+    stroke = rng.uniform(2.5, 3.5) * ENLARGE
+    pad_y, pad_x = int(0.4 * height), int(0.5 * height)
+    ink = np.pad(ink, ((pad_y, pad_y), (pad_x, pad_x)))
+    feet = float(np.mean([b[2] for b in boxes])) + pad_y
+    start = boxes[0][1] + pad_x - rng.uniform(-0.05, 0.4) * height
+    end = boxes[-1][3] + pad_x + rng.uniform(-0.05, 0.4) * height
+    columns = np.linspace(start, end, 600)
+    along = (columns - (start + end) / 2) / (end - start)            # -0.5 … 0.5
+    rise = np.tan(np.deg2rad(rng.uniform(-3, 3))) * (end - start)
+    bow = rng.uniform(-0.04, 0.04) * height
+    rows = (feet + rise * along + bow * (1 - 4 * along ** 2) + rng.normal(0, 0.01 * height)
+            * np.sin(2 * np.pi * (along * rng.uniform(1, 2) + rng.uniform())))
+    for row, column in zip(rows, columns):
+        ink[disk((row, column), stroke / 2, shape=ink.shape)] = 0.95
     return dark_on_white(ink)
 
 

@@ -54,6 +54,7 @@ from vaelab.insight.digits.perspective import sheet_corners, squared_sheet
 from vaelab.insight.digits.pieces import _strokes, segment
 from vaelab.insight.digits.ruled_lines import _line_level, _slope, _turned_page_corners
 from vaelab.insight.digits.slant import upright, writing_slant
+from vaelab.insight.digits.underlines import touching_underlines
 from vaelab.insight.params import ComposerParams, SegmentationParams
 from vaelab.insight.variations import variations
 from vaelab.mnist.models.classifier import CNNClassifier
@@ -331,6 +332,92 @@ def test_a_line_drawn_under_the_digits_is_ignored():
     pieces, notes = segment(over, KNOBS)
     assert_spans(pieces)
     assert any(n.startswith("1 line(s) drawn under or over") for n in notes), notes
+
+
+def hand_underline(canvas: np.ndarray, row: float, left: int, right: int, rise: float = 0.03,
+                   width: int = 5) -> None:
+    """A line ``width`` px thick from column ``left`` to ``right``, its top at ``row`` there,
+    rising by ``rise`` px a column (drawn column by column, as a pen turned slightly)."""
+    for column in range(left, right):
+        bar(canvas, int(round(row - rise * (column - left))), column, width, 1)
+
+
+def test_a_line_drawn_under_the_digits_touching_them_is_removed():
+    """An underline the digits stand on is one piece with them: before, the segmentation cut
+    that piece across, each part holding a slice of the line. Now the line is found as the piece's lowest stroke and removed,
+    each digit read alone, its foot lost where the line crossed it; the note says so."""
+    canvas = three_digits()                     # digits' feet at row 70
+    hand_underline(canvas, 71, 8, 185, rise=0.012)   # touching them all, turned 0.7°, past both ends
+    picture = np.round((1.0 - 0.85 * canvas) * 255).astype(np.uint8)
+    reading = read_number(picture, ring_or_bar_reader, KNOBS)
+    assert reading.text == "010", (reading.text, reading.notes)
+    assert any(n.startswith("1 line(s) drawn under the digits, touching them") for n in
+               reading.notes), reading.notes
+    spans = [(d.box.left, d.box.right) for d in reading.digits]
+    assert all(abs(a - c) <= 2 and abs(b - e) <= 2 for (a, b), (c, e) in zip(spans, THREE_SPANS))
+    assert all(d.box.bottom <= 70 for d in reading.digits), [d.box for d in reading.digits]
+    # one digit alone standing on the line, the others apart from it: the same
+    alone = three_digits()
+    hand_underline(alone, 70, 118, 196, rise=0)  # under the last ring only, past it both ways
+    reading = read_number(np.round((1.0 - 0.85 * alone) * 255).astype(np.uint8),
+                          ring_or_bar_reader, KNOBS)
+    assert reading.text == "010", (reading.text, reading.notes)
+
+
+@pytest.mark.parametrize("shape", ["bowed", "thicker in the middle", "through a foot"])
+def test_an_underline_drawn_unevenly_is_removed_whole(shape):
+    """A hand's line is no ruler's: bowed (its ends leave a straight fit), pressed harder in
+    places (thicker there), or drawn through a digit's foot that hangs on below it. Each is
+    removed whole — no end or thick part left on a digit to stretch its box — and a foot hanging
+    through it does not hide it."""
+    canvas = three_digits()                      # digits' feet at row 70
+    if shape == "bowed":                         # 7 px lower in the middle than at the ends
+        for column in range(8, 186):
+            sag = 7 * (1 - ((column - 97) / 89) ** 2)
+            bar(canvas, int(round(67 + sag)), column, 5, 1)
+    elif shape == "thicker in the middle":
+        for column in range(8, 186):
+            bar(canvas, 71, column, 9 if abs(column - 118) <= 30 else 5, 1)
+    else:                                        # the 1's stem runs on 14 px below the line
+        hand_underline(canvas, 68, 8, 185, rise=0)
+        bar(canvas, 70, 90, 14, 6)
+    lines, count = touching_underlines(canvas > 0.5)
+    assert count == 1
+    rest = np.where(ndimage.binary_dilation(lines), 0.0, canvas)
+    assert_spans(segment(rest, KNOBS)[0])
+
+
+def test_feet_in_one_chain_and_a_line_alone_are_no_touching_underline():
+    """What the touching-underline rule must leave: digits written over each other whose feet
+    run into one stroke (no paper above it anywhere: no line runs under paper), a 2-like digit
+    whose foot is its lowest stroke (its piece no wider than tall), a line with nothing on it
+    (the segmentation's own line rule drops it), ink above a line far shorter than a digit
+    standing apart (a tick on a line), a 2 whose long foot runs on past its body (it starts at
+    the body's edge: an underline runs past the ink above it at both ends, or under two
+    stretches of it), and a ruled line running on far past the digits (the ruled lines' or the
+    sheet's to remove)."""
+    chained = np.zeros((100, 160), np.float32)
+    for left in (20, 44, 68):                   # three rings overlapping by 4 px
+        ring(chained, 30, left)
+    bar(chained, 66, 24, 5, 68)                 # their feet joined, under their own columns
+    two = np.zeros((100, 100), np.float32)
+    ring(two, 20, 30, height=30, width=30)
+    bar(two, 50, 28, 5, 36)                     # a foot, as wide as the body
+    line = np.zeros((100, 200), np.float32)
+    bar(line, 70, 10, 5, 180)
+    tick = three_digits()
+    hand_underline(tick, 88, 10, 80, rise=0)     # a line under nothing ...
+    bar(tick, 80, 40, 8, 4)                      # ... with a stroke 8 px tall on it
+    wide_two = np.zeros((100, 160), np.float32)
+    ring(wide_two, 20, 10, height=36, width=30)
+    bar(wide_two, 54, 8, 5, 70)                  # a 2 whose foot runs on 40 px past its body
+    ruled = three_digits()
+    hand_underline(ruled, 70, 0, 200, rise=0)    # a page's line under the digits, running on
+    ruled = np.pad(ruled, ((0, 0), (0, 400)))
+    ruled[70:75, 200:] = 1.0                     # ... far past them
+    for canvas in (chained, two, line, tick, wide_two, ruled):
+        lines, count = touching_underlines(canvas > 0.5)
+        assert count == 0 and not lines.any()
 
 
 def test_a_digits_detached_foot_and_a_small_digit_on_the_line_are_kept():

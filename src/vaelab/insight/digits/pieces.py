@@ -39,6 +39,7 @@ from vaelab.insight.digits.crop import mnist_crop
 from vaelab.insight.digits.dots import _joined_dots
 from vaelab.insight.digits.frames import _frames
 from vaelab.insight.digits.ruled_lines import _darker, _ruled_lines, _without_lines
+from vaelab.insight.digits.underlines import touching_underlines
 from vaelab.insight.params import SegmentationParams
 
 FORCED_SPLIT = 2.2           # a piece this many typical digit widths wide is always cut
@@ -229,6 +230,17 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
         ink, threshold = _cleared(ink, boxes)
         if threshold is None:
             return ink, None, notes + ["no ink found besides the boxes"], cells
+    # A line drawn under the digits and touching them (a total underlined by hand) joins them
+    # into one piece, cut across later, its slices read as bits of digits; found before frames
+    # (a line closing a 2's curve is one to them), not in a form (a comb's line touches its
+    # digits).
+    if not cells:
+        lines, count = touching_underlines(ink > threshold)
+        if count:
+            notes.append(f"{count} line(s) drawn under the digits, touching them, removed")
+            ink, threshold = _cleared(ink, lines)
+            if threshold is None:
+                return ink, None, notes + ["no ink found besides the line"], cells
     # A frame round the whole number (a ring, a field's box) would be read as a digit round
     # them all; a thin pen's ring may close only on the faint ink.
     frames, count = _frames(ink > threshold)
