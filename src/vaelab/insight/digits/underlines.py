@@ -105,12 +105,12 @@ def _underline(mask: np.ndarray, ink: np.ndarray, digit: float = 0.0) -> np.ndar
     held = columns[on]
     if np.abs(np.diff(fitted[held[0]:held[-1] + 1])).max(initial=0) > UNDERLINE_STEEP:
         return None
-    thickness = float(np.median(run[columns[on]]))
+    thickness = float(np.median(run[held]))
     line_row = fitted + (thickness - 1) / 2          # the line's lowest row in each column
     # the line's columns: its lowest ink on the line, a stroke's thickness high (a digit's
     # side reaches far up); or ink across the line's middle row (a foot hanging through it)
     on_line = np.zeros(width, bool)
-    on_line[columns[on]] = run[columns[on]] <= 2 * thickness
+    on_line[held] = run[held] <= 2 * thickness
     middle = np.clip(np.round(line_row - thickness / 2).astype(int), 0, height - 1)
     on_line |= inked & mask[middle, np.arange(width)] & (lowest >= line_row - tolerance)
     first, last = _longest_run(on_line, max(1, int(UNDERLINE_GAP * thickness)))
@@ -146,10 +146,10 @@ def _underline(mask: np.ndarray, ink: np.ndarray, digit: float = 0.0) -> np.ndar
     while last < width and pure[last] and abs(lowest[last] - base[last - 1]) <= tolerance:
         base[last] = lowest[last]
         last += 1
-    # the line alone: its own height (a pen pressed harder draws it thicker); under a digit its
-    # thickness (a foot standing on it, a stroke crossing it go on up)
-    high = np.where(pure & (np.abs(lowest - base) <= tolerance), run,
-                    np.ceil(thickness)).astype(int)
+    # the line alone (its base there is its lowest ink): its own height (a pen pressed harder
+    # draws it thicker); under a digit its thickness (a foot standing on it, a stroke crossing
+    # it go on up)
+    high = np.where(pure, run, np.ceil(thickness)).astype(int)
     line = (rows <= base[None]) & (rows > (base - high)[None]) & mask
     line[:, :first] = False
     line[:, last:] = False
