@@ -24,7 +24,9 @@ photo (:data:`SHEETS`); then with a ring or a box drawn round the number (:data:
 then with digits of different sizes — one written small, cents (:data:`SIZES`); then with a
 sign written before or after the number — $, €, £, #, +, %, &, @, × in the STIX typefaces, which
 the reader never learned, half redrawn with a pen (:data:`SIGNS`); then
-printed by a dot matrix, written or typed (:data:`DOTS`); then pages of two or
+printed by a dot matrix, written or typed (:data:`DOTS`); then a phone number's two groups
+on one line a digit's width apart or so (:data:`GROUPS`; read right with a space between them);
+then pages of two or
 three numbers (×4, dark on white) written one above the other (read right: every line, top to
 bottom, joined by a space); with ``--phone N``, N 12-megapixel photos (4032 × 3024) of apart
 5-digit numbers per condition of :data:`PHONE` — a sheet on a desk, its grey paper in falling
@@ -410,12 +412,37 @@ def with_a_mark(digits: str, rng: np.random.Generator) -> str:
             digits[:2] + "-" + digits[2:]][kind]
 
 
+# name → (paper between the groups × the digits' median width, subset of each group): a phone
+#         number, a 3-digit and a 4-digit group on one line (×4, dark on white); read right with
+#         a space between the groups
+GROUPS = {
+    "a phone number, groups a digit's width apart": (1.0, "apart"),
+    "a phone number, groups ¾ of a digit's width apart": (0.75, "apart"),
+    "a phone number, groups two digits' widths apart": (2.0, "apart"),
+    "a phone number of touching digits, groups a digit's width apart": (1.0, "touching"),
+}
+
 # name → (numbers one above the other, paper between them × the digits' height, ruled)
 LINES = {
     "two lines, ½ a digit apart": (2, 0.5, False),
     "two lines, ¼ of a digit apart": (2, 0.25, False),
     "three lines on ruled paper": (3, 0.6, True),
 }
+
+
+def grouped(first: ComposedNumber, second: ComposedNumber, widths: float) -> np.ndarray:
+    """Two numbers on one line, ×:data:`ENLARGE`, dark on white: the second's first digit
+    ``widths`` × the digits' median width after the first's last (a phone number's groups)."""
+    boxes = first.boxes + second.boxes
+    gap = int(round(widths * float(np.median([right - left for _, left, _, right in boxes]))))
+    shift = first.boxes[-1][3] + gap - second.boxes[0][1]
+    height = max(first.image.shape[0], second.image.shape[0])
+    canvas = np.zeros((height, max(first.image.shape[1], shift + second.image.shape[1])), np.uint8)
+    for image, left in ((first.image, 0), (second.image, shift)):
+        top = (height - image.shape[0]) // 2      # (the composer centres its digits so)
+        region = canvas[top:top + image.shape[0], left:left + image.shape[1]]
+        np.maximum(region, image, out=region)
+    return dark_on_white(enlarged_canvas(canvas))
 
 
 def enlarged(number: ComposedNumber) -> np.ndarray:
@@ -1014,6 +1041,12 @@ def main() -> None:
         pictures = [dot_matrix(dotted(rows, kind, n, t), spacing, radius)
                     for n, t in zip(numbers, texts)]
         timed_row(name, numbers if kind == "written" else texts, pictures, reader)
+    for name, (widths, subset) in wanted(GROUPS).items():
+        rng = np.random.default_rng(args.seed)
+        pairs = [(compose_number(*pool, 3, subset, composer, rng),
+                  compose_number(*pool, 4, subset, composer, rng)) for _ in range(args.numbers)]
+        timed_row(name, [f"{a.text} {b.text}" for a, b in pairs],
+                  [grouped(a, b, widths) for a, b in pairs], reader)
     for name, (count, gap, ruled) in wanted(LINES).items():
         rng = np.random.default_rng(args.seed)
         pages = [[compose_number(*pool, 4, "apart", composer, rng) for _ in range(count)]

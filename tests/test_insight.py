@@ -2214,10 +2214,53 @@ def test_numbers_side_by_side_far_apart_are_read_with_a_space_between():
     reading = read_number(np.round((1.0 - 0.85 * canvas) * 255).astype(np.uint8),
                           constant_classify, KNOBS)
     assert reading.text == "33 33" and len(reading.digits) == 4, reading.text
-    assert any(n.startswith("2 groups of digits far apart") for n in reading.notes), reading.notes
+    assert any(n.startswith("2 groups of digits set apart") for n in reading.notes), reading.notes
     one = read_number(np.round((1.0 - 0.85 * three_digits()) * 255).astype(np.uint8),
                       constant_classify, KNOBS)     # gaps of 42 and 44 px: 1.1 × the height
     assert one.text == "333" and not any("groups" in n for n in one.notes), one.notes
+
+
+def ring_line(gaps: list[int], dash_in: int | None = None, underlined: bool = False
+              ) -> np.ndarray:
+    """Rings 28 px wide and 40 tall on one line, ``gaps`` px of paper after each but the last,
+    dark on white; a dash (16 × 5 px, mid-line) in the middle of gap ``dash_in``; a line drawn
+    under them all, touching their feet."""
+    canvas = np.zeros((100, 120 + 28 * (len(gaps) + 1) + sum(gaps)), np.float32)
+    left = 60
+    for k, gap in enumerate([*gaps, 0]):
+        ring(canvas, 30, left)
+        if k == dash_in:
+            bar(canvas, 48, left + 28 + gap // 2 - 8, 5, 16)
+        left += 28 + gap
+    if underlined:   # from 15 px before the first to 15 px past the last
+        bar(canvas, 68, 45, 4, canvas.shape[1] - 90)
+    return np.round((1.0 - 0.85 * canvas) * 255).astype(np.uint8)
+
+
+def test_a_phone_numbers_groups_a_digits_width_apart_are_read_with_a_space_between():
+    """A phone number written with its groups a digit's width or so apart (0.85 × the height:
+    under the 1.5 × that parts numbers anywhere) read as one string before (`192 5914` →
+    `1925914`): paper twice the line's other gaps and 0.75 × the height parts groups — not a gap
+    holding a mark the segmentation left out (a dash: `12-34` is digits 1234), not digits
+    underlined as a whole (removing the line may shorten a 2's foot), not a line with two
+    gaps besides (their median says little of how the hand spaces its digits), not digits all
+    far apart, not a gap of 0.6 × the height."""
+    phone = read_number(ring_line([8, 8, 34, 8, 8, 8]), ring_or_bar_reader, KNOBS)
+    assert phone.text == "000 0000" and len(phone.digits) == 7, (phone.text, phone.notes)
+    assert any(n.startswith("2 groups of digits set apart") for n in phone.notes), phone.notes
+    twice = read_number(ring_line([6, 34, 6, 6, 34, 6, 6]), ring_or_bar_reader, KNOBS)
+    assert twice.text == "00 000 000", twice.text
+    dashed = read_number(ring_line([8, 8, 34, 8, 8, 8], dash_in=2), ring_or_bar_reader, KNOBS)
+    assert dashed.text == "0000000", (dashed.text, dashed.notes)
+    assert any("mark(s) between the digits ignored" in n for n in dashed.notes), dashed.notes
+    lined = read_number(ring_line([8, 8, 34, 8, 8, 8], underlined=True), ring_or_bar_reader,
+                        KNOBS)   # underlined as a whole: one number (the line binds it)
+    assert lined.text == "0000000", (lined.text, lined.notes)
+    assert any("drawn under the digits" in n for n in lined.notes), lined.notes
+    assert read_number(ring_line([8, 34, 8]), ring_or_bar_reader, KNOBS).text == "0000"
+    assert read_number(ring_line([34, 34, 34]), ring_or_bar_reader, KNOBS).text == "0000"
+    near = read_number(ring_line([8, 8, 24, 8, 8, 8]), ring_or_bar_reader, KNOBS)
+    assert near.text == "0000000", near.text
 
 
 def test_empty_canvas_reads_nothing_and_says_why():

@@ -61,8 +61,8 @@ def parser() -> argparse.ArgumentParser:
                           "(explain with --explain); exit status 1 when a file could not be read\n"
                           "number holds the digits alone: a minus sign, comma, point or dash between "
                           "them, a line drawn under them and a ring or box drawn round them are "
-                          "left out and said in notes; lines of digits, and groups far apart on "
-                          "a line, are joined by a space",
+                          "left out and said in notes; lines of digits, and groups set apart on "
+                          "a line (a phone number's), are joined by a space",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     batch_options(read, "IMAGE_OR_DIR")
     read.add_argument("--explain", type=Path, metavar="DIR",

@@ -77,7 +77,7 @@ class DigitReading:
 @dataclass
 class NumberReading:
     text: str                              # the digits read, left to right ('' when none);
-                                           # lines top to bottom, and groups far apart on a
+                                           # lines top to bottom, and groups set apart on a
                                            # line, joined by a space
     digits: list[DigitReading]
     notes: list[str] = field(default_factory=list)   # why something was not read, or doubtful

@@ -1,7 +1,8 @@
 """Step 4: a number read from a picture (:func:`read_number`): ink, the page levelled,
 pieces, crops, each read by the classifier; digits written on several lines
-(:func:`text_lines`) read line by line when that reads better; slanted writing read upright
-too (:func:`_made_upright`); small digits read again enlarged (:func:`_read_closer`).
+(:func:`text_lines`) read line by line when that reads better; groups of digits set apart on a
+line (a phone number's) told apart (:func:`_group_breaks`); slanted writing read upright too
+(:func:`_made_upright`); small digits read again enlarged (:func:`_read_closer`).
 """
 
 from __future__ import annotations
@@ -32,17 +33,22 @@ from vaelab.insight.digits.pieces import (
     _segment_strokes,
     _strokes,
     remembering_parts,
-    segment,
+    segmented,
 )
 from vaelab.insight.digits.ruled_lines import _level, _slant
 from vaelab.insight.digits.slant import MAX_LEAN, MNIST_SLANT, upright, writing_slant
+from vaelab.insight.digits.underlines import UNDERLINED
 from vaelab.insight.params import SegmentationParams
 
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
 DOUBTFUL = 0.5               # a digit read with less confidence is said to be doubtful
 TIE = 1e-9                   # typical confidences closer than this share are equal
 GROUP_GAP = 1.5              # paper this × the digits' median height between two digits on a
-                             # line: two groups (numbers side by side), a space between them
+                             # line: two groups (numbers side by side), a space between them;
+GROUP_NEAR = 0.75            # or this × that height and GROUP_WIDER × the median of the line's
+GROUP_WIDER = 2.0            # other gaps (GROUP_OTHERS of them at least), with no mark in it (a
+GROUP_OTHERS = 3             # phone number's groups a digit's width apart: 192 5914; dev-chosen)
+GROUP_MARK = 0.07            # ink of (this × the height)² px in a gap is a mark (a comma, a dash)
 SMALL_DIGIT = 16             # px (working size): digits whose largest is smaller are small (its
 CLOSER_DIGIT = 28            # box's longer side, as MNIST sizes a digit), and are read again
 CLOSER_MARGIN = 1.5          # enlarged so that it measures this, with this × its size of paper
@@ -259,13 +265,14 @@ def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: Segment
     q = prepared
     notes = q.levelled + q.stroke_notes   # a fresh list: this reading's notes are added to it
     whole = _line_reading(*_segment_strokes(q.strokes, q.threshold, q.labels, q.regions, notes,
-                                            p, classify, q.cells), 0, q.to_picture, classify, p)
+                                            p, classify, q.cells), q.strokes > q.threshold, 0,
+                          q.to_picture, classify, p)
     cuts = _line_cuts(q.regions, p)
     if not cuts:
         return whole
     rows = [0, *cuts, q.ink.shape[0]]
-    lines = [_line_reading(*segment(q.ink[top:bottom], p, classify,
-                                    None if q.outside is None else q.outside[top:bottom]),
+    lines = [_line_reading(*segmented(q.ink[top:bottom], p, classify,
+                                      None if q.outside is None else q.outside[top:bottom]),
                            top, q.to_picture, classify, p)
              for top, bottom in zip(rows, rows[1:])]
     lines = [line for line in lines if line.digits]   # a band of specks holds no line
@@ -290,11 +297,13 @@ def _doubts_said(reading: NumberReading) -> NumberReading:
     return reading
 
 
-def _line_reading(pieces: list[Piece], notes: list[str], top: int,
+def _line_reading(pieces: list[Piece], notes: list[str], inked: np.ndarray | None, top: int,
                   to_picture: Callable[..., Box], classify: Classify, p: SegmentationParams
                   ) -> NumberReading:
     """A line's pieces (from rows ``top``… of the working image) read as a NumberReading, boxes
-    in the picture's coordinates (``to_picture``); those the cutting read are not read again."""
+    in the picture's coordinates (``to_picture``); those the cutting read are not read again.
+    ``inked``: the line's strokes (the pieces' coordinates), where groups of digits are told
+    apart (:func:`_group_breaks`)."""
     if not pieces:
         return NumberReading("", [], notes)
     _read_pieces(pieces, classify, p)
@@ -325,16 +334,60 @@ def _line_reading(pieces: list[Piece], notes: list[str], top: int,
         digits.append(DigitReading(to_picture(box, piece.ink), piece.crop,
                                    int(probabilities.argmax()), float(probabilities.max()),
                                    probabilities))
-    # Numbers side by side on one line (a phone number's groups written far apart, two fields)
-    # are told apart by the paper between them: a digit's own gaps are a fraction of its height.
-    far = GROUP_GAP * float(np.median([piece.box.height for piece in pieces]))
     text = str(digits[0].digit)
-    for before, piece, digit in zip(pieces, pieces[1:], digits[1:]):
-        text += (" " if piece.box.left - before.box.right >= far else "") + str(digit.digit)
+    # a line drawn under the digits binds them (and removing it may shorten a 2's foot,
+    # widening the paper after it): only paper far apart parts groups there
+    underlined = any(note.endswith(UNDERLINED) for note in notes)
+    for parted, digit in zip(_group_breaks(pieces, digits, inked, near=not underlined),
+                             digits[1:]):
+        text += (" " if parted else "") + str(digit.digit)
     if " " in text:
-        notes = [*notes, f"{text.count(' ') + 1} groups of digits far apart on one line: a space "
+        notes = [*notes, f"{text.count(' ') + 1} groups of digits set apart on one line: a space "
                          "between them"]
     return NumberReading(text, digits, notes, signs)
+
+
+def _group_breaks(pieces: list[Piece], digits: list[DigitReading], inked: np.ndarray | None,
+                  near: bool = True) -> list[bool]:
+    """Whether each gap between neighbouring ``pieces`` parts two groups of digits — numbers
+    side by side, a phone number's groups —: paper :data:`GROUP_GAP` × the digits' median
+    height wide (a digit's own gaps are a fraction of its height), or :data:`GROUP_NEAR` × that
+    height and :data:`GROUP_WIDER` × the line's other gaps (their median, touching ones as 0;
+    :data:`GROUP_OTHERS` of them at least: the median of fewer says little of how the hand
+    spaces its digits — a faint 1's narrow box stood apart in 4-digit numbers) with no mark in it (:func:`_marked_gap`: a comma, a point or a dash left out
+    between digits is no space). Gaps and heights are measured on the ``digits``' boxes in the
+    picture as given: writing read upright (sheared) would widen the gaps beside a slanted 1.
+    ``near`` False: paper far apart only."""
+    height = float(np.median([digit.box.height for digit in digits]))
+    gaps = [after.box.left - before.box.right for before, after in zip(digits, digits[1:])]
+    breaks = []
+    for k, (before, after) in enumerate(zip(pieces, pieces[1:])):
+        others = np.clip(gaps[:k] + gaps[k + 1:], 0, None)
+        breaks.append(gaps[k] >= GROUP_GAP * height or (
+            near and len(others) >= GROUP_OTHERS and gaps[k] >= GROUP_NEAR * height
+            and gaps[k] >= GROUP_WIDER * float(np.median(others))
+            and not _marked_gap(before.box, after.box, inked, pieces)))
+    return breaks
+
+
+def _marked_gap(before: Box, after: Box, inked: np.ndarray | None, pieces: list[Piece]
+                ) -> bool:
+    """Whether ink none of the line's ``pieces`` holds lies between two digits (``inked``, the
+    line's strokes; ``before`` and ``after``, the two pieces' boxes there) — from the middle of
+    one's box to the middle of the other's, in their rows or half a digit below (a comma
+    hangs): a mark the segmentation left out; unknown (``inked`` None) counts as one."""
+    if inked is None:
+        return True
+    taken = np.zeros(inked.shape, bool)
+    for piece in pieces:
+        b = piece.box
+        taken[b.top:b.bottom, b.left:b.right] |= piece.ink > 0
+    height = float(np.median([before.height, after.height]))
+    top = max(0, min(before.top, after.top))
+    bottom = max(before.bottom, after.bottom) + int(round(0.5 * height))
+    left, right = (before.left + before.right) // 2, (after.left + after.right) // 2
+    left_over = inked[top:bottom, left:right] & ~taken[top:bottom, left:right]
+    return int(np.count_nonzero(left_over)) >= max(2.0, (GROUP_MARK * height) ** 2)
 
 
 def _to_picture(shape: tuple[int, int], maps: list[Callable[[np.ndarray], np.ndarray]],

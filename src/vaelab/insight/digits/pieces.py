@@ -39,7 +39,7 @@ from vaelab.insight.digits.crop import mnist_crop
 from vaelab.insight.digits.dots import _joined_dots
 from vaelab.insight.digits.frames import _frames
 from vaelab.insight.digits.ruled_lines import _darker, _ruled_lines, _without_lines
-from vaelab.insight.digits.underlines import touching_underlines
+from vaelab.insight.digits.underlines import UNDERLINED, touching_underlines
 from vaelab.insight.params import SegmentationParams
 
 FORCED_SPLIT = 2.2           # a piece this many typical digit widths wide is always cut
@@ -64,11 +64,21 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
     ``classify`` (crops → probabilities) chooses where to cut a piece wider than
     ``p.split_aspect`` × its height; without it, wide pieces are cut at even intervals.
     ``outside``: see :func:`_ruled_lines` (for a levelled picture)."""
+    pieces, notes, _ = segmented(ink, p, classify, outside)
+    return pieces, notes
+
+
+def segmented(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = None,
+              outside: np.ndarray | None = None
+              ) -> tuple[list[Piece], list[str], np.ndarray | None]:
+    """:func:`segment`'s digits and notes, and the inked pixels it segmented (ruled lines, boxes
+    and frames removed; None where it found no ink): what lies between the digits."""
     ink, threshold, notes, cells = _strokes(ink, outside)
     if threshold is None:
-        return [], notes
-    return _segment_strokes(ink, threshold, *_components(ink, threshold), notes, p, classify,
-                            cells)
+        return [], notes, None
+    pieces, notes = _segment_strokes(ink, threshold, *_components(ink, threshold), notes, p,
+                                     classify, cells)
+    return pieces, notes, ink > threshold
 
 
 def _components(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, list[Region]]:
@@ -237,7 +247,7 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
     if not cells:
         lines, count = touching_underlines(ink > threshold)
         if count:
-            notes.append(f"{count} line(s) drawn under the digits, touching them, removed")
+            notes.append(f"{count} {UNDERLINED}")
             ink, threshold = _cleared(ink, lines)
             if threshold is None:
                 return ink, None, notes + ["no ink found besides the line"], cells
