@@ -338,8 +338,7 @@ def _line_reading(pieces: list[Piece], notes: list[str], inked: np.ndarray | Non
     # a line drawn under the digits binds them (and removing it may shorten a 2's foot,
     # widening the paper after it): only paper far apart parts groups there
     underlined = any(note.endswith(UNDERLINED) for note in notes)
-    for parted, digit in zip(_group_breaks(pieces, digits, inked, near=not underlined),
-                             digits[1:]):
+    for parted, digit in zip(_group_breaks(pieces, inked, near=not underlined), digits[1:]):
         text += (" " if parted else "") + str(digit.digit)
     if " " in text:
         notes = [*notes, f"{text.count(' ') + 1} groups of digits set apart on one line: a space "
@@ -347,19 +346,20 @@ def _line_reading(pieces: list[Piece], notes: list[str], inked: np.ndarray | Non
     return NumberReading(text, digits, notes, signs)
 
 
-def _group_breaks(pieces: list[Piece], digits: list[DigitReading], inked: np.ndarray | None,
-                  near: bool = True) -> list[bool]:
+def _group_breaks(pieces: list[Piece], inked: np.ndarray | None, near: bool = True
+                  ) -> list[bool]:
     """Whether each gap between neighbouring ``pieces`` parts two groups of digits — numbers
     side by side, a phone number's groups —: paper :data:`GROUP_GAP` × the digits' median
     height wide (a digit's own gaps are a fraction of its height), or :data:`GROUP_NEAR` × that
     height and :data:`GROUP_WIDER` × the line's other gaps (their median, touching ones as 0;
     :data:`GROUP_OTHERS` of them at least: the median of fewer says little of how the hand
     spaces its digits — a faint 1's narrow box stood apart in 4-digit numbers) with no mark in it (:func:`_marked_gap`: a comma, a point or a dash left out
-    between digits is no space). Gaps and heights are measured on the ``digits``' boxes in the
-    picture as given: writing read upright (sheared) would widen the gaps beside a slanted 1.
+    between digits is no space). Gaps and heights are the pieces' boxes in the working image —
+    levelled, slanted writing made upright: in the picture as given a slant widens every box and
+    narrows the paper between them (two numbers far apart, written slanted, read as one).
     ``near`` False: paper far apart only."""
-    height = float(np.median([digit.box.height for digit in digits]))
-    gaps = [after.box.left - before.box.right for before, after in zip(digits, digits[1:])]
+    height = float(np.median([piece.box.height for piece in pieces]))
+    gaps = [after.box.left - before.box.right for before, after in zip(pieces, pieces[1:])]
     breaks = []
     for k, (before, after) in enumerate(zip(pieces, pieces[1:])):
         others = np.clip(gaps[:k] + gaps[k + 1:], 0, None)
