@@ -353,8 +353,9 @@ def _group_breaks(pieces: list[Piece], inked: np.ndarray | None, near: bool = Tr
     height wide (a digit's own gaps are a fraction of its height), or :data:`GROUP_NEAR` × that
     height and :data:`GROUP_WIDER` × the line's other gaps (their median, touching ones as 0;
     :data:`GROUP_OTHERS` of them at least: the median of fewer says little of how the hand
-    spaces its digits — a faint 1's narrow box stood apart in 4-digit numbers) with no mark in it (:func:`_marked_gap`: a comma, a point or a dash left out
-    between digits is no space). Gaps and heights are the pieces' boxes in the working image —
+    spaces its digits — a faint 1's narrow box stood apart in 4-digit numbers) with no mark in
+    it (:func:`_marked_gap`: a comma, a point or a dash left out between digits is no space).
+    Gaps and heights are the pieces' boxes in the working image —
     levelled, slanted writing made upright: in the picture as given a slant widens every box and
     narrows the paper between them (two numbers far apart, written slanted, read as one).
     ``near`` False: paper far apart only."""
