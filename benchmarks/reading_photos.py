@@ -348,16 +348,18 @@ def with_a_sign(number: ComposedNumber, sign: np.ndarray, before: bool,
     top, left, bottom, right = alone.boxes[0]
     glyph = alone.image[top:bottom, left:right]
     digits = number.image[:, min(b[1] for b in number.boxes):max(b[3] for b in number.boxes)]
-    height = max(glyph.shape[0], digits.shape[0])
+    gap = np.zeros((1, int(rng.integers(2, composer.max_gap + 1))), np.uint8)
+    parts = [glyph, gap, digits] if before else [digits, gap, glyph]
+    return dark_on_white(enlarged_canvas(np.pad(side_by_side(parts), 4)))
 
-    def centred(image: np.ndarray) -> np.ndarray:
-        above = (height - image.shape[0]) // 2
-        return np.pad(image, ((above, height - image.shape[0] - above), (0, 0)))
 
-    gap = np.zeros((height, int(rng.integers(2, composer.max_gap + 1))), np.uint8)
-    parts = [centred(glyph), gap, centred(digits)] if before else [centred(digits), gap,
-                                                                     centred(glyph)]
-    return dark_on_white(enlarged_canvas(np.pad(np.concatenate(parts, axis=1), 4)))
+def side_by_side(parts: list[np.ndarray]) -> np.ndarray:
+    """uint8 canvases (white ink on black) on one line, left to right, each centred in the
+    tallest one's height as the composer centres its digits."""
+    height = max(part.shape[0] for part in parts)
+    return np.concatenate([np.pad(part, (((height - part.shape[0]) // 2,
+                                          height - part.shape[0] - (height - part.shape[0]) // 2),
+                                         (0, 0))) for part in parts], axis=1)
 
 
 # name → (cells per digit height, the cells' spacing in px, the dots' radius (None: each cell a
@@ -435,14 +437,9 @@ def grouped(first: ComposedNumber, second: ComposedNumber, widths: float) -> np.
     ``widths`` × the digits' median width after the first's last (a phone number's groups)."""
     boxes = first.boxes + second.boxes
     gap = int(round(widths * float(np.median([right - left for _, left, _, right in boxes]))))
-    shift = first.boxes[-1][3] + gap - second.boxes[0][1]
-    height = max(first.image.shape[0], second.image.shape[0])
-    canvas = np.zeros((height, max(first.image.shape[1], shift + second.image.shape[1])), np.uint8)
-    for image, left in ((first.image, 0), (second.image, shift)):
-        top = (height - image.shape[0]) // 2      # (the composer centres its digits so)
-        region = canvas[top:top + image.shape[0], left:left + image.shape[1]]
-        np.maximum(region, image, out=region)
-    return dark_on_white(enlarged_canvas(canvas))
+    return dark_on_white(enlarged_canvas(side_by_side([
+        first.image[:, :first.boxes[-1][3]], np.zeros((1, gap), np.uint8),
+        second.image[:, second.boxes[0][1]:]])))
 
 
 def enlarged(number: ComposedNumber) -> np.ndarray:

@@ -379,15 +379,19 @@ def _marked_gap(before: Box, after: Box, inked: np.ndarray | None, pieces: list[
     hangs): a mark the segmentation left out; unknown (``inked`` None) counts as one."""
     if inked is None:
         return True
-    taken = np.zeros(inked.shape, bool)
+    height = float(np.median([before.height, after.height]))
+    top = min(before.top, after.top)
+    bottom = min(inked.shape[0], max(before.bottom, after.bottom) + int(round(0.5 * height)))
+    left, right = (before.left + before.right) // 2, (after.left + after.right) // 2
+    taken = np.zeros((bottom - top, max(0, right - left)), bool)   # the digits' own pixels there
     for piece in pieces:
         b = piece.box
-        taken[b.top:b.bottom, b.left:b.right] |= piece.ink > 0
-    height = float(np.median([before.height, after.height]))
-    top = max(0, min(before.top, after.top))
-    bottom = max(before.bottom, after.bottom) + int(round(0.5 * height))
-    left, right = (before.left + before.right) // 2, (after.left + after.right) // 2
-    left_over = inked[top:bottom, left:right] & ~taken[top:bottom, left:right]
+        r0, r1 = max(b.top, top), min(b.bottom, bottom)
+        c0, c1 = max(b.left, left), min(b.right, right)
+        if r0 < r1 and c0 < c1:
+            taken[r0 - top:r1 - top, c0 - left:c1 - left] |= (
+                piece.ink[r0 - b.top:r1 - b.top, c0 - b.left:c1 - b.left] > 0)
+    left_over = inked[top:bottom, left:right] & ~taken
     return int(np.count_nonzero(left_over)) >= max(2.0, (GROUP_MARK * height) ** 2)
 
 
