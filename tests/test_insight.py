@@ -1398,7 +1398,7 @@ def test_a_line_made_even_is_removed_whole_and_a_stroke_across_it_kept():
     ink[39] = ink[41] = 0.24
     ink[40] = 0.52
     ink[15:65, 100:106] = 0.95                              # a 1 crossing the line
-    strokes, threshold, notes, _ = _strokes(ink)
+    strokes, threshold, notes, *_ = _strokes(ink)
     assert notes == ["1 ruled line(s) removed"], notes
     left_on_line = strokes[39:42]
     assert left_on_line[:, :95].max() < threshold and left_on_line[:, 111:].max() < threshold
@@ -1867,7 +1867,7 @@ def test_a_slightly_turned_box_goes_whole(angle):
     left the rest of the side beside the digit (a line that joined a faint digit's strokes)."""
     photo = rotate(1.0 - 0.85 * form(False, False), angle, resize=True, cval=1.0, order=1)
     ink, _ = ink_image(np.round(photo * 255).astype(np.uint8))
-    strokes, threshold, notes, _ = _strokes(ink)
+    strokes, threshold, notes, *_ = _strokes(ink)
     digits = np.zeros((100, 300), np.float32)
     digits[:, :200] = three_digits()
     near = ndimage.binary_dilation(rotate(digits, angle, resize=True, order=1) > 0.1,

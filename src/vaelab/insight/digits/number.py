@@ -37,7 +37,6 @@ from vaelab.insight.digits.pieces import (
 )
 from vaelab.insight.digits.ruled_lines import _level, _slant
 from vaelab.insight.digits.slant import MAX_LEAN, MNIST_SLANT, upright, writing_slant
-from vaelab.insight.digits.underlines import UNDERLINED
 from vaelab.insight.params import SegmentationParams
 
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
@@ -204,12 +203,12 @@ def _prepared(ink: np.ndarray, sheet: np.ndarray | None, shape: tuple[int, int],
     levelled += [] if straightened is None else [
         "{} slanted by {:.1f}° made straight (boxes given in the picture as it was)".format(
             *_slant(straightened))]
-    strokes, threshold, notes, cells = _strokes(ink, outside)
-    if threshold is None:
-        return NumberReading("", [], levelled + notes)
-    labels, regions = _components(strokes, threshold)   # found once for every use
-    return _Prepared(ink, outside, shape, maps, scale, levelled, strokes, threshold, notes,
-                     cells, labels, regions)
+    strokes = _strokes(ink, outside)
+    if strokes.threshold is None:
+        return NumberReading("", [], levelled + strokes.notes)
+    labels, regions = _components(strokes.ink, strokes.threshold)   # found once for every use
+    return _Prepared(ink, outside, shape, maps, scale, levelled, strokes.ink, strokes.threshold,
+                     strokes.notes, strokes.cells, strokes.underlined, labels, regions)
 
 
 def _lean(prepared: _Prepared | NumberReading) -> float | None:
@@ -248,6 +247,7 @@ class _Prepared:
     threshold: float
     stroke_notes: list[str]
     cells: list
+    underlined: bool                  # a line drawn under the digits, touching them, removed
     labels: np.ndarray
     regions: list
 
@@ -265,8 +265,8 @@ def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: Segment
     q = prepared
     notes = q.levelled + q.stroke_notes   # a fresh list: this reading's notes are added to it
     whole = _line_reading(*_segment_strokes(q.strokes, q.threshold, q.labels, q.regions, notes,
-                                            p, classify, q.cells), q.strokes > q.threshold, 0,
-                          q.to_picture, classify, p)
+                                            p, classify, q.cells), q.strokes > q.threshold,
+                          q.underlined, 0, q.to_picture, classify, p)
     cuts = _line_cuts(q.regions, p)
     if not cuts:
         return whole
@@ -297,13 +297,13 @@ def _doubts_said(reading: NumberReading) -> NumberReading:
     return reading
 
 
-def _line_reading(pieces: list[Piece], notes: list[str], inked: np.ndarray | None, top: int,
-                  to_picture: Callable[..., Box], classify: Classify, p: SegmentationParams
-                  ) -> NumberReading:
+def _line_reading(pieces: list[Piece], notes: list[str], inked: np.ndarray | None,
+                  underlined: bool, top: int, to_picture: Callable[..., Box], classify: Classify,
+                  p: SegmentationParams) -> NumberReading:
     """A line's pieces (from rows ``top``… of the working image) read as a NumberReading, boxes
     in the picture's coordinates (``to_picture``); those the cutting read are not read again.
     ``inked``: the line's strokes (the pieces' coordinates), where groups of digits are told
-    apart (:func:`_group_breaks`)."""
+    apart (:func:`_group_breaks`; ``underlined``: a line drawn under them was removed)."""
     if not pieces:
         return NumberReading("", [], notes)
     _read_pieces(pieces, classify, p)
@@ -337,7 +337,6 @@ def _line_reading(pieces: list[Piece], notes: list[str], inked: np.ndarray | Non
     text = str(digits[0].digit)
     # a line drawn under the digits binds them (and removing it may shorten a 2's foot,
     # widening the paper after it): only paper far apart parts groups there
-    underlined = any(note.endswith(UNDERLINED) for note in notes)
     for parted, digit in zip(_group_breaks(pieces, inked, near=not underlined), digits[1:]):
         text += (" " if parted else "") + str(digit.digit)
     if " " in text:

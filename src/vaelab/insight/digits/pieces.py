@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -64,21 +65,39 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
     ``classify`` (crops → probabilities) chooses where to cut a piece wider than
     ``p.split_aspect`` × its height; without it, wide pieces are cut at even intervals.
     ``outside``: see :func:`_ruled_lines` (for a levelled picture)."""
-    pieces, notes, _ = segmented(ink, p, classify, outside)
+    pieces, notes, *_ = segmented(ink, p, classify, outside)
     return pieces, notes
 
 
+class Strokes(NamedTuple):
+    """What :func:`_strokes` leaves of a picture for the segmentation."""
+    ink: np.ndarray            # without combs, ruled lines, boxes, a touching underline, frames
+    threshold: float | None    # its Otsu threshold; None where no ink is left (the notes say so)
+    notes: list[str]
+    cells: list[Cell]          # the combs' and boxes' cells, each round one digit
+    underlined: bool = False   # a line drawn under the digits, touching them, was removed
+
+
+class Segmented(NamedTuple):
+    """:func:`segmented`'s result."""
+    pieces: list[Piece]
+    notes: list[str]
+    inked: np.ndarray | None   # the pixels segmented (None where no ink): what lies between
+    underlined: bool           # as :attr:`Strokes.underlined`
+
+
 def segmented(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = None,
-              outside: np.ndarray | None = None
-              ) -> tuple[list[Piece], list[str], np.ndarray | None]:
-    """:func:`segment`'s digits and notes, and the inked pixels it segmented (ruled lines, boxes
-    and frames removed; None where it found no ink): what lies between the digits."""
-    ink, threshold, notes, cells = _strokes(ink, outside)
+              outside: np.ndarray | None = None) -> Segmented:
+    """:func:`segment`'s digits and notes, the inked pixels it segmented (ruled lines, boxes
+    and frames removed; None where it found no ink): what lies between the digits, and whether
+    a line drawn under them was removed."""
+    strokes = _strokes(ink, outside)
+    ink, threshold = strokes.ink, strokes.threshold
     if threshold is None:
-        return [], notes, None
-    pieces, notes = _segment_strokes(ink, threshold, *_components(ink, threshold), notes, p,
-                                     classify, cells)
-    return pieces, notes, ink > threshold
+        return Segmented([], strokes.notes, None, False)
+    pieces, notes = _segment_strokes(ink, threshold, *_components(ink, threshold), strokes.notes,
+                                     p, classify, strokes.cells)
+    return Segmented(pieces, notes, ink > threshold, strokes.underlined)
 
 
 def _components(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, list[Region]]:
@@ -179,14 +198,13 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     return sorted(pieces, key=lambda q: q.box.left), notes
 
 
-def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
-             ) -> tuple[np.ndarray, float | None, list[str], list[Cell]]:
-    """(ink without a form's combs, ruled lines, boxes and frames — digits made of dots blurred
-    into strokes first (:func:`~vaelab.insight.digits.dots._joined_dots`) —, its Otsu threshold,
-    notes, the combs' and boxes' cells, each round one digit); the threshold is None when there
-    is no ink (besides those), and the notes say so. ``outside``: see :func:`_ruled_lines`."""
+def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
+    """The ink without a form's combs, ruled lines, boxes, a line drawn under the digits and
+    frames — digits made of dots blurred into strokes first
+    (:func:`~vaelab.insight.digits.dots._joined_dots`) —, and what was removed (:class:`Strokes`).
+    ``outside``: see :func:`_ruled_lines`."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-        return ink, None, ["no ink found: the picture is empty"], []
+        return Strokes(ink, None, ["no ink found: the picture is empty"], [])
     notes: list[str] = []
     threshold = threshold_otsu(ink)
     # Digits made of dots (a dot-matrix print) would be read dot by dot: blurred into strokes.
@@ -207,7 +225,7 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
             notes.append(f"{count} comb(s) removed (boxes open at the top)")
             ink, threshold = _cleared(ink, combs)
             if threshold is None:
-                return ink, None, notes + ["no ink found besides the comb"], comb_cells
+                return Strokes(ink, None, notes + ["no ink found besides the comb"], comb_cells)
             across, down = _ruled_lines(ink > threshold, outside)
     if across.any() or down.any():   # lined paper: the line would join every digit into one
         if not across.any():         # piece; a margin, read as a 1 and towering over the digits
@@ -224,7 +242,8 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
         ink = _without_lines(ink, _dilate(across, 1) & ~_darker(ink, across, typical),
                              _dilate(down, 1) & ~_darker(ink, down, typical, down=True))
         if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-            return ink, None, notes + ["no ink found besides the ruled lines"], comb_cells
+            return Strokes(ink, None, notes + ["no ink found besides the ruled lines"],
+                           comb_cells)
         threshold = threshold_otsu(ink)
     boxes, count, cells, filled = _boxes(ink > threshold)
     cells = comb_cells + cells
@@ -239,18 +258,20 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
         notes.append(f"{count} box(es) round the digits removed")
         ink, threshold = _cleared(ink, boxes)
         if threshold is None:
-            return ink, None, notes + ["no ink found besides the boxes"], cells
+            return Strokes(ink, None, notes + ["no ink found besides the boxes"], cells)
     # A line drawn under the digits and touching them (a total underlined by hand) joins them
     # into one piece, cut across later, its slices read as bits of digits; found before frames
     # (a line closing a 2's curve is one to them), not in a form (a comb's line touches its
     # digits).
+    underlined = False
     if not cells:
         lines, count = touching_underlines(ink > threshold)
+        underlined = count > 0
         if count:
             notes.append(f"{count} {UNDERLINED}")
             ink, threshold = _cleared(ink, lines)
             if threshold is None:
-                return ink, None, notes + ["no ink found besides the line"], cells
+                return Strokes(ink, None, notes + ["no ink found besides the line"], cells, True)
     # A frame round the whole number (a ring, a field's box) would be read as a digit round
     # them all; a thin pen's ring may close only on the faint ink.
     frames, count = _frames(ink > threshold)
@@ -260,8 +281,9 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None
         notes.append(f"{count} frame(s) drawn round the digits removed")
         ink, threshold = _cleared(ink, frames)
         if threshold is None:
-            return ink, None, notes + ["no ink found besides the frame"], cells
-    return ink, threshold, notes, cells
+            return Strokes(ink, None, notes + ["no ink found besides the frame"], cells,
+                           underlined)
+    return Strokes(ink, threshold, notes, cells, underlined)
 
 
 def _cleared(ink: np.ndarray, printed: np.ndarray) -> tuple[np.ndarray, float | None]:
