@@ -1,4 +1,5 @@
-"""Development-set measurements behind the number reader's choices (README, read_numbers).
+"""Development-set measurements behind the number reader's choices
+(docs/digit-reader-measurements.md).
 
     python benchmarks/reading_dev.py crops  [--count 10000]
     python benchmarks/reading_dev.py ink    [--per-length 300]
@@ -29,7 +30,8 @@ the composer scales it; ``train`` prints it too. ``tuning``: the stage's knob gr
 (``--per-length`` of each subset and length), read one knob set at a time and all at once
 (``read_number_ways``, how the stage reads them), in this process: the times and whether every
 reading came out the same. ``train``: trains a reader variant (params.yaml's recipe
-with the given changes), saves nothing, and prints its ``crops`` figures — the README table rows;
+with the given changes), saves nothing, and prints its ``crops`` figures — the table rows of
+docs/digit-reader-measurements.md;
 ``--keep-wide`` keeps composed training digits wider than ``split_aspect`` × height whole (by
 default the reader's training segmentation cuts them, so they are not used), ``--deskew`` trains
 and reads every image deskewed (its slant, from its second moments, sheared upright about its
@@ -44,8 +46,9 @@ per cell of every subset), and 100 apart and 100 touching 4-digit dev numbers sl
 ``lean``: how well a lean is measured — 100 apart and 100 touching 4-digit dev numbers,
 upright and slanted by ±15, +25, +35 and −25°, the lean of each measured as the reader does
 (second moments of its one-digit-wide pieces, ``slant.writing_slant``) and as the measures
-README reports and the reader does not use (the structure tensor of the ink's gradients, all of
-them, those within 45° of horizontal, and iterated; Vinciarelli and Luettin's shear search),
+docs/reading-photos.md reports and the reader does not use (the structure tensor of the ink's
+gradients, all of them, those within 45° of horizontal, and iterated; Vinciarelli and Luettin's
+shear search),
 each less its mean on 300 upright apart numbers composed from training digits: the mean and sd
 of its error against the shear applied, and how many numbers hold no piece one digit wide.
 ``cost``: what a reader of another shape (``--channels``, ``--hidden``) would cost a reading —

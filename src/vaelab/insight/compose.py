@@ -81,7 +81,7 @@ def slanted(number: ComposedNumber, degrees: float) -> ComposedNumber:
     """``number`` written with a slant: its canvas sheared so that the tops lean right by
     ``degrees`` (left where negative), bilinear, grown to hold it; each box the one round its
     digit's ink sheared (the ink inside its box: overlapping digits share a sliver). (Not in the
-    benchmark: for reading slanted writing, README.)"""
+    benchmark: for reading slanted writing, docs/reading-photos.md.)"""
     height, width = number.image.shape
     shear = float(np.tan(np.radians(degrees)))
     grown = int(np.ceil(abs(shear) * (height - 1)))

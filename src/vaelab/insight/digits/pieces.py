@@ -55,7 +55,8 @@ COMMA_BELOW = 0.15           # ... height: a comma (a digit written small stands
 SMALL_DIGIT_ASPECT = 0.6     # a short piece at least this × as high as wide may be a small digit
 SMALL_DIGIT_GAP = 2.0        # ... with this many MNIST px of paper beside it, read alone, as
 SMALL_DIGIT_SURE = 0.9       # ... its neighbour is, this surely at least (chosen on dev: with a
-                             # pixel's gap and no floor, 4 broken digits' bits stood apart; README)
+                             # pixel's gap and no floor, 4 broken digits' bits stood apart;
+                             # docs/reading-photos.md, "Digits written small")
 
 
 def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = None,
@@ -378,7 +379,9 @@ def _without_drawn_lines(groups: list[list[int]], boxes: dict, tallest: int
     digits — pieces as tall as half a digit, those overlapping in columns counted as one (a
     digit broken in two). No digit is so flat and long (a 2's foot spans its own digit, and
     a narrow 1 beside it at most); left in, a line merged every digit above it into one piece.
-    A line the digits touch is one piece with them and stays (README, "Not handled")."""
+    A line the digits touch is one piece with them: removed before, in :func:`_strokes`
+    (:mod:`~vaelab.insight.digits.underlines`; docs/reading-photos.md, "A line drawn under the
+    digits, touching them")."""
     spans = [_group_box(g, boxes) for g in groups]
     digits: list[list[int]] = []      # [top, left, bottom, right] of each digit, left to right
     tall = sorted((span for span in spans if span[2] - span[0] >= MIN_HALF_HEIGHT * tallest),
