@@ -313,3 +313,65 @@ def test_fail_fast_counts_the_files_it_read_and_ctrl_c_is_one_line(models, tiles
     monkeypatch.setattr(tiles_command, "run", interrupted)
     assert main(["--models", str(models), "tiles", str(tiles), "--quiet"]) == 130
     assert capsys.readouterr().err == "vaelab tiles: interrupted\n"
+
+
+def broken_png(path: Path) -> None:
+    """A PNG whose second IDAT chunk's type has one byte flipped (a bad disk or transfer): PIL
+    raises SyntaxError('broken PNG file') while decoding, which stopped the whole batch."""
+    import io
+    buffer = io.BytesIO()
+    noise = np.random.default_rng(0).integers(0, 256, (400, 400), dtype=np.uint8)
+    Image.fromarray(noise).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    second = data.find(b"IDAT", data.find(b"IDAT") + 4)
+    assert second > 0
+    data[second] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_png_and_a_name_not_in_utf8_are_rows_of_their_own(models, tiles, tmp_path):
+    import os
+    broken_png(tiles / "a_broken.png")
+    odd = os.fsencode(tiles) + b"/caf\xe9.jpg"          # latin-1 bytes, as an old disk holds
+    shutil.copy(sorted(tiles.glob("*.jpg"))[0], os.fsdecode(odd))
+    out = tmp_path / "labels.csv"
+    assert main(["--models", str(models), "tiles", str(tiles), "--out", str(out), "--quiet"]) == 1
+    with open(out, newline="", encoding="utf-8", errors="surrogateescape") as f:
+        rows = {Path(r["file"]).name: r for r in csv.DictReader(f)}
+    assert rows["a_broken.png"]["label"] == "error"
+    assert "a_broken.png" in rows["a_broken.png"]["error"] and "broken PNG" in rows["a_broken.png"]["error"]
+    assert rows[os.fsdecode(b"caf\xe9.jpg")]["label"] in ("good", "defective")   # its bytes kept
+    assert sum(r["label"] != "error" for r in rows.values()) == 8
+
+
+def test_outputs_never_land_on_each_other_or_on_a_map(models, tiles, tmp_path, capsys):
+    """--out where a map goes, or a link round in a loop, is refused before reading; the shell's
+    stdout redirected to a file and named as /dev/stdout is written in place, not replaced."""
+    import os
+    import subprocess
+    import sys
+    jpg = sorted(tiles.glob("*.jpg"))[0]
+    maps = tmp_path / "maps"
+    args = ["--models", str(models), "tiles", str(jpg), "--quiet"]
+    assert main([*args, "--maps", str(maps), "--out", str(maps / f"{jpg.stem}_map.png")]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "map of" in err and not maps.exists()
+    os.symlink(tmp_path / "loop2", tmp_path / "loop1")
+    os.symlink(tmp_path / "loop1", tmp_path / "loop2")
+    for option in ("--out", "--maps"):
+        assert main([*args, option, str(tmp_path / "loop1")]) == 2
+        err = capsys.readouterr().err
+        assert option in err and "loop" in err and "Traceback" not in err
+    captured = tmp_path / "captured.txt"
+    script = ("import sys; from vaelab.command.main import main; print('before', flush=True); "
+              f"code = main({[*args, '--out', '/dev/stdout']!r}); print('after'); sys.exit(code)")
+    with open(captured, "w") as f:
+        assert subprocess.run([sys.executable, "-c", script], stdout=f).returncode == 0
+    lines = captured.read_text().splitlines()
+    assert lines[0] == "before" and lines[1].startswith("file,score") and lines[-1] == "after"
+
+
+def test_sample_refuses_a_temperature_beyond_its_bound(tmp_path, capsys):
+    assert main(["--models", str(tmp_path), "sample", "--digit", "3", "--temperature", "1e300",
+                 "--out", str(tmp_path / "hot.png")]) == 2
+    assert "--temperature" in capsys.readouterr().err and not (tmp_path / "hot.png").exists()

@@ -173,3 +173,12 @@ def test_the_verdict_never_overwrites_an_input(models, tmp_path, capsys):
     assert main(["--models", str(models), "screen", str(tmp_path), "--verdict",
                  str(tmp_path / "d.npy"), "--quiet"]) == 2
     assert "--verdict" in capsys.readouterr().err and (tmp_path / "d.npy").read_bytes() == before
+
+
+def test_the_rows_and_the_verdict_never_land_on_one_file(models, tmp_path, capsys):
+    np.save(tmp_path / "d.npy", digits(4))
+    same = tmp_path / "out.json"
+    assert main(["--models", str(models), "screen", str(tmp_path / "d.npy"), "--out", str(same),
+                 "--format", "json", "--verdict", str(same), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--verdict" in err and "--out" in err and not same.exists()

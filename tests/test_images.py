@@ -27,6 +27,38 @@ def test_a_sixteen_bit_digit_screens_like_its_eight_bit_self(tmp_path):
                           read_picture(tmp_path / "eight.png").image)
 
 
+@pytest.mark.parametrize("bits", [8, 12])
+def test_sixteen_bit_pictures_are_scaled_over_the_bits_their_values_need(tmp_path, bits):
+    """A 12-bit camera's tile saved as 16-bit (values 0..4095), 8-bit values saved in 16 bits:
+    divided by 257 they were all but black — a good tile scored defective, a digit blank."""
+    picture = np.zeros((40, 40), np.uint8)
+    picture[8:32, 16:24] = 255
+    picture[8:12, 8:32] = 128
+    Image.fromarray(picture).save(tmp_path / "eight.png")
+    wide = np.round(picture.astype(np.float64) * (2 ** bits - 1) / 255).astype(np.uint16)
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    grey = np.asarray(grey8(open_image(tmp_path / "wide.png"), "wide.png"))
+    assert np.abs(grey.astype(int) - picture).max() <= 1
+
+
+def test_a_digit_on_a_transparent_canvas_screens_as_white_ink_on_black(tmp_path):
+    """Transparent is MNIST's black paper: white ink on a transparent canvas reads as the digit
+    itself; ink as dark as that paper vanishes, and the row says the picture is blank."""
+    digit = np.zeros((28, 28), np.uint8)
+    digit[6:22, 12:16] = 255
+    Image.fromarray(digit).save(tmp_path / "plain.png")
+    white = np.zeros((28, 28, 4), np.uint8)
+    white[..., :3], white[..., 3] = 255, digit
+    Image.fromarray(white).save(tmp_path / "white_ink.png")
+    black = white.copy()
+    black[..., :3] = 0
+    Image.fromarray(black).save(tmp_path / "black_ink.png")
+    assert np.array_equal(read_picture(tmp_path / "white_ink.png").image,
+                          read_picture(tmp_path / "plain.png").image)
+    assert read_picture(tmp_path / "white_ink.png").notes == ""
+    assert "blank" in read_picture(tmp_path / "black_ink.png").notes
+
+
 def test_unreadable_and_unsupported_files_name_the_file(tmp_path):
     (tmp_path / "text.png").write_text("not an image")
     with pytest.raises(UnreadableImageFile, match=r"text\.png: not a readable image"):
@@ -163,3 +195,22 @@ def test_a_tiff_libtiff_decodes_only_part_way_is_refused(tmp_path):
     with pytest.raises(UnreadableImageFile, match=r"damaged\.tif: not a readable image "
                                                   r"\(decoding failed part-way; libtiff: Fax4Decode"):
         open_image(tmp_path / "damaged.tif")
+
+
+def test_what_pil_logs_about_a_file_is_in_its_error_not_on_stderr(tmp_path, capfd):
+    """A TIFF claiming 40 000 samples per pixel: PIL logged 'More samples per pixel than can be
+    decoded' onto stderr, with no file name, and the error said only 'cannot identify'."""
+    import io
+    import struct
+    encoded = io.BytesIO()
+    Image.fromarray(np.full((64, 64), 100, np.uint8)).save(encoded, "TIFF", tiffinfo={277: 1})
+    tiff = bytearray(encoded.getvalue())
+    directory = struct.unpack_from("<I", tiff, 4)[0]
+    for k in range(struct.unpack_from("<H", tiff, directory)[0]):
+        entry = directory + 2 + 12 * k
+        if struct.unpack_from("<H", tiff, entry)[0] == 277:      # SamplesPerPixel
+            struct.pack_into("<H", tiff, entry + 8, 40000)
+    (tmp_path / "spp.tif").write_bytes(bytes(tiff))
+    with pytest.raises(UnreadableImageFile, match="spp.tif.*More samples per pixel"):
+        open_image(tmp_path / "spp.tif")
+    assert "samples" not in capfd.readouterr().err

@@ -7,11 +7,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
@@ -45,6 +46,11 @@ def check_destinations(files: dict[str, Path | None], folders: dict[str, Path | 
         if path is not None and path.exists() and not path.is_dir():
             raise ValueError(f"{option} {path}: is a file; give a folder")
     for option, path in (*files.items(), *folders.items()):
+        if path is not None and path.is_symlink() and not path.exists():
+            try:
+                path.resolve()
+            except (RuntimeError, OSError):   # (a dangling link is written through)
+                raise ValueError(f"{option} {path}: a link that leads round in a loop") from None
         above = next((p for p in (path.parents if path is not None else ()) if p.exists()), None)
         if above is not None and not above.is_dir():
             raise ValueError(f"{option} {path}: {above} is a file, not a folder")
@@ -58,9 +64,23 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return status.st_dev, status.st_ino
 
 
+def _same_place(path: Path) -> tuple | str:
+    """What two names of one file share: its identity where it exists, else its absolute path
+    with links resolved."""
+    return _identity(path) or os.path.realpath(path)
+
+
 def check_outputs_apart(files: list[Path], outputs: dict[str, Path | None]) -> None:
     """Refuse an output option (``--out``, ``--verdict``) naming one of the input files (the
-    same file under any name or link): the run would overwrite what it reads."""
+    same file under any name or link) — the run would overwrite what it reads — or the file
+    another output option names: the second would replace the first."""
+    given = [(option, path) for option, path in outputs.items()
+             if path is not None and not in_place(path)]
+    for k, (option, path) in enumerate(given):
+        for other, other_path in given[:k]:
+            if _same_place(path) == _same_place(other_path):
+                raise ValueError(f"{option} {path}: the same file as {other} {other_path}; give "
+                                 "each output its own name")
     named = {_identity(path): (option, path) for option, path in outputs.items() if path is not None}
     named.pop(None, None)     # outputs not there yet cannot be inputs
     if not named:
@@ -72,13 +92,33 @@ def check_outputs_apart(files: list[Path], outputs: dict[str, Path | None]) -> N
                              "another name")
 
 
+STREAMS = {"/dev/stdout": "stdout", "/dev/fd/1": "stdout", "/proc/self/fd/1": "stdout",
+           "/dev/stderr": "stderr", "/dev/fd/2": "stderr", "/proc/self/fd/2": "stderr"}
+
+
+def standard_stream(path: Path | None) -> TextIO | None:
+    """sys.stdout or sys.stderr where ``path`` names it: written through the stream already
+    open — opened again by name, a stdout the shell redirected to a file (``> rows.csv``) would
+    be truncated, losing what was written before."""
+    name = STREAMS.get(os.path.abspath(path)) if path is not None else None
+    return getattr(sys, name) if name else None
+
+
+def in_place(path: Path) -> bool:
+    """Whether the output ``path`` is written in place: a special file (``/dev/null``, a pipe, a
+    terminal) or a name under ``/dev`` or ``/proc`` — ``/dev/stdout`` leads to a regular file
+    where the shell redirected stdout to one, and renaming over it would replace that file."""
+    return (path.exists() and not path.is_file()) or Path(os.path.abspath(path)).parts[1:2] in (
+        ("dev",), ("proc",))
+
+
 @contextlib.contextmanager
 def output_file(path: Path) -> Iterator[Path]:
     """Where to write the output ``path``: a temporary file beside it, renamed over it when
-    complete (a killed run leaves the old file) — or, for a special file (``/dev/null``, a
-    pipe, a terminal), the file itself: renaming over it would replace the device. A link to a
-    regular file is followed (the link stays, its target gets the output)."""
-    if path.exists() and not path.is_file():
+    complete (a killed run leaves the old file) — or the file itself where it is written in place
+    (:func:`in_place`). A link to a regular file is followed (the link stays, its target gets
+    the output)."""
+    if in_place(path):
         yield path
         return
     with atomic_path(path.resolve() if path.is_symlink() else path) as tmp:
@@ -128,10 +168,14 @@ def write_rows(rows: Iterable[dict[str, Any]], columns: list[str], out: Path | N
                fmt: str) -> Iterator[dict[str, Any]]:
     """Write ``rows`` (consumed lazily, passed on) to ``out`` (stdout when None) as CSV or JSON
     lines; a file appears only once complete."""
-    if out is None:
-        yield from _write(rows, columns, sys.stdout, fmt)
+    stream = sys.stdout if out is None else standard_stream(out)
+    if stream is not None:
+        yield from _write(rows, columns, stream, fmt)
+        stream.flush()
         return
-    with output_file(out) as target, open(target, "w", newline="") as f:
+    # (a file name that is not UTF-8 — bytes the disk holds — is written as those bytes)
+    with output_file(out) as target, open(target, "w", newline="", encoding="utf-8",
+                                          errors="surrogateescape") as f:
         yield from _write(rows, columns, f, fmt)
 
 

@@ -12,6 +12,8 @@ from vaelab.core.plots import image_grid
 from vaelab.generation.sampling import guided_draw, sample_prior
 
 MAX_COUNT = 1024   # one grid figure: ~0.3 MB and ~10 ms a digit to draw (6 000 took 3 GB)
+MAX_TEMPERATURE = 100.0   # the prior's spread × this: far past noise already (1e300 overflowed
+                          # float32 and drew a blank figure)
 
 
 def run(digit: int, count: int, guided: bool, temperature: float, seed: int, models: Path,
@@ -22,8 +24,9 @@ def run(digit: int, count: int, guided: bool, temperature: float, seed: int, mod
         raise ValueError(f"--digit {digit}: must be 0..9")
     if not 1 <= count <= MAX_COUNT:
         raise ValueError(f"-n {count}: must be 1..{MAX_COUNT} (one figure holds them all)")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"--temperature {temperature}: must be a number above 0")
+    if not (math.isfinite(temperature) and 0 < temperature <= MAX_TEMPERATURE):
+        raise ValueError(f"--temperature {temperature}: must be above 0 and at most "
+                         f"{MAX_TEMPERATURE:g}")
     if not 0 <= seed < 2 ** 63:
         raise ValueError(f"--seed {seed}: must be 0 .. 2^63 - 1")
     if out.suffix.lower() != ".png":

@@ -2,9 +2,9 @@
 
 Images are read in fixed-size batches (memory does not grow with the number of files): PNG and
 other picture files one digit each, ``.npy`` files as arrays of digits (N, 28, 28), (N, 784) or
-one (28, 28), uint8 0–255 or floats in [0, 1]; white ink on black like MNIST. A picture of
-another size is resized to 28 × 28 (noted in its row); that is itself a change the detector may
-flag.
+one (28, 28), uint8 0–255 or floats in [0, 1]; white ink on black like MNIST (a picture's
+transparent parts are black). A picture of another size is resized to 28 × 28 (noted in its row;
+that is itself a change the detector may flag), and one of a single grey level is noted blank.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from vaelab.command.output import (
     list_files,
     output_file,
     progress,
+    standard_stream,
     write_rows,
 )
-from vaelab.core.images import grey8, open_image
+from vaelab.core.images import grey8, has_transparency, open_image
 from vaelab.shift.screen import Screener
 
 COLUMNS = ["file", "score", "label", "threshold", "predicted_digit", "confidence", "notes", "error"]
@@ -108,12 +109,21 @@ def npy_digits(path: Path) -> Iterator[Digit]:
 
 
 def read_picture(path: Path) -> Digit:
-    grey = grey8(open_image(path), path)
-    notes = ""
+    """A picture file as one digit: grey, transparent parts black (MNIST's paper), 28 × 28."""
+    image = open_image(path)
+    if has_transparency(image):   # a digit drawn on a transparent canvas
+        image = Image.alpha_composite(Image.new("RGBA", image.size, (0, 0, 0, 255)),
+                                      image.convert("RGBA"))
+    grey = grey8(image, path)
+    notes = []
     if grey.size != (28, 28):
-        notes = f"resized from {grey.size[0]}×{grey.size[1]}"
+        notes.append(f"resized from {grey.size[0]}×{grey.size[1]}")
         grey = grey.resize((28, 28), Image.Resampling.LANCZOS)
-    return Digit(str(path), np.asarray(grey, dtype=np.uint8), notes)
+    pixels = np.asarray(grey, dtype=np.uint8)
+    if pixels.min() == pixels.max():   # scored all the same, as a digit it would not be
+        notes.append(f"blank: every pixel {pixels.min()} (no digit; ink on a transparent canvas "
+                     "in the paper's colour, black, vanishes)")
+    return Digit(str(path), pixels, "; ".join(notes))
 
 
 def digits_of(files: list[Path]) -> Iterator[Digit]:
@@ -180,6 +190,12 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
         pass
     result = screener.verdict(torch.tensor(predicted_rows, dtype=torch.long), counts["flagged"])
     if verdict is not None:
-        with output_file(verdict) as target:
-            target.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        text = json.dumps(result, indent=2, sort_keys=True) + "\n"
+        stream = standard_stream(verdict)
+        if stream is not None:
+            stream.write(text)
+            stream.flush()
+        else:
+            with output_file(verdict) as target:
+                target.write_text(text)
     return len(predicted_rows), counts["failed"], result

@@ -4,14 +4,17 @@
 PIL decodes; this adds what each caller needed separately before: a decoding failure (not an
 image, truncated, empty, over PIL's decompression-bomb limit) is one :class:`UnreadableImageFile`
 naming the file, and 16- or 32-bit integer pixels are scaled to 8 bits instead of clipped (PIL's
-own ``convert("L")`` clips them, which turns a 16-bit picture white). What the decoders say
+own ``convert("L")`` clips them, which turns a 16-bit picture white), over the bits their
+values need. What the decoders say
 about a damaged file (PIL's Python warnings, libtiff's error messages) goes into that error
-instead of onto stderr, where a batch of thousands of files would show it without a file name.
+instead of onto stderr, where a batch of thousands of files would show it without a file name
+(and so does what PIL logs).
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import sys
 import threading
 import warnings
@@ -35,10 +38,13 @@ def open_image(path: str | Path) -> Image.Image:
         raise UnreadableImageFile(f"{path}: no such file" if not path.exists() else
                                   f"{path}: not a regular file (a folder, pipe or device)")
     said: list[str] = []
+    logged: list[str] = []
     try:
         # PIL warns with its own file and line (89-179 megapixels: the readers downscale such
-        # pictures anyway; a truncated tag, corrupt EXIF): kept, told only if decoding fails
-        with warnings.catch_warnings(record=True) as warned, _libtiff_messages(said):
+        # pictures anyway; a truncated tag, corrupt EXIF) and logs what its TIFF reader cannot
+        # decode: kept, told only if decoding fails
+        with (warnings.catch_warnings(record=True) as warned, _libtiff_messages(said),
+              _pil_log(logged)):
             warnings.simplefilter("always")
             with Image.open(path) as image:
                 image.load()   # decode now: the file is closed on leaving, the pixels stay
@@ -46,8 +52,10 @@ def open_image(path: str | Path) -> Image.Image:
                     # memory, another file's pixels in a batch — not this picture
                     raise OSError("decoding failed part-way")
                 return upright(image)
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
-        told = [str(w.message).strip() for w in warned] + [f"libtiff: {m}" for m in said]
+    # (PIL raises SyntaxError on a damaged PNG chunk, EOFError on a cut-off frame)
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as err:
+        told = ([str(w.message).strip() for w in warned] + logged
+                + [f"libtiff: {m}" for m in said])
         detail = "; ".join([str(err).strip(), *dict.fromkeys(told)])   # each message once
         raise UnreadableImageFile(f"{path}: not a readable image ({detail})") from None
 
@@ -58,6 +66,37 @@ def open_image(path: str | Path) -> Image.Image:
 # PIL without libtiff, another platform's loader) messages go to stderr as before.
 _libtiff_said = threading.local()
 _libtiff_handler: list = []   # [the C callback, or None where it could not be set]: kept alive
+
+
+class _PilLog(logging.Handler):
+    """On PIL's logger: a warning or error logged while :func:`_pil_log` is open on this thread
+    goes to its list; others go where they went before this handler (the root's handlers, or
+    stderr where there are none)."""
+    said = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logged = getattr(self.said, "logged", None)
+        if logged is not None:
+            logged.append(record.getMessage().strip())
+        elif not logging.getLogger().handlers and logging.lastResort is not None:
+            logging.lastResort.handle(record)
+
+
+_pil_handler = _PilLog(logging.WARNING)
+
+
+@contextmanager
+def _pil_log(logged: list[str]):
+    """While open, what PIL logs on this thread (warnings and errors) is appended to ``logged``."""
+    pil = logging.getLogger("PIL")
+    if _pil_handler not in pil.handlers:
+        pil.addHandler(_pil_handler)
+    outer = getattr(_PilLog.said, "logged", None)
+    _PilLog.said.logged = logged
+    try:
+        yield logged
+    finally:
+        _PilLog.said.logged = outer
 
 
 @contextmanager
@@ -120,14 +159,24 @@ def upright(image: Image.Image) -> Image.Image:
     return image
 
 
+def significant_bits(largest: int) -> int:
+    """The bits a wide integer picture's values need — 8, 10, 12, 14 or 16 — from its ``largest``
+    value: a 12-bit camera's pictures and 8-bit values saved in 16 bits are scaled over their own
+    range (over 16 bits they were all but black). Ambiguous only for a 16-bit picture darker than
+    its bits allow, which no camera's exposure leaves."""
+    return next((b for b in (8, 10, 12, 14) if largest < 2 ** b), 16)
+
+
 def grey8(image: Image.Image, path: str | Path) -> Image.Image:
-    """``image`` as 8-bit grey: 16- and 32-bit integer pixels divided by 257 (0..65535 → 0..255),
-    colour by PIL's luma; floating-point pixels are refused (no agreed range to scale)."""
+    """``image`` as 8-bit grey: 16- and 32-bit integer pixels scaled over the bits their values
+    need (:func:`significant_bits`; 16 bits: divided by 257), colour by PIL's luma;
+    floating-point pixels are refused (no agreed range to scale)."""
     if image.mode in WIDE_INTEGER_MODES:
         pixels = np.asarray(image, dtype=np.int64)
         if pixels.size and (pixels.min() < 0 or pixels.max() > 65535):
             raise UnreadableImageFile(f"{path}: 32-bit pixels outside 0..65535 are not supported")
-        return Image.fromarray((pixels // 257).astype(np.uint8), "L")
+        full = 2 ** significant_bits(int(pixels.max(initial=0))) - 1
+        return Image.fromarray((pixels * 255 // full).astype(np.uint8), "L")
     if image.mode == "F":
         raise UnreadableImageFile(f"{path}: floating-point pixels are not supported "
                                   "(save the image as 8- or 16-bit)")
@@ -142,4 +191,5 @@ def has_transparency(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "La") or "transparency" in image.info
 
 
-__all__ = ["UnreadableImageFile", "grey8", "has_transparency", "open_image", "upright"]
+__all__ = ["UnreadableImageFile", "grey8", "has_transparency", "open_image", "significant_bits",
+           "upright"]

@@ -88,6 +88,8 @@ def classify_files(detector: DefectDetector, files: Iterable[Path], keep_maps: b
             readable += 1
         except DefectDataError as err:
             pending.append((path, None, None, str(err)))
+        except Exception as err:   # noqa: BLE001 — one bad file is one error row, never the batch
+            pending.append((path, None, None, f"{path}: {type(err).__name__}: {err}"))
         # flush on a full batch, or when many bad files in a row hold back the output
         if readable == detector.batch_size or len(pending) >= 4 * detector.batch_size:
             yield from flush()

@@ -16,6 +16,7 @@ from skimage.measure import label
 from skimage.morphology import disk, remove_small_objects, skeletonize
 from skimage.transform import downscale_local_mean, resize
 
+from vaelab.core.images import significant_bits
 from vaelab.insight.digits.common import (
     BORDER_DEPTH,
     MIN_INK_CONTRAST,
@@ -417,7 +418,7 @@ def _unit_range(picture: np.ndarray, step: int = 1, rows: slice = slice(None),
         return kept.astype(np.float32) / 255.0
     if picture.dtype == np.uint16:   # by the bits its values need: 8-bit values held in 16
         # bits (or a 12-bit camera's) read as 16-bit were all but black — "the picture is empty"
-        bits = next(b for b in (8, 10, 12, 14, 16) if int(picture.max()) < 2 ** b)
+        bits = significant_bits(int(picture.max()))
         return kept.astype(np.float32) / float(2 ** bits - 1)
     if not (np.issubdtype(picture.dtype, np.integer) or np.issubdtype(picture.dtype, np.floating)):
         raise UnreadableImage(f"picture of dtype {picture.dtype}: expected numbers (bool, "
