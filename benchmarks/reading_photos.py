@@ -1,5 +1,5 @@
 """The number reader on pictures unlike the benchmark's: large, dark ink on paper, uneven light,
-ruled lines, noise and JPEG, several lines of digits (README, "Numbers in photos").
+ruled lines, noise and JPEG, several lines of digits (docs/reading-photos.md, "Numbers in photos").
 
     python benchmarks/reading_photos.py [--numbers 150] [--seed 3] [--phone 20] [--only TEXT]
                                         [--skip TEXT] [--models DIR]
@@ -287,6 +287,12 @@ SHEETS = {
     "a yellow note, ≈ a quarter of the photo, on a white desk": ((1.0, 0.93, 0.45),
                                                                  (1.0, 1.0, 1.0), 0.7),
     "a white note, ≈ 3 % of the photo, on a grey desk": ((1.0, 1.0, 1.0), (0.4, 0.4, 0.4), 4.0),
+    "a yellow note, ≈ a quarter of the photo, on a white desk, a photo's grain (sd 1 %)":
+        ((1.0, 0.93, 0.45), (1.0, 1.0, 1.0), 0.7, 0.01),
+    "a yellow note, ≈ a tenth of the photo, on a white desk, a photo's grain (sd 1 %)":
+        ((1.0, 0.93, 0.45), (1.0, 1.0, 1.0), 1.4, 0.01),
+    "grey paper (80 %), ≈ a tenth of the photo, on a white desk": ((0.8, 0.8, 0.8),
+                                                                  (1.0, 1.0, 1.0), 1.4),
 }
 
 
@@ -564,11 +570,12 @@ def framed(number: ComposedNumber, frame: str, turns: float, closeness: float,
     return dark_on_white(ink)
 
 
-def on_a_desk(number: ComposedNumber, sheet: tuple, surround: tuple, margin: float
-              ) -> np.ndarray:
+def on_a_desk(number: ComposedNumber, sheet: tuple, surround: tuple, margin: float,
+              grain: float = 0.0) -> np.ndarray:
     """The number ×:data:`ENLARGE` in dark blue ink on a ``sheet``-coloured sheet (paper a fifth
     of its height round the digits) lying in the middle of a ``surround``-coloured desk,
-    ``margin`` × the sheet's height wide on each side (:data:`SHEETS`)."""
+    ``margin`` × the sheet's height wide on each side, with a photo's ``grain`` (the sd of
+    Gaussian noise, seeded; :data:`SHEETS`)."""
     ink = enlarged(number)
     ink = np.pad(ink, round(0.2 * ink.shape[0]))[..., None]
     page = np.asarray(sheet, np.float32) * (1 - ink) + np.asarray((0.05, 0.05, 0.3)) * ink
@@ -576,7 +583,9 @@ def on_a_desk(number: ComposedNumber, sheet: tuple, surround: tuple, margin: flo
     photo = np.empty((page.shape[0] + 2 * pad, page.shape[1] + 2 * pad, 3), np.float32)
     photo[...] = np.asarray(surround, np.float32)
     photo[pad:pad + page.shape[0], pad:pad + page.shape[1]] = page
-    return np.round(photo * 255).astype(np.uint8)
+    if grain:
+        photo += np.random.default_rng(0).normal(0.0, grain, photo.shape).astype(np.float32)
+    return np.round(np.clip(photo, 0.0, 1.0) * 255).astype(np.uint8)
 
 
 def coloured(number: ComposedNumber, ink: tuple, paper: tuple) -> np.ndarray:

@@ -730,6 +730,26 @@ def test_a_darker_sheet_on_a_lighter_surround_is_read_on_the_sheet(sheet_level, 
     assert_spans(segment(evened, KNOBS)[0], [(a + 50, b + 50) for a, b in THREE_SPANS])
 
 
+@pytest.mark.parametrize("grain, height", [(0.0, 460), (0.01, 460), (0.01, 684)],
+                         ids=["exact white", "a photo's grain", "an even closing"])
+def test_a_small_darker_sheet_on_a_white_desk_is_found(grain, height):
+    """A sticky note photographed from afar on a white desk, a twentieth of the picture: the
+    darker sheet's level was looked for among the darkest 15 % of the picture (the sheet on
+    30 % of it at least), and its edges, evened out, read as 1s ('111111'). Its paper is most of
+    the faint ink, and it is thicker than the writing it holds is tall (measured inside its
+    rim: at 684 px the sheet's closing is 4 px, even, and grows it by a pixel on two sides)."""
+    ink = three_digits()
+    photo = np.full((height, 900), 1.0)
+    photo[180:280, 350:550] = 0.8 - 0.7 * ink
+    photo += np.random.default_rng(0).normal(0.0, grain, photo.shape)
+    found = ink_on_sheet(np.round(np.clip(photo, 0.0, 1.0) * 255).astype(np.uint8))
+    assert found.sheet is not None and found.sheet[185:275, 355:545].all()
+    placed = np.zeros(found.ink.shape, np.float32)
+    placed[180:280, 350:550] = ink
+    assert_reads_as_ink(found.ink, placed)
+    assert_spans(segment(found.ink, KNOBS)[0], [(a + 350, b + 350) for a, b in THREE_SPANS])
+
+
 @pytest.mark.parametrize("shade", [0.75, 0.55])
 def test_a_shadow_over_part_of_a_white_page_is_no_darker_sheet(shade):
     """A hard shadow over part of a page is a darker region with a sharp edge, as a note on a

@@ -42,6 +42,8 @@ POLARITY_CLEAR = 0.25        # the border this far (share of the range) from the
 SKEW_CLEAR = 0.1             # else the strokes' tail decides, when its skewness is beyond ±this
 SHEET_AREA = 0.3             # a sheet of paper inside a darker surround covers this much at least
 SMALL_SHEET_AREA = 0.01     # ... or this, a white sheet standing apart from a darker desk (Otsu)
+                            # or a darker sheet on light paper that is SHEET_HOLDS × as thick
+SHEET_HOLDS = 1.25          # as its tallest writing (a number's grey rims: a stroke thick)
 SHEET_ON_BLACK = 0.5         # ... and this much inside paper at exactly zero (else: a canvas)
 SHEET_THICKER = 2.0          # ... and is this many times thicker than the strokes in its holes,
 SHEET_LINES = 4.0            # which are lines this many times as long as wide (not a 0's hole);
@@ -232,10 +234,13 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool, scale: float = 1.0
     paper and its level paper too, a sheet darker than it (a note on a white desk) is the band
     of ink between the border's level and the strokes', when its paper is lighter than half the
     strokes' darkness and no writing lies outside it (:func:`_writing_outside`: a shadow over
-    part of a page has writing on both sides). A picture whose border is paper at exactly zero has a sheet only when ink
-    covers :data:`SHEET_ON_BLACK` of it (a scan in a black frame) or, on light paper, faint
-    ink covers :data:`SHEET_AREA` of it (a darker sheet): a canvas, the composed
-    benchmark, has none (a bold composed 0 covers 30 % of its canvas and can pass the sheet's
+    part of a page has writing on both sides); one under :data:`SHEET_AREA` of the picture (a
+    note photographed from afar) takes its paper's level from the faint ink
+    (:func:`_faint_paper`) and must hold its writing (:data:`SHEET_HOLDS`). A picture whose
+    border is paper at exactly zero has a sheet only when ink covers :data:`SHEET_ON_BLACK` of
+    it (a scan in a black frame) or, on light paper, faint ink covers :data:`SHEET_AREA` of it
+    or is mostly lighter than the strokes (a darker sheet): a canvas, the composed benchmark,
+    has none (a bold composed 0 covers 30 % of its canvas and can pass the sheet's
     tests at that size). On light paper, a grey page inside a fill of exact white (a picture turned
     in an editor) is such a sheet too (:func:`_in_white_fill`). ``scale``: picture pixels per
     pixel of ``ink`` (a huge photo is downscaled first)."""
@@ -244,9 +249,11 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool, scale: float = 1.0
         return ink, fill
     border, high = _border(ink), float(ink.max())
     if border.max() <= 0.0 and np.count_nonzero(ink > high / 2) < SHEET_ON_BLACK * ink.size and (
-            not paper_is_light or np.count_nonzero(ink > PAPER_LEFT) < SHEET_AREA * ink.size):
+            not paper_is_light or (np.count_nonzero(ink > PAPER_LEFT) < SHEET_AREA * ink.size
+                                   and _faint_paper(ink, 0.0, high) is None)):
         return ink, None   # paper at zero all round, ink on less than half (and, on light paper,
-        # not even faint ink on SHEET_AREA, as a darker sheet would be): a canvas (fast path)
+        # neither faint ink on SHEET_AREA nor mostly lighter than the strokes, as a darker
+        # sheet's would be): a canvas (fast path)
     level, low = float(np.median(border)), float(ink.min())
     if high - low < MIN_INK_CONTRAST:
         return ink, None
@@ -281,6 +288,14 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool, scale: float = 1.0
         sheet = _sheet_mask(ink, band, speck) if top < high / 2 else None
         if sheet is not None and not _writing_outside(ink > (top + high) / 2, sheet, speck):
             return ink, sheet
+        # a smaller one (a note photographed from afar) lies under that quantile: its paper
+        # is most of the faint ink, and it must hold its writing (SHEET_HOLDS)
+        paper = _faint_paper(ink, level, high)
+        if paper is not None:
+            band = (ink > (level + paper) / 2) & (ink < (paper + high) / 2)
+            sheet = _sheet_mask(ink, band, speck, SMALL_SHEET_AREA, SHEET_HOLDS)
+            if sheet is not None and not _writing_outside(ink > (paper + high) / 2, sheet, speck):
+                return ink, sheet
     return ink, None
 
 
@@ -290,8 +305,20 @@ def _writing_outside(strokes: np.ndarray, sheet: np.ndarray, speck: int) -> bool
     return bool(remove_small_objects(off, max_size=speck - 1, connectivity=2).any())
 
 
+def _faint_paper(ink: np.ndarray, level: float, high: float) -> float | None:
+    """The paper's level of a sheet darker than the light paper round it (``level``): the
+    median of the faint ink (:data:`PAPER_LEFT` above ``level``) where that covers
+    :data:`SMALL_SHEET_AREA` of the picture and is lighter than half the strokes' darkness
+    (``high``); else None. A page's faint ink is mostly its strokes, darker than that."""
+    faint = ink[ink > level + PAPER_LEFT]
+    if faint.size < SMALL_SHEET_AREA * ink.size:
+        return None
+    paper = float(np.median(faint))
+    return paper if paper < high / 2 else None
+
+
 def _sheet_mask(ink: np.ndarray, region: np.ndarray, speck: int = BOLD_AREA,
-                least: float = SHEET_AREA) -> np.ndarray | None:
+                least: float = SHEET_AREA, holds: float = 0.0) -> np.ndarray | None:
     """The sheet: the largest piece of ``region`` on less than half of the picture's border,
     holes filled, when it covers at least ``least`` of the picture, has a sharp edge
     (the ink steps by at least :data:`SHEET_EDGE` across it: a desk's edge, not a vignette's
@@ -300,7 +327,10 @@ def _sheet_mask(ink: np.ndarray, region: np.ndarray, speck: int = BOLD_AREA,
     times as long as they are wide, at least :data:`SHEET_THICKER` times thinner than the sheet
     is thick at its thickest. A bold digit
     photographed close (a fat 0) is a piece with a hole too, but its hole is a blob, a speck or
-    as wide as the ring around it."""
+    as wide as the ring around it. ``holds``: the sheet, holes filled, is at its thickest this
+    × as thick as the tallest piece in its holes is tall (a darker sheet sought from
+    :data:`SMALL_SHEET_AREA`: the grey rims round a number's strokes form a "sheet" whose holes
+    hold the strokes, but no thicker than a digit is tall)."""
     if region.mean() < least:
         return None
     # A ruled line darker than the threshold runs to the sheet's edges and cuts it into strips,
@@ -336,6 +366,18 @@ def _sheet_mask(ink: np.ndarray, region: np.ndarray, speck: int = BOLD_AREA,
     lines = spine.sum() >= SHEET_LINES * width
     if not (lines and thick >= SHEET_THICKER * _bold_width(strokes)):
         return None
+    if holds:   # (the filled sheet's widest inscribed circle against the tallest writing;
+        # a piece lying wholly on the sheet's outermost pixels left out: a closing of even size
+        # grows the piece by a pixel on two sides, a strip of desk in the filled sheet as tall
+        # as the sheet)
+        writing = label(strokes, connectivity=2)
+        rim = sheet & ~ndimage.binary_erosion(sheet)
+        inward = set(np.unique(writing[strokes & ~rim]).tolist())
+        tallest = max((rows.stop - rows.start for k, (rows, _) in enumerate(
+            ndimage.find_objects(writing), start=1) if k in inward), default=0)
+        if not tallest or (2 * float(ndimage.distance_transform_edt(np.pad(sheet, 1)).max())
+                           < holds * tallest):
+            return None
     return _rim_left_out(sheet)
 
 
