@@ -182,3 +182,14 @@ def test_the_rows_and_the_verdict_never_land_on_one_file(models, tmp_path, capsy
                  "--format", "json", "--verdict", str(same), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "--verdict" in err and "--out" in err and not same.exists()
+
+
+def test_a_wrong_shape_is_named_as_the_file_holds_it(models, tmp_path):
+    """A (300, 28, 28, 3) array: the error named the first chunk's shape, (256, 28, 28, 3)."""
+    np.save(tmp_path / "colour.npy", np.zeros((300, 28, 28, 3), np.uint8))
+    out = tmp_path / "rows.csv"
+    assert main(["--models", str(models), "screen", str(tmp_path / "colour.npy"), "--out",
+                 str(out), "--quiet"]) == 1
+    with open(out, newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert "(300, 28, 28, 3)" in row["error"] and "colour.npy" in row["error"]

@@ -1,8 +1,8 @@
 """``vaelab screen``: a shift score per MNIST-like digit image and a verdict for the batch.
 
 Images are read in fixed-size batches (memory does not grow with the number of files): PNG and
-other picture files one digit each, ``.npy`` files as arrays of digits (N, 28, 28), (N, 784) or
-one (28, 28), uint8 0–255 or floats in [0, 1]; white ink on black like MNIST (a picture's
+other picture files one digit each, ``.npy`` files as arrays of digits (N, 28, 28), (N, 784),
+(N, 1, 28, 28) or one (28, 28), uint8 0–255 or floats in [0, 1]; white ink on black like MNIST (a picture's
 transparent parts are black). A picture of another size is resized to 28 × 28 (noted in its row;
 that is itself a change the detector may flag), and one of a single grey level is noted blank.
 """
@@ -42,6 +42,15 @@ class Digit:
     error: str = ""
 
 
+LAYOUTS = "(N, 28, 28), (N, 784), (N, 1, 28, 28) or (28, 28)"
+
+
+def is_digit_layout(shape: tuple[int, ...]) -> bool:
+    """Whether an array of ``shape`` holds digits in one of the :data:`LAYOUTS`."""
+    return (shape == (28, 28) or len(shape) == 3 and shape[1:] == (28, 28)
+            or len(shape) == 2 and shape[1] == 784 or len(shape) == 4 and shape[1:] == (1, 28, 28))
+
+
 def as_uint8_digits(array: np.ndarray, name: str) -> np.ndarray:
     """(N, 28, 28) uint8 from an array of digits in one of the accepted layouts."""
     if array.dtype == object or not (np.issubdtype(array.dtype, np.integer)
@@ -54,7 +63,7 @@ def as_uint8_digits(array: np.ndarray, name: str) -> np.ndarray:
     elif array.ndim == 4 and array.shape[1:] == (1, 28, 28):
         array = array[:, 0]
     if array.ndim != 3 or array.shape[1:] != (28, 28):
-        raise ValueError(f"{name}: shape {array.shape}; expected (N, 28, 28), (N, 784) or (28, 28)")
+        raise ValueError(f"{name}: shape {array.shape}; expected {LAYOUTS}")
     if np.issubdtype(array.dtype, np.floating):
         if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
             raise ValueError(f"{name}: float values must be finite and in [0, 1]")
@@ -99,6 +108,8 @@ def npy_digits(path: Path) -> Iterator[Digit]:
         array = array[None]
     if array.ndim == 0 or len(array) == 0:
         raise ValueError(f"{path}: shape {array.shape}; expected (N, 28, 28) with N ≥ 1")
+    if not is_digit_layout(array.shape):   # (the file's shape, not its first chunk's)
+        raise ValueError(f"{path}: shape {array.shape}; expected {LAYOUTS}")
     chunks = range(0, len(array), BATCH)
     for start in chunks:          # checked first, chunk by chunk: memory stays one chunk
         as_uint8_digits(np.asarray(array[start:start + BATCH]), f"{path} (rows {start}…)")
