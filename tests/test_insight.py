@@ -2447,6 +2447,32 @@ def test_rgba_canvas_with_dark_strokes_on_transparent_paper():
     assert scale == 1.0 and np.allclose(ink, grey, atol=1 / 255)
 
 
+@pytest.mark.parametrize("colour", [255, 200], ids=["white ink", "light grey ink"])
+def test_rgba_canvas_with_light_strokes_on_transparent_paper(colour):
+    """Light ink on a transparent canvas (a drawing app's white brush): composited over white
+    it vanished — "the picture is empty". Most of the canvas transparent and what is drawn on
+    it light: the paper is black."""
+    grey = np.zeros((60, 60), np.float32)
+    ring(grey, 10, 16)
+    rgba = np.zeros((60, 60, 4), np.uint8)
+    rgba[..., :3] = colour
+    rgba[..., 3] = (grey * 255).astype(np.uint8)
+    ink, _ = ink_image(rgba)
+    assert np.allclose(ink, grey * colour / 255, atol=2 / 255)
+
+
+def test_an_opaque_white_page_with_transparent_margins_keeps_white_paper():
+    """Light opaque pixels over most of the picture are paper, not ink: its transparent margins
+    are paper too (white), and the dark ring on it is the ink."""
+    grey = np.zeros((60, 60), np.float32)
+    ring(grey, 10, 16)
+    rgba = np.zeros((60, 60, 4), np.uint8)
+    rgba[..., :3] = np.round((1 - grey) * 255).astype(np.uint8)[..., None]
+    rgba[5:55, 5:55, 3] = 255                            # the page; its margins transparent
+    ink, _ = ink_image(rgba)
+    assert np.allclose(ink, grey, atol=2 / 255)
+
+
 def test_inverted_and_16_bit_pictures_give_the_same_ink():
     grey = np.zeros((60, 60), np.float32)
     ring(grey, 10, 16)

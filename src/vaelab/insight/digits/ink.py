@@ -128,18 +128,30 @@ def grey_values(picture: np.ndarray, step: int = 1, rows: slice = slice(None),
                 cols: slice = slice(None)) -> np.ndarray:
     """The picture's ``rows`` × ``cols`` (every ``step``-th pixel) as grey float32 in [0, 1]
     (its values checked on the whole picture: a float picture is in [0, 1] or [0, 255] as a
-    whole); transparent pixels of an RGBA picture are white. ``picture``: a shape
-    :func:`ink_on_sheet` accepts."""
+    whole); transparent pixels of an RGBA picture are paper (:func:`_backdrop`). ``picture``: a
+    shape :func:`ink_on_sheet` accepts."""
     values = _unit_range(picture, step, rows, cols)
     if values.ndim == 2:
         return values
     if values.shape[2] < 3:
         return values[..., 0]
     grey = values[..., :3].mean(axis=2)
-    if values.shape[2] == 4:   # composite over white paper: transparent means paper
+    if values.shape[2] == 4:   # composited over the paper's colour: transparent means paper
         alpha = values[..., 3]
-        grey = grey * alpha + (1.0 - alpha)
+        grey = grey * alpha + _backdrop(picture) * (1.0 - alpha)
     return grey
+
+
+def _backdrop(picture: np.ndarray) -> float:
+    """The grey the transparent pixels of an RGBA ``picture`` take, judged on the whole picture:
+    white paper, unless most of it is transparent and what is drawn on it is light — white ink
+    on a transparent canvas, which over white read as "the picture is empty" —, then black."""
+    stride = max(1, int(np.sqrt(picture.shape[0] * picture.shape[1] / 1e6)))   # ≤ 1 M pixels
+    sample = _unit_range(picture, stride)
+    drawn = sample[..., 3] >= 0.5
+    if drawn.mean() >= 0.5 or not drawn.any():
+        return 1.0
+    return 0.0 if float(sample[..., :3].mean(axis=2)[drawn].mean()) > 0.5 else 1.0
 
 
 def _paper_is_light(grey: np.ndarray) -> bool:
