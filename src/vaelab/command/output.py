@@ -70,10 +70,13 @@ def _same_place(path: Path) -> tuple | str:
     return _identity(path) or os.path.realpath(path)
 
 
-def check_outputs_apart(files: list[Path], outputs: dict[str, Path | None]) -> None:
+def check_outputs_apart(files: list[Path], outputs: dict[str, Path | None],
+                        figures: dict[Path, Path] | None = None, figure: str = "figure"
+                        ) -> None:
     """Refuse an output option (``--out``, ``--verdict``) naming one of the input files (the
-    same file under any name or link) — the run would overwrite what it reads — or the file
-    another output option names: the second would replace the first."""
+    same file under any name or link) — the run would overwrite what it reads —, the file
+    another output option names, or where one input's ``figure`` goes (``figures``, by input:
+    :func:`figure_paths`): the second would replace the first."""
     given = [(option, path) for option, path in outputs.items()
              if path is not None and not in_place(path)]
     for k, (option, path) in enumerate(given):
@@ -81,6 +84,13 @@ def check_outputs_apart(files: list[Path], outputs: dict[str, Path | None]) -> N
             if _same_place(path) == _same_place(other_path):
                 raise ValueError(f"{option} {path}: the same file as {other} {other_path}; give "
                                  "each output its own name")
+    if given and figures:
+        places = {_same_place(path): (option, path) for option, path in given}
+        for file, path in figures.items():
+            hit = places.get(_same_place(path))
+            if hit is not None:
+                raise ValueError(f"{hit[0]} {hit[1]}: is where the {figure} of {file} goes; "
+                                 "give another name")
     named = {_identity(path): (option, path) for option, path in outputs.items() if path is not None}
     named.pop(None, None)     # outputs not there yet cannot be inputs
     if not named:
@@ -123,6 +133,18 @@ def output_file(path: Path) -> Iterator[Path]:
         return
     with atomic_path(path.resolve() if path.is_symlink() else path) as tmp:
         yield tmp
+
+
+def write_whole(path: Path, text: str) -> None:
+    """``text`` written to the output ``path`` as :func:`write_rows` writes rows: through the
+    stream it names, in place, or whole (a temporary file renamed over it)."""
+    stream = standard_stream(path)
+    if stream is not None:
+        stream.write(text)
+        stream.flush()
+        return
+    with output_file(path) as target:
+        target.write_text(text)
 
 
 def figure_paths(files: list[Path], folder: Path, ending: str) -> dict[Path, Path]:

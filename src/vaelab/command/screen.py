@@ -21,10 +21,9 @@ from PIL import Image
 from vaelab.command.output import (
     check_outputs_apart,
     list_files,
-    output_file,
     progress,
-    standard_stream,
     write_rows,
+    write_whole,
 )
 from vaelab.core.images import grey8, has_transparency, open_image
 from vaelab.shift.screen import Screener
@@ -56,14 +55,9 @@ def as_uint8_digits(array: np.ndarray, name: str) -> np.ndarray:
     if array.dtype == object or not (np.issubdtype(array.dtype, np.integer)
                                      or np.issubdtype(array.dtype, np.floating)):
         raise ValueError(f"{name}: dtype {array.dtype}; expected uint8 or floats in [0, 1]")
-    if array.ndim == 2 and array.shape == (28, 28):
-        array = array[None]
-    elif array.ndim == 2 and array.shape[1] == 784:
-        array = array.reshape(-1, 28, 28)
-    elif array.ndim == 4 and array.shape[1:] == (1, 28, 28):
-        array = array[:, 0]
-    if array.ndim != 3 or array.shape[1:] != (28, 28):
+    if not is_digit_layout(array.shape):
         raise ValueError(f"{name}: shape {array.shape}; expected {LAYOUTS}")
+    array = array.reshape(-1, 28, 28)   # (each layout holds its digits' pixels in this order)
     if np.issubdtype(array.dtype, np.floating):
         if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
             raise ValueError(f"{name}: float values must be finite and in [0, 1]")
@@ -201,12 +195,5 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
         pass
     result = screener.verdict(torch.tensor(predicted_rows, dtype=torch.long), counts["flagged"])
     if verdict is not None:
-        text = json.dumps(result, indent=2, sort_keys=True) + "\n"
-        stream = standard_stream(verdict)
-        if stream is not None:
-            stream.write(text)
-            stream.flush()
-        else:
-            with output_file(verdict) as target:
-                target.write_text(text)
+        write_whole(verdict, json.dumps(result, indent=2, sort_keys=True) + "\n")
     return len(predicted_rows), counts["failed"], result

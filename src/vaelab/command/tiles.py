@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from PIL import Image
 from vaelab.command.output import (
     check_outputs_apart,
     figure_paths,
-    in_place,
     list_files,
     progress,
     write_rows,
@@ -43,15 +41,10 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
     if not files:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images "
                                 f"({', '.join(sorted(IMAGE_SUFFIXES))})")
-    check_outputs_apart(files, {"--out": out})
+    map_paths = figure_paths(files, maps, "_map.png") if maps is not None else {}
+    check_outputs_apart(files, {"--out": out}, map_paths, "map")
     detector = DefectDetector.load(models / "defect_detector", load_detailvae(models / "detailvae"))
     counts = {"done": 0, "defective": 0, "failed": 0}
-    map_paths = figure_paths(files, maps, "_map.png") if maps is not None else {}
-    if out is not None and not in_place(out):
-        where = os.path.realpath(out)
-        hit = next((f for f, m in map_paths.items() if os.path.realpath(m) == where), None)
-        if hit is not None:
-            raise ValueError(f"--out {out}: is where the map of {hit} goes; give another name")
 
     def rows() -> Iterator[dict]:
         for result in classify_files(detector, progress(files, len(files), quiet, "tiles"),

@@ -40,7 +40,7 @@ from vaelab.insight.digits.crop import mnist_crop
 from vaelab.insight.digits.dots import _joined_dots
 from vaelab.insight.digits.frames import _frames
 from vaelab.insight.digits.ruled_lines import _darker, _ruled_lines, _without_lines
-from vaelab.insight.digits.underlines import UNDERLINED, touching_underlines
+from vaelab.insight.digits.underlines import touching_underlines
 from vaelab.insight.params import SegmentationParams
 
 FORCED_SPLIT = 2.2           # a piece this many typical digit widths wide is always cut
@@ -267,9 +267,9 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
     underlined = False
     if not cells:
         lines, count = touching_underlines(ink > threshold)
-        underlined = count > 0
         if count:
-            notes.append(f"{count} {UNDERLINED}")
+            underlined = True
+            notes.append(f"{count} line(s) drawn under the digits, touching them, removed")
             ink, threshold = _cleared(ink, lines)
             if threshold is None:
                 return Strokes(ink, None, notes + ["no ink found besides the line"], cells, True)

@@ -37,7 +37,6 @@ UNDERLINE_DIGIT = 0.75       # the ink above it this × as tall as a digit apart
 UNDERLINE_ALONE = 0.75       # ... running under paper (between digits, past them) this × that
 UNDERLINE_PAST = 1.5         # ... ending at most this × that height past them
 UNDERLINE_GAP = 2.0          # a break in it longer than this × its thickness ends it
-UNDERLINED = "line(s) drawn under the digits, touching them, removed"   # the note's end
 
 
 def touching_underlines(binary: np.ndarray) -> tuple[np.ndarray, int]:
