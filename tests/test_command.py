@@ -12,7 +12,7 @@ from PIL import Image
 from test_defect_detector import small_detector, texture
 
 from vaelab.command.main import main
-from vaelab.command.output import figure_paths
+from vaelab.command.output import figure_paths, list_files
 from vaelab.core.checkpoint import save_checkpoint
 from vaelab.defects.training import detailvae_config
 
@@ -123,6 +123,17 @@ def test_an_output_option_of_the_wrong_kind_is_refused_before_reading(models, ti
     err = capsys.readouterr().err
     assert "--maps" in err and "is a file" in err
     assert (tmp_path / "a_file").read_text() == "keep me" and not (tmp_path / "labels.csv").exists()
+
+
+def test_a_file_spelled_two_ways_is_listed_once_but_a_link_to_it_stays_a_row(tmp_path):
+    folder = tmp_path / "a"
+    folder.mkdir()
+    (folder / "x.png").write_bytes(b"")
+    (folder / "y.png").symlink_to("x.png")
+    spellings = [folder / "x.png", tmp_path / "a" / ".." / "a" / "x.png", folder]
+    assert list_files(spellings, {".png"}, False) == [folder / "x.png", folder / "y.png"]
+    missing = tmp_path / "gone" / ".." / "gone.png"    # not there: still its own row, once
+    assert list_files([missing, missing], {".png"}, False) == [missing]
 
 
 def test_figure_paths_never_share_a_name(tmp_path):

@@ -1,4 +1,5 @@
 import copy
+import dataclasses
 import subprocess
 import sys
 
@@ -119,7 +120,7 @@ def test_numbers_accept_integers_and_nullables_accept_null(default_params):
 
 def test_params_objects_are_frozen(default_params):
     params = parse_params(default_params)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         params.seed = 3
 
 

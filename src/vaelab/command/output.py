@@ -21,7 +21,9 @@ from vaelab.core.io import atomic_path
 
 def list_files(inputs: Iterable[Path], suffixes: set[str], recursive: bool) -> list[Path]:
     """Files named directly (whatever their suffix) and the files with one of ``suffixes`` in
-    the folders named (their subfolders too with ``recursive``), sorted, each once. A path named
+    the folders named (their subfolders too with ``recursive``), sorted, each name once, under the
+    first spelling met: ``a/x.png``, ``a/../a/x.png`` and ``./a/x.png`` are one name (its folder's
+    path resolved), while two names of one file (a link to it) stay two rows. A path named
     directly that is not a folder is kept even when it is missing, a dangling link or not a
     regular file (a pipe, a device): its reader reports it in its own row, and the rest of the
     batch is read."""
@@ -32,7 +34,10 @@ def list_files(inputs: Iterable[Path], suffixes: set[str], recursive: bool) -> l
             files += sorted(p for p in found if p.is_file() and p.suffix.lower() in suffixes)
         else:
             files.append(item)
-    return list(dict.fromkeys(files))
+    named: dict[tuple[str, str], Path] = {}
+    for path in files:
+        named.setdefault((os.path.realpath(path.parent), path.name), path)
+    return list(named.values())
 
 
 def check_destinations(files: dict[str, Path | None], folders: dict[str, Path | None]) -> None:

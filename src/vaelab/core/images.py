@@ -43,8 +43,9 @@ def open_image(path: str | Path) -> Image.Image:
         # PIL warns with its own file and line (89-179 megapixels: the readers downscale such
         # pictures anyway; a truncated tag, corrupt EXIF) and logs what its TIFF reader cannot
         # decode: kept, told only if decoding fails
-        with (warnings.catch_warnings(record=True) as warned, _libtiff_messages(said),
-              _pil_log(logged)):
+        _listen()
+        with (warnings.catch_warnings(record=True) as warned, _kept(_libtiff_said, said),
+              _kept(_PilLog.said, logged)):
             warnings.simplefilter("always")
             with Image.open(path) as image:
                 image.load()   # decode now: the file is closed on leaving, the pixels stay
@@ -69,13 +70,13 @@ _libtiff_handler: list = []   # [the C callback, or None where it could not be s
 
 
 class _PilLog(logging.Handler):
-    """On PIL's logger: a warning or error logged while :func:`_pil_log` is open on this thread
+    """On PIL's logger: a warning or error logged while :func:`_kept` is open on this thread
     goes to its list; others go where they went before this handler (the root's handlers, or
     stderr where there are none)."""
     said = threading.local()
 
     def emit(self, record: logging.LogRecord) -> None:
-        logged = getattr(self.said, "logged", None)
+        logged = getattr(self.said, "messages", None)
         if logged is not None:
             logged.append(record.getMessage().strip())
         elif not logging.getLogger().handlers and logging.lastResort is not None:
@@ -85,31 +86,25 @@ class _PilLog(logging.Handler):
 _pil_handler = _PilLog(logging.WARNING)
 
 
-@contextmanager
-def _pil_log(logged: list[str]):
-    """While open, what PIL logs on this thread (warnings and errors) is appended to ``logged``."""
+def _listen() -> None:
+    """PIL's logger and libtiff's error handler hand their messages to :func:`_kept` (set once)."""
     pil = logging.getLogger("PIL")
     if _pil_handler not in pil.handlers:
         pil.addHandler(_pil_handler)
-    outer = getattr(_PilLog.said, "logged", None)
-    _PilLog.said.logged = logged
-    try:
-        yield logged
-    finally:
-        _PilLog.said.logged = outer
+    if not _libtiff_handler:
+        _libtiff_handler.append(_set_libtiff_handler())
 
 
 @contextmanager
-def _libtiff_messages(said: list[str]):
-    """While open, libtiff's error messages on this thread are appended to ``said``."""
-    if not _libtiff_handler:
-        _libtiff_handler.append(_set_libtiff_handler())
-    outer = getattr(_libtiff_said, "said", None)
-    _libtiff_said.said = said
+def _kept(slot: threading.local, messages: list[str]):
+    """While open, the messages handed to ``slot`` on this thread are appended to ``messages``
+    (an outer list, of an open_image further up this thread, is back after)."""
+    outer = getattr(slot, "messages", None)
+    slot.messages = messages
     try:
-        yield said
+        yield messages
     finally:
-        _libtiff_said.said = outer
+        slot.messages = outer
 
 
 def _set_libtiff_handler():
@@ -131,7 +126,7 @@ def _set_libtiff_handler():
             message = text.value.decode("utf-8", "replace")
             if module:
                 message = f"{module.decode('utf-8', 'replace')}: {message}"
-            said = getattr(_libtiff_said, "said", None)
+            said = getattr(_libtiff_said, "messages", None)
             if said is None:   # a decode or encode outside open_image: libtiff's own behaviour
                 print(message, file=sys.stderr)
             else:

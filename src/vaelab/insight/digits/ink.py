@@ -7,6 +7,7 @@ out (:func:`ink_image`, :func:`ink_on_sheet`).
 
 from __future__ import annotations
 
+from functools import cache
 from typing import NamedTuple
 
 import numpy as np
@@ -260,9 +261,10 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool, scale: float = 1.0
     if fill is not None:
         return ink, fill
     border, high = _border(ink), float(ink.max())
+    faint_paper = cache(lambda level: _faint_paper(ink, level, high))   # (asked twice at zero)
     if border.max() <= 0.0 and np.count_nonzero(ink > high / 2) < SHEET_ON_BLACK * ink.size and (
             not paper_is_light or (np.count_nonzero(ink > PAPER_LEFT) < SHEET_AREA * ink.size
-                                   and _faint_paper(ink, 0.0, high) is None)):
+                                   and faint_paper(0.0) is None)):
         return ink, None   # paper at zero all round, ink on less than half (and, on light paper,
         # neither faint ink on SHEET_AREA nor mostly lighter than the strokes, as a darker
         # sheet's would be): a canvas (fast path)
@@ -302,7 +304,7 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool, scale: float = 1.0
             return ink, sheet
         # a smaller one (a note photographed from afar) lies under that quantile: its paper
         # is most of the faint ink, and it must hold its writing (SHEET_HOLDS)
-        paper = _faint_paper(ink, level, high)
+        paper = faint_paper(level)
         if paper is not None:
             band = (ink > (level + paper) / 2) & (ink < (paper + high) / 2)
             sheet = _sheet_mask(ink, band, speck, SMALL_SHEET_AREA, SHEET_HOLDS)
