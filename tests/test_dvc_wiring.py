@@ -132,3 +132,29 @@ def test_the_report_depends_on_every_metrics_file_and_figure_it_shows():
     # spread.json comes from a seed sweep outside `dvc repro` (vaelab.report.spread)
     assert committed - {"metrics/defects_training.json", "metrics/timings/detailvae.json",
                         "metrics/spread.json"} <= deps
+
+
+def declared_outputs() -> list[tuple[str, str, bool]]:
+    """(stage, path, cached) of every output, metric and plot file the stages of dvc.yaml
+    declare (a foreach stage once per key)."""
+    found = []
+    for name, stage in yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"].items():
+        body = stage.get("do", stage)
+        for key in stage.get("foreach", [None]):
+            for section in ("outs", "metrics", "plots"):
+                for entry in body.get(section, []):
+                    path, options = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
+                    if key is not None:
+                        path = path.replace("${key}", key)
+                    found.append((f"{name}@{key}" if key else name, path, (options or {}).get("cache", True)))
+    return found
+
+
+def test_every_output_git_ignores_is_in_dvc_cache_so_a_clone_can_pull_it():
+    outputs = declared_outputs()
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], cwd=REPO, text=True,
+                             input="\n".join(path for _, path, _ in outputs), capture_output=True
+                             ).stdout.split()
+    assert "models/classifier.safetensors" in ignored   # the check sees .gitignore at all
+    lost = [(stage, path) for stage, path, cached in outputs if path in ignored and not cached]
+    assert not lost, f"kept by neither git nor DVC's cache (cache: false under a git-ignored path): {lost}"
