@@ -8,7 +8,8 @@
 
 * ``stages``: every stage DVC runs appends its wall time (process start to end, imports included)
   and peak RSS to benchmarks/results/stage_runs.jsonl (vaelab.core.cli); this prints the latest
-  run of each stage of dvc.yaml, their sum, and the machine they ran on. For a whole-pipeline
+  run of each stage of dvc.yaml (experiments' runs left out), their sum, and the machine they
+  ran on. For a whole-pipeline
   figure run ``/usr/bin/time -v dvc repro --force`` first.
 * ``speedups``: training throughput (images/s) of each model, eager fp32 at its params batch size
   and thread count, against channels_last, torch.compile (its compile time counted apart), bf16
@@ -88,7 +89,8 @@ def stages_table() -> None:
     for line in STAGE_LOG.read_text().splitlines():
         with contextlib.suppress(json.JSONDecodeError):
             record = json.loads(line)
-            latest[record["stage"]] = record          # later lines are later runs
+            if not record.get("experiment"):          # a dvc exp run's params are not the pipeline's
+                latest[record["stage"]] = record      # later lines are later runs
     print(f"{'stage':36s} {'wall s':>8s} {'peak RSS MB':>11s} {'status':>6s}  finished (UTC)")
     total, shown = 0.0, []
     for name in stage_names():

@@ -47,3 +47,31 @@ def test_large_blocks_come_from_the_kept_heap_and_children_inherit_it():
     assert runs["default"][0] >= 50_000_000 and runs["default"][2] == "None"
     assert runs["keep"][0] == 0 and runs["keep"][1] >= 50_000_000   # kept after the free
     assert runs["keep"][2] == "0"
+
+
+def test_a_stage_run_is_logged_with_its_experiment_and_the_benchmark_leaves_those_out(
+        tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from conftest import REPO
+
+    from vaelab.core.cli import STAGE_LOG, record_stage_run
+    monkeypatch.setenv("DVC_STAGE", "train_autoencoder@conv_vae")
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    record_stage_run("ok")                          # dvc repro
+    monkeypatch.setenv("DVC_EXP_NAME", "beta4")
+    record_stage_run("ok")                          # dvc exp run -S beta=4 (its --temp copy too)
+    log = tmp_path / STAGE_LOG
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["experiment"] for r in runs] == [None, "beta4"]
+    # the benchmark's table shows the pipeline's run, not the later experiment's
+    runs[0]["wall_seconds"], runs[1]["wall_seconds"] = 11.0, 99.0
+    log.write_text("".join(json.dumps(r) + "\n" for r in runs))
+    shutil.copy(REPO / "dvc.yaml", tmp_path / "dvc.yaml")
+    table = subprocess.run([sys.executable, str(REPO / "benchmarks/pipeline.py"), "stages"],
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    shown = [line.split() for line in table.splitlines()
+             if line.startswith("train_autoencoder@conv_vae ")]
+    assert [row[1] for row in shown] == ["11.0"], table

@@ -123,8 +123,9 @@ def test_tile_checks_refuse_bad_files_and_name_the_missing_stage(studio, tmp_pat
         h.check_tile_file(studio, None)
     text = tmp_path / "notes.png"
     text.write_text("not an image")
-    with pytest.raises(h.StudioMessage, match="not a readable image"):
+    with pytest.raises(h.StudioMessage, match="not a readable image") as refused:
         h.check_tile_file(studio, text)
+    assert str(tmp_path) not in str(refused.value)   # the upload's name, not Gradio's cache path
     import os
     os.mkfifo(tmp_path / "pipe.png")                      # never opened: it would block
     with pytest.raises(h.StudioMessage, match="no such file"):

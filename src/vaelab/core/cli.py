@@ -51,7 +51,9 @@ def process_seconds() -> float | None:
 def record_stage_run(status: str) -> None:
     """Append this stage run (DVC's stage name, wall seconds, peak RSS, hardware) to
     :data:`STAGE_LOG` under the repository root; only when DVC runs the stage (it sets
-    ``DVC_STAGE``), and never at the cost of the stage itself."""
+    ``DVC_STAGE``), and never at the cost of the stage itself. A run of ``dvc exp run`` (DVC
+    names it in ``DVC_EXP_NAME``, and points ``DVC_ROOT`` of a ``--temp`` or queued run at this
+    repository too) is marked with its experiment: it ran other params than the workspace's."""
     stage, root = os.environ.get("DVC_STAGE"), os.environ.get("DVC_ROOT")
     if not stage or not root or not is_writer():   # under torchrun, rank 0 alone records
         return
@@ -60,7 +62,7 @@ def record_stage_run(status: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {"stage": stage, "status": status, "finished": time.time(),
                   "wall_seconds": process_seconds(), "peak_rss_mb": peak_memory_mb(),
-                  **hardware()}
+                  "experiment": os.environ.get("DVC_EXP_NAME"), **hardware()}
         with open(path, "a") as log:     # one short line per write: appends do not interleave
             log.write(json.dumps(record) + "\n")
     except OSError as err:

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 import torch
@@ -25,7 +27,9 @@ def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> floa
         raise ValueError("a Fréchet distance needs at least two samples per set")
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean = scipy.linalg.sqrtm(cov_a @ cov_b)
+    with warnings.catch_warnings():   # scipy warns on a singular product; judged below, as
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)   # pytorch-fid (disp=False)
+        covmean = scipy.linalg.sqrtm(cov_a @ cov_b)
     if not np.isfinite(covmean).all():  # singular product: nudge both diagonals (as in FID code)
         offset = np.eye(len(cov_a)) * 1e-6
         covmean = scipy.linalg.sqrtm((cov_a + offset) @ (cov_b + offset))

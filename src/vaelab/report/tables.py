@@ -459,7 +459,11 @@ def main() -> None:
     parser.add_argument("--readme", type=Path, help="rewrite this file's marked table blocks")
     args = parser.parse_args()
     if args.readme:
-        write_text(args.readme, fill_readme(args.readme.read_text(), args.metrics))
+        before = args.readme.read_text()
+        after = fill_readme(before, args.metrics)
+        write_text(args.readme, after)
+        print(f"{args.readme}: {len(TABLES)} tables from {args.metrics}/ "
+              f"({'changed' if after != before else 'unchanged'})")
     else:
         for name, build in TABLES.items():
             print(f"## {name}\n\n{build(args.metrics).markdown()}\n")

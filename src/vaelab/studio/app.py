@@ -147,12 +147,15 @@ def build_app(studio: h.Studio) -> gr.Blocks:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, default=Path("models"))
-    parser.add_argument("--data", type=Path, default=Path("data/prepared"))
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.replace("``", "").split()))
+    parser.add_argument("--models", type=Path, default=Path("models"),
+                        help="the trained models (dvc repro or make pull puts them here)")
+    parser.add_argument("--data", type=Path, default=Path("data/prepared"),
+                        help="prepared MNIST sets and magnetic tiles (the reconstruction and "
+                             "test-tile choices)")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"),
                         help="which autoencoders to offer and the variations model come from here")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--port", type=int, default=7860, help="on 127.0.0.1 (default 7860)")
     args = parser.parse_args(argv)
     try:
         params = load_params(args.params)
@@ -160,9 +163,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"vaelab studio: error: {err}")
     studio = h.Studio.from_params(params, args.models, args.data)
     h.warm_up(studio)
-    build_app(studio).queue(default_concurrency_limit=1).launch(
-        server_name="127.0.0.1", server_port=args.port, share=False,
-        theme=gr.themes.Default(**LOCAL_THEME), css=GALLERY_CSS, show_error=False)
+    app = build_app(studio).queue(default_concurrency_limit=1)
+    # quiet: Gradio's own start-up lines end in "to create a public link, set share=True" —
+    # advice this page never takes; its address is said here instead, once it is serving
+    app.launch(server_name="127.0.0.1", server_port=args.port, share=False, quiet=True,
+               prevent_thread_lock=True, theme=gr.themes.Default(**LOCAL_THEME),
+               css=GALLERY_CSS, show_error=False)
+    print(f"vaelab studio: serving on {app.local_url} (this machine only; Ctrl-C stops it)",
+          flush=True)
+    app.block_thread()
 
 
 if __name__ == "__main__":

@@ -302,11 +302,11 @@ def check_tile_file(studio: Studio, path: str | Path | None) -> tuple[np.ndarray
     except StudioMessage:
         raise
     except Exception as err:   # PIL: not an image, truncated, a decompression bomb
-        raise StudioMessage(f"{path.name}: not a readable image ({err})") from None
+        raise StudioMessage(f"{path.name}: not a readable image ({_named(err, path)})") from None
     try:
         found = check_tile(studio.detector(), path)
     except DefectDataError as err:
-        raise StudioMessage(str(err)) from None
+        raise StudioMessage(_named(err, path)) from None
     scaled = np.nan_to_num(np.clip(found.map / (2 * max(found.pixel_threshold, 1e-6)), 0, 1))
     heat = (colormaps["magma"](scaled)[..., :3] * 255).astype(np.uint8)
     tile = np.repeat(found.image[..., None], 3, axis=2).copy()
@@ -315,6 +315,12 @@ def check_tile_file(studio: Studio, path: str | Path | None) -> tuple[np.ndarray
                f"{found.threshold:.3f} ({found.method}, chosen on validation); "
                f"{int(found.mask.sum())} pixels above the pixel threshold {found.pixel_threshold:.3f}")
     return heat, tile, verdict
+
+
+def _named(err: Exception, path: Path) -> str:
+    """``err``'s message with the upload's temporary path (Gradio's cache folder) said as the
+    file's name, as the user knows it."""
+    return str(err).replace(str(path), path.name)
 
 
 def test_tile_choices(studio: Studio, per_category: int = 4) -> list[tuple[str, int]]:
