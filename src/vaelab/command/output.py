@@ -82,15 +82,15 @@ def check_outputs_apart(files: list[Path], outputs: dict[str, Path | None],
     same file under any name or link) — the run would overwrite what it reads —, the file
     another output option names, or where one input's ``figure`` goes (``figures``, by input:
     :func:`figure_paths`): the second would replace the first."""
-    given = [(option, path) for option, path in outputs.items()
-             if path is not None and not in_place(path)]
-    for k, (option, path) in enumerate(given):
-        for other, other_path in given[:k]:
-            if _same_place(path) == _same_place(other_path):
-                raise ValueError(f"{option} {path}: the same file as {other} {other_path}; give "
-                                 "each output its own name")
-    if given and figures:
-        places = {_same_place(path): (option, path) for option, path in given}
+    places: dict[tuple | str, tuple[str, Path]] = {}   # where each output goes → the option
+    for option, path in outputs.items():
+        if path is None or in_place(path):
+            continue
+        other, other_path = places.setdefault(_same_place(path), (option, path))
+        if other != option:
+            raise ValueError(f"{option} {path}: the same file as {other} {other_path}; give "
+                             "each output its own name")
+    if places and figures:
         for file, path in figures.items():
             hit = places.get(_same_place(path))
             if hit is not None:
