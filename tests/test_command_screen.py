@@ -193,3 +193,19 @@ def test_a_wrong_shape_is_named_as_the_file_holds_it(models, tmp_path):
     with open(out, newline="") as f:
         (row,) = list(csv.DictReader(f))
     assert "(300, 28, 28, 3)" in row["error"] and "colour.npy" in row["error"]
+
+
+def test_a_blank_digit_is_noted_from_an_array_as_from_a_picture(models, tmp_path):
+    """A row of one grey level (an array's padding, an empty canvas) is scored like any digit, so
+    its row says it is blank — from a .npy as from a picture file (arrays gave no note before)."""
+    images = digits(3)
+    images[1] = 0
+    np.save(tmp_path / "padded.npy", images)
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "empty.png")
+    out = tmp_path / "out.csv"
+    main(["--models", str(models), "screen", str(tmp_path / "padded.npy"),
+          str(tmp_path / "empty.png"), "--out", str(out), "--quiet"])
+    with open(out, newline="") as f:
+        notes = {r["file"].split("/")[-1]: r["notes"] for r in csv.DictReader(f)}
+    assert notes == {"padded.npy[0]": "", "padded.npy[1]": "blank: every pixel 0 (no digit)",
+                     "padded.npy[2]": "", "empty.png": "blank: every pixel 0 (no digit)"}

@@ -4,7 +4,8 @@ Images are read in fixed-size batches (memory does not grow with the number of f
 other picture files one digit each, ``.npy`` files as arrays of digits (N, 28, 28), (N, 784),
 (N, 1, 28, 28) or one (28, 28), uint8 0–255 or floats in [0, 1]; white ink on black like MNIST (a picture's
 transparent parts are black). A picture of another size is resized to 28 × 28 (noted in its row;
-that is itself a change the detector may flag), and one of a single grey level is noted blank.
+that is itself a change the detector may flag), and a digit of a single grey level, from a
+picture or an array, is noted blank.
 """
 
 from __future__ import annotations
@@ -110,13 +111,14 @@ def npy_digits(path: Path) -> Iterator[Digit]:
     for start in chunks:
         chunk = as_uint8_digits(np.asarray(array[start:start + BATCH]), f"{path} (rows {start}…)")
         for i, image in enumerate(chunk):
-            yield Digit(f"{path}[{start + i}]", image)
+            yield Digit(f"{path}[{start + i}]", image, blank_note(image))
 
 
 def read_picture(path: Path) -> Digit:
     """A picture file as one digit: grey, transparent parts black (MNIST's paper), 28 × 28."""
     image = open_image(path)
-    if has_transparency(image):   # a digit drawn on a transparent canvas
+    transparent = has_transparency(image)
+    if transparent:   # a digit drawn on a transparent canvas
         image = Image.alpha_composite(Image.new("RGBA", image.size, (0, 0, 0, 255)),
                                       image.convert("RGBA"))
     grey = grey8(image, path)
@@ -125,10 +127,18 @@ def read_picture(path: Path) -> Digit:
         notes.append(f"resized from {grey.size[0]}×{grey.size[1]}")
         grey = grey.resize((28, 28), Image.Resampling.LANCZOS)
     pixels = np.asarray(grey, dtype=np.uint8)
-    if pixels.min() == pixels.max():   # scored all the same, as a digit it would not be
-        notes.append(f"blank: every pixel {pixels.min()} (no digit; ink on a transparent canvas "
-                     "in the paper's colour, black, vanishes)")
-    return Digit(str(path), pixels, "; ".join(notes))
+    blank = blank_note(pixels)
+    if blank and transparent:
+        blank += " (ink on a transparent canvas in the paper's colour, black, vanishes)"
+    return Digit(str(path), pixels, "; ".join(filter(None, [*notes, blank])))
+
+
+def blank_note(pixels: np.ndarray) -> str:
+    """A note for a digit of one grey level (a padding row of an array, an empty canvas): it is
+    scored like any digit — the models read a blank as a confident 1 — so the row says so."""
+    if pixels.min() != pixels.max():
+        return ""
+    return f"blank: every pixel {pixels.min()} (no digit)"
 
 
 def digits_of(files: list[Path]) -> Iterator[Digit]:
