@@ -15,29 +15,47 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 VENV_BIN = Path(sys.executable).parent
 
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "vaelab tests", "GIT_AUTHOR_EMAIL": "tests@vaelab.invalid",
                 "GIT_COMMITTER_NAME": "vaelab tests", "GIT_COMMITTER_EMAIL": "tests@vaelab.invalid"}
 
 
-def _data_dir(env_name: str, fallback: Path) -> Path:
-    """The folder named by ``env_name``, else ``fallback``; skip (or fail in CI) when absent."""
-    path = Path(os.environ.get(env_name) or fallback)
+def _data_dir(env_name: str, *fallbacks: Path) -> Path:
+    """The folder named by ``env_name``, else the first of ``fallbacks`` that exists; skip (or
+    fail in CI) when there is none."""
+    named = os.environ.get(env_name)
+    candidates = [Path(named)] if named else list(fallbacks)
+    path = next((p for p in candidates if p.is_dir()), candidates[0])
     if not path.is_dir():
-        message = f"real data not found: set {env_name} (looked in {path})"
+        message = (f"real data not found: set {env_name} (looked in "
+                   f"{', '.join(map(str, candidates))})")
         if os.environ.get("VAELAB_REQUIRE_DATA"):
             pytest.fail(message)
         pytest.skip(message)
     return path.resolve()
 
 
+def _downloaded(folder: Path, *needed: str) -> Path:
+    """``folder`` when it holds ``needed`` (what `make repro` downloaded there), else a path
+    that does not exist."""
+    return folder if all((folder / n).exists() for n in needed) else folder / "missing"
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    return _data_dir("VAELAB_MNIST_DIR", SHARED_DATASETS / "mnist")
+    """$VAELAB_MNIST_DIR, else the files `make repro` downloaded (data/raw), else ../shared."""
+    own = _downloaded(REPO / "data/raw/MNIST/raw", *MNIST_FILES)
+    return _data_dir("VAELAB_MNIST_DIR", own, SHARED_DATASETS / "mnist")
 
 
 @pytest.fixture(scope="session")
 def defects_dir() -> Path:
-    return _data_dir("VAELAB_DEFECTS_DIR", SHARED_DATASETS / "magnetic-tile")
+    """$VAELAB_DEFECTS_DIR, else the dataset `make repro` downloaded, else ../shared."""
+    root = yaml.safe_load((REPO / "params.yaml").read_text())["defects"]["source"]["archive_root"]
+    own = _downloaded(REPO / "data/raw/magnetic-tile" / root, "MT_Free/Imgs", "MT_Crack/Imgs")
+    return _data_dir("VAELAB_DEFECTS_DIR", own, SHARED_DATASETS / "magnetic-tile")
 
 
 @pytest.fixture
