@@ -17,7 +17,8 @@ EXAMPLES = """examples:
   vaelab screen digits.npy --out scores.csv              shift score per digit + batch verdict
   vaelab sample --digit 7 -n 16 --guided --out 7.png     digits from the conditional VAE
 
-Models come from models/ (`dvc repro` writes them); --models DIR points elsewhere."""
+Models come from models/ (`dvc repro` writes them) in the current folder, else from the clone
+vaelab is installed from, so it runs from any folder; --models DIR points elsewhere."""
 
 
 def batch_options(command: argparse.ArgumentParser, inputs: str) -> None:
@@ -34,7 +35,8 @@ def batch_options(command: argparse.ArgumentParser, inputs: str) -> None:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="vaelab", description=__doc__.splitlines()[0],
                                   epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    top.add_argument("--models", type=Path, default=Path("models"), help="trained models (default: models)")
+    top.add_argument("--models", type=Path, help="trained models (default: models/ in the current "
+                     "folder, else the models/ of the clone vaelab is installed from)")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     tiles = sub.add_parser("tiles", help="good / defective per tile image",
@@ -124,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from vaelab.core.clone import here_or_clone
+    args.models = here_or_clone(args.models or "models")
     from vaelab.core.runtime import keep_freed_memory
     keep_freed_memory()   # a batch: its big per-file arrays reuse memory instead of faulting anew
     try:

@@ -15,6 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
+from vaelab.core.clone import here_or_clone
 from vaelab.core.params import load_params
 from vaelab.core.schema import ParamsError
 from vaelab.studio import handlers as h
@@ -147,7 +148,11 @@ def build_app(studio: h.Studio) -> gr.Blocks:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.replace("``", "").split()))
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.replace("``", "").split()),
+                                     epilog="A relative --models, --data or --params is taken "
+                                     "from the current folder when it is there, else from the "
+                                     "clone vaelab is installed from.")
+    # each relative to the current folder, else to the clone vaelab is installed from
     parser.add_argument("--models", type=Path, default=Path("models"),
                         help="the trained models (dvc repro or make pull puts them here)")
     parser.add_argument("--data", type=Path, default=Path("data/prepared"),
@@ -157,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="which autoencoders to offer and the variations model come from here")
     parser.add_argument("--port", type=int, default=7860, help="on 127.0.0.1 (default 7860)")
     args = parser.parse_args(argv)
+    args.models, args.data, args.params = map(here_or_clone, (args.models, args.data, args.params))
     try:
         params = load_params(args.params)
     except ParamsError as err:
