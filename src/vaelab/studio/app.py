@@ -152,7 +152,6 @@ def main(argv: list[str] | None = None) -> None:
                                      epilog="A relative --models, --data or --params is taken "
                                      "from the current folder when it is there, else from the "
                                      "clone vaelab is installed from.")
-    # each relative to the current folder, else to the clone vaelab is installed from
     parser.add_argument("--models", type=Path, default=Path("models"),
                         help="the trained models (dvc repro or make pull puts them here)")
     parser.add_argument("--data", type=Path, default=Path("data/prepared"),
