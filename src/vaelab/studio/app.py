@@ -174,8 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     app.launch(server_name="127.0.0.1", server_port=args.port, share=False, quiet=True,
                prevent_thread_lock=True, theme=gr.themes.Default(**LOCAL_THEME),
                css=GALLERY_CSS, show_error=False)
-    print(f"vaelab studio: serving on {app.local_url} (this machine only; Ctrl-C stops it)",
-          flush=True)
+    print(f"vaelab studio: serving on {app.local_url} (this machine only; Ctrl-C stops it), "
+          f"models from {args.models.resolve()}", flush=True)
     app.block_thread()
 
 
