@@ -246,7 +246,7 @@ def test_aspect_preserving_resize_pads_and_marks_the_padding(tmp_path):
     pixels, valid = D.read_image(tmp_path / "t.png", 50, "pad")
     assert pixels.shape == valid.shape == (50, 50)
     assert valid.sum() == 50 * 20 and valid[:, 15:35].all() and not valid[:, :15].any()
-    squashed, valid = D.read_image(tmp_path / "t.png", 50, "squash")
+    _, valid = D.read_image(tmp_path / "t.png", 50, "squash")
     assert valid.all()
 
 
