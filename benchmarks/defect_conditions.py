@@ -3,6 +3,7 @@ or turned (PaDiM keeps a Gaussian per position), brighter or darker, compressed,
 
     python benchmarks/defect_conditions.py [--orientations mirrored ...]
                                            [--fit-with mirrored ...] [--methods padim fused]
+                                           [--refit] [--only 'half resolution' ...]
 
 Fits the detector as stage defect_eval does (training images, then validation scales and
 thresholds, the method's validation AUROC on validation images with synthetic defects), on
@@ -13,7 +14,9 @@ and copies of them so turned too. Prints per method the validation + synthetic-d
 AUROC (what chooses the method), then, with every tile as given, mirrored left-right or
 top-bottom, turned 180° and in each of :data:`CONDITIONS` (at the prepared 256 px): the share
 of validation defect-free tiles flagged (validation: a setting may be chosen by these) and the
-test split's image AUROC and flagged shares (report only).
+test split's image AUROC and flagged shares (report only). With ``--refit``, per change: the
+detector fitted again on the training and validation tiles changed so (what ``vaelab fit-tiles``
+does with a camera's own defect-free tiles) beside the first, on the test split changed so.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from vaelab.defects.data import load_set
 from vaelab.defects.detector import TURNS, DefectDetector
 from vaelab.defects.evaluate import choose_method
 from vaelab.defects.params import ORIENTATIONS
+from vaelab.defects.refit import refit_on
 from vaelab.defects.training import load_detailvae
 
 
@@ -83,6 +87,14 @@ def main() -> None:
     parser.add_argument("--fit-with", nargs="*", default=[], choices=ORIENTATIONS[1:],
                         help="also fit on the training images so turned")
     parser.add_argument("--methods", nargs="+", default=["padim", "patchcore", "fused"])
+    parser.add_argument("--refit", action="store_true",
+                        help="also fit the detector again on the training and validation tiles "
+                        "changed so (what `vaelab fit-tiles` does with a camera's own tiles) "
+                        "and score the test split changed so; the chosen method only")
+    parser.add_argument("--refit-tiles", type=int, nargs="+", default=[], metavar="N",
+                        help="with --refit, also fitted on a seeded N of the training tiles")
+    parser.add_argument("--only", nargs="+", default=None, metavar="CHANGE",
+                        help="these changes only (names as printed, e.g. 'half resolution')")
     parser.add_argument("--data", default="data/prepared/defects")
     args = parser.parse_args()
     params = load_params("params.yaml")
@@ -97,7 +109,7 @@ def main() -> None:
     train = sets["train"].images
     train = torch.cat([train, *(TURNS[o](train) for o in args.fit_with)])
     val_maps = detector.fit(train, sets["val"].images, sets["val"].valid, p)
-    _, choice = choose_method(detector, sets["val"], val_maps, p)
+    chosen, choice = choose_method(detector, sets["val"], val_maps, p)
     print(f"fitted on {len(train)} training images ({', '.join(['as given', *args.fit_with])}), "
           f"scoring tiles {', '.join(detector.orientations)}: "
           f"{time.perf_counter() - started:.0f} s", flush=True)
@@ -106,6 +118,15 @@ def main() -> None:
     defective = test.defective.numpy()
     changes = {**{name: (turn, turn) for name, turn in TURNS.items()},
                **{name: (change, lambda valid: valid) for name, change in CONDITIONS.items()}}
+    if args.only:
+        unknown = set(args.only) - set(changes)
+        if unknown:
+            parser.error(f"--only {sorted(unknown)}: known: {', '.join(changes)}")
+        changes = {name: changes[name] for name in args.only}
+    if args.refit:
+        detector.method = chosen   # as defect_eval saves it
+        refitted(detector, sets, changes, p, args.refit_tiles)
+        return
     for method in args.methods:
         print(f"{method}: val+synthetic image AUROC "
               f"{choice['methods'][method]['image_auroc']:.3f}", flush=True)
@@ -120,6 +141,36 @@ def main() -> None:
                   f"{flagged[~defective].mean():5.1%}, defective flagged "
                   f"{flagged[defective].mean():5.1%} ({time.perf_counter() - started:.0f} s)",
                   flush=True)
+
+
+def refitted(detector: DefectDetector, sets: dict, changes: dict, p, counts: list[int]) -> None:
+    """Per change: the pipeline's detector and one refitted on the training and validation tiles
+    changed so (:func:`vaelab.defects.refit.refit_on`), both on the test split changed so; and
+    refitted on a seeded ``counts`` of the training tiles only (how many a camera needs)."""
+    val, test = sets["val"], sets["test"]
+    defective = test.defective.numpy()
+    method = detector.method
+    print(f"{method}: the pipeline's detector → refitted on the changed training + validation "
+          "tiles (test split changed so; no test tile fits anything)", flush=True)
+    for name, (change, change_valid) in changes.items():
+        started = time.perf_counter()
+        train = sets["train"].images
+        fits = {"all": refit_on(detector, change(train), change(val.images),
+                                change_valid(val.valid), p)}
+        for n in counts:
+            some = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n]
+            fits[str(n)] = refit_on(detector, change(train[some]), change(val.images),
+                                    change_valid(val.valid), p)
+        line = []
+        for who in (detector, *fits.values()):
+            found = who.detect(change(test.images), change_valid(test.valid))
+            flagged = np.asarray(found["defective"], bool)
+            line.append(f"AUROC {roc_auc_score(defective, found['score']):.3f}, good flagged "
+                        f"{flagged[~defective].mean():5.1%}, defective flagged "
+                        f"{flagged[defective].mean():5.1%}")
+        print(f"    {name:16s}: {line[0]} → {line[1]}"
+              + "".join(f"; {n} training tiles: {s}" for n, s in zip(counts, line[2:]))
+              + f" ({time.perf_counter() - started:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":
