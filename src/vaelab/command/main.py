@@ -102,16 +102,17 @@ def parser() -> argparse.ArgumentParser:
                          "writes DIR/defect_detector.*, DIR/detailvae.* (a copy) and "
                          "DIR/fit_tiles.json (the tiles used, the unreadable ones and why, the "
                          "thresholds);\nexit status 1 when a file could not be read (it is "
-                         "skipped)",
+                         "skipped). Give it hundreds of tiles, from every session and light your "
+                         "camera sees: fewer catch fewer defects (README: vaelab fit-tiles)",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     fit.add_argument("inputs", nargs="+", type=Path, metavar="DIR_OR_FILE",
                      help="defect-free tile images, photographed as the tiles to check will be")
     fit.add_argument("--out", type=Path, required=True, metavar="DIR",
                      help="the models folder to write (not the one the detector comes from)")
     fit.add_argument("--recursive", action="store_true", help="also the folders' subfolders")
-    fit.add_argument("--val-share", type=float, default=0.15,
+    fit.add_argument("--val-share", type=float, default=0.15, metavar="SHARE",
                      help="share of the tiles that set the thresholds (default 0.15, at least 5 tiles)")
-    fit.add_argument("--max-train", type=int, default=1000,
+    fit.add_argument("--max-train", type=int, default=1000, metavar="N",
                      help="at most this many tiles fit the detector, all held in memory (default 1000)")
     fit.add_argument("--seed", type=int, default=0, help="which tiles set the thresholds (default 0)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
