@@ -122,3 +122,13 @@ def test_the_command_never_writes_over_the_pipelines_models(models, tmp_path, ca
                  str(models), "--quiet"]) == 2
     assert "is the models folder the detector comes from" in capsys.readouterr().err
     assert (models / "defect_detector.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--val-share", "0", "--val-share 0.0: must be between 0 and 1"),
+    ("--max-train", "5", "--max-train 5: at least 10 tiles are needed to fit")])
+def test_bad_settings_are_named_by_their_option(models, tmp_path, capsys, option, value, message):
+    saved(other_camera(20, 5), tmp_path / "good")
+    assert main(["--models", str(models), "fit-tiles", str(tmp_path / "good"), "--out",
+                 str(tmp_path / "camera"), option, value, "--quiet"]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "camera").exists()

@@ -18,7 +18,7 @@ from vaelab.core.io import atomic_path
 from vaelab.core.params import load_params
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.inference import IMAGE_SUFFIXES
-from vaelab.defects.refit import Refit, refit
+from vaelab.defects.refit import MIN_TRAIN, Refit, refit
 from vaelab.defects.training import load_detailvae
 
 DETECTOR, VAE = "defect_detector", "detailvae"
@@ -27,6 +27,10 @@ DETECTOR, VAE = "defect_detector", "detailvae"
 def run(inputs: list[Path], models: Path, out: Path, recursive: bool, quiet: bool,
         val_share: float, max_train: int, seed: int) -> Refit:
     """Refit and write ``out``; the :class:`Refit` (its ``unreadable`` files were skipped)."""
+    if not 0 < val_share < 1:
+        raise ValueError(f"--val-share {val_share}: must be between 0 and 1")
+    if max_train < MIN_TRAIN:
+        raise ValueError(f"--max-train {max_train}: at least {MIN_TRAIN} tiles are needed to fit")
     if out.resolve() == models.resolve():
         raise ValueError(f"--out {out}: is the models folder the detector comes from; give "
                          "another folder (the pipeline's detector stays as dvc repro made it)")
