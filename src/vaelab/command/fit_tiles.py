@@ -2,19 +2,21 @@
 
 Writes a models folder for ``vaelab --models DIR tiles`` and the studio: the refitted
 ``defect_detector``, a copy of the pipeline's ``detailvae`` it reads, and ``fit_tiles.json``
-(which tiles fitted it and which set its thresholds, the unreadable ones with their reasons, the
-new thresholds, and the share of your validation tiles the pipeline's detector flagged).
+(which tiles fitted it and which set its thresholds, the skipped ones with the reason, the
+settings, the new thresholds, and the share of your validation tiles the detector it started
+from flagged). The folder is written whole: built beside ``DIR``, then put in its place.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
-from vaelab.command.output import check_outputs_apart, list_files, progress, write_whole
-from vaelab.core.clone import here_or_clone
-from vaelab.core.io import atomic_path
+from vaelab.command.output import list_files, progress
+from vaelab.core.clone import CLONE
 from vaelab.core.params import load_params
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.inference import IMAGE_SUFFIXES
@@ -22,15 +24,26 @@ from vaelab.defects.refit import MIN_TRAIN, Refit, refit
 from vaelab.defects.training import load_detailvae
 
 DETECTOR, VAE = "defect_detector", "detailvae"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def fitting_params(clone: Path | None = None):
+    """The clone's ``defects`` params (the fitting knobs defect_eval used), never a params.yaml
+    that happens to lie in the current folder (another project's)."""
+    path = (clone or CLONE) / "params.yaml"
+    return load_params(path if path.is_file() else "params.yaml").defects
 
 
 def run(inputs: list[Path], models: Path, out: Path, recursive: bool, quiet: bool,
         val_share: float, max_train: int, seed: int) -> Refit:
-    """Refit and write ``out``; the :class:`Refit` (its ``unreadable`` files were skipped)."""
+    """Refit and write ``out``; the :class:`Refit` (its ``skipped`` files are named there)."""
     if not 0 < val_share < 1:
         raise ValueError(f"--val-share {val_share}: must be between 0 and 1")
     if max_train < MIN_TRAIN:
         raise ValueError(f"--max-train {max_train}: at least {MIN_TRAIN} tiles are needed to fit")
+    if not 0 <= seed < 2 ** 32:
+        raise ValueError(f"--seed {seed}: must be in 0 .. 2^32 - 1")
     if out.resolve() == models.resolve():
         raise ValueError(f"--out {out}: is the models folder the detector comes from; give "
                          "another folder (the pipeline's detector stays as dvc repro made it)")
@@ -38,20 +51,55 @@ def run(inputs: list[Path], models: Path, out: Path, recursive: bool, quiet: boo
     if not files:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images "
                                 f"({', '.join(sorted(IMAGE_SUFFIXES))})")
-    check_outputs_apart(files, {"--out": out / "fit_tiles.json"})
-    vae = load_detailvae(models / VAE)
-    shipped = DefectDetector.load(models / DETECTOR, vae)
-    p = load_params(here_or_clone("params.yaml")).defects   # the fitting knobs, as defect_eval's
+    target = out.resolve()
+    inside = next((f for f in files if target in f.resolve().parents), None)
+    if inside is not None:   # the folder is replaced whole: the tiles in it would go with it
+        raise ValueError(f"--out {out}: holds the input {inside}; give a folder of its own")
+    shipped = DefectDetector.load(models / DETECTOR, load_detailvae(models / VAE))
+    p = fitting_params()
+    if len(shipped.padim.channels) != p.evaluation.padim.dims:
+        raise ValueError(f"{models / DETECTOR}: PaDiM keeps {len(shipped.padim.channels)} "
+                         f"channels, params.yaml's defects.evaluation.padim.dims is "
+                         f"{p.evaluation.padim.dims}: run `dvc repro defect_eval` first")
     result = refit(shipped, files, p, val_share, max_train, seed,
                    lambda order: progress(order, len(order), quiet, "fit-tiles"))
-    out.mkdir(parents=True, exist_ok=True)
-    result.detector.save(out / DETECTOR)        # each file written whole (core.io)
-    for suffix in (".safetensors", ".json"):
-        with atomic_path(out / f"{VAE}{suffix}") as tmp:
-            shutil.copyfile(models / f"{VAE}{suffix}", tmp)
-    write_whole(out / "fit_tiles.json", json.dumps(
-        {**result.summary(), "models_refitted": str(models.resolve())}, indent=2) + "\n")
+    record = {**result.summary(), "started_from": str(models.resolve()), "val_share": val_share,
+              "max_train": max_train, "seed": seed,
+              "fitting_params": {"padim": vars(p.evaluation.padim),
+                                 "patchcore": vars(p.evaluation.patchcore),
+                                 "threshold": vars(p.evaluation.threshold)}}
+    _write_folder(out, result, models, record)
     return result
 
 
-__all__ = ["run"]
+def _write_folder(out: Path, result: Refit, models: Path, record: dict) -> None:
+    """Every file into a new folder beside ``out``, then that folder in ``out``'s place: an
+    interrupted run leaves ``out`` as it was (a half-updated folder would mix new statistics
+    with old thresholds and still load)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    old = None
+    try:
+        result.detector.save(building / DETECTOR)
+        for suffix in (".safetensors", ".json"):
+            shutil.copyfile(models / f"{VAE}{suffix}", building / f"{VAE}{suffix}")
+        (building / "fit_tiles.json").write_text(json.dumps(record, indent=2) + "\n")
+        for path in (building, *building.iterdir()):   # mkdtemp makes 0700: the usual modes
+            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_UMASK)
+        if out.exists() or out.is_symlink():
+            if not out.is_dir() or out.is_symlink():
+                raise ValueError(f"--out {out}: is not a folder")
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.rename(out, old / out.name)
+        os.rename(building, out)
+    except BaseException:
+        if old is not None and not out.exists():     # put the previous folder back
+            os.rename(old / out.name, out)
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+__all__ = ["fitting_params", "run"]

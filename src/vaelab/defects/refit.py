@@ -6,8 +6,8 @@ defective (README, "Tiles photographed otherwise"). :func:`refit` keeps everythi
 chose — the method, the features, the DetailVAE, the image size, the orientations — and fits the
 rest on the user's own defect-free tiles: the detector on a share of them, the scales and
 thresholds on the others (the pipeline's percentiles of validation tiles), as stage defect_eval
-does with the dataset's. Files that cannot be read are skipped and named; nothing here needs a
-defective tile.
+does with the dataset's. Files that cannot be read, pictures of one grey level, the dataset's
+masks and a second name of one file are skipped and named; nothing here needs a defective tile.
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ from vaelab.defects.data import DefectDataError, read_image
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.params import DefectParams
 
-MIN_TRAIN = 10   # tiles to fit the Gaussians and the memory on, at least
-MIN_VAL = 5      # tiles to set the scales and thresholds on, at least (their percentiles)
+MIN_TRAIN = 50   # tiles to fit the Gaussians and the memory on, at least (60 caught a quarter
+                 # of the defects on the dataset; README)
+MIN_VAL = 20     # tiles to set the thresholds on, at least: the 95th percentile of fewer is
+                 # one of the highest few (6 tiles: 1 of 6 flagged, not 5 %)
+UNIFORM_SD = 1.0   # a picture whose grey levels spread less (sd) is no tile: blank, a flat fill
 
 
 class RefitError(ValueError):
@@ -37,7 +40,7 @@ class Refit:
     detector: DefectDetector                 # fitted on the new tiles; method etc. as before
     train_files: list[Path]
     val_files: list[Path]
-    unreadable: list[tuple[Path, str]] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)   # unreadable or no tile
     unused: int = 0                          # tiles left unread: enough were read
     shipped_flagged: float = float("nan")    # share of the validation tiles the old one flags
 
@@ -50,7 +53,7 @@ class Refit:
                 "previous_detector_flags_of_validation_tiles": self.shipped_flagged,
                 "train_files": [str(f) for f in self.train_files],
                 "validation_files": [str(f) for f in self.val_files],
-                "unreadable": [{"file": str(f), "error": e} for f, e in self.unreadable]}
+                "skipped": [{"file": str(f), "why": e} for f, e in self.skipped]}
 
 
 def refit(shipped: DefectDetector, files: Iterable[Path], p: DefectParams, val_share: float = 0.15,
@@ -66,10 +69,10 @@ def refit(shipped: DefectDetector, files: Iterable[Path], p: DefectParams, val_s
         raise RefitError(f"val_share {val_share}: must be between 0 and 1")
     if max_train < MIN_TRAIN:
         raise RefitError(f"max_train {max_train}: at least {MIN_TRAIN} tiles are needed to fit")
-    files = [Path(f) for f in files]
+    files, skipped = _distinct(files)
     order = np.random.default_rng(seed).permutation(len(files))
     wanted_val = min(max(MIN_VAL, round(val_share * len(files))), max_train)
-    val, train, unreadable, unused = [], [], [], 0
+    val, train, unused = [], [], 0
     for index in progress(order.tolist()):   # read in the seeded order; bad files skipped
         path = files[index]
         if len(val) == wanted_val and len(train) == max_train:
@@ -78,15 +81,22 @@ def refit(shipped: DefectDetector, files: Iterable[Path], p: DefectParams, val_s
         try:
             tile = read_image(path, shipped.image_size, shipped.resize)
         except DefectDataError as err:
-            unreadable.append((path, str(err)))
+            skipped.append((path, str(err)))
             continue
         except Exception as err:   # noqa: BLE001 — a bad file is named and skipped
-            unreadable.append((path, f"{path}: {type(err).__name__}: {err}"))
+            skipped.append((path, f"{path}: {type(err).__name__}: {err}"))
+            continue
+        spread = float(tile[0][tile[1]].std()) if tile[1].any() else 0.0
+        if spread < UNIFORM_SD:
+            skipped.append((path, f"{path}: one grey level (sd {spread:.2f}): no tile"))
             continue
         (val if len(val) < wanted_val else train).append((path, *tile))
     if len(val) < MIN_VAL or len(train) < MIN_TRAIN:
         raise RefitError(
-            f"{len(val) + len(train)} readable tiles of {len(files)}: at least "
+            f"{len(val) + len(train)} usable tiles of {len(files)}, {len(val)} of them to set the "
+            f"thresholds and {len(train)} to fit: at least {MIN_VAL} and {MIN_TRAIN} are needed "
+            f"(more tiles, or a smaller val_share)" if len(val) + len(train) >= MIN_VAL + MIN_TRAIN
+            else f"{len(val) + len(train)} usable tiles of {len(files)}: at least "
             f"{MIN_TRAIN + MIN_VAL} defect-free tiles are needed ({MIN_TRAIN} to fit the "
             f"detector, {MIN_VAL} to set its thresholds)")
 
@@ -97,8 +107,32 @@ def refit(shipped: DefectDetector, files: Iterable[Path], p: DefectParams, val_s
     (train_images, _), (val_images, val_valid) = stacked(train), stacked(val)
     before = shipped.detect(val_images, val_valid)["defective"]
     return Refit(refit_on(shipped, train_images, val_images, val_valid, p),
-                 [t[0] for t in train], [t[0] for t in val], unreadable, unused,
+                 [t[0] for t in train], [t[0] for t in val], skipped, unused,
                  float(np.mean(before)))
+
+
+def _distinct(files: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Each file once, however it is named (a link, another spelling: one tile in both the fit
+    and the thresholds would flatter them), and no dataset mask: the magnetic-tile dataset keeps
+    each tile's mask as a .png beside its .jpg. The rest, with why, as skipped."""
+    kept, seen, skipped = [], {}, []
+    files = [Path(f) for f in files]
+    stems = {(f.parent, f.stem) for f in files if f.suffix.lower() in (".jpg", ".jpeg")}
+    for path in files:
+        if path.suffix.lower() == ".png" and (path.parent, path.stem) in stems:
+            skipped.append((path, f"{path}: the mask of {path.stem}.jpg beside it, no tile"))
+            continue
+        try:
+            status = path.stat()
+            key = (status.st_dev, status.st_ino)
+        except OSError:
+            key = path                              # unreadable: read_image says why
+        if key in seen:
+            skipped.append((path, f"{path}: the same file as {seen[key]}"))
+            continue
+        seen[key] = path
+        kept.append(path)
+    return kept, skipped
 
 
 def refit_on(shipped: DefectDetector, train_images: torch.Tensor, val_images: torch.Tensor,
@@ -112,4 +146,4 @@ def refit_on(shipped: DefectDetector, train_images: torch.Tensor, val_images: to
     return fresh
 
 
-__all__ = ["MIN_TRAIN", "MIN_VAL", "Refit", "RefitError", "refit", "refit_on"]
+__all__ = ["MIN_TRAIN", "MIN_VAL", "UNIFORM_SD", "Refit", "RefitError", "refit", "refit_on"]
