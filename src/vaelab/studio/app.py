@@ -15,7 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from vaelab.core.clone import here_or_clone
+from vaelab.core.clone import CLONE, here_or_clone
 from vaelab.core.params import load_params
 from vaelab.core.schema import ParamsError
 from vaelab.studio import handlers as h
@@ -157,11 +157,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=Path("data/prepared"),
                         help="prepared MNIST sets and magnetic tiles (the reconstruction and "
                              "test-tile choices)")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"),
-                        help="which autoencoders to offer and the variations model come from here")
+    parser.add_argument("--params", type=Path,
+                        help="which autoencoders to offer and the variations model come from "
+                        "here (default: the clone's params.yaml, not one in the current folder)")
     parser.add_argument("--port", type=int, default=7860, help="on 127.0.0.1 (default 7860)")
     args = parser.parse_args(argv)
-    args.models, args.data, args.params = map(here_or_clone, (args.models, args.data, args.params))
+    args.models, args.data = map(here_or_clone, (args.models, args.data))
+    # another project's params.yaml in the current folder is not this one's
+    args.params = here_or_clone(args.params) if args.params else (
+        CLONE / "params.yaml" if (CLONE / "params.yaml").is_file() else Path("params.yaml"))
     try:
         params = load_params(args.params)
     except ParamsError as err:
