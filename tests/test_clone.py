@@ -3,7 +3,7 @@
 import pytest
 
 from vaelab.command.main import main
-from vaelab.core.clone import CLONE, here_or_clone
+from vaelab.core.clone import CLONE, clone_first, here_or_clone
 
 
 def test_the_clone_is_this_repository():
@@ -49,3 +49,11 @@ def test_the_command_run_elsewhere_names_the_models_folder_it_looked_in(clone, m
     (clone.parent / "photos" / "a.png").write_bytes(b"")
     assert main(["read", "a.png", "--quiet"]) == 2
     assert "models/number_reader.json: missing" in capsys.readouterr().err
+
+
+def test_the_clones_own_file_wins_over_one_here(clone):
+    (clone / "params.yaml").write_text("x: 1\n")
+    (clone.parent / "photos" / "params.yaml").write_text("another project\n")
+    assert clone_first("params.yaml", clone) == clone / "params.yaml"
+    (clone / "params.yaml").unlink()
+    assert clone_first("params.yaml", clone) == type(clone)("params.yaml")

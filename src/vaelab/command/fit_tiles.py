@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from vaelab.command.output import list_files, progress
-from vaelab.core.clone import CLONE
+from vaelab.core.clone import clone_first
 from vaelab.core.params import load_params
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.inference import IMAGE_SUFFIXES
@@ -28,11 +28,10 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def fitting_params(clone: Path | None = None):
+def fitting_params():
     """The clone's ``defects`` params (the fitting knobs defect_eval used), never a params.yaml
     that happens to lie in the current folder (another project's)."""
-    path = (clone or CLONE) / "params.yaml"
-    return load_params(path if path.is_file() else "params.yaml").defects
+    return load_params(clone_first("params.yaml")).defects
 
 
 def run(inputs: list[Path], models: Path, out: Path, recursive: bool, quiet: bool,

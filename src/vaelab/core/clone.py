@@ -23,4 +23,12 @@ def here_or_clone(relative: str | Path, clone: Path | None = None) -> Path:
     return clone / path if (clone / path).exists() else path
 
 
-__all__ = ["CLONE", "here_or_clone"]
+def clone_first(relative: str | Path, clone: Path | None = None) -> Path:
+    """The clone's ``relative`` when it has one, else ``relative`` as given: for a file that
+    belongs to this project even when the current folder holds one of that name (another
+    project's params.yaml)."""
+    in_clone = (clone or CLONE) / relative
+    return in_clone if in_clone.is_file() else Path(relative)
+
+
+__all__ = ["CLONE", "clone_first", "here_or_clone"]

@@ -15,7 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from vaelab.core.clone import CLONE, here_or_clone
+from vaelab.core.clone import clone_first, here_or_clone
 from vaelab.core.params import load_params
 from vaelab.core.schema import ParamsError
 from vaelab.studio import handlers as h
@@ -164,8 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.models, args.data = map(here_or_clone, (args.models, args.data))
     # another project's params.yaml in the current folder is not this one's
-    args.params = here_or_clone(args.params) if args.params else (
-        CLONE / "params.yaml" if (CLONE / "params.yaml").is_file() else Path("params.yaml"))
+    args.params = here_or_clone(args.params) if args.params else clone_first("params.yaml")
     try:
         params = load_params(args.params)
     except ParamsError as err:
