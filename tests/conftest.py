@@ -15,9 +15,6 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 VENV_BIN = Path(sys.executable).parent
 
-MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "vaelab tests", "GIT_AUTHOR_EMAIL": "tests@vaelab.invalid",
                 "GIT_COMMITTER_NAME": "vaelab tests", "GIT_COMMITTER_EMAIL": "tests@vaelab.invalid"}
 
@@ -37,25 +34,24 @@ def _data_dir(env_name: str, *fallbacks: Path) -> Path:
     return path.resolve()
 
 
-def _downloaded(folder: Path, *needed: str) -> Path:
-    """``folder`` when it holds ``needed`` (what `make repro` downloaded there), else a path
-    that does not exist."""
-    return folder if all((folder / n).exists() for n in needed) else folder / "missing"
-
-
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """$VAELAB_MNIST_DIR, else the files `make repro` downloaded (data/raw), else ../shared."""
-    own = _downloaded(REPO / "data/raw/MNIST/raw", *MNIST_FILES)
+    from torchvision.datasets import MNIST
+    own = REPO / "data/raw/MNIST/raw"
+    if not all((own / name).is_file() for name, _ in MNIST.resources):   # what prepare_mnist needs
+        own = own / "missing"
     return _data_dir("VAELAB_MNIST_DIR", own, SHARED_DATASETS / "mnist")
 
 
 @pytest.fixture(scope="session")
 def defects_dir() -> Path:
     """$VAELAB_DEFECTS_DIR, else the dataset `make repro` downloaded, else ../shared."""
+    from vaelab.defects.data import _looks_like_dataset  # what prepare_defects accepts
     root = yaml.safe_load((REPO / "params.yaml").read_text())["defects"]["source"]["archive_root"]
-    own = _downloaded(REPO / "data/raw/magnetic-tile" / root, "MT_Free/Imgs", "MT_Crack/Imgs")
-    return _data_dir("VAELAB_DEFECTS_DIR", own, SHARED_DATASETS / "magnetic-tile")
+    own = REPO / "data/raw/magnetic-tile" / root
+    return _data_dir("VAELAB_DEFECTS_DIR", own if _looks_like_dataset(own) else own / "missing",
+                     SHARED_DATASETS / "magnetic-tile")
 
 
 @pytest.fixture
