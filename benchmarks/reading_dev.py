@@ -570,7 +570,8 @@ def main() -> None:
         with weight_averages(args.ema) as averages:
             if args.deskew:
                 sets = training_sets(load_split(DATA, "train"), val, recipe, r.composer,
-                                     training_knobs, seed)   # as train_reader composes them
+                                     training_knobs, seed,   # as train_reader composes them
+                                     torch.get_num_threads())
                 model, _ = train_classifier(recipe, seed, *map(deskewed_split, sets), device,
                                             name="digit_reader")
             else:

@@ -2799,6 +2799,32 @@ def test_reader_examples_hold_composed_digits_and_not_one_digit_crops():
     assert (narrow_classes[5:] == JUNK).all()
 
 
+def test_reader_examples_cut_in_worker_processes_are_the_same_bits():
+    from vaelab.insight.reader_training import examples
+    images, labels = fake_pool()
+    wide = images.copy()
+    wide[::2, 6:18, 4:24] = 255                     # wide blocks: fragments among the junk
+    args = (wide, labels, 40, 12, COMPOSER, KNOBS)
+    here, there = np.random.default_rng(3), np.random.default_rng(3)
+    one = examples(*args, here, pens=6, pen_width=(1.0, 2.0), signs=5)
+    two = examples(*args, there, pens=6, pen_width=(1.0, 2.0), signs=5, processes=2)
+    assert len(one[0]) > 40 and np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+    # digits composed ahead and not needed are wound back: the stream goes on where the
+    # one-process run left it
+    assert here.random() == there.random()
+
+
+def test_reader_examples_refuse_digits_that_never_segment_as_one_piece():
+    from vaelab.insight.reader_training import examples
+    images, labels = fake_pool()
+    images[:] = 0
+    images[:, 4:24, 2:6] = images[:, 4:24, 20:24] = 255     # two strokes far apart: two pieces
+    for processes in (1, 2):
+        with pytest.raises(ValueError, match="only 0 of 3 composed digits segmented as one piece"):
+            examples(images, labels, 3, 0, COMPOSER, KNOBS, np.random.default_rng(0),
+                     processes=processes)
+
+
 def test_a_pen_redraws_strokes_at_its_width_whatever_their_own():
     from vaelab.insight.digits.crop import pen_redrawn
     for bar in (2, 6):                     # a thin and a bold vertical stroke, 20 px tall

@@ -3,6 +3,7 @@
 import copy
 import hashlib
 import json
+import stat
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from test_defect_detector import small_detector, texture
 from vaelab.command import fit_tiles
 from vaelab.command.main import main
 from vaelab.core.checkpoint import save_checkpoint
+from vaelab.core.io import usual_mode
 from vaelab.defects.refit import RefitError, refit
 from vaelab.defects.training import detailvae_config
 
@@ -132,6 +134,9 @@ def test_the_command_writes_a_models_folder_that_vaelab_tiles_reads(models, tmp_
     assert {f.name for f in camera.iterdir()} == {
         "defect_detector.json", "defect_detector.safetensors", "detailvae.json",
         "detailvae.safetensors", "fit_tiles.json"}
+    # the usual modes, not mkdtemp's 0700 or safetensors' 0600: others may read the models
+    assert {stat.S_IMODE(p.stat().st_mode) for p in camera.iterdir()} == {usual_mode()}
+    assert stat.S_IMODE(camera.stat().st_mode) == usual_mode(folder=True)
     written = json.loads((camera / "defect_detector.json").read_text())
     assert written["image_thresholds"]["padim"] == record["image_threshold"]
     assert written["image_thresholds"] != json.loads(

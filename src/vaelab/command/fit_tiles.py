@@ -17,6 +17,7 @@ from pathlib import Path
 
 from vaelab.command.output import list_files, progress
 from vaelab.core.clone import clone_first
+from vaelab.core.io import usual_mode
 from vaelab.core.params import load_params
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.inference import IMAGE_SUFFIXES
@@ -24,8 +25,6 @@ from vaelab.defects.refit import MIN_TRAIN, Refit, refit
 from vaelab.defects.training import load_detailvae
 
 DETECTOR, VAE = "defect_detector", "detailvae"
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def fitting_params():
@@ -83,8 +82,7 @@ def _write_folder(out: Path, result: Refit, models: Path, record: dict) -> None:
         for suffix in (".safetensors", ".json"):
             shutil.copyfile(models / f"{VAE}{suffix}", building / f"{VAE}{suffix}")
         (building / "fit_tiles.json").write_text(json.dumps(record, indent=2) + "\n")
-        for path in (building, *building.iterdir()):   # mkdtemp makes 0700: the usual modes
-            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_UMASK)
+        os.chmod(building, usual_mode(folder=True))   # mkdtemp makes 0700
         if out.exists() or out.is_symlink():
             if not out.is_dir() or out.is_symlink():
                 raise ValueError(f"--out {out}: is not a folder")

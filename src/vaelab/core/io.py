@@ -22,6 +22,11 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def usual_mode(folder: bool = False) -> int:
+    """The mode a new file (``folder``: a new folder) gets under this process's umask."""
+    return (0o777 if folder else 0o666) & ~_UMASK
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it."""
@@ -30,9 +35,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual mode
     try:
         yield tmp_path
+        # mkstemp makes 0600; the usual mode is set once the writer is done, since some
+        # writers (safetensors) replace the file they are given
+        os.chmod(tmp_path, usual_mode())
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)

@@ -22,6 +22,12 @@ composed from test digits).
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+
 import numpy as np
 import torch
 
@@ -49,6 +55,14 @@ PEN_BOLDEST = 4.5
 _ANY_LABEL = np.zeros(1, np.int64)   # a sign's "digit" for the composer (its class is SIGN)
 
 
+CUT_CHUNK = 32          # composed pictures per task sent to a cutting process
+CUT_AHEAD = 8           # chunks composed ahead per cutting process while the digits are drawn
+
+
+def _crop(ink: np.ndarray, knobs: SegmentationParams) -> np.ndarray:
+    return mnist_crop(ink, knobs.normalise_stroke, knobs.contrast_quantile)
+
+
 def _single_piece(images, labels, composer, knobs, rng) -> tuple[Piece, int] | None:
     number = compose_number(images, labels, 1, "apart", composer, rng)
     pieces, _ = segment(ink_image(number.image)[0], knobs, None)
@@ -59,10 +73,110 @@ def _whole_ink(image: np.ndarray) -> np.ndarray:
     return cut_to_ink(ink_image(image)[0], 0.1)
 
 
+def _cut(picture: np.ndarray, whole: bool, knobs: SegmentationParams) -> np.ndarray | None:
+    """A composed picture cropped as the reader sees a piece: its one digit as the segmentation
+    cuts it out (None when it comes out in no piece or in several), or, ``whole``, all its ink
+    as one piece (two digits left as one)."""
+    if whole:
+        return _crop(_whole_ink(picture), knobs)
+    pieces, _ = segment(ink_image(picture)[0], knobs, None)
+    return _crop(pieces[0].ink, knobs) if len(pieces) == 1 else None
+
+
+def _cut_chunk(chunk: list[tuple[np.ndarray, bool]], knobs: SegmentationParams) -> list:
+    return [_cut(picture, whole, knobs) for picture, whole in chunk]
+
+
+def _quiet_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the caller stops the workers on Ctrl-C
+
+
+Crop = Callable[[], "np.ndarray | None"]   # a submitted picture's crop, when it is wanted
+
+
+class _Cutting:
+    """Composed pictures cut out and cropped (:func:`_cut`) in ``processes`` spawned worker
+    processes, ``CUT_CHUNK`` at a time (1: here, at once). Composing draws from one random
+    stream, so it stays in this process, in order; segmenting and cropping are pure — the
+    costly two thirds of making a crop — so the crops are the same bits in any process."""
+
+    def __init__(self, knobs: SegmentationParams, processes: int) -> None:
+        self._knobs = knobs
+        self.processes = processes
+        self._executor = (ProcessPoolExecutor(processes, initializer=_quiet_worker,
+                                              mp_context=multiprocessing.get_context("spawn"))
+                          if processes > 1 else None)
+        self._chunk: list[tuple[np.ndarray, bool]] = []
+        self._sent: list[Future | None] = [None]    # the filling chunk's future, once sent
+
+    def submit(self, picture: np.ndarray, whole: bool = False) -> Crop:
+        if self._executor is None:
+            crop = _cut(picture, whole, self._knobs)
+            return lambda: crop
+        index, sent = len(self._chunk), self._sent
+        self._chunk.append((picture, whole))
+        if len(self._chunk) == CUT_CHUNK:
+            self._send()
+
+        def result() -> np.ndarray | None:
+            if sent[0] is None:    # its chunk still filling (the only one unsent): send it now
+                self._send()
+            return sent[0].result()[index]
+        return result
+
+    def _send(self) -> None:
+        self._sent[0] = self._executor.submit(_cut_chunk, self._chunk, self._knobs)
+        self._chunk, self._sent = [], [None]
+
+    def discard(self) -> None:
+        """Forget the pictures not yet sent (composed ahead and not needed)."""
+        self._chunk, self._sent = [], [None]
+
+    def __enter__(self) -> _Cutting:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+
+
+def _singles(images, labels, count: int, composer: ComposerParams, cutting: _Cutting,
+             rng: np.random.Generator) -> tuple[list[np.ndarray], list[int]]:
+    """``count`` composed one-digit pictures that segment as one piece, cropped, with their
+    labels; the pictures that do not are drawn again, up to ``4 × count + 100`` in all.
+    With workers, pictures are composed ahead of the crops taken; the random stream is then
+    wound back to just after the last picture used, so ``rng`` ends as if each had been cut
+    before the next was drawn (the training sets do not depend on ``processes``)."""
+    crops: list[np.ndarray] = []
+    classes: list[int] = []
+    limit, composed = 4 * count + 100, 0
+    ahead = CUT_CHUNK * CUT_AHEAD * cutting.processes if cutting.processes > 1 else 1
+    pending: deque[tuple[Crop, int, dict]] = deque()
+    after_last_used = rng.bit_generator.state
+    while len(crops) < count:
+        while composed < limit and len(pending) < ahead:
+            number = compose_number(images, labels, 1, "apart", composer, rng)
+            composed += 1
+            pending.append((cutting.submit(number.image), int(number.text),
+                            rng.bit_generator.state))
+        if not pending:
+            raise ValueError(f"only {len(crops)} of {count} composed digits segmented as one "
+                             "piece: check insight.read_numbers.segmentation")
+        crop, digit, after_last_used = pending.popleft()
+        found = crop()
+        if found is not None:
+            crops.append(found)
+            classes.append(digit)
+    if pending:
+        rng.bit_generator.state = after_last_used
+        cutting.discard()
+    return crops, classes
+
+
 def examples(images: np.ndarray, labels: np.ndarray, singles: int, junk: int,
              composer: ComposerParams, knobs: SegmentationParams, rng: np.random.Generator,
-             pens: int = 0, pen_width: tuple[float, float] = (1.0, 4.0), signs: int = 0
-             ) -> tuple[np.ndarray, np.ndarray]:
+             pens: int = 0, pen_width: tuple[float, float] = (1.0, 4.0), signs: int = 0,
+             processes: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """``singles`` composed-and-segmented digit crops with their labels, ``junk`` crops of
     two digits as one piece (touching or overlapping) or of a digit fragment, labelled
     :data:`JUNK`, and ``pens`` digits redrawn with a pen ``pen_width`` pixels wide (drawn per
@@ -70,46 +184,39 @@ def examples(images: np.ndarray, labels: np.ndarray, singles: int, junk: int,
     ``signs`` signs (:func:`~vaelab.insight.signs.drawn_signs`) composed and segmented the same
     way, labelled :data:`SIGN` (one that comes out in two pieces is skipped, not replaced):
     uint8 (N, 28, 28) and int64 (N,). With no pens or signs, nothing is drawn for them from
-    ``rng``."""
-    def crop(ink: np.ndarray) -> np.ndarray:
-        return mnist_crop(ink, knobs.normalise_stroke, knobs.contrast_quantile)
-
-    crops, classes = [], []
-    attempts = 0
-    while len(crops) < singles:
-        attempts += 1
-        if attempts > 4 * singles + 100:
-            raise ValueError(f"only {len(crops)} of {singles} composed digits segmented as one "
-                             "piece: check insight.read_numbers.segmentation")
-        found = _single_piece(images, labels, composer, knobs, rng)
-        if found is not None:
-            crops.append(crop(found[0].ink))
-            classes.append(found[1])
-    for k in range(junk):
-        part = _fragment(images, labels, composer, knobs, rng) if k % 2 else None
-        if part is None:    # two digits left as one piece (also when no digit was wide enough)
-            subset = "touching" if rng.random() < 0.5 else "overlapping"
-            part = _whole_ink(compose_number(images, labels, 2, subset, composer, rng).image)
-        crops.append(crop(part))
-        classes.append(JUNK)
-    drawn = 0
-    while drawn < pens:
-        source = int(rng.integers(len(images)))
-        width = float(rng.uniform(*pen_width))
-        digit = images[source].astype(np.float32) / 255
-        drawn += 1      # a bold digit, or a redrawn one in two pieces, is skipped, not replaced
-        if stroke_width(digit) > PEN_BOLDEST:
-            continue
-        pool = np.round(pen_redrawn(digit, width) * 255).astype(np.uint8)[None]
-        found = _single_piece(pool, labels[source:source + 1], composer, knobs, rng)
-        if found is not None:
-            crops.append(crop(found[0].ink))
-            classes.append(found[1])
-    for sign in drawn_signs(signs, rng):
-        found = _single_piece(sign[None], _ANY_LABEL, composer, knobs, rng)
-        if found is not None:
-            crops.append(crop(found[0].ink))
-            classes.append(SIGN)
+    ``rng``. ``processes`` > 1 cuts the composed pictures out in that many worker processes
+    (:class:`_Cutting`): the same bits, sooner."""
+    with _Cutting(knobs, processes) as cutting:
+        crops, classes = _singles(images, labels, singles, composer, cutting, rng)
+        later: list[tuple[Crop, int]] = []     # (crop, class); a crop of None is skipped
+        for k in range(junk):
+            part = _fragment(images, labels, composer, knobs, rng) if k % 2 else None
+            if part is None:    # two digits left as one piece (also when no digit was wide enough)
+                subset = "touching" if rng.random() < 0.5 else "overlapping"
+                pair = compose_number(images, labels, 2, subset, composer, rng)
+                later.append((cutting.submit(pair.image, whole=True), JUNK))
+            else:
+                fragment = _crop(part, knobs)
+                later.append((lambda crop=fragment: crop, JUNK))
+        drawn = 0
+        while drawn < pens:
+            source = int(rng.integers(len(images)))
+            width = float(rng.uniform(*pen_width))
+            digit = images[source].astype(np.float32) / 255
+            drawn += 1      # a bold digit, or a redrawn one in two pieces, is skipped, not replaced
+            if stroke_width(digit) > PEN_BOLDEST:
+                continue
+            pool = np.round(pen_redrawn(digit, width) * 255).astype(np.uint8)[None]
+            number = compose_number(pool, labels[source:source + 1], 1, "apart", composer, rng)
+            later.append((cutting.submit(number.image), int(number.text)))
+        for sign in drawn_signs(signs, rng):
+            number = compose_number(sign[None], _ANY_LABEL, 1, "apart", composer, rng)
+            later.append((cutting.submit(number.image), SIGN))
+        for crop, kind in later:
+            found = crop()
+            if found is not None:
+                crops.append(found)
+                classes.append(kind)
     if not crops:
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
     as_uint8 = np.round(np.clip(np.stack(crops), 0, 1) * 255).astype(np.uint8)
@@ -135,15 +242,17 @@ def _fragment(images, labels, composer, knobs, rng, tries: int = 10) -> np.ndarr
 
 
 def training_sets(train: MnistSplit, val: MnistSplit, p: ReaderParams, composer: ComposerParams,
-                  knobs: SegmentationParams, seed: int) -> tuple[MnistSplit, MnistSplit]:
+                  knobs: SegmentationParams, seed: int, processes: int = 1
+                  ) -> tuple[MnistSplit, MnistSplit]:
     """The reader's training set (MNIST training digits as they are + composed crops + junk) and
-    its validation set (the same recipe on validation digits, in proportion)."""
+    its validation set (the same recipe on validation digits, in proportion); ``processes``:
+    see :func:`examples`."""
     def make(split: MnistSplit, share: float, purpose: str) -> MnistSplit:
         rng = np.random.default_rng([seed, sum(map(ord, purpose))])
         crops, classes = examples(split.images.numpy(), split.labels.numpy(),
                                   max(1, round(p.singles * share)), max(1, round(p.junk * share)),
                                   composer, knobs, rng, round(p.pens * share), p.pen_width,
-                                  round(p.signs * share))
+                                  round(p.signs * share), processes)
         return MnistSplit(torch.cat([split.images, torch.from_numpy(crops)]),
                           torch.cat([split.labels, torch.from_numpy(classes)]))
     return make(train, 1.0, "reader/train"), make(val, len(val) / len(train), "reader/val")
@@ -151,8 +260,9 @@ def training_sets(train: MnistSplit, val: MnistSplit, p: ReaderParams, composer:
 
 def train_reader(p: ReaderParams, composer: ComposerParams, knobs: SegmentationParams,
                  train: MnistSplit, val: MnistSplit, seed: int, device: torch.device, live=None):
-    """(the trained reader, its fit result, (train, val) sets it used)."""
-    sets = training_sets(train, val, p, composer, knobs, seed)
+    """(the trained reader, its fit result, (train, val) sets it used). The sets are cut out in
+    as many processes as torch has threads: torch idles while they are composed."""
+    sets = training_sets(train, val, p, composer, knobs, seed, torch.get_num_threads())
     model, result = train_classifier(p, seed, *sets, device, live=live, name="digit_reader")
     return model, result, sets
 
