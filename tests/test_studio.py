@@ -141,6 +141,14 @@ def test_tile_checks_refuse_bad_files_and_name_the_missing_stage(studio, tmp_pat
     assert any("defect_eval" in m for m in studio.missing())
 
 
+def test_a_tile_folder_that_is_not_there_stops_the_studio_with_its_name(tmp_path, monkeypatch):
+    pytest.importorskip("gradio")
+    from vaelab.studio import app
+    monkeypatch.setattr(app, "build_app", lambda studio: pytest.fail("served without tiles"))
+    with pytest.raises(SystemExit, match=r"--tiles .*camera: no such folder"):
+        app.main(["--models", str(tmp_path), "--tiles", str(tmp_path / "camera")])
+
+
 # --------------------------------------------------------------------------------------------
 # The page, in a real browser
 # --------------------------------------------------------------------------------------------

@@ -160,6 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", type=Path,
                         help="which autoencoders to offer and the variations model come from "
                         "here (default: the clone's params.yaml, not one in the current folder)")
+    parser.add_argument("--tiles", type=Path, metavar="DIR",
+                        help="check tiles with the detector in DIR, as `vaelab fit-tiles --out DIR` "
+                        "wrote it (default: the one in --models)")
     parser.add_argument("--port", type=int, default=7860, help="on 127.0.0.1 (default 7860)")
     args = parser.parse_args(argv)
     args.models, args.data = map(here_or_clone, (args.models, args.data))
@@ -169,7 +172,10 @@ def main(argv: list[str] | None = None) -> None:
         params = load_params(args.params)
     except ParamsError as err:
         sys.exit(f"vaelab studio: error: {err}")
-    studio = h.Studio.from_params(params, args.models, args.data)
+    if args.tiles is not None and not args.tiles.is_dir():
+        sys.exit(f"vaelab studio: error: --tiles {args.tiles}: no such folder (give the --out "
+                 "folder of `vaelab fit-tiles`)")
+    studio = h.Studio.from_params(params, args.models, args.data, args.tiles)
     h.warm_up(studio)
     app = build_app(studio).queue(default_concurrency_limit=1)
     # quiet: Gradio's own start-up lines end in "to create a public link, set share=True" —
@@ -178,7 +184,8 @@ def main(argv: list[str] | None = None) -> None:
                prevent_thread_lock=True, theme=gr.themes.Default(**LOCAL_THEME),
                css=GALLERY_CSS, show_error=False)
     print(f"vaelab studio: serving on {app.local_url} (this machine only; Ctrl-C stops it), "
-          f"models from {args.models.resolve()}", flush=True)
+          f"models from {args.models.resolve()}"
+          + (f", tile detector from {args.tiles.resolve()}" if args.tiles else ""), flush=True)
     app.block_thread()
 
 

@@ -54,30 +54,39 @@ class Studio:
     defects: Path               # prepared magnetic tiles
     family: tuple[str, ...]     # the autoencoders to inspect (params: trained on every digit)
     variation_model: str        # the conditional VAE of the variations (params: sampling.model)
+    tile_models: Path | None = None   # the tile detector's own folder (`vaelab fit-tiles --out`);
+                                      # None: ``models``
     _cache: dict = field(default_factory=dict)
 
     @classmethod
-    def from_params(cls, params: Params, models: Path, prepared: Path) -> "Studio":
+    def from_params(cls, params: Params, models: Path, prepared: Path,
+                    tile_models: Path | None = None) -> "Studio":
         return cls(models, prepared / "mnist", prepared / "defects", tuple(params.family()),
-                   params.sampling.model)
+                   params.sampling.model, tile_models)
 
-    def _need(self, stem: str, stage: str) -> Path:
-        path = self.models / stem
+    def _need(self, stem: str, stage: str, tiles: bool = False) -> Path:
+        """``stem`` in the models folder (``tiles``: the tile detector's), or a message naming
+        what makes it."""
+        path = (self.tile_models if tiles and self.tile_models else self.models) / stem
         files = [path] if path.suffix else [path.with_suffix(".safetensors"), path.with_suffix(".json")]
         if not all(f.exists() for f in files):
+            if tiles and self.tile_models:
+                raise StudioMessage(f"{path} is missing: give a folder `vaelab fit-tiles --out` "
+                                    "wrote")
             raise StudioMessage(f"{path} is missing: run `dvc repro {stage}` first")
         return path
 
     def missing(self) -> list[str]:
         """What each tab lacks, as messages naming the `dvc repro` target to run."""
         autoencoders = dict.fromkeys((*self.family, self.variation_model))   # each once, in order
-        needs = [("digit_reader", "train_digit_reader"), ("number_reader.json", "read_numbers"),
-                 *[(name, f"train_autoencoder@{name}") for name in autoencoders],
-                 ("detailvae", "train_detailvae"), ("defect_detector", "defect_eval")]
+        needs = [("digit_reader", "train_digit_reader", False),
+                 ("number_reader.json", "read_numbers", False),
+                 *[(name, f"train_autoencoder@{name}", False) for name in autoencoders],
+                 ("detailvae", "train_detailvae", True), ("defect_detector", "defect_eval", True)]
         out = []
-        for stem, stage in needs:
+        for stem, stage, tiles in needs:
             try:
-                self._need(stem, stage)
+                self._need(stem, stage, tiles)
             except StudioMessage as err:
                 out.append(str(err))
         if not (self.data / "test.safetensors").exists():
@@ -102,9 +111,9 @@ class Studio:
 
     def detector(self) -> DefectDetector:
         if "detector" not in self._cache:
-            vae = load_detailvae(self._need("detailvae", "train_detailvae"))
-            self._need("defect_detector", "defect_eval")
-            self._cache["detector"] = DefectDetector.load(self.models / "defect_detector", vae)
+            vae = load_detailvae(self._need("detailvae", "train_detailvae", tiles=True))
+            self._cache["detector"] = DefectDetector.load(
+                self._need("defect_detector", "defect_eval", tiles=True), vae)
         return self._cache["detector"]
 
     def defect_test_set(self):
