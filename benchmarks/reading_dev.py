@@ -10,6 +10,7 @@
     python benchmarks/reading_dev.py lean
     python benchmarks/reading_dev.py cost   [--channels 32 64 128 --hidden 256]
     python benchmarks/reading_dev.py vae    [--count 10000]
+    python benchmarks/reading_dev.py compose
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
                                             [--channels 32 64 128 --hidden 256 --stroke 0.4]
@@ -59,6 +60,10 @@ a forward pass costs the same whatever they are), on one torch thread; CPU times
 digits scored by cond_resvae's ELBO under each label (posterior mean decoded, the KL under the
 label's fitted prior), its softmax added to the reader's log-probabilities with weight λ: the
 error for each λ, and the crops put right and spoiled.
+``compose``: the reader's training and validation sets composed as train_digit_reader composes
+them (training and validation digits, never test ones), in one process and cut out in as many
+worker processes as torch has threads: the seconds of each, and whether both gave the same bits
+(sha256 of images and labels).
 Needs ``dvc repro read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
 
@@ -66,6 +71,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import itertools
 import math
 import shutil
@@ -475,10 +481,30 @@ def weight_averages(decays: list[float]):
         torch.optim.lr_scheduler.OneCycleLR = schedule
 
 
+def composing(train: MnistSplit, val: MnistSplit, params) -> str:
+    """The reader's sets composed in one process and in torch's thread count of processes:
+    seconds, and whether the bits are the same."""
+    r = params.insight.read_numbers
+    lines, digests = [], set()
+    for processes in dict.fromkeys((1, torch.get_num_threads())):
+        started = time.perf_counter()
+        sets = training_sets(train, val, params.insight.reader, r.composer, r.segmentation,
+                             params.seed, processes)
+        seconds = time.perf_counter() - started
+        digest = hashlib.sha256()
+        for split in sets:
+            digest.update(split.images.numpy().tobytes())
+            digest.update(split.labels.numpy().tobytes())
+        digests.add(digest.hexdigest())
+        lines.append(f"{processes} process(es): {seconds:.1f} s, {len(sets[0])} + {len(sets[1])} "
+                     f"images, sha256 {digest.hexdigest()[:16]}")
+    return "\n".join(lines + [f"the same bits: {'yes' if len(digests) == 1 else 'NO'}"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("crops", "ink", "strokes", "pens", "train", "tuning",
-                                         "cost", "slant", "lean", "vae"))
+                                         "cost", "slant", "lean", "vae", "compose"))
     parser.add_argument("--limits", type=float, nargs="+", default=[9, 0, 0.15, 0.25, 0.35],
                         help="slant: the slant_limit values to read with")
     parser.add_argument("--count", type=int, default=10_000)
@@ -524,6 +550,8 @@ def main() -> None:
         vae = load_checkpoint(Path(MODELS) / "cond_resvae", "cpu", stage="train_cond_resvae")
         print(vae_opinion(load_digit_reader(MODELS), vae.eval(), val, r.composer,
                           knobs.contrast_quantile, args.count, params.seed))
+    elif args.what == "compose":
+        print(composing(load_split(DATA, "train"), val, params))
     elif args.what == "strokes":
         print(stroke_errors(load_digit_reader(MODELS), val, r.composer, knobs.contrast_quantile,
                             params.seed))
