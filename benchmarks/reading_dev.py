@@ -62,7 +62,7 @@ label's fitted prior), its softmax added to the reader's log-probabilities with 
 error for each λ, and the crops put right and spoiled.
 ``compose``: the reader's training and validation sets composed as train_digit_reader composes
 them (training and validation digits, never test ones), in one process and cut out in as many
-worker processes as torch has threads: the seconds of each, and whether both gave the same bits
+worker processes as torch has threads (two at least): the seconds of each, and whether both gave the same bits
 (sha256 of images and labels).
 Needs ``dvc repro read_numbers`` first (models/digit_reader, models/number_reader.json).
 """
@@ -482,11 +482,11 @@ def weight_averages(decays: list[float]):
 
 
 def composing(train: MnistSplit, val: MnistSplit, params) -> str:
-    """The reader's sets composed in one process and in torch's thread count of processes:
-    seconds, and whether the bits are the same."""
+    """The reader's sets composed in one process and in torch's thread count of processes (two
+    at least): seconds, and whether the bits are the same."""
     r = params.insight.read_numbers
     lines, digests = [], set()
-    for processes in dict.fromkeys((1, torch.get_num_threads())):
+    for processes in (1, max(2, torch.get_num_threads())):   # two at least: a comparison
         started = time.perf_counter()
         sets = training_sets(train, val, params.insight.reader, r.composer, r.segmentation,
                              params.seed, processes)

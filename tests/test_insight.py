@@ -2814,6 +2814,24 @@ def test_reader_examples_cut_in_worker_processes_are_the_same_bits():
     assert here.random() == there.random()
 
 
+def test_reader_examples_raise_only_where_the_one_process_run_raises():
+    from vaelab.insight.reader_training import examples
+    images, labels = fake_pool()
+    images[5] = 0                       # a blank digit: composing it is an error
+    outcomes = {}
+    for processes in (1, 2):            # two processes compose hundreds of digits ahead
+        for seed in range(6):
+            try:
+                crops, _ = examples(images, labels, 10, 0, COMPOSER, KNOBS,
+                                    np.random.default_rng(seed), processes=processes)
+                outcomes.setdefault(seed, []).append(crops.tobytes())
+            except ValueError as err:
+                outcomes.setdefault(seed, []).append(str(err))
+    assert all(one == two for one, two in outcomes.values())
+    kinds = {isinstance(one, str) for one, _ in outcomes.values()}
+    assert kinds == {True, False}       # some runs draw the blank digit, some never do
+
+
 def test_reader_examples_refuse_digits_that_never_segment_as_one_piece():
     from vaelab.insight.reader_training import examples
     images, labels = fake_pool()

@@ -22,18 +22,15 @@ composed from test digits).
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 import torch
 
 from vaelab.insight.compose import compose_number
+from vaelab.insight.cutting import CUT_AHEAD, CUT_CHUNK, Crop, Cutting, crop
 from vaelab.insight.digits.common import Piece
-from vaelab.insight.digits.crop import cut_to_ink, mnist_crop, pen_redrawn, stroke_width
+from vaelab.insight.digits.crop import pen_redrawn, stroke_width
 from vaelab.insight.digits.ink import ink_image
 from vaelab.insight.digits.pieces import segment
 from vaelab.insight.params import ComposerParams, ReaderParams, SegmentationParams
@@ -55,92 +52,13 @@ PEN_BOLDEST = 4.5
 _ANY_LABEL = np.zeros(1, np.int64)   # a sign's "digit" for the composer (its class is SIGN)
 
 
-CUT_CHUNK = 32          # composed pictures per task sent to a cutting process
-CUT_AHEAD = 8           # chunks composed ahead per cutting process while the digits are drawn
-
-
-def _crop(ink: np.ndarray, knobs: SegmentationParams) -> np.ndarray:
-    return mnist_crop(ink, knobs.normalise_stroke, knobs.contrast_quantile)
-
-
 def _single_piece(images, labels, composer, knobs, rng) -> tuple[Piece, int] | None:
     number = compose_number(images, labels, 1, "apart", composer, rng)
     pieces, _ = segment(ink_image(number.image)[0], knobs, None)
     return (pieces[0], int(number.text)) if len(pieces) == 1 else None
 
 
-def _whole_ink(image: np.ndarray) -> np.ndarray:
-    return cut_to_ink(ink_image(image)[0], 0.1)
-
-
-def _cut(picture: np.ndarray, whole: bool, knobs: SegmentationParams) -> np.ndarray | None:
-    """A composed picture cropped as the reader sees a piece: its one digit as the segmentation
-    cuts it out (None when it comes out in no piece or in several), or, ``whole``, all its ink
-    as one piece (two digits left as one)."""
-    if whole:
-        return _crop(_whole_ink(picture), knobs)
-    pieces, _ = segment(ink_image(picture)[0], knobs, None)
-    return _crop(pieces[0].ink, knobs) if len(pieces) == 1 else None
-
-
-def _cut_chunk(chunk: list[tuple[np.ndarray, bool]], knobs: SegmentationParams) -> list:
-    return [_cut(picture, whole, knobs) for picture, whole in chunk]
-
-
-def _quiet_worker() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the caller stops the workers on Ctrl-C
-
-
-Crop = Callable[[], "np.ndarray | None"]   # a submitted picture's crop, when it is wanted
-
-
-class _Cutting:
-    """Composed pictures cut out and cropped (:func:`_cut`) in ``processes`` spawned worker
-    processes, ``CUT_CHUNK`` at a time (1: here, at once). Composing draws from one random
-    stream, so it stays in this process, in order; segmenting and cropping are pure — the
-    costly two thirds of making a crop — so the crops are the same bits in any process."""
-
-    def __init__(self, knobs: SegmentationParams, processes: int) -> None:
-        self._knobs = knobs
-        self.processes = processes
-        self._executor = (ProcessPoolExecutor(processes, initializer=_quiet_worker,
-                                              mp_context=multiprocessing.get_context("spawn"))
-                          if processes > 1 else None)
-        self._chunk: list[tuple[np.ndarray, bool]] = []
-        self._sent: list[Future | None] = [None]    # the filling chunk's future, once sent
-
-    def submit(self, picture: np.ndarray, whole: bool = False) -> Crop:
-        if self._executor is None:
-            crop = _cut(picture, whole, self._knobs)
-            return lambda: crop
-        index, sent = len(self._chunk), self._sent
-        self._chunk.append((picture, whole))
-        if len(self._chunk) == CUT_CHUNK:
-            self._send()
-
-        def result() -> np.ndarray | None:
-            if sent[0] is None:    # its chunk still filling (the only one unsent): send it now
-                self._send()
-            return sent[0].result()[index]
-        return result
-
-    def _send(self) -> None:
-        self._sent[0] = self._executor.submit(_cut_chunk, self._chunk, self._knobs)
-        self._chunk, self._sent = [], [None]
-
-    def discard(self) -> None:
-        """Forget the pictures not yet sent (composed ahead and not needed)."""
-        self._chunk, self._sent = [], [None]
-
-    def __enter__(self) -> _Cutting:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(cancel_futures=True)
-
-
-def _singles(images, labels, count: int, composer: ComposerParams, cutting: _Cutting,
+def _singles(images, labels, count: int, composer: ComposerParams, cutting: Cutting,
              rng: np.random.Generator) -> tuple[list[np.ndarray], list[int]]:
     """``count`` composed one-digit pictures that segment as one piece, cropped, with their
     labels; the pictures that do not are drawn again, up to ``4 × count + 100`` in all.
@@ -151,19 +69,31 @@ def _singles(images, labels, count: int, composer: ComposerParams, cutting: _Cut
     classes: list[int] = []
     limit, composed = 4 * count + 100, 0
     ahead = CUT_CHUNK * CUT_AHEAD * cutting.processes if cutting.processes > 1 else 1
-    pending: deque[tuple[Crop, int, dict]] = deque()
+    # (crop, digit, the stream's state after it), or the error composing it raised
+    pending: deque[tuple[Crop, int, dict] | Exception] = deque()
+    failed = False
     after_last_used = rng.bit_generator.state
     while len(crops) < count:
-        while composed < limit and len(pending) < ahead:
-            number = compose_number(images, labels, 1, "apart", composer, rng)
+        while not failed and composed < limit and len(pending) < ahead:
+            try:
+                number = compose_number(images, labels, 1, "apart", composer, rng)
+            except Exception as err:   # raised only if the one-process loop would get there
+                if not pending:
+                    raise
+                pending.append(err)
+                failed = True
+                break
             composed += 1
             pending.append((cutting.submit(number.image), int(number.text),
                             rng.bit_generator.state))
         if not pending:
             raise ValueError(f"only {len(crops)} of {count} composed digits segmented as one "
                              "piece: check insight.read_numbers.segmentation")
-        crop, digit, after_last_used = pending.popleft()
-        found = crop()
+        entry = pending.popleft()
+        if isinstance(entry, Exception):
+            raise entry
+        wanted, digit, after_last_used = entry
+        found = wanted()
         if found is not None:
             crops.append(found)
             classes.append(digit)
@@ -185,8 +115,8 @@ def examples(images: np.ndarray, labels: np.ndarray, singles: int, junk: int,
     way, labelled :data:`SIGN` (one that comes out in two pieces is skipped, not replaced):
     uint8 (N, 28, 28) and int64 (N,). With no pens or signs, nothing is drawn for them from
     ``rng``. ``processes`` > 1 cuts the composed pictures out in that many worker processes
-    (:class:`_Cutting`): the same bits, sooner."""
-    with _Cutting(knobs, processes) as cutting:
+    (:class:`~vaelab.insight.cutting.Cutting`): the same bits, sooner."""
+    with Cutting(knobs, processes) as cutting:
         crops, classes = _singles(images, labels, singles, composer, cutting, rng)
         later: list[tuple[Crop, int]] = []     # (crop, class); a crop of None is skipped
         for k in range(junk):
@@ -196,8 +126,8 @@ def examples(images: np.ndarray, labels: np.ndarray, singles: int, junk: int,
                 pair = compose_number(images, labels, 2, subset, composer, rng)
                 later.append((cutting.submit(pair.image, whole=True), JUNK))
             else:
-                fragment = _crop(part, knobs)
-                later.append((lambda crop=fragment: crop, JUNK))
+                fragment = crop(part, knobs)
+                later.append((lambda cropped=fragment: cropped, JUNK))
         drawn = 0
         while drawn < pens:
             source = int(rng.integers(len(images)))
@@ -212,8 +142,8 @@ def examples(images: np.ndarray, labels: np.ndarray, singles: int, junk: int,
         for sign in drawn_signs(signs, rng):
             number = compose_number(sign[None], _ANY_LABEL, 1, "apart", composer, rng)
             later.append((cutting.submit(number.image), SIGN))
-        for crop, kind in later:
-            found = crop()
+        for wanted, kind in later:
+            found = wanted()
             if found is not None:
                 crops.append(found)
                 classes.append(kind)
