@@ -205,7 +205,8 @@ def _run(args: argparse.Namespace) -> int:
                   f"{fitted.detector.image_thresholds[method]:.4g}); {len(fitted.skipped)} "
                   f"skipped (fit_tiles.json says why); the detector in {args.models} flagged "
                   f"{fitted.shipped_flagged:.0%} of those {len(fitted.val_files)} defect-free "
-                  f"tiles → {args.out} (use: vaelab --models {args.out} tiles …)", file=sys.stderr)
+                  f"tiles → {args.out} (use: vaelab --models {args.out} tiles …, or the studio's "
+                  f"tile tab: python -m vaelab.studio.app --tiles {args.out})", file=sys.stderr)
             if len(fitted.train_files) < FEW_TILES:
                 print(f"vaelab fit-tiles: note: fewer than {FEW_TILES} tiles fitted it; on the "
                       "dataset 60 tiles caught a quarter of the defective tiles, 150 about half, "
