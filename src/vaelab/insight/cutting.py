@@ -38,14 +38,21 @@ def whole_ink(image: np.ndarray) -> np.ndarray:
     return cut_to_ink(ink_image(image)[0], 0.1)
 
 
+def one_piece(picture: np.ndarray, knobs: SegmentationParams) -> np.ndarray | None:
+    """The ink of a composed picture's one digit as the segmentation cuts it out (no reader:
+    wide pieces cut evenly); None when it comes out in no piece or in several."""
+    pieces, _ = segment(ink_image(picture)[0], knobs, None)
+    return pieces[0].ink if len(pieces) == 1 else None
+
+
 def cut(picture: np.ndarray, whole: bool, knobs: SegmentationParams) -> np.ndarray | None:
-    """A composed picture cropped as the reader sees a piece: its one digit as the segmentation
-    cuts it out (None when it comes out in no piece or in several), or, ``whole``, all its ink
-    as one piece (two digits left as one)."""
+    """A composed picture cropped as the reader sees a piece: its one digit (:func:`one_piece`;
+    None when there is not one), or, ``whole``, all its ink as one piece (two digits left as
+    one)."""
     if whole:
         return crop(whole_ink(picture), knobs)
-    pieces, _ = segment(ink_image(picture)[0], knobs, None)
-    return crop(pieces[0].ink, knobs) if len(pieces) == 1 else None
+    ink = one_piece(picture, knobs)
+    return None if ink is None else crop(ink, knobs)
 
 
 def _cut_chunk(chunk: list[tuple[np.ndarray, bool]], knobs: SegmentationParams) -> list:
@@ -102,4 +109,4 @@ class Cutting:
             self._executor.shutdown(cancel_futures=True)
 
 
-__all__ = ["CUT_AHEAD", "CUT_CHUNK", "Crop", "Cutting", "crop", "cut", "whole_ink"]
+__all__ = ["CUT_AHEAD", "CUT_CHUNK", "Crop", "Cutting", "crop", "cut", "one_piece", "whole_ink"]

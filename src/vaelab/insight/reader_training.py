@@ -28,11 +28,8 @@ import numpy as np
 import torch
 
 from vaelab.insight.compose import compose_number
-from vaelab.insight.cutting import CUT_AHEAD, CUT_CHUNK, Crop, Cutting, crop
-from vaelab.insight.digits.common import Piece
+from vaelab.insight.cutting import CUT_AHEAD, CUT_CHUNK, Crop, Cutting, crop, one_piece
 from vaelab.insight.digits.crop import pen_redrawn, stroke_width
-from vaelab.insight.digits.ink import ink_image
-from vaelab.insight.digits.pieces import segment
 from vaelab.insight.params import ComposerParams, ReaderParams, SegmentationParams
 from vaelab.insight.signs import drawn_signs
 from vaelab.mnist.classify import (
@@ -50,12 +47,6 @@ FRAGMENT_MIN_ASPECT = 0.6   # only pieces at least this wide (× height) are cut
 # with a pen: its loops are often filled, and the skeleton of a filled 8 is a squiggle.
 PEN_BOLDEST = 4.5
 _ANY_LABEL = np.zeros(1, np.int64)   # a sign's "digit" for the composer (its class is SIGN)
-
-
-def _single_piece(images, labels, composer, knobs, rng) -> tuple[Piece, int] | None:
-    number = compose_number(images, labels, 1, "apart", composer, rng)
-    pieces, _ = segment(ink_image(number.image)[0], knobs, None)
-    return (pieces[0], int(number.text)) if len(pieces) == 1 else None
 
 
 def _singles(images, labels, count: int, composer: ComposerParams, cutting: Cutting,
@@ -157,10 +148,9 @@ def _fragment(images, labels, composer, knobs, rng, tries: int = 10) -> np.ndarr
     """A part of one digit, as a wrong cut leaves it; None when no drawn digit was wide enough
     (a 1 cut lengthwise is still a 1)."""
     for _ in range(tries):
-        found = _single_piece(images, labels, composer, knobs, rng)
-        if found is None:
+        ink = one_piece(compose_number(images, labels, 1, "apart", composer, rng).image, knobs)
+        if ink is None:
             continue
-        ink = found[0].ink
         h, w = ink.shape
         if w < FRAGMENT_MIN_ASPECT * h:
             continue
