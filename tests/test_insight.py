@@ -2,12 +2,13 @@
 MNIST crops, the composer, Grad-CAM and the faithfulness scores, variations."""
 
 import dataclasses
+import gzip
 
 import numpy as np
 import pytest
 import torch
 from scipy import ndimage
-from skimage.draw import polygon, rectangle
+from skimage.draw import ellipse, polygon, rectangle
 from skimage.filters import threshold_otsu
 from skimage.measure import label as label_areas
 from skimage.measure import regionprops
@@ -21,10 +22,12 @@ from vaelab.insight.compose import (
     ComposedNumber,
     compose_benchmark,
     compose_number,
+    scaled_ink,
     slanted,
 )
 from vaelab.insight.digits import number as number_module
 from vaelab.insight.digits import slant as slant_module
+from vaelab.insight.digits.blots import _blots
 from vaelab.insight.digits.boxes import _boxes, _cells
 from vaelab.insight.digits.common import (
     Box,
@@ -37,6 +40,7 @@ from vaelab.insight.digits.crop import (
     MNIST_CENTRE,
     _centre_of_mass,
     _shifted,
+    change_stroke,
     cut_to_ink,
     ink_box,
     mnist_crop,
@@ -2431,11 +2435,86 @@ def test_a_photo_with_light_grain_is_read_as_it_is():
     assert kept is canvas and note is None
 
 
-def test_a_solid_blob_is_flagged():
+def test_a_solid_piece_with_a_hole_is_read_but_flagged():
+    """Filled, about as wide as tall, but with a hole (no blot, below): read, and said."""
     canvas = np.zeros((200, 200), np.float32)
     canvas[40:160, 50:150] = 1.0
+    canvas[90:104, 93:107] = 0.0                # a hole of 1.6 % of its pixels
     reading = read_number(canvas, constant_classify, KNOBS)
-    assert any("blob" in n for n in reading.notes)
+    assert reading.digits and any("solid blob" in n for n in reading.notes)
+
+
+def blot(canvas: np.ndarray, shape: str, top: int, left: int, height: int, width: int) -> None:
+    """A filled ``shape`` ("disk": an ellipse in that box, else a box) in ``canvas``."""
+    if shape == "disk":
+        rr, cc = ellipse(top + height / 2, left + width / 2, height / 2, width / 2,
+                         shape=canvas.shape)
+        canvas[rr, cc] = 1.0
+    else:
+        bar(canvas, top, left, height, width)
+
+
+@pytest.mark.parametrize("shape, height, width", [
+    ("disk", 140, 140), ("disk", 12, 12), ("disk", 60, 100), ("box", 120, 120),
+    ("box", 40, 260), ("box", 140, 100)],
+    ids=["a disk", "a small disk", "a flat ellipse", "a square", "a broad bar",
+         "an upright box"])
+def test_a_solid_blot_is_removed_and_said(shape, height, width):
+    """A blot (an ink spill, a filled disk or box) was read as digits, surely: a disk as a 0 at
+    1.0, a square as 11, a broad bar as 1111111."""
+    canvas = np.zeros((200, 300), np.float32)
+    blot(canvas, shape, 100 - height // 2, 150 - width // 2, height, width)
+    for picture in (canvas, np.round((1.0 - canvas) * 255).astype(np.uint8)):
+        reading = read_number(picture, constant_classify, KNOBS)
+        assert reading.text == "", shape
+        assert any("1 solid blot(s) removed" in n for n in reading.notes), reading.notes
+        assert any("no ink found besides the blot" in n for n in reading.notes)
+
+
+def test_digits_beside_blots_are_read_as_without_them():
+    """A blot taller than the digits, and one as tall as they are (a bullet), go; the digits
+    stay as they were — a bold 0 with a small hole and a bold 1 too."""
+    alone = np.zeros((120, 420), np.float32)
+    ring(alone, 40, 120)
+    bar(alone, 40, 170, 40, 6)
+    ring(alone, 40, 200)
+    bar(alone, 40, 250, 40, 16)                 # a bold 1: as thick as its width
+    rr, cc = ellipse(60, 300, 20, 16)           # a bold 0: its hole 4 × 3 px
+    alone[rr, cc] = 1.0
+    alone[58:62, 299:302] = 0.0
+    spans = [(120, 148), (170, 176), (200, 228), (250, 266), (284, 317)]
+    assert_spans(segment(alone, KNOBS)[0], spans)
+    canvas = alone.copy()
+    blot(canvas, "disk", 10, 5, 100, 100)       # taller than the digits
+    blot(canvas, "disk", 44, 360, 34, 34)       # a bullet after them
+    pieces, notes = segment(canvas, KNOBS)
+    assert_spans(pieces, spans)
+    assert "2 solid blot(s) removed (ink as thick as it is tall: no digit)" in notes
+
+
+def test_a_filled_bowl_under_its_broken_off_stem_is_no_blot():
+    """A bold 6 whose bowl filled in and whose thin stroke broke off above it: two pieces, one
+    over the other — one digit, the bowl kept (found in the reader's training crops)."""
+    canvas = np.zeros((100, 160), np.float32)
+    bar(canvas, 20, 34, 30, 5)                  # the stem, 30 px
+    blot(canvas, "disk", 52, 26, 26, 26)        # the bowl, 26 px: ¾ of the stem and more
+    ring(canvas, 45, 90, height=32, width=24)   # a 0 no taller than the stem
+    pieces, notes = segment(canvas, KNOBS)
+    assert [(q.box.top, q.box.bottom) for q in pieces][0] == (20, 78), boxes_of(pieces)
+    assert not any("blot" in n for n in notes), notes
+
+
+def test_mnist_digits_bold_or_shrunk_are_no_blots(mnist_dir):
+    """Training digits as they are and as the benchmark composer draws its boldest (shrunk to
+    0.85, strokes 1 px wider; BLOT_THICKNESS's comment has the margins)."""
+    with gzip.open(mnist_dir / "train-images-idx3-ubyte.gz") as f:
+        digits = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)[:3000]
+    for image in digits:
+        for ink in (image / 255.0, change_stroke(scaled_ink(image, 0.85), +1)):
+            ink = np.pad(ink, 4)
+            binary = ink > threshold_otsu(ink)
+            labels = label_areas(binary, connectivity=2)
+            assert _blots(labels, _regions(labels))[1] == 0
 
 
 def test_rgba_canvas_with_dark_strokes_on_transparent_paper():

@@ -29,9 +29,9 @@ from vaelab.insight.digits.noise import smoothed
 from vaelab.insight.digits.perspective import squared_sheet
 from vaelab.insight.digits.pieces import (
     _components,
+    _found,
     _read_pieces,
     _segment_strokes,
-    _strokes,
     remembering_parts,
     segmented,
 )
@@ -193,7 +193,7 @@ def _prepared(ink: np.ndarray, sheet: np.ndarray | None, shape: tuple[int, int],
               squared: ProjectiveTransform | None = None) -> _Prepared | NumberReading:
     """The steps no knob changes, on the working image ``ink`` (``sheet``: the sheet's mask in
     it; ``squared``: the map from ``ink``, a sheet made square, back to the working image of
-    ``shape``): levelled, ruled lines and boxes removed, components found; a reading of no
+    ``shape``): levelled, ruled lines, boxes and blots removed, components found; a reading of no
     digits where no ink is left."""
     ink, straightened, outside = _level(ink, None if sheet is None else ~sheet)
     maps = [m for m in (straightened, squared) if m is not None]
@@ -203,10 +203,9 @@ def _prepared(ink: np.ndarray, sheet: np.ndarray | None, shape: tuple[int, int],
     levelled += [] if straightened is None else [
         "{} slanted by {:.1f}° made straight (boxes given in the picture as it was)".format(
             *_slant(straightened))]
-    strokes = _strokes(ink, outside)
+    strokes, labels, regions = _found(ink, outside)   # components found once for every use
     if strokes.threshold is None:
         return NumberReading("", [], levelled + strokes.notes)
-    labels, regions = _components(strokes.ink, strokes.threshold)   # found once for every use
     return _Prepared(ink, outside, shape, maps, scale, levelled, strokes.ink, strokes.threshold,
                      strokes.notes, strokes.cells, strokes.underlined, labels, regions)
 
@@ -450,8 +449,8 @@ def text_lines(ink: np.ndarray, p: SegmentationParams) -> list[int]:
     digits of one line overlap in rows, a tilted line's digits chain together, and the pieces of
     one broken digit lie closer. (Whether the lines read better apart is
     :func:`read_number`'s choice.)"""
-    ink, threshold, *_ = _strokes(ink)
-    return [] if threshold is None else _line_cuts(_components(ink, threshold)[1], p)
+    strokes, _, regions = _found(ink)
+    return [] if strokes.threshold is None else _line_cuts(regions, p)
 
 
 def _line_cuts(regions: list, p: SegmentationParams) -> list[int]:

@@ -20,6 +20,7 @@ from skimage.filters import threshold_otsu
 from skimage.measure import label
 from skimage.morphology import disk
 
+from vaelab.insight.digits.blots import _blots
 from vaelab.insight.digits.boxes import _boxes
 from vaelab.insight.digits.combs import _combs
 from vaelab.insight.digits.common import (
@@ -92,11 +93,11 @@ def segmented(ink: np.ndarray, p: SegmentationParams, classify: Classify | None 
     """:func:`segment`'s digits and notes, the inked pixels it segmented (ruled lines, boxes
     and frames removed; None where it found no ink): what lies between the digits, and whether
     a line drawn under them was removed."""
-    strokes = _strokes(ink, outside)
+    strokes, labels, regions = _found(ink, outside)
     ink, threshold = strokes.ink, strokes.threshold
     if threshold is None:
         return Segmented([], strokes.notes, None, False)
-    pieces, notes = _segment_strokes(ink, threshold, *_components(ink, threshold), strokes.notes,
+    pieces, notes = _segment_strokes(ink, threshold, labels, regions, strokes.notes,
                                      p, classify, strokes.cells)
     return Segmented(pieces, notes, ink > threshold, strokes.underlined)
 
@@ -200,7 +201,7 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
 
 
 def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
-    """The ink without a form's combs, ruled lines, boxes, a line drawn under the digits and
+    """The ink without a form's combs, ruled lines, boxes, a line drawn under the digits,
     frames — digits made of dots blurred into strokes first
     (:func:`~vaelab.insight.digits.dots._joined_dots`) —, and what was removed (:class:`Strokes`).
     ``outside``: see :func:`_ruled_lines`."""
@@ -285,6 +286,27 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
             return Strokes(ink, None, notes + ["no ink found besides the frame"], cells,
                            underlined)
     return Strokes(ink, threshold, notes, cells, underlined)
+
+
+def _found(ink: np.ndarray, outside: np.ndarray | None = None
+           ) -> tuple[Strokes, np.ndarray | None, list[Region]]:
+    """(:func:`_strokes`, then the labels and regions of what it leaves, :func:`_components`),
+    solid blots removed (:func:`~vaelab.insight.digits.blots._blots`: a spill, a filled disk,
+    a broad bar would be read as some digit, surely); labels None where no ink is left."""
+    strokes = _strokes(ink, outside)
+    if strokes.threshold is None:
+        return strokes, None, []
+    labels, regions = _components(strokes.ink, strokes.threshold)
+    blots, count = _blots(labels, regions)
+    if not count:
+        return strokes, labels, regions
+    notes = strokes.notes + [f"{count} solid blot(s) removed (ink as thick as it is tall: "
+                             "no digit)"]
+    ink, threshold = _cleared(strokes.ink, blots)
+    if threshold is None:
+        return strokes._replace(ink=ink, threshold=None,
+                                notes=notes + ["no ink found besides the blot(s)"]), None, []
+    return strokes._replace(ink=ink, threshold=threshold, notes=notes), *_components(ink, threshold)
 
 
 def _cleared(ink: np.ndarray, printed: np.ndarray) -> tuple[np.ndarray, float | None]:

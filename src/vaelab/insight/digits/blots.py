@@ -1,0 +1,99 @@
+"""A solid blot — an ink spill, a filled disk or square, a broad bar (:func:`_blots`): ink as
+thick as it is tall, which no digit's strokes are, removed. Left in, the reader reads it as some
+digit and, having never seen one, often surely (a filled disk as a 0 at 1.0, a square as 11, a
+bar as 1111111).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from vaelab.insight.digits.common import MIN_DIGIT_PX, Region
+
+# A piece whose thickest point (twice its distance-transform peak) spans this × its own height
+# is a blot (a disk, a square, a broad bar: 1.0 and over), and so is one this × its width when
+# that is BLOT_ASPECT × its height at least (a filled upright box or ellipse; a narrower one is a
+# bold 1). MNIST's whole digits: 0.67 of their height at most; shrunk to 0.85 and strokes made
+# 1 px wider, as the benchmark composer does, 0.84 (20 000 training digits each, 2026-12-07),
+# but single pieces go higher: 2 in 15 000 so made, a flat 5 at 0.91 and a flat bold 0 whose
+# hole closed, a filled ellipse (1.0, taken: as a blot would be).
+BLOT_THICKNESS = 0.95
+BLOT_ASPECT = 0.5
+BLOT_FILL = 0.85
+# Only pieces at least this × the tallest piece high are judged: a broken-off bit of a digit (a
+# 5's flat bar, a 6's filled bowl without its stem) is as thick as it is high. Judged again on
+# what is left once a blot taller than everything else is gone.
+BLOT_TALL = 0.75
+# A piece under or over another within its own height, their columns overlapping by this × the
+# narrower, is a part of one digit with it (a 6's filled bowl, its stem broken off by a thin
+# stroke), no blot: the segmentation merges such pieces (``merge_overlap``).
+BLOT_APART = 0.5
+# A blot has no hole (a 0 written bold and flat, its hole a slit, is as thick as it is tall);
+# holes under this share of its pixels are pinholes (a spill photographed, a scan's specks).
+BLOT_PINHOLES = 0.01
+
+
+def _blots(labels: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, int]:
+    """(the pixels, the count) of the solid blots among the pieces ``regions`` of ``labels``
+    (8-connected ink, :func:`~vaelab.insight.digits.pieces._components`): pieces at least
+    :data:`MIN_DIGIT_PX` and :data:`BLOT_TALL` × the tallest high, at least :data:`BLOT_ASPECT`
+    × as wide as high, without holes, whose thickest point spans :data:`BLOT_THICKNESS` × their
+    height or width, the smaller (and that fill :data:`BLOT_FILL` of their box, where narrower
+    than high), and with no other piece under or over them (:data:`BLOT_APART`)."""
+    others = np.array([r.bbox for r in regions
+                       if max(r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1]) >= MIN_DIGIT_PX])
+    regions = [r for r in regions if r.bbox[2] - r.bbox[0] >= MIN_DIGIT_PX]
+    if not regions:
+        return np.zeros(labels.shape, bool), 0
+    area = np.bincount(labels.ravel())
+    solid: dict[int, bool] = {}
+
+    def is_solid(region: Region) -> bool:
+        if region.label not in solid:
+            top, left, bottom, right = region.bbox
+            solid[region.label] = (
+                _solid(labels[top:bottom, left:right] == region.label, int(area[region.label]))
+                and not _stacked(region.bbox, others))
+        return solid[region.label]
+
+    blots: list[int] = []
+    while regions:
+        tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
+        found = [r for r in regions if r.bbox[2] - r.bbox[0] >= BLOT_TALL * tallest
+                 and is_solid(r)]
+        if not found:
+            break
+        blots += [r.label for r in found]
+        regions = [r for r in regions if r not in found]
+    if not blots:
+        return np.zeros(labels.shape, bool), 0
+    return np.isin(labels, blots), len(blots)
+
+
+def _solid(piece: np.ndarray, area: int) -> bool:
+    """Whether one piece (its mask in its box; ``area`` its pixels) is a blot (:func:`_blots`)."""
+    height, width = piece.shape
+    if width < BLOT_ASPECT * height or width < BLOT_THICKNESS * height and area < BLOT_FILL * height * width:
+        return False
+    span = BLOT_THICKNESS * min(height, width)
+    if area < np.pi / 4 * (span - 1) ** 2:   # (cheap first: a disk that wide must fit in it)
+        return False
+    holes = np.count_nonzero(ndimage.binary_fill_holes(piece)) - area
+    return bool(holes < BLOT_PINHOLES * area
+                and 2 * ndimage.distance_transform_edt(np.pad(piece, 1)).max() >= span)
+
+
+def _stacked(box: tuple[int, int, int, int], others: np.ndarray) -> bool:
+    """Whether another of the pieces ``others`` (boxes, (N, 4)) lies under or over ``box``
+    within its height, their columns overlapping by :data:`BLOT_APART` × the narrower."""
+    top, left, bottom, right = box
+    tops, lefts, bottoms, rights = others.T
+    overlap = np.minimum(rights, right) - np.maximum(lefts, left)
+    narrower = np.minimum(rights - lefts, right - left)
+    gap = np.maximum(tops - bottom, top - bottoms)
+    itself = (tops == top) & (lefts == left) & (bottoms == bottom) & (rights == right)
+    return bool(np.any(~itself & (overlap >= BLOT_APART * narrower) & (gap <= bottom - top)))
+
+
+__all__: list[str] = []
