@@ -12,12 +12,14 @@ from scipy import ndimage
 from vaelab.insight.digits.common import MIN_DIGIT_PX, Region
 
 # A piece whose thickest point (twice its distance-transform peak) spans this × its own height
-# is a blot (a disk, a square, a broad bar: 1.0 and over), and so is one this × its width when
-# that is BLOT_ASPECT × its height at least (a filled upright box or ellipse; a narrower one is a
-# bold 1). MNIST's whole digits: 0.67 of their height at most; shrunk to 0.85 and strokes made
-# 1 px wider, as the benchmark composer does, 0.84 (20 000 training digits each, 2026-12-07),
-# but single pieces go higher: 2 in 15 000 so made, a flat 5 at 0.91 and a flat bold 0 whose
-# hole closed, a filled ellipse (1.0, taken: as a blot would be).
+# is a blot (a disk, a square, a broad bar: 1.0 and over); so is one this × its width, where
+# that is BLOT_ASPECT × its height at least and it fills BLOT_FILL of its box (a filled upright
+# box; a filled upright ellipse is left, as a bold 0, and a narrower piece, as a bold 1).
+# Measured on training digits (2026-12-07): MNIST's whole digits reach 0.67 of their height;
+# none of 55 000 is a blot, nor of 15 000 each shrunk to 0.85 or grown to 1.25 with strokes 1 px
+# wider as the benchmark composer draws its boldest (bar one at 0.85: a flat 0 whose hole
+# closed, a filled ellipse), nor of 15 000 redrawn with a 4-px pen, nor any piece of 12 000
+# composed numbers (1–6 digits, every subset).
 BLOT_THICKNESS = 0.95
 BLOT_ASPECT = 0.5
 BLOT_FILL = 0.85
@@ -74,7 +76,8 @@ def _blots(labels: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, int]:
 def _solid(piece: np.ndarray, area: int) -> bool:
     """Whether one piece (its mask in its box; ``area`` its pixels) is a blot (:func:`_blots`)."""
     height, width = piece.shape
-    if width < BLOT_ASPECT * height or width < BLOT_THICKNESS * height and area < BLOT_FILL * height * width:
+    upright = width < BLOT_THICKNESS * height
+    if width < BLOT_ASPECT * height or upright and area < BLOT_FILL * height * width:
         return False
     span = BLOT_THICKNESS * min(height, width)
     if area < np.pi / 4 * (span - 1) ** 2:   # (cheap first: a disk that wide must fit in it)
