@@ -2455,7 +2455,7 @@ def blot(canvas: np.ndarray, shape: str, top: int, left: int, height: int, width
 
 
 @pytest.mark.parametrize("shape, height, width", [
-    ("disk", 140, 140), ("disk", 12, 12), ("disk", 60, 100), ("box", 120, 120),
+    ("disk", 140, 140), ("disk", 16, 16), ("disk", 60, 100), ("box", 120, 120),
     ("box", 40, 260), ("box", 140, 100)],
     ids=["a disk", "a small disk", "a flat ellipse", "a square", "a broad bar",
          "an upright box"])

@@ -23,6 +23,9 @@ from vaelab.insight.digits.common import MIN_DIGIT_PX, Region
 BLOT_THICKNESS = 0.95
 BLOT_ASPECT = 0.5
 BLOT_FILL = 0.85
+# Only pieces this many pixels high at least (at the working size) are judged: on fewer, a bold
+# stroke fills a digit (a typed 0 of 6 px is a 5 × 6 block; marks 5 px tall read as 1s).
+BLOT_MIN_PX = 12
 # Only pieces at least this × the tallest piece high are judged: a broken-off bit of a digit (a
 # 5's flat bar, a 6's filled bowl without its stem) is as thick as it is high. Judged again on
 # what is left once a blot taller than everything else is gone.
@@ -39,7 +42,7 @@ BLOT_PINHOLES = 0.01
 def _blots(labels: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, int]:
     """(the pixels, the count) of the solid blots among the pieces ``regions`` of ``labels``
     (8-connected ink, :func:`~vaelab.insight.digits.pieces._components`): pieces at least
-    :data:`MIN_DIGIT_PX` and :data:`BLOT_TALL` × the tallest high, at least :data:`BLOT_ASPECT`
+    :data:`BLOT_MIN_PX` and :data:`BLOT_TALL` × the tallest high, at least :data:`BLOT_ASPECT`
     × as wide as high, without holes, whose thickest point spans :data:`BLOT_THICKNESS` × their
     height or width, the smaller (and that fill :data:`BLOT_FILL` of their box, where narrower
     than high), and with no other piece under or over them (:data:`BLOT_APART`)."""
@@ -62,8 +65,8 @@ def _blots(labels: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, int]:
     blots: list[int] = []
     while regions:
         tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
-        found = [r for r in regions if r.bbox[2] - r.bbox[0] >= BLOT_TALL * tallest
-                 and is_solid(r)]
+        found = [r for r in regions
+                 if r.bbox[2] - r.bbox[0] >= max(BLOT_MIN_PX, BLOT_TALL * tallest) and is_solid(r)]
         if not found:
             break
         blots += [r.label for r in found]
