@@ -300,8 +300,8 @@ def _found(ink: np.ndarray, outside: np.ndarray | None = None
     blots, count = _blots(labels, regions)
     if not count:
         return strokes, labels, regions
-    notes = strokes.notes + [f"{count} solid blot(s) removed (ink as thick as it is tall: "
-                             "no digit)"]
+    notes = strokes.notes + [f"{count} solid blot(s) removed (ink as thick as it is tall — a "
+                             "spill, a filled shape, a blank sheet on a darker desk: no digit)"]
     ink, threshold = _cleared(strokes.ink, blots)
     if threshold is None:
         return strokes._replace(ink=ink, threshold=None,
