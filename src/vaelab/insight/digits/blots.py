@@ -46,41 +46,44 @@ def _blots(labels: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, int]:
     × as wide as high, without holes, whose thickest point spans :data:`BLOT_THICKNESS` × their
     height or width, the smaller (and that fill :data:`BLOT_FILL` of their box, where narrower
     than high), and with no other piece under or over them (:data:`BLOT_APART`)."""
-    others = np.array([r.bbox for r in regions
-                       if max(r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1]) >= MIN_DIGIT_PX])
-    regions = [r for r in regions if r.bbox[2] - r.bbox[0] >= MIN_DIGIT_PX]
-    if not regions:
-        return np.zeros(labels.shape, bool), 0
-    area = np.bincount(labels.ravel())
     solid: dict[int, bool] = {}
+    boxes = None   # the digit-sized pieces' boxes: built once a piece is solid
 
     def is_solid(region: Region) -> bool:
+        nonlocal boxes
         if region.label not in solid:
             top, left, bottom, right = region.bbox
-            solid[region.label] = (
-                _solid(labels[top:bottom, left:right] == region.label, int(area[region.label]))
-                and not _stacked(region.bbox, others))
+            found = _solid(labels[top:bottom, left:right] == region.label)
+            if found:
+                if boxes is None:
+                    boxes = np.array([r.bbox for r in regions if max(
+                        r.bbox[2] - r.bbox[0], r.bbox[3] - r.bbox[1]) >= MIN_DIGIT_PX])
+                found = not _stacked(region.bbox, boxes)
+            solid[region.label] = found
         return solid[region.label]
 
+    judged = [r for r in regions if r.bbox[2] - r.bbox[0] >= MIN_DIGIT_PX]
     blots: list[int] = []
-    while regions:
-        tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
-        found = [r for r in regions
+    while judged:
+        tallest = max(r.bbox[2] - r.bbox[0] for r in judged)
+        found = [r for r in judged
                  if r.bbox[2] - r.bbox[0] >= max(BLOT_MIN_PX, BLOT_TALL * tallest) and is_solid(r)]
         if not found:
             break
         blots += [r.label for r in found]
-        regions = [r for r in regions if r not in found]
+        judged = [r for r in judged if r not in found]
     if not blots:
         return np.zeros(labels.shape, bool), 0
     return np.isin(labels, blots), len(blots)
 
 
-def _solid(piece: np.ndarray, area: int) -> bool:
-    """Whether one piece (its mask in its box; ``area`` its pixels) is a blot (:func:`_blots`)."""
+def _solid(piece: np.ndarray) -> bool:
+    """Whether one piece (its mask in its box) is a blot (:func:`_blots`), others apart."""
     height, width = piece.shape
-    upright = width < BLOT_THICKNESS * height
-    if width < BLOT_ASPECT * height or upright and area < BLOT_FILL * height * width:
+    if width < BLOT_ASPECT * height:
+        return False
+    area = np.count_nonzero(piece)
+    if width < BLOT_THICKNESS * height and area < BLOT_FILL * height * width:   # upright
         return False
     span = BLOT_THICKNESS * min(height, width)
     if area < np.pi / 4 * (span - 1) ** 2:   # (cheap first: a disk that wide must fit in it)
