@@ -2471,6 +2471,22 @@ def test_a_solid_blot_is_removed_and_said(shape, height, width):
         assert any("no ink found besides the blot" in n for n in reading.notes)
 
 
+@pytest.mark.parametrize("shape, margin", [("disk", 0), ("disk", -10), ("box", 2), ("box", 10)],
+                         ids=["a disk touching every side", "a disk cut by the frame",
+                              "a box 2 px in", "a box 10 px in"])
+def test_a_blot_filling_the_picture_is_no_ruled_line(shape, margin):
+    """A filled shape reaching the picture's sides runs across it: its band was taken for a
+    ruled line and removed, and the caps left were read as digits ('3' here for a disk) — or
+    the whole box was "ruled lines". A printed line is thin (RULED_LINE_THICK)."""
+    canvas = np.zeros((300, 300), np.float32)
+    blot(canvas, shape, margin, margin, 300 - 2 * margin, 300 - 2 * margin)
+    for picture in (canvas, np.round((1.0 - canvas) * 255).astype(np.uint8)):
+        reading = read_number(picture, constant_classify, KNOBS)
+        assert reading.text == "", reading.notes
+        assert not any("ruled line" in n for n in reading.notes), reading.notes
+        assert any("1 solid blot(s) removed" in n for n in reading.notes), reading.notes
+
+
 def test_digits_beside_blots_are_read_as_without_them():
     """A blot taller than the digits, and one as tall as they are (a bullet), go; the digits
     stay as they were — a bold 0 with a small hole and a bold 1 too."""
@@ -2511,6 +2527,68 @@ def test_a_filled_bowl_under_its_broken_off_stem_is_no_blot():
     pieces, notes = segment(canvas, KNOBS)
     assert [(q.box.top, q.box.bottom) for q in pieces][0] == (20, 78), boxes_of(pieces)
     assert not any("blot" in n for n in notes), notes
+
+
+def spill(canvas: np.ndarray, cy: float, cx: float, radius: float, spikes: int, seed: int,
+          drops: bool = True) -> None:
+    """An ink spill in ``canvas``: a disk, ``spikes`` splashes running out of it (0.2–0.8 ×
+    ``radius`` beyond it) and as many drops round it (radius 2–7 px)."""
+    rng = np.random.default_rng(seed)
+    rr, cc = ellipse(cy, cx, radius, radius, shape=canvas.shape)
+    canvas[rr, cc] = 1.0
+    for angle in rng.uniform(0, 2 * np.pi, spikes):
+        reach = rng.uniform(1.2, 1.8) * radius
+        rows = [cy + reach * np.sin(angle)] + [cy + 0.8 * radius * np.sin(angle + a)
+                                                for a in (0.15, -0.15)]
+        cols = [cx + reach * np.cos(angle)] + [cx + 0.8 * radius * np.cos(angle + a)
+                                                for a in (0.15, -0.15)]
+        rr, cc = polygon(rows, cols, shape=canvas.shape)
+        canvas[rr, cc] = 1.0
+    for _ in range(spikes if drops else 0):
+        angle, away, size = rng.uniform(0, 2 * np.pi), rng.uniform(1.5, 2.2), rng.uniform(2, 7)
+        rr, cc = ellipse(cy + away * radius * np.sin(angle), cx + away * radius * np.cos(angle),
+                         size, size, shape=canvas.shape)
+        canvas[rr, cc] = 1.0
+
+
+@pytest.mark.parametrize("spikes, seed", [(3, 0), (6, 1), (10, 2)])
+def test_an_ink_spill_with_splashes_and_drops_reads_nothing(spikes, seed):
+    """A blot with spikes is taller than its thickest point, so it was no blot (read '3' here);
+    its core is (BLOT_CORE), and the drops round it go with it (they read as digits once it was
+    gone: BLOT_SPLASH, DROP_FILL)."""
+    canvas = np.zeros((300, 300), np.float32)
+    spill(canvas, 150, 150, 60, spikes, seed)
+    for picture in (canvas, np.round((1.0 - canvas) * 255).astype(np.uint8)):
+        reading = read_number(picture, constant_classify, KNOBS)
+        assert reading.text == "", reading.notes
+        assert any("solid blot(s) removed" in n for n in reading.notes), reading.notes
+
+
+def test_digits_beside_a_spill_keep_their_boxes():
+    """Within the spill's reach, a 0 (a hole) and a 1 (narrow) are no drops."""
+    alone = np.zeros((300, 460), np.float32)
+    ring(alone, 130, 300)
+    bar(alone, 130, 350, 40, 6)
+    spans = [(300, 328), (350, 356)]
+    assert_spans(segment(alone, KNOBS)[0], spans)
+    canvas = alone.copy()
+    spill(canvas, 150, 150, 60, 6, 1)
+    pieces, notes = segment(canvas, KNOBS)
+    assert_spans(pieces, spans)
+    assert any("solid blot(s) removed" in n for n in notes), notes
+
+
+@pytest.mark.parametrize("tail", [6, 12, 20])
+def test_a_nine_with_a_filled_loop_is_no_spill(tail):
+    """A bold 9 whose loop filled in, its tail 6, 12 or 20 px wide: its core is the loop (a
+    blot) for the thinner tails, holding 0.80 / 0.69 of its ink — the tail, one part, holds a
+    share no spill's spike does (without BLOT_SPIKE the 6-px tail's 9 is a spill)."""
+    canvas = np.zeros((140, 100), np.float32)
+    blot(canvas, "disk", 20, 30, 40, 40)
+    bar(canvas, 45, 70 - tail, 60, tail)        # the tail, down the loop's right side
+    labels = label_areas(canvas > 0.5, connectivity=2)
+    assert labels.max() == 1
+    assert _blots(labels, _regions(labels))[1] == 0
 
 
 def test_mnist_digits_bold_or_shrunk_are_no_blots(mnist_dir):

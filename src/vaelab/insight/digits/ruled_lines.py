@@ -24,6 +24,8 @@ from vaelab.insight.digits.crop import stroke_width
 
 RULED_LINE = 0.9             # a straight horizontal run of ink this share of the picture wide ...
 RULED_LINE_HEIGHTS = 2.0     # ... and this many times the tallest other ink is a ruled line
+RULED_LINE_THICK = 0.1       # ... at most this × its length thick (a filled shape as wide as the
+                             # picture is no printed line: its band removed, the rest read as digits)
 LINE_DARKER = 0.2            # ink this much above the lines' median on a line is a stroke's
 RIM = 0.2                    # a row beside a straightened line, its median ink this share of
 RIM_ROWS = 3                 # ... the line's, is the line's (up to this many rows each side)
@@ -84,10 +86,10 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
     sheet's edge, so there they count as ink for the runs (a line down near a side of a turned
     photo leaves it part-way)."""
     none = np.zeros_like(binary)
-    across = _runs(binary, 1, outside=outside)
+    long_across = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 1)))
+    across = _slender(_runs(binary, 1, outside=outside), long_across)
     if not across.any():
         return none, _alone_down(binary, outside)
-    long_across = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 1)))
     height = _extent(binary.shape, outside, 0)
     long_down = int(np.ceil(RULED_LINE * height))
     # each line across as the rows it spans, top to bottom (labelled once for the three uses)
@@ -108,6 +110,17 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
     joining = _joining(binary, spans)
     tallest = _tallest(binary & ~_dilate(across | joining, 1))
     return (across, joining) if long_across >= RULED_LINE_HEIGHTS * tallest else (none, none)
+
+
+def _slender(across: np.ndarray, length: int) -> np.ndarray:
+    """``across`` (runs across, :func:`_runs`) less each run thicker than
+    :data:`RULED_LINE_THICK` × ``length`` (the shortest a line may be): a disk or a box filling
+    the picture runs across it in a band, which removed left its caps read as digits."""
+    labels = label(across)
+    for number, (rows, _) in enumerate(ndimage.find_objects(labels), start=1):
+        if rows.stop - rows.start > RULED_LINE_THICK * length:
+            across[rows] &= labels[rows] != number
+    return across
 
 
 def _alone_down(binary: np.ndarray, outside: np.ndarray | None = None) -> np.ndarray:
