@@ -423,7 +423,7 @@ def _even_paper(ink: np.ndarray) -> np.ndarray:
     rough = _divide_paper(ink, resize(levels, (h, w), order=1, mode="edge", preserve_range=True))
     flat = float(rough.max()) <= float(rough.min())
     strokes = rough > (0.5 if flat else threshold_otsu(rough))
-    across, down = _ruled_lines(strokes)
+    across, down = _ruled_lines(strokes, bands=True)
     strokes &= ~_dilate(across | down, 1)
     bold = _bold_width(strokes)
     if bold <= 2 * HAIRLINE:   # hairlines may join bold strokes: a slanted grid (not found above)

@@ -69,7 +69,7 @@ def _line_level(ink: np.ndarray, line: np.ndarray, down: bool = False) -> float:
     return float(medians.max())
 
 
-def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
+def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None, bands: bool = False
                  ) -> tuple[np.ndarray, np.ndarray]:
     """The pixels of ruled lines across the picture and of lines down it: straight runs of ink
     across at least :data:`RULED_LINE` of its width (a horizontal opening), at least
@@ -84,10 +84,14 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None
     ``outside``: the pixels off the sheet of paper — a desk or an editor's white fill round it,
     the corners a levelling (:func:`_level`) moved in by its shear: a line runs on beyond the
     sheet's edge, so there they count as ink for the runs (a line down near a side of a turned
-    photo leaves it part-way)."""
+    photo leaves it part-way). ``bands``: runs across of any thickness are taken, not only
+    lines (:func:`_slender`) — where the strokes are measured without them (a desk's band
+    across the picture is no stroke either)."""
     none = np.zeros_like(binary)
     long_across = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 1)))
-    across = _slender(_runs(binary, 1, outside=outside), long_across)
+    across = _runs(binary, 1, outside=outside)
+    if not bands:
+        across = _slender(across, long_across)
     if not across.any():
         return none, _alone_down(binary, outside)
     height = _extent(binary.shape, outside, 0)
