@@ -65,7 +65,9 @@ def _blots(labels: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, int]:
     :data:`BLOT_MIN_PX` and :data:`BLOT_TALL` × the tallest high, at least :data:`BLOT_ASPECT`
     × as wide as high, without holes, whose thickest point spans :data:`BLOT_THICKNESS` × their
     height or width, the smaller (and that fill :data:`BLOT_FILL` of their box, where narrower
-    than high), and with no other piece under or over them (:data:`BLOT_APART`)."""
+    than high) — or spills, whose core is such a blot (:func:`_solid`) —, and with no other
+    piece a quarter as tall under or over them (:data:`BLOT_APART`, :data:`BLOT_STACKED`); the
+    pixels include the drops round them (:func:`_splashes`), the count does not."""
     solid: dict[int, bool] = {}
     boxes = None   # the digit-sized pieces' boxes: built once a piece is solid
 
