@@ -124,8 +124,7 @@ def _drop(piece: np.ndarray) -> bool:
     height, width = piece.shape
     area = np.count_nonzero(piece)
     return bool(0.5 * height <= width <= 2 * height and area >= DROP_FILL * height * width
-                and np.count_nonzero(ndimage.binary_fill_holes(piece)) - area
-                < BLOT_PINHOLES * area)
+                and not _holed(piece, area))
 
 
 def _solid(piece: np.ndarray) -> bool:
@@ -174,9 +173,14 @@ def _solid_shape(piece: np.ndarray) -> bool:
     span = BLOT_THICKNESS * min(height, width)
     if area < np.pi / 4 * (span - 1) ** 2:   # (cheap first: a disk that wide must fit in it)
         return False
-    holes = np.count_nonzero(ndimage.binary_fill_holes(piece)) - area
-    return bool(holes < BLOT_PINHOLES * area
+    return bool(not _holed(piece, area)
                 and 2 * ndimage.distance_transform_edt(np.pad(piece, 1)).max() >= span)
+
+
+def _holed(piece: np.ndarray, area: int) -> bool:
+    """Whether ``piece`` (a mask of ``area`` pixels) has holes beyond pinholes
+    (:data:`BLOT_PINHOLES`)."""
+    return np.count_nonzero(ndimage.binary_fill_holes(piece)) - area >= BLOT_PINHOLES * area
 
 
 def _stacked(box: tuple[int, int, int, int], others: np.ndarray) -> bool:

@@ -120,11 +120,7 @@ def _slender(across: np.ndarray, length: int) -> np.ndarray:
     """``across`` (runs across, :func:`_runs`) less each run thicker than
     :data:`RULED_LINE_THICK` × ``length`` (the shortest a line may be): a disk or a box filling
     the picture runs across it in a band, which removed left its caps read as digits."""
-    labels = label(across)
-    for number, (rows, _) in enumerate(ndimage.find_objects(labels), start=1):
-        if rows.stop - rows.start > RULED_LINE_THICK * length:
-            across[rows] &= labels[rows] != number
-    return across
+    return _without_runs(across, 0, lambda rows: rows > RULED_LINE_THICK * length)
 
 
 def _alone_down(binary: np.ndarray, outside: np.ndarray | None = None) -> np.ndarray:
@@ -210,9 +206,15 @@ def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE,
     # A run mostly outside the photo: only its inside part is a line's, and a few pixels of it
     # (where a line across meets the photo's edge) are none.
     runs &= inside
+    return _without_runs(runs, axis, lambda extent: extent < 2 * MIN_DIGIT_PX)
+
+
+def _without_runs(runs: np.ndarray, axis: int, drop) -> np.ndarray:
+    """``runs`` less each of its runs (8-connected) whose extent in px along ``axis`` ``drop``
+    is true of."""
     labels = label(runs)
     for number, where in enumerate(ndimage.find_objects(labels), start=1):
-        if where[axis].stop - where[axis].start < 2 * MIN_DIGIT_PX:
+        if drop(where[axis].stop - where[axis].start):
             runs[where] &= labels[where] != number
     return runs
 
