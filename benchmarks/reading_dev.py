@@ -10,6 +10,7 @@
     python benchmarks/reading_dev.py lean
     python benchmarks/reading_dev.py cost   [--channels 32 64 128 --hidden 256]
     python benchmarks/reading_dev.py vae    [--count 10000]
+    python benchmarks/reading_dev.py views  [--per-length 300]
     python benchmarks/reading_dev.py compose
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
@@ -60,6 +61,9 @@ a forward pass costs the same whatever they are), on one torch thread; CPU times
 digits scored by cond_resvae's ELBO under each label (posterior mean decoded, the KL under the
 label's fitted prior), its softmax added to the reader's log-probabilities with weight λ: the
 error for each λ, and the crops put right and spoiled.
+``views``: each digit read from its crop alone and also from the crop deskewed, the two
+readings averaged (the ``deskewed_view`` knob): the ``crops`` figures of both, and the dev
+numbers of ``ink`` read both ways.
 ``compose``: the reader's training and validation sets composed as train_digit_reader composes
 them (training and validation digits, never test ones), in one process and cut out in as many
 worker processes as torch has threads (two at least): the seconds of each, and whether both gave the same bits
@@ -107,6 +111,7 @@ from vaelab.insight.digits.crop import (
 )
 from vaelab.insight.digits.ink import ink_on_sheet
 from vaelab.insight.digits.number import read_number, read_number_ways
+from vaelab.insight.digits.slant import deskewed
 from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.reader_training import train_reader, training_sets
 from vaelab.insight.reading_evaluation import (
@@ -123,25 +128,6 @@ from vaelab.mnist.models.classifier import CNNClassifier
 DATA, MODELS = "data/prepared/mnist", "models"
 
 
-def deskewed(image: np.ndarray) -> np.ndarray:
-    """A (28, 28) digit in [0, 1] sheared so that its ink has no slant (the covariance of its
-    rows and columns 0), about its centre of mass, which stays where it was."""
-    total = float(image.sum())
-    rows, columns = np.mgrid[:image.shape[0], :image.shape[1]]
-    if total <= 0:
-        return image
-    row = float((rows * image).sum()) / total
-    column = float((columns * image).sum()) / total
-    spread = float(((rows - row) ** 2 * image).sum()) / total
-    if spread < 1e-3:
-        return image
-    slant = float(((rows - row) * (columns - column) * image).sum()) / total / spread
-    # the output pixel (r, c) takes the input's (r, c + slant × (r - row))
-    upright = ndimage.affine_transform(image, np.array([[1.0, 0.0], [slant, 1.0]]),
-                                       offset=np.array([0.0, -slant * row]), order=1)
-    return np.clip(upright, 0, 1).astype(np.float32)
-
-
 def deskewed_split(split: MnistSplit) -> MnistSplit:
     images = split.images.numpy().astype(np.float32) / 255
     upright = np.stack([deskewed(image) for image in images])
@@ -151,6 +137,23 @@ def deskewed_split(split: MnistSplit) -> MnistSplit:
 def deskewing(classify):
     """``classify`` reading every crop deskewed."""
     return lambda crops: classify(np.stack([deskewed(c) for c in crops]) if len(crops) else crops)
+
+
+def deskewed_views(model, val, composer, knobs, per_length: int, count: int, seed: int) -> None:
+    """The ``views`` figures (``deskewed_view`` off and on): dev crops and clean validation
+    digits read from the crop alone and averaged with the crop deskewed; the dev numbers."""
+    alone = crop_classifier(model)
+    def both(crops): return (alone(crops) + deskewing(alone)(crops)) / 2
+    crops, labels = dev_crops(val, composer, knobs.contrast_quantile, count, seed)
+    clean = val.images.numpy().astype(np.float32) / 255
+    numbers = dev_numbers(val, composer, per_length, seed)
+    for view, classify in ((False, alone), (True, both)):
+        composed = float((classify(crops).argmax(1) != labels).mean())
+        plain = float((classify(clean).argmax(1) != val.labels.numpy()).mean())
+        print(f"deskewed_view {view}: error on {count} dev crops {composed:.2%}, on {len(val)} "
+              f"clean validation digits {plain:.2%}; "
+              + dev_strings(alone, numbers, dataclasses.replace(knobs, deskewed_view=view)),
+              flush=True)
 
 
 def dev_crops(val, composer, contrast: float, count: int, seed: int
@@ -504,7 +507,7 @@ def composing(train: MnistSplit, val: MnistSplit, params) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("crops", "ink", "strokes", "pens", "train", "tuning",
-                                         "cost", "slant", "lean", "vae", "compose"))
+                                         "cost", "slant", "lean", "vae", "compose", "views"))
     parser.add_argument("--limits", type=float, nargs="+", default=[9, 0, 0.15, 0.25, 0.35],
                         help="slant: the slant_limit values to read with")
     parser.add_argument("--count", type=int, default=10_000)
@@ -550,6 +553,9 @@ def main() -> None:
         vae = load_checkpoint(Path(MODELS) / "cond_resvae", "cpu", stage="train_cond_resvae")
         print(vae_opinion(load_digit_reader(MODELS), vae.eval(), val, r.composer,
                           knobs.contrast_quantile, args.count, params.seed))
+    elif args.what == "views":
+        deskewed_views(load_digit_reader(MODELS), val, r.composer, knobs, args.per_length or 300,
+                       args.count, params.seed)
     elif args.what == "compose":
         print(composing(load_split(DATA, "train"), val, params))
     elif args.what == "strokes":

@@ -22,7 +22,7 @@ from vaelab.mnist.models.classifier import CNNClassifier
 KNOBS = SegmentationParams(ink_low=0.5, closing_radius=0, min_part=0.25, merge_overlap=0.5,
                            split_aspect=1.1, digit_aspect=0.8, normalise_stroke=False,
                            contrast_quantile=0.7, junk_split=0.5, sign_drop=1.0,
-                           slant_limit=0.25)
+                           slant_limit=0.25, deskewed_view=False)
 
 
 def untrained_reader(seed: int = 0) -> CNNClassifier:

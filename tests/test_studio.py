@@ -21,7 +21,8 @@ from vaelab.studio import handlers as h
 
 KNOBS = {"ink_low": 1.0, "closing_radius": 0, "min_part": 0.25, "merge_overlap": 0.5,
          "split_aspect": 1.1, "digit_aspect": 0.8, "normalise_stroke": False,
-         "contrast_quantile": 0.5, "junk_split": 1.0, "sign_drop": 1.0, "slant_limit": 0.25}
+         "contrast_quantile": 0.5, "junk_split": 1.0, "sign_drop": 1.0, "slant_limit": 0.25,
+         "deskewed_view": False}
 
 
 @pytest.fixture(scope="module")

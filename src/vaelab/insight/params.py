@@ -56,6 +56,8 @@ class SegmentationParams:
     slant_limit: float = knob(ge=0)                 # writing leaning more than this (dx per dy)
                                                     # beyond MNIST's slant is also read upright,
                                                     # the surer reading kept (digits.slant)
+    deskewed_view: bool = knob()                    # each digit found also read from its crop
+                                                    # sheared upright, the two readings averaged
 
 
 @dataclass(frozen=True)

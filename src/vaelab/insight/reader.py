@@ -36,7 +36,8 @@ class NumberReader:
         return read_number(picture, crop_classifier(self.model), self.knobs)
 
     def explain(self, reading: NumberReading) -> np.ndarray:
-        """Grad-CAM (K, 28, 28) of each digit's crop for the digit read."""
+        """Grad-CAM (K, 28, 28) of each digit's crop for the digit read (the crop as cropped: where
+        the reading also averaged in the deskewed crop, that view is not mapped)."""
         # grad-cam (and the torchvision it imports, ≈ 5 s) only when a CAM is asked for
         from vaelab.insight.cam import cam_maps
 

@@ -392,7 +392,10 @@ def read_numbers_table(metrics: Path) -> Table:
                     "reading_dev.py slant)" if "slant_limit" in seg else "")
                  + (f", sign_drop {seg['sign_drop']} (a sign at a line's end left out; README)"
                     if seg.get("sign_drop", 1.0) < 1.0 else "")
-                 + "; digits read by the digit reader (train_digit_reader).")
+                 + "; digits read by the digit reader (train_digit_reader)"
+                 + (", each from its crop and from the crop sheared upright, averaged (set on dev "
+                    "numbers: benchmarks/reading_dev.py views)" if seg.get("deskewed_view") else "")
+                 + ".")
 
 
 READER_CLASSES = {"10": "not one digit", "11": "a sign ($ € £ % # + × & @)"}

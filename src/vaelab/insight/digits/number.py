@@ -36,7 +36,13 @@ from vaelab.insight.digits.pieces import (
     segmented,
 )
 from vaelab.insight.digits.ruled_lines import _level, _slant
-from vaelab.insight.digits.slant import MAX_LEAN, MNIST_SLANT, upright, writing_slant
+from vaelab.insight.digits.slant import (
+    MAX_LEAN,
+    MNIST_SLANT,
+    deskewed,
+    upright,
+    writing_slant,
+)
 from vaelab.insight.params import SegmentationParams
 
 LINE_GAP = 0.2               # paper between two lines of digits, × the shorter line's height
@@ -80,7 +86,8 @@ def read_number_ways(picture: np.ndarray, classify: Classify,
     (ink, levelling, strokes and their components) run once, and a batch of parts cropped and
     read for one knob set is not cropped and read again for the next
     (:func:`~vaelab.insight.digits.pieces.remembering_parts`)."""
-    return [_doubts_said(reading) for reading in _ways(picture, classify, knob_sets)]
+    return [_doubts_said(_deskewed_view(reading, classify) if p.deskewed_view else reading)
+            for p, reading in zip(knob_sets, _ways(picture, classify, knob_sets), strict=True)]
 
 
 def _ways(picture: np.ndarray, classify: Classify, knob_sets: Sequence[SegmentationParams],
@@ -282,6 +289,28 @@ def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: Segment
     return NumberReading(" ".join(line.text for line in lines),
                          [d for line in lines for d in line.digits], notes,
                          [s for line in lines for s in line.signs])
+
+
+def _deskewed_view(reading: NumberReading, classify: Classify) -> NumberReading:
+    """``reading`` with each digit read again from its crop sheared upright
+    (:func:`~.slant.deskewed`), its probabilities the mean of both readings, and the text
+    spelled anew from them. Two views of one crop err on different digits (the reader was
+    trained with rotation, so it reads an upright crop as well as the crop itself): on apart dev
+    numbers this took the string accuracy from 96.6 to 97.0 % (docs/digit-reader-measurements.md).
+    Only the digits' labels change — where the digits are was decided before, on the crops as
+    they were (reading the cuts' halves both ways too lost more digits to wrong cuts than it
+    gained)."""
+    if not reading.digits:
+        return reading
+    upright_read = classify(np.stack([deskewed(d.crop) for d in reading.digits]))
+    digits = []
+    for digit, other in zip(reading.digits, upright_read, strict=True):
+        probabilities = (digit.probabilities + np.asarray(other[:10], dtype=np.float64)) / 2
+        digits.append(replace(digit, digit=int(probabilities.argmax()),
+                              confidence=float(probabilities.max()), probabilities=probabilities))
+    spelled = iter(digits)
+    text = "".join(str(next(spelled).digit) if c != " " else c for c in reading.text)
+    return replace(reading, text=text, digits=digits)
 
 
 def _doubts_said(reading: NumberReading) -> NumberReading:

@@ -1,6 +1,7 @@
 """Step 2a: how far the writing leans (:func:`writing_slant`), and the strokes moved row by row
 so that it stands as MNIST's digits do (:func:`upright`); :func:`~.number.read_number` reads
-writing that leans well beyond MNIST's both ways and keeps the surer reading.
+writing that leans well beyond MNIST's both ways and keeps the surer reading. One digit's crop
+sheared upright (:func:`deskewed`): the second view each digit is read in.
 
 Why: the segmentation sets digits side by side, and a slanted hand's digits overlap in columns
 though their ink stands apart — two pieces overlapping so merge as one broken digit, and a cut
@@ -12,6 +13,7 @@ numbers (apart, 4 digits, ×4, dark on white) slanted by 15° read 96.0 %, by 30
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 from skimage.transform import AffineTransform
 
 from vaelab.insight.digits.common import MIN_HALF_HEIGHT, Region
@@ -76,3 +78,25 @@ def upright(image: np.ndarray, outside: np.ndarray | None, shear: float
     back = AffineTransform(matrix=np.array([[1.0, -shear, -offset], [0.0, 1.0, 0.0],
                                             [0.0, 0.0, 1.0]]))
     return result, moved, back
+
+
+def deskewed(crop: np.ndarray) -> np.ndarray:
+    """A (28, 28) crop in [0, 1] sheared so that its ink has no slant — the covariance of its rows
+    and columns 0, from its second moments — about its centre of mass, which stays where it
+    was (the classic MNIST normalisation; bilinear). A crop without ink, or flat as a dash,
+    comes back as it was."""
+    crop = np.asarray(crop, dtype=np.float32)
+    total = float(crop.sum())
+    if total <= 0:
+        return crop
+    rows, columns = np.mgrid[:crop.shape[0], :crop.shape[1]]
+    row = float((rows * crop).sum()) / total
+    column = float((columns * crop).sum()) / total
+    spread = float(((rows - row) ** 2 * crop).sum()) / total
+    if spread < 1e-3:
+        return crop
+    slant = float(((rows - row) * (columns - column) * crop).sum()) / total / spread
+    # the output pixel (r, c) takes the input's (r, c + slant × (r − row))
+    sheared = ndimage.affine_transform(crop, np.array([[1.0, 0.0], [slant, 1.0]]),
+                                       offset=np.array([0.0, -slant * row]), order=1)
+    return np.clip(sheared, 0, 1).astype(np.float32)
