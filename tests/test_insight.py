@@ -3371,6 +3371,13 @@ def test_a_leaning_crop_is_deskewed_about_its_centre_of_mass():
     dash = np.zeros((28, 28), np.float32)
     dash[14, 6:22] = 1.0
     assert np.array_equal(deskewed(dash), dash)
+    flat = np.zeros((28, 28), np.float32)     # a stroke 70° from upright: sheared, its ends
+    for column in range(4, 24):               # would leave the crop
+        row = int(round(14 + (14 - column) * np.tan(np.radians(20))))
+        flat[row - 1:row + 2, column] = 1.0
+    assert np.array_equal(deskewed(flat), flat)
+    steep = leaning_bar(60.0)                 # 60°: sheared (a digit may lean so, 1.87 at most)
+    assert not np.array_equal(deskewed(steep), steep)
 
 
 def leaning_or_upright_reader(crops: np.ndarray) -> np.ndarray:
