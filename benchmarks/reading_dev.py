@@ -11,6 +11,7 @@
     python benchmarks/reading_dev.py cost   [--channels 32 64 128 --hidden 256]
     python benchmarks/reading_dev.py vae    [--count 10000]
     python benchmarks/reading_dev.py views  [--per-length 300]
+    python benchmarks/reading_dev.py wrong  [--count 10000] [--out DIR]
     python benchmarks/reading_dev.py compose
     python benchmarks/reading_dev.py train  [--epochs 10 --rotation 10 --scale 0.1 --share 0.5]
                                             [--seed 7 --convs 1 2 2 --elastic 1.5 7]
@@ -64,6 +65,11 @@ error for each λ, and the crops put right and spoiled.
 ``views``: each digit read from its crop alone and also from the crop deskewed, the two
 readings averaged (the ``deskewed_view`` knob): the ``crops`` figures of both, and the dev
 numbers of ``ink`` read both ways.
+``wrong``: the dev crops of ``crops`` the reader gets wrong as a number's digit is read (with
+``deskewed_view``), looked at: a sheet of them with the evaluator's and the judge's readings,
+a blind sheet (the wrong ones shuffled among as many read right, numbered, and a key) for a
+person to read without the labels, the confusions, and whether per-digit offsets of the
+reader's log-probabilities, fitted on other validation digits, would put any right.
 ``compose``: the reader's training and validation sets composed as train_digit_reader composes
 them (training and validation digits, never test ones), in one process and cut out in as many
 worker processes as torch has threads (two at least): the seconds of each, and whether both gave the same bits
@@ -74,9 +80,11 @@ Needs ``dvc repro read_numbers`` first (models/digit_reader, models/number_reade
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import hashlib
 import itertools
+import json
 import math
 import shutil
 import time
@@ -156,8 +164,10 @@ def deskewed_views(model, val, composer, knobs, per_length: int, count: int, see
               flush=True)
 
 
-def dev_crops(val, composer, contrast: float, count: int, seed: int
+def dev_crops(val, composer, contrast: float, count: int, seed: int, sources: list | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` validation digits composed alone and cut to their ink box, and their labels;
+    ``sources``, where given, gets each one's index among the validation digits."""
     rng = rng_for(seed, "read_numbers/dev-glyphs")
     crops, labels = [], []
     for _ in range(count):
@@ -166,6 +176,8 @@ def dev_crops(val, composer, contrast: float, count: int, seed: int
         ink = number.image[top:bottom, left:right].astype(np.float32) / 255
         crops.append(mnist_crop(ink, False, contrast))
         labels.append(int(number.text))
+        if sources is not None:
+            sources.append(number.sources[0])
     return np.stack(crops), np.asarray(labels)
 
 
@@ -178,6 +190,89 @@ def crop_errors(model, val, composer, contrast: float, count: int, seed: int,
     plain = float((classify(clean).argmax(1) != val.labels.numpy()).mean())
     return (f"error on {count} dev crops {composed:.2%}, "
             f"on {len(val)} clean validation digits {plain:.2%}")
+
+
+def _crop_sheet(crops: np.ndarray, captions: list[str], path: Path, columns: int = 10,
+                zoom: int = 4) -> None:
+    """The crops enlarged, black on white, in rows of ``columns``, each captioned below."""
+    from PIL import Image, ImageDraw
+
+    cell = 28 * zoom
+    rows = max(1, math.ceil(len(crops) / columns))
+    sheet = Image.new("L", (columns * cell, rows * (cell + 16)), 255)
+    draw = ImageDraw.Draw(sheet)
+    for k, (crop, caption) in enumerate(zip(crops, captions, strict=True)):
+        x, y = (k % columns) * cell, (k // columns) * (cell + 16)
+        ink = np.round((1 - np.clip(crop, 0, 1)) * 255).astype(np.uint8)
+        sheet.paste(Image.fromarray(ink).resize((cell, cell), Image.NEAREST), (x, y))
+        draw.rectangle([x, y, x + cell - 1, y + cell - 1], outline=160)
+        draw.text((x + 4, y + cell + 2), caption, fill=0)
+    sheet.save(path)
+
+
+def _class_offsets(log_probs: np.ndarray, labels: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """Per-digit offsets added to the log-probabilities that leave the fewest wrong (coordinate
+    search over −3..3 in steps of 0.1; of equally good values the smallest)."""
+    offsets = np.zeros(log_probs.shape[1])
+    for _ in range(rounds):
+        for k in range(len(offsets)):
+            def errors(v, k=k):
+                tried = offsets.copy()
+                tried[k] = v
+                return int(((log_probs + tried).argmax(1) != labels).sum())
+            offsets[k] = min(np.linspace(-3, 3, 61), key=lambda v: (errors(v), abs(v)))
+    return offsets
+
+
+def wrong_crops(models: Path, val, composer, knobs, count: int, seed: int, out: Path) -> str:
+    """The ``wrong`` figures: the dev crops the reader gets wrong as the stage reads a digit
+    (with ``deskewed_view``, the crop and its deskewed self averaged), how the evaluator and
+    the judge read those, the confusions, and per-digit offsets of the reader's
+    log-probabilities fitted on four fifths of the validation digits and scored on the fifth
+    (five folds by source digit; each validation digit is composed about twice). Writes
+    ``out``/wrong.png (captions: label > reader, evaluator, judge) and, for a reading by a
+    person who has not seen the labels, ``out``/blind_1.png, blind_2.png … — the wrong crops
+    shuffled among as many read right, numbered — with ``out``/blind_key.json."""
+    reader = crop_classifier(load_digit_reader(models))
+    def read(crops):
+        return (reader(crops) + deskewing(reader)(crops)) / 2 if knobs.deskewed_view else reader(crops)
+    sources: list[int] = []
+    crops, labels = dev_crops(val, composer, knobs.contrast_quantile, count, seed, sources)
+    probs = read(crops)[:, :10]
+    said = probs.argmax(1)
+    wrong = np.flatnonzero(said != labels)
+    others = {name: crop_classifier(load_checkpoint(models / name, "cpu", stage=stage).eval())
+              for name, stage in (("classifier", "train_classifier"), ("judge", "train_judge"))}
+    seen = {name: classify(crops[wrong]).argmax(1) for name, classify in others.items()}
+    out.mkdir(parents=True, exist_ok=True)
+    _crop_sheet(crops[wrong], [f"{labels[i]}>{said[i]} e{e} j{j}" for i, e, j in
+                               zip(wrong, seen["classifier"], seen["judge"], strict=True)],
+                out / "wrong.png")
+    rng = np.random.default_rng(seed)
+    shown = np.concatenate([wrong, rng.choice(np.flatnonzero(said == labels), len(wrong),
+                                              replace=False)])
+    rng.shuffle(shown)
+    for start in range(0, len(shown), 70):   # sheets of 70: a sheet stays legible on a screen
+        _crop_sheet(crops[shown[start:start + 70]],
+                    [f"#{k + 1}" for k in range(start, min(start + 70, len(shown)))],
+                    out / f"blind_{start // 70 + 1}.png")
+    (out / "blind_key.json").write_text(json.dumps(
+        [{"item": k + 1, "crop": int(i), "label": int(labels[i]), "reader": int(said[i]),
+          "reader_wrong": bool(said[i] != labels[i])} for k, i in enumerate(shown)], indent=1))
+    pairs = collections.Counter(zip(labels[wrong].tolist(), said[wrong].tolist()))
+    log_probs = np.log(np.clip(probs, 1e-12, 1))
+    folds = np.asarray(sources) % 5
+    fixed = 0
+    for fold in range(5):
+        offsets = _class_offsets(log_probs[folds != fold], labels[folds != fold])
+        held = folds == fold
+        fixed += int(((log_probs[held] + offsets).argmax(1) != labels[held]).sum())
+    return (f"{len(wrong)} of {count} dev crops read wrong ({len(wrong) / count:.2%}); the "
+            f"evaluator reads {int((seen['classifier'] == said[wrong]).sum())} of them as the "
+            f"reader does, the judge {int((seen['judge'] == said[wrong]).sum())}; confusions "
+            "(label > read: count) " + ", ".join(f"{a}>{b}: {n}" for (a, b), n
+                                                 in pairs.most_common())
+            + f"; with per-digit offsets fitted on the other folds: {fixed} wrong; sheets in {out}")
 
 
 @torch.no_grad()
@@ -507,7 +602,8 @@ def composing(train: MnistSplit, val: MnistSplit, params) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("crops", "ink", "strokes", "pens", "train", "tuning",
-                                         "cost", "slant", "lean", "vae", "compose", "views"))
+                                         "cost", "slant", "lean", "vae", "compose", "views",
+                                         "wrong"))
     parser.add_argument("--limits", type=float, nargs="+", default=[9, 0, 0.15, 0.25, 0.35],
                         help="slant: the slant_limit values to read with")
     parser.add_argument("--count", type=int, default=10_000)
@@ -536,6 +632,8 @@ def main() -> None:
     parser.add_argument("--strings", action="store_true", help="also read the dev numbers")
     parser.add_argument("--ema", type=float, nargs="+", metavar="DECAY", default=[],
                         help="also measure moving averages of the weights, e.g. 0.999 0.9995")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/wrong_crops"),
+                        help="wrong: where its sheets go")
     parser.add_argument("--save", type=Path, metavar="DIR",
                         help="train: save the variant in DIR as a models/ folder the photo "
                              "benchmark reads (reading_photos.py --models DIR)")
@@ -556,6 +654,9 @@ def main() -> None:
     elif args.what == "views":
         deskewed_views(load_digit_reader(MODELS), val, r.composer, knobs, args.per_length or 300,
                        args.count, params.seed)
+    elif args.what == "wrong":
+        print(wrong_crops(Path(MODELS), val, r.composer, knobs, args.count, params.seed,
+                          args.out))
     elif args.what == "compose":
         print(composing(load_split(DATA, "train"), val, params))
     elif args.what == "strokes":
