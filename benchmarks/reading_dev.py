@@ -18,7 +18,7 @@
                                             [--channels 32 64 128 --hidden 256 --stroke 0.4]
                                             [--pens 20000 --pen-width 1 4 --singles 15000]
                                             [--signs 5000]
-                                            [--keep-wide] [--deskew] [--strings] [--save DIR]
+                                            [--wide keep|cut] [--deskew] [--strings] [--save DIR]
                                             [--ema 0.999 0.9995]
 
 Validation digits only (the test benchmark is never read here). ``crops``: the reader's error on
@@ -35,8 +35,8 @@ the composer scales it; ``train`` prints it too. ``tuning``: the stage's knob gr
 reading came out the same. ``train``: trains a reader variant (params.yaml's recipe
 with the given changes), saves nothing, and prints its ``crops`` figures — the table rows of
 docs/digit-reader-measurements.md;
-``--keep-wide`` keeps composed training digits wider than ``split_aspect`` × height whole (by
-default the reader's training segmentation cuts them, so they are not used), ``--deskew`` trains
+``--wide cut`` cuts composed training digits wider than ``split_aspect`` × height, so that
+they are not used (``insight.reader.keep_wide`` false; ``keep``: kept whole), ``--deskew`` trains
 and reads every image deskewed (its slant, from its second moments, sheared upright about its
 centre of mass), ``--strings`` also reads the dev numbers of ``ink`` with the variant,
 ``--ema D …`` also keeps an exponential moving average of the weights with each decay ``D``
@@ -625,8 +625,9 @@ def main() -> None:
     parser.add_argument("--pens", type=int, help="training digits redrawn with a round pen")
     parser.add_argument("--pen-width", type=float, nargs=2, help="its width range, e.g. 1 4")
     parser.add_argument("--signs", type=int, help="signs ($ % # …), a class of their own")
-    parser.add_argument("--keep-wide", action="store_true",
-                        help="train on wide composed digits too (not cut, so not dropped)")
+    parser.add_argument("--wide", choices=("keep", "cut"),
+                        help="composed training digits wider than split_aspect × height: kept "
+                             "whole or cut (and so not used); insight.reader.keep_wide")
     parser.add_argument("--deskew", action="store_true",
                         help="train and read every image deskewed")
     parser.add_argument("--strings", action="store_true", help="also read the dev numbers")
@@ -687,6 +688,7 @@ def main() -> None:
                                      ("augment_stroke", args.stroke),
                                      ("singles", args.singles), ("pens", args.pens),
                                      ("signs", args.signs),
+                                     ("keep_wide", args.wide and args.wide == "keep"),
                                      ("pen_width", args.pen_width and tuple(args.pen_width)),
                                      ("augment_elastic_pixels", args.elastic and args.elastic[0]),
                                      ("augment_elastic_spacing", args.elastic and args.elastic[1]))
@@ -695,27 +697,21 @@ def main() -> None:
         raw["insight"]["reader"].update({k: list(v) if isinstance(v, tuple) else v
                                          for k, v in changes.items()})
         recipe = parse_params(raw).insight.reader   # the variant is checked like params.yaml
-        # the training digits are segmented with these knobs; a wide one is cut there, and a
-        # digit that comes out in two pieces is not used (split_aspect also bounds the width of
-        # a faint digit kept whole, which the training knobs leave off: ink_low 1)
-        training_knobs = (dataclasses.replace(r.segmentation, split_aspect=math.inf)
-                          if args.keep_wide else r.segmentation)
         started = time.perf_counter()
         seed = params.seed if args.seed is None else args.seed
         with weight_averages(args.ema) as averages:
             if args.deskew:
                 sets = training_sets(load_split(DATA, "train"), val, recipe, r.composer,
-                                     training_knobs, seed,   # as train_reader composes them
+                                     r.segmentation, seed,   # as train_reader composes them
                                      torch.get_num_threads())
                 model, _ = train_classifier(recipe, seed, *map(deskewed_split, sets), device,
                                             name="digit_reader")
             else:
-                model, _, _ = train_reader(recipe, r.composer, training_knobs,
+                model, _, _ = train_reader(recipe, r.composer, r.segmentation,
                                            load_split(DATA, "train"), val, seed, device)
         seconds = time.perf_counter() - started
         model = model.cpu()   # crop_classifier reads on the CPU, like the stage
-        name = {**changes, **({"keep_wide": True} if args.keep_wide else {}),
-                **({"deskew": True} if args.deskew else {})}
+        name = {**changes, **({"deskew": True} if args.deskew else {})}
         print(f"{name or 'params.yaml recipe'}: trained in {seconds:.0f} s; " + crop_errors(
             model.eval(), val, r.composer, knobs.contrast_quantile, args.count, params.seed,
             args.deskew), flush=True)

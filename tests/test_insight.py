@@ -3029,6 +3029,27 @@ def test_reader_examples_refuse_digits_that_never_segment_as_one_piece():
                      processes=processes)
 
 
+def test_reader_training_keeps_wide_digits_whole_only_with_keep_wide(default_params):
+    from vaelab.core.params import parse_params
+    from vaelab.insight.reader_training import examples, training_knobs
+    images, labels = fake_pool()
+    images[:] = 0
+    images[:, 8:18, 2:26] = 255       # every digit a solid block 24 px wide, 10 tall: one piece,
+    reader = parse_params(default_params).insight.reader     # but wider than split_aspect
+    cutting = training_knobs(dataclasses.replace(reader, keep_wide=False), KNOBS)
+    assert cutting == KNOBS
+    with pytest.raises(ValueError, match="only 0 of 3 composed digits segmented as one piece"):
+        examples(images, labels, 3, 0, COMPOSER, cutting, np.random.default_rng(0))
+    keeping = training_knobs(dataclasses.replace(reader, keep_wide=True), KNOBS)
+    crops, classes = examples(images, labels, 3, 0, COMPOSER, keeping, np.random.default_rng(0))
+    assert len(crops) == 3 and set(classes) <= set(labels.tolist())
+    # kept whole: the crop is as wide as the block (20 px across the 28-px box), not a half of it
+    inked = np.nonzero(crops[0].max(axis=0) > 60)[0]
+    assert inked[-1] - inked[0] + 1 >= 18
+    # nothing else about the segmentation changes
+    assert dataclasses.replace(keeping, split_aspect=KNOBS.split_aspect) == KNOBS
+
+
 def test_a_pen_redraws_strokes_at_its_width_whatever_their_own():
     from vaelab.insight.digits.crop import pen_redrawn
     for bar in (2, 6):                     # a thin and a bold vertical stroke, 20 px tall
