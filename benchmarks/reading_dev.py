@@ -262,17 +262,17 @@ def wrong_crops(models: Path, val, composer, knobs, count: int, seed: int, out: 
     pairs = collections.Counter(zip(labels[wrong].tolist(), said[wrong].tolist()))
     log_probs = np.log(np.clip(probs, 1e-12, 1))
     folds = np.asarray(sources) % 5
-    fixed = 0
+    still_wrong = 0
     for fold in range(5):
         offsets = _class_offsets(log_probs[folds != fold], labels[folds != fold])
         held = folds == fold
-        fixed += int(((log_probs[held] + offsets).argmax(1) != labels[held]).sum())
+        still_wrong += int(((log_probs[held] + offsets).argmax(1) != labels[held]).sum())
     return (f"{len(wrong)} of {count} dev crops read wrong ({len(wrong) / count:.2%}); the "
             f"evaluator reads {int((seen['classifier'] == said[wrong]).sum())} of them as the "
             f"reader does, the judge {int((seen['judge'] == said[wrong]).sum())}; confusions "
             "(label > read: count) " + ", ".join(f"{a}>{b}: {n}" for (a, b), n
                                                  in pairs.most_common())
-            + f"; with per-digit offsets fitted on the other folds: {fixed} wrong; sheets in {out}")
+            + f"; with per-digit offsets fitted on the other folds: {still_wrong} wrong; sheets in {out}")
 
 
 @torch.no_grad()
@@ -688,7 +688,7 @@ def main() -> None:
                                      ("augment_stroke", args.stroke),
                                      ("singles", args.singles), ("pens", args.pens),
                                      ("signs", args.signs),
-                                     ("keep_wide", args.wide and args.wide == "keep"),
+                                     ("keep_wide", None if args.wide is None else args.wide == "keep"),
                                      ("pen_width", args.pen_width and tuple(args.pen_width)),
                                      ("augment_elastic_pixels", args.elastic and args.elastic[0]),
                                      ("augment_elastic_spacing", args.elastic and args.elastic[1]))

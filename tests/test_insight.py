@@ -3048,6 +3048,18 @@ def test_reader_training_keeps_wide_digits_whole_only_with_keep_wide(default_par
     assert inked[-1] - inked[0] + 1 >= 18
     # nothing else about the segmentation changes
     assert dataclasses.replace(keeping, split_aspect=KNOBS.split_aspect) == KNOBS
+    # and the reader's training sets are built so: wide digits only, cut they yield nothing
+    from vaelab.insight.reader_training import JUNK, training_sets
+    from vaelab.mnist.data import MnistSplit
+    split = MnistSplit(torch.from_numpy(images), torch.from_numpy(labels))
+    few = dataclasses.replace(reader, singles=3, junk=0, pens=0, signs=0)
+    with pytest.raises(ValueError, match="segmented as one piece"):
+        training_sets(split, split, dataclasses.replace(few, keep_wide=False), COMPOSER, KNOBS, 0)
+    train, val = training_sets(split, split, dataclasses.replace(few, keep_wide=True), COMPOSER,
+                               KNOBS, 0)
+    for built in (train, val):      # the digits as they are, 3 composed ones, 1 junk (the least)
+        added = built.labels[len(images):].numpy()
+        assert len(added) == 4 and set(added[:3]) <= set(labels.tolist()) and added[3] == JUNK
 
 
 def test_a_pen_redraws_strokes_at_its_width_whatever_their_own():

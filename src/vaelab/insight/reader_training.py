@@ -6,7 +6,7 @@ of a composed or drawn number — rescaled, thickened or thinned, re-centred —
 digit at all (two touching digits left as one piece, half of a digit cut in two). This model
 learns exactly those: the training digits as MNIST has them, plus each of ``singles`` training
 digits drawn by the benchmark composer and cut out by the reader's own segmentation and cropping
-(:func:`examples`), plus ``junk`` crops of two touching or overlapping digits and of digit
+(:func:`examples`; with ``keep_wide`` no piece is cut for its width: :func:`training_knobs`), plus ``junk`` crops of two touching or overlapping digits and of digit
 fragments, labelled :data:`JUNK`, plus ``pens`` training digits redrawn with a round pen
 (:func:`pen_redrawn`: one stroke width everywhere, as a sketch pad or a ballpoint draws) and then
 composed and cut out like the singles, plus ``signs`` signs written beside numbers ($, %, # …;
@@ -168,7 +168,9 @@ def training_knobs(p: ReaderParams, knobs: SegmentationParams) -> SegmentationPa
     piece cut for its width when ``p.keep_wide``. Cut, a digit wider than ``split_aspect`` ×
     its height comes out in two pieces and is left out — 26 % of the composed 5s, 19 % of the 2s,
     11 % of the 0s —, so the reader never sees such a digit whole, while a number's reading
-    keeps a wide piece whole only where the reader reads it better whole than in halves."""
+    keeps a wide piece whole only where the reader reads it better whole than in halves.
+    (``split_aspect`` also bounds how wide a faint area kept whole may be, with ``ink_low``
+    below 1; params.yaml's segmentation, which the training uses, has it at 1: off.)"""
     return replace(knobs, split_aspect=math.inf) if p.keep_wide else knobs
 
 
