@@ -147,11 +147,17 @@ def deskewing(classify):
     return lambda crops: classify(np.stack([deskewed(c) for c in crops]) if len(crops) else crops)
 
 
+def with_deskewed_view(classify):
+    """``classify`` as a number's digit is read with ``deskewed_view``: the mean of the crop's
+    reading and its deskewed crop's."""
+    return lambda crops: (classify(crops) + deskewing(classify)(crops)) / 2
+
+
 def deskewed_views(model, val, composer, knobs, per_length: int, count: int, seed: int) -> None:
     """The ``views`` figures (``deskewed_view`` off and on): dev crops and clean validation
     digits read from the crop alone and averaged with the crop deskewed; the dev numbers."""
     alone = crop_classifier(model)
-    def both(crops): return (alone(crops) + deskewing(alone)(crops)) / 2
+    both = with_deskewed_view(alone)
     crops, labels = dev_crops(val, composer, knobs.contrast_quantile, count, seed)
     clean = val.images.numpy().astype(np.float32) / 255
     numbers = dev_numbers(val, composer, per_length, seed)
@@ -234,8 +240,7 @@ def wrong_crops(models: Path, val, composer, knobs, count: int, seed: int, out: 
     person who has not seen the labels, ``out``/blind_1.png, blind_2.png … — the wrong crops
     shuffled among as many read right, numbered — with ``out``/blind_key.json."""
     reader = crop_classifier(load_digit_reader(models))
-    def read(crops):
-        return (reader(crops) + deskewing(reader)(crops)) / 2 if knobs.deskewed_view else reader(crops)
+    read = with_deskewed_view(reader) if knobs.deskewed_view else reader
     sources: list[int] = []
     crops, labels = dev_crops(val, composer, knobs.contrast_quantile, count, seed, sources)
     probs = read(crops)[:, :10]
