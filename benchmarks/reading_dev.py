@@ -158,7 +158,7 @@ def deskewed_views(model, val, composer, knobs, per_length: int, count: int, see
     digits read from the crop alone and averaged with the crop deskewed; the dev numbers."""
     alone = crop_classifier(model)
     both = with_deskewed_view(alone)
-    crops, labels = dev_crops(val, composer, knobs.contrast_quantile, count, seed)
+    crops, labels, _ = dev_crops(val, composer, knobs.contrast_quantile, count, seed)
     clean = val.images.numpy().astype(np.float32) / 255
     numbers = dev_numbers(val, composer, per_length, seed)
     for view, classify in ((False, alone), (True, both)):
@@ -170,27 +170,26 @@ def deskewed_views(model, val, composer, knobs, per_length: int, count: int, see
               flush=True)
 
 
-def dev_crops(val, composer, contrast: float, count: int, seed: int, sources: list | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` validation digits composed alone and cut to their ink box, and their labels;
-    ``sources``, where given, gets each one's index among the validation digits."""
+def dev_crops(val, composer, contrast: float, count: int, seed: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``count`` validation digits composed alone and cut to their ink box, their labels, and
+    each one's index among the validation digits."""
     rng = rng_for(seed, "read_numbers/dev-glyphs")
-    crops, labels = [], []
+    crops, labels, sources = [], [], []
     for _ in range(count):
         number = compose_number(val.images.numpy(), val.labels.numpy(), 1, "apart", composer, rng)
         top, left, bottom, right = number.boxes[0]
         ink = number.image[top:bottom, left:right].astype(np.float32) / 255
         crops.append(mnist_crop(ink, False, contrast))
         labels.append(int(number.text))
-        if sources is not None:
-            sources.append(number.sources[0])
-    return np.stack(crops), np.asarray(labels)
+        sources.append(number.sources[0])
+    return np.stack(crops), np.asarray(labels), np.asarray(sources)
 
 
 def crop_errors(model, val, composer, contrast: float, count: int, seed: int,
                 deskew: bool = False) -> str:
     classify = deskewing(crop_classifier(model)) if deskew else crop_classifier(model)
-    crops, labels = dev_crops(val, composer, contrast, count, seed)
+    crops, labels, _ = dev_crops(val, composer, contrast, count, seed)
     clean = val.images.numpy().astype(np.float32) / 255
     composed = float((classify(crops).argmax(1) != labels).mean())
     plain = float((classify(clean).argmax(1) != val.labels.numpy()).mean())
@@ -241,8 +240,7 @@ def wrong_crops(models: Path, val, composer, knobs, count: int, seed: int, out: 
     shuffled among as many read right, numbered — with ``out``/blind_key.json."""
     reader = crop_classifier(load_digit_reader(models))
     read = with_deskewed_view(reader) if knobs.deskewed_view else reader
-    sources: list[int] = []
-    crops, labels = dev_crops(val, composer, knobs.contrast_quantile, count, seed, sources)
+    crops, labels, sources = dev_crops(val, composer, knobs.contrast_quantile, count, seed)
     probs = read(crops)[:, :10]
     said = probs.argmax(1)
     wrong = np.flatnonzero(said != labels)
@@ -266,7 +264,7 @@ def wrong_crops(models: Path, val, composer, knobs, count: int, seed: int, out: 
           "reader_wrong": bool(said[i] != labels[i])} for k, i in enumerate(shown)], indent=1))
     pairs = collections.Counter(zip(labels[wrong].tolist(), said[wrong].tolist()))
     log_probs = np.log(np.clip(probs, 1e-12, 1))
-    folds = np.asarray(sources) % 5
+    folds = sources % 5
     still_wrong = 0
     for fold in range(5):
         offsets = _class_offsets(log_probs[folds != fold], labels[folds != fold])
@@ -301,7 +299,7 @@ def vae_opinion(reader, vae, val, composer, contrast: float, count: int, seed: i
     """The reader's log-probabilities plus λ × the VAE's label posterior (a softmax of
     :func:`label_elbos`), on dev crops and clean validation digits."""
     classify = crop_classifier(reader)
-    crops, labels = dev_crops(val, composer, contrast, count, seed)
+    crops, labels, _ = dev_crops(val, composer, contrast, count, seed)
     sets = {f"{count} dev crops": (crops, labels),
             f"{len(val)} clean validation digits": (val.images.numpy().astype(np.float32) / 255,
                                                      val.labels.numpy())}
