@@ -9,7 +9,7 @@ from vaelab.defects.data import CATEGORIES, GOOD
 from vaelab.defects.evaluate import detail_intervals
 from vaelab.insight.compose import ComposedNumber
 from vaelab.insight.digits.common import Box, DigitReading, NumberReading
-from vaelab.insight.reading_evaluation import summarise
+from vaelab.insight.reading_evaluation import clean_digit_bounds, summarise
 from vaelab.mnist.classify import accuracy_report, per_class_accuracy
 from vaelab.report.compare import interval_of
 
@@ -85,6 +85,26 @@ def test_digit_accuracy_over_all_lengths_is_the_pooled_share_its_interval_is_abo
     lo, hi = every["digit_accuracy_ci"]
     assert lo <= every["digit_accuracy"] <= hi
     assert every["string_accuracy"] == 0.5 and every["strings"] == 60
+
+
+def test_clean_digit_bound_is_the_share_of_numbers_whose_every_source_digit_reads_right():
+    # a pool of 10 digits; the first classifier misreads pool digit 3 as it stands, the second
+    # digits 3 and 7: a number is within reach only if every one of its digits is read right
+    def number(sources, subset="apart"):
+        return ComposedNumber(np.zeros((10, 10), np.uint8), "".join("0" for _ in sources),
+                              [[0, 0, 10, 8]] * len(sources), list(sources), subset)
+    numbers = [number([0, 1]), number([3, 4]), number([5, 7]), number([2, 6]),
+               number([9]), number([3]), number([1, 2], "touching")]
+    right = np.ones(10, bool)
+    one, two = right.copy(), right.copy()
+    one[3] = False
+    two[[3, 7]] = False
+    bounds = clean_digit_bounds(numbers, {"reader": one, "evaluator": two})
+    assert bounds["apart"]["2"] == {"reader": 0.75, "evaluator": 0.5}
+    assert bounds["apart"]["1"] == {"reader": 0.5, "evaluator": 0.5}
+    assert bounds["apart"]["all"] == {"reader": pytest.approx(4 / 6), "evaluator": 0.5}
+    assert bounds["touching"] == {"2": {"reader": 1.0, "evaluator": 1.0},
+                                  "all": {"reader": 1.0, "evaluator": 1.0}}
 
 
 def test_defect_detail_intervals_hold_the_confusion_counts_and_the_category_numbers():

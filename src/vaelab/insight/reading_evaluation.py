@@ -34,6 +34,7 @@ from vaelab.core.runtime import rng_for
 from vaelab.insight.compose import SUBSETS, ComposedNumber, compose_benchmark
 from vaelab.insight.digits.common import Classify, NumberReading
 from vaelab.insight.digits.number import read_number
+from vaelab.insight.evaluator import crop_classifier
 from vaelab.insight.figures import numbers_figure
 from vaelab.insight.params import SegmentationParams
 from vaelab.insight.reading_pool import ReadingPool
@@ -94,6 +95,25 @@ def summarise(numbers: list[ComposedNumber], readings: list[NumberReading]) -> d
     for subset, per_length in out.items():
         rows = [row for (s, _), cell in cells.items() if s == subset for row in cell]
         per_length["all"] = {"strings": len(rows), **_shares(rows)}
+    return out
+
+
+def clean_digit_bounds(numbers: list[ComposedNumber], read_right: dict[str, np.ndarray]) -> dict:
+    """Per subset and length (and over all lengths), for each classifier of ``read_right`` (per
+    digit of the pool: is its likeliest of the ten digits right on the plain image, before any
+    composing?), the share of numbers all of whose digits it reads right so — what a flawless
+    segmentation and crop would give with it, unless composing put a digit right, on this very
+    sample of digits (the same in every run: the benchmark is seeded). 1 minus it is what the
+    sample's hard digits cost; it minus the string accuracy, what composing and segmenting cost."""
+    cells: dict[tuple[str, str], list[ComposedNumber]] = {}
+    for number in numbers:
+        for length in (str(len(number.text)), "all"):
+            cells.setdefault((number.subset, length), []).append(number)
+    out: dict = {}
+    for (subset, length), cell in cells.items():
+        out.setdefault(subset, {})[length] = {
+            name: _r(np.mean([all(right[i] for i in n.sources) for n in cell]))
+            for name, right in read_right.items()}
     return out
 
 
@@ -173,12 +193,19 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
                          "read_numbers)"})
         readings = pool.read([n.image for n in numbers], chosen)
     crops = np.stack([d.crop for g in readings for d in g.digits])
+    plain = test.images.numpy().astype(np.float32) / 255
+    read_right = {name: classify(plain)[:, :10].argmax(1) == test.labels.numpy()
+                  for name, classify in (
+                      ("digit_reader", crop_classifier(load_digit_reader(models))),
+                      ("evaluator", crop_classifier(load_checkpoint(
+                          Path(models) / "classifier", "cpu", stage="train_classifier").eval())))}
     train_centre = np.mean([ndimage.center_of_mass(i) for i in
                             load_split(data, "train").images[:5000].float().numpy()], axis=0)
     metrics = {
         "test_strings": len(numbers), "dev_strings": len(dev),
         "segmentation": dataclasses.asdict(chosen), "tuning": trials,
         "results": summarise(numbers, readings),
+        "clean_digit_bound": clean_digit_bounds(numbers, read_right),
         "centre_of_mass": {"train_images": [_r(v) for v in train_centre],
                            "crops": [_r(v) for v in np.mean([ndimage.center_of_mass(c) for c in crops
                                                              if c.sum() > 0], axis=0)]}}
@@ -213,5 +240,5 @@ def _r(x) -> float:
     return round(float(x), 6)
 
 
-__all__ = ["READER_FILE", "choose_segmentation", "load_reader_settings", "read_all", "run",
-           "score", "summarise"]
+__all__ = ["READER_FILE", "choose_segmentation", "clean_digit_bounds", "load_reader_settings",
+           "read_all", "run", "score", "summarise"]

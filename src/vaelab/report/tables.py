@@ -381,6 +381,11 @@ def read_numbers_table(metrics: Path) -> Table:
                      _pct(cells["all"]["digit_accuracy"])])
         rows.append([f"{subset}: count", *[_pct(cells[n]["count_accuracy"]) for n in lengths],
                      _pct(cells["all"]["count_accuracy"])])
+        bound = r.get("clean_digit_bound", {}).get(subset)
+        if bound:
+            rows.append([f"{subset}: read right clean",
+                         *[f"{_pct(bound[n]['digit_reader'])} / {_pct(bound[n]['evaluator'])}"
+                           for n in [*lengths, "all"]]])
     per_cell = next(iter(r["results"].values()))[lengths[0]]["strings"]
     seg = r["segmentation"]
     return Table(["subset: accuracy", *[f"{n} digits" for n in lengths], "all"], rows,
@@ -395,6 +400,10 @@ def read_numbers_table(metrics: Path) -> Table:
                  + "; digits read by the digit reader (train_digit_reader)"
                  + (", each from its crop and from the crop sheared upright, averaged (set on dev "
                     "numbers: benchmarks/reading_dev.py views)" if seg.get("deskewed_view") else "")
+                 + ("; read right clean: the share of numbers every digit of which the digit "
+                    "reader / the evaluator reads right as its plain MNIST test image — what a "
+                    "flawless segmentation would give on this seeded sample of digits"
+                    if "clean_digit_bound" in r else "")
                  + ".")
 
 
