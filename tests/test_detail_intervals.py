@@ -9,7 +9,7 @@ from vaelab.defects.data import CATEGORIES, GOOD
 from vaelab.defects.evaluate import detail_intervals
 from vaelab.insight.compose import ComposedNumber
 from vaelab.insight.digits.common import Box, DigitReading, NumberReading
-from vaelab.insight.reading_evaluation import clean_digit_bounds, summarise
+from vaelab.insight.reading_evaluation import plain_digits_right, summarise
 from vaelab.mnist.classify import accuracy_report, per_class_accuracy
 from vaelab.report.compare import interval_of
 
@@ -87,9 +87,9 @@ def test_digit_accuracy_over_all_lengths_is_the_pooled_share_its_interval_is_abo
     assert every["string_accuracy"] == 0.5 and every["strings"] == 60
 
 
-def test_clean_digit_bound_is_the_share_of_numbers_whose_every_source_digit_reads_right():
+def test_plain_digits_right_is_the_share_of_numbers_whose_every_source_digit_reads_right():
     # a pool of 10 digits; the first classifier misreads pool digit 3 as it stands, the second
-    # digits 3 and 7: a number is within reach only if every one of its digits is read right
+    # digits 3 and 7: a number counts only if every one of its digits is read right
     def number(sources, subset="apart"):
         return ComposedNumber(np.zeros((10, 10), np.uint8), "".join("0" for _ in sources),
                               [[0, 0, 10, 8]] * len(sources), list(sources), subset)
@@ -99,11 +99,11 @@ def test_clean_digit_bound_is_the_share_of_numbers_whose_every_source_digit_read
     one, two = right.copy(), right.copy()
     one[3] = False
     two[[3, 7]] = False
-    bounds = clean_digit_bounds(numbers, {"reader": one, "evaluator": two})
-    assert bounds["apart"]["2"] == {"reader": 0.75, "evaluator": 0.5}
-    assert bounds["apart"]["1"] == {"reader": 0.5, "evaluator": 0.5}
-    assert bounds["apart"]["all"] == {"reader": pytest.approx(4 / 6), "evaluator": 0.5}
-    assert bounds["touching"] == {"2": {"reader": 1.0, "evaluator": 1.0},
+    shares = plain_digits_right(numbers, {"reader": one, "evaluator": two})
+    assert shares["apart"]["2"] == {"reader": 0.75, "evaluator": 0.5}
+    assert shares["apart"]["1"] == {"reader": 0.5, "evaluator": 0.5}
+    assert shares["apart"]["all"] == {"reader": pytest.approx(4 / 6), "evaluator": 0.5}
+    assert shares["touching"] == {"2": {"reader": 1.0, "evaluator": 1.0},
                                   "all": {"reader": 1.0, "evaluator": 1.0}}
 
 

@@ -46,10 +46,10 @@ def test_insight_stages_run_and_measure(insight_repo):
     assert set(reading["results"]["apart"]) == {"1", "2", "4", "all"}
     cell = reading["results"]["apart"]["4"]
     assert cell["strings"] == 4 and 0 <= cell["string_accuracy"] <= 1
-    bound = reading["clean_digit_bound"]
-    assert set(bound) == set(reading["results"]) and set(bound["apart"]) == {"1", "2", "4", "all"}
-    assert set(bound["apart"]["4"]) == {"digit_reader", "evaluator"}
-    assert all(0 <= share <= 1 for cells in bound.values() for c in cells.values()
+    plain = reading["plain_digits_right"]
+    assert set(plain) == set(reading["results"]) and set(plain["apart"]) == {"1", "2", "4", "all"}
+    assert set(plain["apart"]["4"]) == {"digit_reader", "evaluator"}
+    assert all(0 <= share <= 1 for cells in plain.values() for c in cells.values()
                for share in c.values())
     assert len(reading["tuning"]) == 8          # the dev grid, every point scored
     chosen = load_reader_settings(repo.root / "models")

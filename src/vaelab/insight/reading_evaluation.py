@@ -98,13 +98,15 @@ def summarise(numbers: list[ComposedNumber], readings: list[NumberReading]) -> d
     return out
 
 
-def clean_digit_bounds(numbers: list[ComposedNumber], read_right: dict[str, np.ndarray]) -> dict:
+def plain_digits_right(numbers: list[ComposedNumber], read_right: dict[str, np.ndarray]) -> dict:
     """Per subset and length (and over all lengths), for each classifier of ``read_right`` (per
     digit of the pool: is its likeliest of the ten digits right on the plain image, before any
-    composing?), the share of numbers all of whose digits it reads right so — what a flawless
-    segmentation and crop would give with it, unless composing put a digit right, on this very
-    sample of digits (the same in every run: the benchmark is seeded). 1 minus it is what the
-    sample's hard digits cost; it minus the string accuracy, what composing and segmenting cost."""
+    composing?), the share of numbers every digit of which it reads right so. On this very
+    sample of digits (the same draws in every run: the benchmark is seeded), that is what a
+    flawless segmentation would read if composing changed no digit's reading — an estimate, not
+    a bound: a digit rescaled, thickened or thinned, or read twice (``deskewed_view``), can come
+    out right as well as wrong. 1 minus it is about what the sample's hard digits cost; it minus
+    the string accuracy, about what composing and segmenting cost."""
     cells: dict[tuple[str, str], list[ComposedNumber]] = {}
     for number in numbers:
         for length in (str(len(number.text)), "all"):
@@ -205,7 +207,7 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         "test_strings": len(numbers), "dev_strings": len(dev),
         "segmentation": dataclasses.asdict(chosen), "tuning": trials,
         "results": summarise(numbers, readings),
-        "clean_digit_bound": clean_digit_bounds(numbers, read_right),
+        "plain_digits_right": plain_digits_right(numbers, read_right),
         "centre_of_mass": {"train_images": [_r(v) for v in train_centre],
                            "crops": [_r(v) for v in np.mean([ndimage.center_of_mass(c) for c in crops
                                                              if c.sum() > 0], axis=0)]}}
@@ -240,5 +242,5 @@ def _r(x) -> float:
     return round(float(x), 6)
 
 
-__all__ = ["READER_FILE", "choose_segmentation", "clean_digit_bounds", "load_reader_settings",
+__all__ = ["READER_FILE", "choose_segmentation", "load_reader_settings", "plain_digits_right",
            "read_all", "run", "score", "summarise"]
