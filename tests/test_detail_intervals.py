@@ -9,7 +9,11 @@ from vaelab.defects.data import CATEGORIES, GOOD
 from vaelab.defects.evaluate import detail_intervals
 from vaelab.insight.compose import ComposedNumber
 from vaelab.insight.digits.common import Box, DigitReading, NumberReading
-from vaelab.insight.reading_evaluation import plain_digits_right, summarise
+from vaelab.insight.reading_evaluation import (
+    plain_digits_right,
+    summarise,
+    wrong_by_cause,
+)
 from vaelab.mnist.classify import accuracy_report, per_class_accuracy
 from vaelab.report.compare import interval_of
 
@@ -105,6 +109,25 @@ def test_plain_digits_right_is_the_share_of_numbers_whose_every_source_digit_rea
     assert shares["apart"]["all"] == {"reader": pytest.approx(4 / 6), "evaluator": 0.5}
     assert shares["touching"] == {"2": {"reader": 1.0, "evaluator": 1.0},
                                   "all": {"reader": 1.0, "evaluator": 1.0}}
+
+
+def test_wrong_readings_are_told_apart_by_cause_hard_digit_first():
+    # _number's sources are 0..n-1; the reader misreads pool digit 3 even as a plain image
+    read_right = np.ones(10, bool)
+    read_right[3] = False
+    numbers = [_number("1234"), _number("1234"), _number("12"), _number("12"), _number("12"),
+               _number("1")]
+    spans = [[(b[1], b[3]) for b in n.boxes] for n in numbers]
+    readings = [_reading(spans[0], "1239"),               # holds pool digit 3: hard_digit
+                _reading(spans[1], "1234"),               # right despite the hard digit: not wrong
+                _reading(spans[2][:1], "1"),              # one digit missed: count
+                _reading(spans[3], "17"),                 # right count, misread: misread
+                _reading(spans[4], "12"),
+                _reading(spans[5], "7")]                  # misread
+    causes = wrong_by_cause(numbers, readings, read_right)
+    assert causes["apart"]["4"] == {"hard_digit": 1, "count": 0, "misread": 0}
+    assert causes["apart"]["2"] == {"hard_digit": 0, "count": 1, "misread": 1}
+    assert causes["apart"]["all"] == {"hard_digit": 1, "count": 1, "misread": 2}
 
 
 def test_defect_detail_intervals_hold_the_confusion_counts_and_the_category_numbers():

@@ -51,6 +51,8 @@ def test_insight_stages_run_and_measure(insight_repo):
     assert set(plain["apart"]["4"]) == {"digit_reader", "evaluator"}
     assert all(0 <= share <= 1 for cells in plain.values() for c in cells.values()
                for share in c.values())
+    causes = reading["wrong_by_cause"]["apart"]["4"]
+    assert sum(causes.values()) == round(4 * (1 - cell["string_accuracy"]))   # every wrong string
     assert len(reading["tuning"]) == 8          # the dev grid, every point scored
     chosen = load_reader_settings(repo.root / "models")
     assert isinstance(chosen, SegmentationParams)

@@ -119,6 +119,29 @@ def plain_digits_right(numbers: list[ComposedNumber], read_right: dict[str, np.n
     return out
 
 
+
+def wrong_by_cause(numbers: list[ComposedNumber], readings: list[NumberReading],
+                   read_right: np.ndarray) -> dict:
+    """Per subset and length (and over all lengths), the wrongly read numbers by cause:
+    ``hard_digit`` — one of its digits the reader (``read_right``: per digit of the pool, read
+    right as its plain image?) misreads even plain; of the rest, ``count`` — the wrong number
+    of digits found; ``misread`` — the right count, a digit read wrong that it reads right
+    plain (what composing costs)."""
+    out: dict = {}
+    for number, reading in zip(numbers, readings):
+        for length in (str(len(number.text)), "all"):
+            cell = out.setdefault(number.subset, {}).setdefault(
+                length, {"hard_digit": 0, "count": 0, "misread": 0})
+            if reading.text == number.text:
+                continue
+            if not all(read_right[i] for i in number.sources):
+                cell["hard_digit"] += 1
+            elif len(reading.digits) != len(number.text):
+                cell["count"] += 1
+            else:
+                cell["misread"] += 1
+    return out
+
 def _shares(rows: list[dict]) -> dict:
     """String, digit and count accuracy with their intervals. Digit accuracy is the digits
     matched over the digits written, pooled — the share its Wilson interval is about (a mean
@@ -208,6 +231,7 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         "segmentation": dataclasses.asdict(chosen), "tuning": trials,
         "results": summarise(numbers, readings),
         "plain_digits_right": plain_digits_right(numbers, read_right),
+        "wrong_by_cause": wrong_by_cause(numbers, readings, read_right["digit_reader"]),
         "centre_of_mass": {"train_images": [_r(v) for v in train_centre],
                            "crops": [_r(v) for v in np.mean([ndimage.center_of_mass(c) for c in crops
                                                              if c.sum() > 0], axis=0)]}}
@@ -243,4 +267,4 @@ def _r(x) -> float:
 
 
 __all__ = ["READER_FILE", "choose_segmentation", "load_reader_settings", "plain_digits_right",
-           "read_all", "run", "score", "summarise"]
+           "read_all", "run", "score", "summarise", "wrong_by_cause"]
