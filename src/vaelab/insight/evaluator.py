@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
 
+from vaelab.core.checkpoint import load_checkpoint
 from vaelab.mnist.classify import classify_images
 
 KEPT_OUTPUTS = [*range(10), 11]     # digits, then "a sign" (output 10, "not one digit", left out)
+
+
+def load_evaluator(models: str | Path) -> nn.Module:
+    """The evaluator (stage train_classifier) from ``models``, on the CPU, in eval mode."""
+    return load_checkpoint(Path(models) / "classifier", "cpu", stage="train_classifier").eval()
 
 
 def crop_classifier(model: nn.Module, device: torch.device | str = "cpu", batch_size: int = 1000):
@@ -34,4 +42,4 @@ def crop_classifier(model: nn.Module, device: torch.device | str = "cpu", batch_
     return classify
 
 
-__all__ = ["KEPT_OUTPUTS", "crop_classifier"]
+__all__ = ["KEPT_OUTPUTS", "crop_classifier", "load_evaluator"]

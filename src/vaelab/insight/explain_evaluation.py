@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vaelab.core.checkpoint import load_checkpoint
 from vaelab.core.intervals import mean_interval, share_interval
 from vaelab.core.params import Params
 from vaelab.core.runtime import rng_for
@@ -29,6 +28,7 @@ from vaelab.insight.cam import (
     random_maps,
     road_scores,
 )
+from vaelab.insight.evaluator import load_evaluator
 from vaelab.insight.figures import cam_rows_figure, overlay
 from vaelab.mnist.classify import classify_images
 from vaelab.mnist.data import load_split, to_float
@@ -60,7 +60,7 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         device: torch.device) -> dict:
     e = params.insight.explain
     plots = Path(plots)
-    evaluator = load_checkpoint(Path(models) / "classifier", "cpu", stage="train_classifier").eval()
+    evaluator = load_evaluator(models)
     test, occluded = load_split(data, "test"), load_split(data, "occluded")
     pick = np.sort(rng_for(params.seed, "explain/sample").choice(len(test), size=min(e.images, len(test)),
                                                                  replace=False))

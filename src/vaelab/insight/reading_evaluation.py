@@ -34,7 +34,7 @@ from vaelab.core.runtime import rng_for
 from vaelab.insight.compose import SUBSETS, ComposedNumber, compose_benchmark
 from vaelab.insight.digits.common import Classify, NumberReading
 from vaelab.insight.digits.number import read_number
-from vaelab.insight.evaluator import crop_classifier
+from vaelab.insight.evaluator import crop_classifier, load_evaluator
 from vaelab.insight.figures import numbers_figure
 from vaelab.insight.params import SegmentationParams
 from vaelab.insight.reading_pool import ReadingPool
@@ -109,15 +109,14 @@ def plain_digits_right(numbers: list[ComposedNumber], read_right: dict[str, np.n
     the string accuracy, about what composing and segmenting cost."""
     cells: dict[tuple[str, str], list[ComposedNumber]] = {}
     for number in numbers:
-        for length in (str(len(number.text)), "all"):
-            cells.setdefault((number.subset, length), []).append(number)
+        for key in _cell_keys(number):
+            cells.setdefault(key, []).append(number)
     out: dict = {}
     for (subset, length), cell in cells.items():
         out.setdefault(subset, {})[length] = {
             name: _r(np.mean([all(right[i] for i in n.sources) for n in cell]))
             for name, right in read_right.items()}
     return out
-
 
 
 def wrong_by_cause(numbers: list[ComposedNumber], readings: list[NumberReading],
@@ -129,8 +128,8 @@ def wrong_by_cause(numbers: list[ComposedNumber], readings: list[NumberReading],
     plain (what composing costs)."""
     out: dict = {}
     for number, reading in zip(numbers, readings):
-        for length in (str(len(number.text)), "all"):
-            cell = out.setdefault(number.subset, {}).setdefault(
+        for subset, length in _cell_keys(number):
+            cell = out.setdefault(subset, {}).setdefault(
                 length, {"hard_digit": 0, "count": 0, "misread": 0})
             if reading.text == number.text:
                 continue
@@ -141,6 +140,12 @@ def wrong_by_cause(numbers: list[ComposedNumber], readings: list[NumberReading],
             else:
                 cell["misread"] += 1
     return out
+
+
+def _cell_keys(number: ComposedNumber) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The two cells a number counts in: its subset at its length, and over all lengths."""
+    return (number.subset, str(len(number.text))), (number.subset, "all")
+
 
 def _shares(rows: list[dict]) -> dict:
     """String, digit and count accuracy with their intervals. Digit accuracy is the digits
@@ -210,7 +215,8 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
     numbers = compose_benchmark(test.images.numpy(), test.labels.numpy(), r.test_per_length,
                                 r.composer, rng_for(params.seed, "read_numbers/test"))
     # one process per thread the params allow: reading is single-threaded numpy (reading_pool)
-    with ReadingPool(load_digit_reader(models), params.threads) as pool:
+    reader = load_digit_reader(models)
+    with ReadingPool(reader, params.threads) as pool:
         chosen, trials = choose_segmentation(dev, pool.read_ways, params)
         write_json(Path(models) / READER_FILE, {
             "segmentation": dataclasses.asdict(chosen),
@@ -219,11 +225,8 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         readings = pool.read([n.image for n in numbers], chosen)
     crops = np.stack([d.crop for g in readings for d in g.digits])
     plain = test.images.numpy().astype(np.float32) / 255
-    read_right = {name: classify(plain)[:, :10].argmax(1) == test.labels.numpy()
-                  for name, classify in (
-                      ("digit_reader", crop_classifier(load_digit_reader(models))),
-                      ("evaluator", crop_classifier(load_checkpoint(
-                          Path(models) / "classifier", "cpu", stage="train_classifier").eval())))}
+    read_right = {name: crop_classifier(model)(plain)[:, :10].argmax(1) == test.labels.numpy()
+                  for name, model in (("digit_reader", reader), ("evaluator", load_evaluator(models)))}
     train_centre = np.mean([ndimage.center_of_mass(i) for i in
                             load_split(data, "train").images[:5000].float().numpy()], axis=0)
     metrics = {

@@ -20,6 +20,7 @@ from vaelab.core.intervals import bootstrap_interval
 from vaelab.core.params import Params
 from vaelab.core.plots import image_grid
 from vaelab.core.runtime import rng_for, torch_generator
+from vaelab.insight.evaluator import load_evaluator
 from vaelab.mnist.classify import classify_images
 from vaelab.mnist.data import load_split, to_float
 
@@ -44,7 +45,7 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
     v = params.insight.variations
     models = Path(models)
     vae = load_checkpoint(models / params.sampling.model, "cpu", stage=f"train_{params.sampling.model}")
-    evaluator = load_checkpoint(models / "classifier", "cpu", stage="train_classifier").eval()
+    evaluator = load_evaluator(models)
     judge = load_checkpoint(models / "judge", "cpu", stage="train_judge").eval()
     test = load_split(data, "test")
     pick = np.sort(rng_for(params.seed, "variations/sample").choice(len(test), size=min(v.images, len(test)),
