@@ -2528,6 +2528,60 @@ def test_digits_beside_blots_are_read_as_without_them():
     assert any(n.startswith("2 solid blot(s) removed") for n in notes), notes
 
 
+def soft_spot(side: int, centre: tuple[float, float], sigma: float) -> np.ndarray:
+    """A Gaussian spot of ink (1 at its middle), ``centre`` and ``sigma`` as shares of ``side``."""
+    rows, columns = np.mgrid[:side, :side] / side
+    return np.exp(-((rows - centre[0]) ** 2 + (columns - centre[1]) ** 2) / (2 * sigma ** 2))
+
+
+@pytest.mark.parametrize("side, centre, sigma", [
+    (64, (0.5, 0.5), 0.15), (300, (0.6, 0.3), 0.1), (28, (0.5, 0.5), 0.15), (28, (0.6, 0.3), 0.1),
+    (28, (0.4, 0.4), 0.05)],
+    ids=["a spot", "a spot off the middle", "a spot in 28 px", "a small spot in 28 px",
+         "a dot in 28 px"])
+def test_a_soft_edged_blot_goes_with_its_rim(side, centre, sigma):
+    """A blot that fades into the paper (a Gaussian spot, a blurred disk, a photographed spill)
+    was removed to its threshold only: its rim stayed, a ring read as a 0 at 1.0 (or `111`)
+    under the note that the blot was removed. A spot too small to be judged a blot is read
+    again enlarged (read_number's closer look), where it is one: nothing is read either."""
+    spot = soft_spot(side, centre, sigma)
+    blurred = ndimage.gaussian_filter(np.pad(np.ones((side // 2, side // 2)), side // 4) * 1.0,
+                                      side / 50)
+    for ink in (spot, blurred):
+        for picture in (np.round(ink * 255).astype(np.uint8),
+                        np.round((1.0 - ink) * 255).astype(np.uint8)):
+            reading = read_number(picture, constant_classify, KNOBS)
+            assert reading.text == "", reading.notes
+            assert any("1 solid blot(s) removed" in n for n in reading.notes), reading.notes
+
+
+def test_a_large_disk_taken_for_a_blank_sheet_says_so():
+    """A white disk on black, 600 px, is a sheet on a dark desk to the sheet's tests; with
+    nothing on it the reading said "the picture is empty" — of a picture two thirds white."""
+    picture = np.zeros((600, 600), np.uint8)
+    rr, cc = ellipse(300, 300, 288, 288, shape=picture.shape)
+    picture[rr, cc] = 255
+    reading = read_number(picture, constant_classify, KNOBS)
+    assert reading.text == "" and "a blank sheet" in reading.notes[0], reading.notes
+
+
+def test_digits_beside_a_soft_edged_blot_keep_their_ink():
+    """The rim goes only as far as the blot is thick, and never takes ink above another
+    piece's threshold: digits beside a blurred blot are found as they are without it."""
+    alone = np.zeros((160, 320), np.float32)
+    ring(alone, 60, 136)                        # 6 px from the blot's edge, in its rim
+    bar(alone, 60, 186, 40, 6)
+    ring(alone, 60, 212)
+    spans = [(136, 164), (186, 192), (212, 240)]
+    assert_spans(segment(alone, KNOBS)[0], spans)
+    spot = np.zeros_like(alone)
+    blot(spot, "disk", 20, 10, 120, 120)
+    canvas = np.maximum(alone, ndimage.gaussian_filter(spot, 6.0))
+    pieces, notes = segment(canvas, KNOBS)
+    assert_spans(pieces, spans)
+    assert any(n.startswith("1 solid blot(s) removed") for n in notes), notes
+
+
 @pytest.mark.parametrize("surround", ["dark desk", "light desk"])
 def test_a_blank_sheet_on_a_desk_reads_nothing(surround):
     """With no writing on it the sheet is not told from the desk: it is the ink, one blot

@@ -28,6 +28,8 @@ from vaelab.insight.digits.ink import MAX_SIDE, MIN_SIDE, grey_values, ink_on_sh
 from vaelab.insight.digits.noise import smoothed
 from vaelab.insight.digits.perspective import squared_sheet
 from vaelab.insight.digits.pieces import (
+    BLOTS_REMOVED,
+    EMPTY_PICTURE,
     _components,
     _found,
     _read_pieces,
@@ -147,7 +149,8 @@ def _read_closer(picture: np.ndarray, scale: float, reading: NumberReading, clas
     of their size round them, taken from the picture as given (a huge photo's working image,
     ``scale`` of its pixels to one, was downscaled); boxes in the picture's coordinates. None
     where the digits cannot be enlarged by :data:`CLOSER_GAIN` at least (noise over a whole
-    huge picture) or the enlarged picture holds no digit.
+    huge picture) or the enlarged picture holds no digit — unless it held a blot, which the
+    picture's small spot then was: a reading of no digits.
 
     Why: every step measures in pixels, and a digit 8–12 px tall is a few pixels of grey
     stroke: Otsu fills a 9's or a 6's loop, a 4's strokes break apart, and the crop, enlarged
@@ -176,7 +179,8 @@ def _read_closer(picture: np.ndarray, scale: float, reading: NumberReading, clas
     enlarged = np.clip(resize(grey, shape, order=3, anti_aliasing=shape[0] < grey.shape[0]),
                        0.0, 1.0)
     closer = _ways(enlarged, classify, [p], closer=False)[0]
-    if not closer.digits:
+    # A spot too small to be judged a blot (BLOT_MIN_PX) is one enlarged: nothing is read then.
+    if not closer.digits and not any(BLOTS_REMOVED in note for note in closer.notes):
         return None
     down, across = shape[0] / (bottom - top), shape[1] / (right - left)   # as rounded
     digits = [replace(d, box=Box(top + int(np.floor(d.box.top / down)),
@@ -212,6 +216,9 @@ def _prepared(ink: np.ndarray, sheet: np.ndarray | None, shape: tuple[int, int],
             *_slant(straightened))]
     strokes, labels, regions = _found(ink, outside)   # components found once for every use
     if strokes.threshold is None:
+        if sheet is not None and strokes.notes == [EMPTY_PICTURE]:   # (a white disk on black)
+            return NumberReading("", [], levelled + [
+                "a blank sheet: no ink found on the paper taken for a sheet on a darker desk"])
         return NumberReading("", [], levelled + strokes.notes)
     return _Prepared(ink, outside, shape, maps, scale, levelled, strokes.ink, strokes.threshold,
                      strokes.notes, strokes.cells, strokes.underlined, labels, regions)

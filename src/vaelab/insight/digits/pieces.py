@@ -20,7 +20,7 @@ from skimage.filters import threshold_otsu
 from skimage.measure import label
 from skimage.morphology import disk
 
-from vaelab.insight.digits.blots import _blots
+from vaelab.insight.digits.blots import _blots, _with_rim
 from vaelab.insight.digits.boxes import _boxes
 from vaelab.insight.digits.combs import _combs
 from vaelab.insight.digits.common import (
@@ -200,13 +200,18 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     return sorted(pieces, key=lambda q: q.box.left), notes
 
 
+# Notes read_number builds on: a blot removed (its closer look), nothing found (on a sheet)
+BLOTS_REMOVED = "solid blot(s) removed"
+EMPTY_PICTURE = "no ink found: the picture is empty"
+
+
 def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
     """The ink without a form's combs, ruled lines, boxes, a line drawn under the digits,
     frames — digits made of dots blurred into strokes first
     (:func:`~vaelab.insight.digits.dots._joined_dots`) —, and what was removed (:class:`Strokes`).
     ``outside``: see :func:`_ruled_lines`."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-        return Strokes(ink, None, ["no ink found: the picture is empty"], [])
+        return Strokes(ink, None, [EMPTY_PICTURE], [])
     notes: list[str] = []
     threshold = threshold_otsu(ink)
     # Digits made of dots (a dot-matrix print) would be read dot by dot: blurred into strokes.
@@ -300,9 +305,9 @@ def _found(ink: np.ndarray, outside: np.ndarray | None = None
     blots, count = _blots(labels, regions)
     if not count:
         return strokes, labels, regions
-    notes = strokes.notes + [f"{count} solid blot(s) removed (ink as thick as it is tall — a "
+    notes = strokes.notes + [f"{count} {BLOTS_REMOVED} (ink as thick as it is tall — a "
                              "spill, a filled shape, a blank sheet on a darker desk: no digit)"]
-    ink, threshold = _cleared(strokes.ink, blots)
+    ink, threshold = _cleared(strokes.ink, _with_rim(strokes.ink, blots, labels > 0))
     if threshold is None:
         return strokes._replace(ink=ink, threshold=None,
                                 notes=notes + ["no ink found besides the blot(s)"]), None, []
