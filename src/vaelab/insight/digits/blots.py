@@ -1,6 +1,6 @@
 """A solid blot — an ink spill, a filled disk or square, a broad bar (:func:`_blots`): ink as
-thick as it is tall, which no digit's strokes are, removed, with a spill's spikes and the drops
-splashed round it. Left in, the reader reads it as some digit and, having never seen one, often
+thick as it is tall, which no digit's strokes are, removed, with a spill's spikes, the drops
+splashed round it and the fading of a soft edge (:func:`_without_blots`). Left in, the reader reads it as some digit and, having never seen one, often
 surely (a filled disk as a 0 at 1.0, a square as 11, a bar as 1111111).
 """
 
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
+from skimage.morphology import reconstruction
 
-from vaelab.insight.digits.common import MIN_DIGIT_PX, MIN_INK_CONTRAST, Region
+from vaelab.insight.digits.common import MIN_DIGIT_PX, Region
 
 # A piece whose thickest point (twice its distance-transform peak) spans this × its own height
 # is a blot (a disk, a square, a broad bar: 1.0 and over); so is one this × its width, where
@@ -49,6 +50,9 @@ BLOT_CORE = 0.8
 BLOT_SPIKE = 0.08
 # A spill's core is at most this × as long as wide (a broad bar with spikes is left).
 BLOT_CORE_LONG = 2.0
+# Ink this far above what a blot's fading explains (_without_blots) is a stroke's, where the
+# area it rises in is digit-sized: a faint digit in a blot's rim keeps its ink.
+RIM_RISE = 0.05
 # Dots (drops: no hole but pinholes, filling DROP_FILL of their box, at most twice as wide as
 # high or as high as wide) within this × a blot's height of its box, and under BLOT_TALL × as
 # tall, are its splashes: left alone they would be read as digits once it is gone.
@@ -99,17 +103,20 @@ def _blots(labels: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, int]:
     return np.isin(labels, blots + _splashes(labels, regions, blots)), len(blots)
 
 
-def _with_rim(ink: np.ndarray, blotted: np.ndarray, inked: np.ndarray) -> np.ndarray:
-    """The ``blotted`` pixels with their soft rim: the ink above paper (:data:`MIN_INK_CONTRAST`)
-    joined to a blot through pixels no other piece holds (``inked``: every piece's pixels), no
-    farther from a blot than the thickest one is thick. A blurred or photographed blot fades
-    into the paper; removed to its threshold alone, its rim stayed, a ring the new threshold
-    read as a 0, surely (a Gaussian spot, a blurred disk: '0' at 1.0, '111'), under the note
-    that the blot was removed. Other pieces keep every pixel above their threshold."""
-    away = ndimage.distance_transform_edt(~blotted)
-    thickest = 2 * ndimage.distance_transform_edt(np.pad(blotted, 1)).max()
-    fading = (ink > MIN_INK_CONTRAST) & ~(inked & ~blotted) & (away <= thickest)
-    return ndimage.binary_propagation(blotted, np.ones((3, 3), bool), fading | blotted)
+def _without_blots(ink: np.ndarray, blotted: np.ndarray) -> np.ndarray:
+    """``ink`` less the ``blotted`` pixels and their fading. What the blots' own level explains
+    — the grey-level reconstruction of the blots under the ink: each pixel's highest level
+    reached from a blot without climbing — is taken off every pixel, but strokes keep their
+    ink: areas rising :data:`RIM_RISE` above it, :data:`~.common.MIN_DIGIT_PX` across at least
+    (grain on the rim rises in specks, and keeps only its own height). A blurred or
+    photographed blot fades into the paper; removed to its threshold alone, its rim stayed, a
+    ring the new threshold read as a 0, surely (a Gaussian spot, a blurred disk: '0' at 1.0,
+    '111'), under the note that the blot was removed."""
+    explained = reconstruction(np.where(blotted, ink, 0.0), ink, method="dilation")
+    rising, _ = ndimage.label((ink - explained >= RIM_RISE) & ~blotted, np.ones((3, 3), bool))
+    strokes = [k for k, area in enumerate(ndimage.find_objects(rising), start=1)
+               if max(area[0].stop - area[0].start, area[1].stop - area[1].start) >= MIN_DIGIT_PX]
+    return np.where(np.isin(rising, strokes), ink, ink - explained).astype(ink.dtype)
 
 
 def _splashes(labels: np.ndarray, regions: list[Region], blots: list[int]) -> list[int]:

@@ -20,7 +20,7 @@ from skimage.filters import threshold_otsu
 from skimage.measure import label
 from skimage.morphology import disk
 
-from vaelab.insight.digits.blots import _blots, _with_rim
+from vaelab.insight.digits.blots import _blots, _without_blots
 from vaelab.insight.digits.boxes import _boxes
 from vaelab.insight.digits.combs import _combs
 from vaelab.insight.digits.common import (
@@ -307,7 +307,7 @@ def _found(ink: np.ndarray, outside: np.ndarray | None = None
         return strokes, labels, regions
     notes = strokes.notes + [f"{count} {BLOTS_REMOVED} (ink as thick as it is tall — a "
                              "spill, a filled shape, a blank sheet on a darker desk: no digit)"]
-    ink, threshold = _cleared(strokes.ink, _with_rim(strokes.ink, blots, labels > 0))
+    ink, threshold = _thresholded(_without_blots(strokes.ink, blots))
     if threshold is None:
         return strokes._replace(ink=ink, threshold=None,
                                 notes=notes + ["no ink found besides the blot(s)"]), None, []
@@ -317,7 +317,11 @@ def _found(ink: np.ndarray, outside: np.ndarray | None = None
 def _cleared(ink: np.ndarray, printed: np.ndarray) -> tuple[np.ndarray, float | None]:
     """(``ink`` with the ``printed`` pixels — a form's boxes or comb — and those beside them made
     paper, its Otsu threshold: None when no ink is left)."""
-    ink = np.where(_dilate(printed, 1), 0.0, ink).astype(ink.dtype)
+    return _thresholded(np.where(_dilate(printed, 1), 0.0, ink).astype(ink.dtype))
+
+
+def _thresholded(ink: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """(``ink``, its Otsu threshold: None when no ink is left)."""
     if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return ink, None
     return ink, threshold_otsu(ink)
