@@ -70,9 +70,11 @@ def round_zero(diameter: float, hole: float, wide: float, side: int = 40) -> np.
     k = 8
     rows, columns = np.ogrid[:side * k, :side * k]
     centre = side * k / 2
-    outer = ((rows - centre) / (diameter * k / 2)) ** 2 + ((columns - centre) / (wide * diameter * k / 2)) ** 2
-    inner = ((rows - centre) / (hole * k / 2)) ** 2 + ((columns - centre) / (wide * hole * k / 2)) ** 2
-    canvas = ((outer <= 1) & (inner > 1)).astype(np.float32)
+    def inside(across: float) -> np.ndarray:   # within an ellipse ``across`` px tall
+        return ((rows - centre) / (across * k / 2)) ** 2 + (
+            (columns - centre) / (wide * across * k / 2)) ** 2 <= 1
+
+    canvas = (inside(diameter) & ~inside(hole)).astype(np.float32)
     return ndimage.gaussian_filter(rescale(canvas, 1 / k, anti_aliasing=True), 0.7)
 
 
@@ -107,22 +109,23 @@ def main() -> None:
     def read(picture: np.ndarray):
         return read_number(picture, classify, knobs)
 
-    clean = {f"Gaussian spot, {side} px": spot(side, (0.5, 0.5), 0.15) for side in (28, 64, 280, 1000)}
+    sides = (28, 64, 280, 1000)
+    clean = {f"Gaussian spot, {side} px": spot(side, (0.5, 0.5), 0.15) for side in sides}
     clean |= {f"Gaussian spot off the middle, {side} px": spot(side, (0.6, 0.3), 0.1)
-              for side in (28, 64, 280, 1000)}
-    clean |= {f"blurred disk, {side} px": blurred_disk(side) for side in (28, 64, 280, 1000)}
+              for side in sides}
+    clean |= {f"blurred disk, {side} px": blurred_disk(side) for side in sides}
     empty = sum(read(as_picture(ink, dark)).text == "" for ink in clean.values()
                 for dark in (True, False))
     print(f"soft blots read as nothing: {empty} of {2 * len(clean)}")
 
     rng = np.random.default_rng(0)
-    grainy = [(side, sigma, sd) for side in (64, 300, 800) for sigma in (0.12, 0.08, 0.2)
-              for sd in (0.01, 0.02, 0.03)]
+    spots = [((0.45, 0.5), 0.12), ((0.6, 0.3), 0.08), ((0.5, 0.5), 0.2)]   # (centre, sigma)
     readings = []
-    for side, sigma, sd in grainy:
-        ink = spot(side, (0.45, 0.5) if sigma == 0.12 else (0.6, 0.3) if sigma == 0.08 else
-                   (0.5, 0.5), sigma)
-        readings.append(read(as_picture(ink + rng.normal(0.0, sd, ink.shape), False)))
+    for side in (64, 300, 800):
+        for centre, sigma in spots:
+            ink = spot(side, centre, sigma)
+            for sd in (0.01, 0.02, 0.03):
+                readings.append(read(as_picture(ink + rng.normal(0.0, sd, ink.shape), False)))
     found = [r for r in readings if any("solid blot(s) removed" in n for n in r.notes)]
     print(f"grainy spots (sd 0.01-0.03): {sum(r.text == '' for r in readings)} of {len(readings)} "
           f"read as nothing; {len(found)} found as blots; of the rest, "
@@ -141,7 +144,8 @@ def main() -> None:
     zeros = [(d, h, w) for d in (10, 12, 14) for h in (2, 3, 4) for w in (1.0, 1.2)]
     for hole in (2, 3, 4):
         texts = [read(as_picture(round_zero(d, h, w))).text for d, h, w in zeros if h == hole]
-        print(f"bold round 0s, 10-14 px, a {hole}-px hole: {texts.count('0')} of {len(texts)} read 0")
+        print(f"bold round 0s, 10-14 px, a {hole}-px hole: {texts.count('0')} of {len(texts)} "
+              "read 0")
 
     for kind in ("triangle", "pentagon", "octagon", "ellipse", "smooth blob"):
         texts = [read(as_picture(filled_shape(kind, (64, 200, 500)[i % 3], rng), i % 2 == 0)).text

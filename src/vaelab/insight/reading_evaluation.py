@@ -225,8 +225,9 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         readings = pool.read([n.image for n in numbers], chosen)
     crops = np.stack([d.crop for g in readings for d in g.digits])
     plain = test.images.numpy().astype(np.float32) / 255
+    classifiers = {"digit_reader": reader, "evaluator": load_evaluator(models)}
     read_right = {name: crop_classifier(model)(plain)[:, :10].argmax(1) == test.labels.numpy()
-                  for name, model in (("digit_reader", reader), ("evaluator", load_evaluator(models)))}
+                  for name, model in classifiers.items()}
     train_centre = np.mean([ndimage.center_of_mass(i) for i in
                             load_split(data, "train").images[:5000].float().numpy()], axis=0)
     metrics = {

@@ -1,7 +1,8 @@
 """A solid blot — an ink spill, a filled disk or square, a broad bar (:func:`_blots`): ink as
 thick as it is tall, which no digit's strokes are, removed, with a spill's spikes, the drops
-splashed round it and the fading of a soft edge (:func:`_without_blots`). Left in, the reader reads it as some digit and, having never seen one, often
-surely (a filled disk as a 0 at 1.0, a square as 11, a bar as 1111111).
+splashed round it and the fading of a soft edge (:func:`_without_blots`). Left in, the reader
+reads it as some digit and, having never seen one, often surely (a filled disk as a 0 at 1.0, a
+square as 11, a bar as 1111111).
 """
 
 from __future__ import annotations
