@@ -126,7 +126,7 @@ def main() -> None:
             ink = spot(side, centre, sigma)
             for sd in (0.01, 0.02, 0.03):
                 readings.append(read(as_picture(ink + rng.normal(0.0, sd, ink.shape), False)))
-    found = [r for r in readings if any("solid blot(s) removed" in n for n in r.notes)]
+    found = [r for r in readings if r.blots_removed]
     print(f"grainy spots (sd 0.01-0.03): {sum(r.text == '' for r in readings)} of {len(readings)} "
           f"read as nothing; {len(found)} found as blots; of the rest, "
           f"{sum(r.text != '' and r.confidence < 0.5 for r in readings)} read as doubtful digits")

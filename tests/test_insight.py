@@ -2447,6 +2447,7 @@ def test_a_solid_piece_with_a_hole_is_read_but_flagged():
     canvas[90:104, 93:107] = 0.0                # a hole of 1.6 % of its pixels
     reading = read_number(canvas, constant_classify, KNOBS)
     assert reading.digits and any("solid blob" in n for n in reading.notes)
+    assert reading.blots_removed == 0
 
 
 def blot(canvas: np.ndarray, shape: str, top: int, left: int, height: int, width: int) -> None:
@@ -2472,6 +2473,7 @@ def test_a_solid_blot_is_removed_and_said(shape, height, width):
     for picture in (canvas, np.round((1.0 - canvas) * 255).astype(np.uint8)):
         reading = read_number(picture, constant_classify, KNOBS)
         assert reading.text == "", shape
+        assert reading.blots_removed == 1
         assert any("1 solid blot(s) removed" in n for n in reading.notes), reading.notes
         assert any("no ink found besides the blot" in n for n in reading.notes)
 
@@ -2489,6 +2491,7 @@ def test_a_blot_filling_the_picture_is_no_ruled_line(shape, margin):
         reading = read_number(picture, constant_classify, KNOBS)
         assert reading.text == "", reading.notes
         assert not any("ruled line" in n for n in reading.notes), reading.notes
+        assert reading.blots_removed == 1
         assert any("1 solid blot(s) removed" in n for n in reading.notes), reading.notes
 
 
@@ -2552,6 +2555,7 @@ def test_a_soft_edged_blot_goes_with_its_rim(side, centre, sigma):
                         np.round((1.0 - ink) * 255).astype(np.uint8)):
             reading = read_number(picture, constant_classify, KNOBS)
             assert reading.text == "", reading.notes
+            assert reading.blots_removed == 1
             assert any("1 solid blot(s) removed" in n for n in reading.notes), reading.notes
 
 
@@ -2563,6 +2567,7 @@ def test_a_large_disk_taken_for_a_blank_sheet_says_so():
     picture[rr, cc] = 255
     reading = read_number(picture, constant_classify, KNOBS)
     assert reading.text == "" and "a blank sheet" in reading.notes[0], reading.notes
+    assert reading.blots_removed == 0
 
 
 @pytest.mark.parametrize("ink_level", [1.0, 0.35], ids=["bold digits", "faint digits"])

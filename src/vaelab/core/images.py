@@ -45,7 +45,7 @@ def open_image(path: str | Path) -> Image.Image:
         # decode: kept, told only if decoding fails
         _listen()
         with (warnings.catch_warnings(record=True) as warned, _kept(_libtiff_said, said),
-              _kept(_PilLog.said, logged)):
+              _kept(_pil_said, logged)):
             warnings.simplefilter("always")
             with Image.open(path) as image:
                 image.load()   # decode now: the file is closed on leaving, the pixels stay
@@ -66,6 +66,7 @@ def open_image(path: str | Path) -> Image.Image:
 # each message to the open_image running on that thread. Where the symbols cannot be reached (a
 # PIL without libtiff, another platform's loader) messages go to stderr as before.
 _libtiff_said = threading.local()
+_pil_said = threading.local()    # PIL's logged warnings and errors: the same, through _PilLog
 _libtiff_handler: list = []   # [the C callback, or None where it could not be set]: kept alive
 
 
@@ -73,10 +74,9 @@ class _PilLog(logging.Handler):
     """On PIL's logger: a warning or error logged while :func:`_kept` is open on this thread
     goes to its list; others go where they went before this handler (the root's handlers, or
     stderr where there are none)."""
-    said = threading.local()
 
     def emit(self, record: logging.LogRecord) -> None:
-        logged = getattr(self.said, "messages", None)
+        logged = getattr(_pil_said, "messages", None)
         if logged is not None:
             logged.append(record.getMessage().strip())
         elif not logging.getLogger().handlers and logging.lastResort is not None:

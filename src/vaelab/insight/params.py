@@ -136,8 +136,8 @@ class ReaderParams(ClassifierParams):
     augment_elastic_pixels: float = knob(ge=0, le=10)   # ... bent elastically (std, px; 0: off)
     augment_elastic_spacing: float = knob(ge=2, le=28)  # ... px between its control points
     augment_stroke: float = knob(ge=0, le=1)        # share of images 1 px wider / narrower (0: off)
-    keep_wide: bool                                 # composed training digits wider than
-                                                    # split_aspect × height kept whole, not cut and left out
+    keep_wide: bool = knob()                        # composed digits wider than split_aspect ×
+                                                    # their height kept whole (not cut, left out)
 
     @property
     def augment_warp(self) -> dict[str, float]:

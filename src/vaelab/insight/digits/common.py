@@ -83,6 +83,7 @@ class NumberReading:
     notes: list[str] = field(default_factory=list)   # why something was not read, or doubtful
     signs: list[float] = field(default_factory=list)  # how surely each piece left out as a sign
                                                       # was one (counted when readings compete)
+    blots_removed: int = 0                 # solid blots taken out before reading (blots.py)
 
     @property
     def confidence(self) -> float:

@@ -28,8 +28,6 @@ from vaelab.insight.digits.ink import MAX_SIDE, MIN_SIDE, grey_values, ink_on_sh
 from vaelab.insight.digits.noise import smoothed
 from vaelab.insight.digits.perspective import squared_sheet
 from vaelab.insight.digits.pieces import (
-    BLOTS_REMOVED,
-    EMPTY_PICTURE,
     _components,
     _found,
     _read_pieces,
@@ -180,7 +178,7 @@ def _read_closer(picture: np.ndarray, scale: float, reading: NumberReading, clas
                        0.0, 1.0)
     closer = _ways(enlarged, classify, [p], closer=False)[0]
     # A spot too small to be judged a blot (BLOT_MIN_PX) is one enlarged: nothing is read then.
-    if not closer.digits and not any(BLOTS_REMOVED in note for note in closer.notes):
+    if not closer.digits and not closer.blots_removed:
         return None
     down, across = shape[0] / (bottom - top), shape[1] / (right - left)   # as rounded
     digits = [replace(d, box=Box(top + int(np.floor(d.box.top / down)),
@@ -192,7 +190,7 @@ def _read_closer(picture: np.ndarray, scale: float, reading: NumberReading, clas
     region = ", round them only" if (top, left, bottom, right) != (0, 0, height, width) else ""
     return NumberReading(closer.text, digits, [
         f"small digits ({size} px{working}) read again at {size * factor:.0f} px{region} (boxes "
-        "given in the picture as it was)", *closer.notes], closer.signs)
+        "given in the picture as it was)", *closer.notes], closer.signs, closer.blots_removed)
 
 
 def _doubted(reading: NumberReading) -> bool:
@@ -216,12 +214,13 @@ def _prepared(ink: np.ndarray, sheet: np.ndarray | None, shape: tuple[int, int],
             *_slant(straightened))]
     strokes, labels, regions = _found(ink, outside)   # components found once for every use
     if strokes.threshold is None:
-        if sheet is not None and strokes.notes == [EMPTY_PICTURE]:   # (a white disk on black)
+        if sheet is not None and strokes.blank:   # (a white disk on black)
             return NumberReading("", [], levelled + [
                 "a blank sheet: no ink found on the paper taken for a sheet on a darker desk"])
-        return NumberReading("", [], levelled + strokes.notes)
+        return NumberReading("", [], levelled + strokes.notes, blots_removed=strokes.blots)
     return _Prepared(ink, outside, shape, maps, scale, levelled, strokes.ink, strokes.threshold,
-                     strokes.notes, strokes.cells, strokes.underlined, labels, regions)
+                     strokes.notes, strokes.cells, strokes.underlined, strokes.blots, labels,
+                     regions)
 
 
 def _lean(prepared: _Prepared | NumberReading) -> float | None:
@@ -261,6 +260,7 @@ class _Prepared:
     stroke_notes: list[str]
     cells: list
     underlined: bool                  # a line drawn under the digits, touching them, removed
+    blots: int                        # solid blots removed
     labels: np.ndarray
     regions: list
 
@@ -274,12 +274,13 @@ def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: Segment
     """One knob set's reading of a prepared picture: segmented as one line, and line by line
     where it holds several (:func:`text_lines`) and that reads better."""
     if isinstance(prepared, NumberReading):   # no ink: a fresh copy for each knob set
-        return NumberReading("", [], list(prepared.notes))
+        return replace(prepared, digits=[], notes=list(prepared.notes), signs=[])
     q = prepared
     notes = q.levelled + q.stroke_notes   # a fresh list: this reading's notes are added to it
     whole = _line_reading(*_segment_strokes(q.strokes, q.threshold, q.labels, q.regions, notes,
                                             p, classify, q.cells), q.strokes > q.threshold,
                           q.underlined, 0, q.to_picture, classify, p)
+    whole.blots_removed = q.blots
     cuts = _line_cuts(q.regions, p)
     if not cuts:
         return whole
@@ -295,7 +296,7 @@ def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: Segment
     notes += [f"line {i}: {note}" for i, line in enumerate(lines, start=1) for note in line.notes]
     return NumberReading(" ".join(line.text for line in lines),
                          [d for line in lines for d in line.digits], notes,
-                         [s for line in lines for s in line.signs])
+                         [s for line in lines for s in line.signs], q.blots)
 
 
 def _deskewed_view(reading: NumberReading, classify: Classify) -> NumberReading:

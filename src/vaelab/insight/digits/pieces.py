@@ -78,6 +78,8 @@ class Strokes(NamedTuple):
     notes: list[str]
     cells: list[Cell]          # the combs' and boxes' cells, each round one digit
     underlined: bool = False   # a line drawn under the digits, touching them, was removed
+    blank: bool = False        # the picture held no ink at all (before anything was removed)
+    blots: int = 0             # solid blots removed (:func:`_found`)
 
 
 class Segmented(NamedTuple):
@@ -200,18 +202,13 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     return sorted(pieces, key=lambda q: q.box.left), notes
 
 
-# Notes read_number builds on: a blot removed (its closer look), nothing found (on a sheet)
-BLOTS_REMOVED = "solid blot(s) removed"
-EMPTY_PICTURE = "no ink found: the picture is empty"
-
-
 def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
     """The ink without a form's combs, ruled lines, boxes, a line drawn under the digits,
     frames — digits made of dots blurred into strokes first
     (:func:`~vaelab.insight.digits.dots._joined_dots`) —, and what was removed (:class:`Strokes`).
     ``outside``: see :func:`_ruled_lines`."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-        return Strokes(ink, None, [EMPTY_PICTURE], [])
+        return Strokes(ink, None, ["no ink found: the picture is empty"], [], blank=True)
     notes: list[str] = []
     threshold = threshold_otsu(ink)
     # Digits made of dots (a dot-matrix print) would be read dot by dot: blurred into strokes.
@@ -305,13 +302,14 @@ def _found(ink: np.ndarray, outside: np.ndarray | None = None
     blots, count = _blots(labels, regions)
     if not count:
         return strokes, labels, regions
-    notes = strokes.notes + [f"{count} {BLOTS_REMOVED} (ink as thick as it is tall — a "
+    notes = strokes.notes + [f"{count} solid blot(s) removed (ink as thick as it is tall — a "
                              "spill, a filled shape, a blank sheet on a darker desk: no digit)"]
     ink, threshold = _thresholded(_without_blots(strokes.ink, blots))
     if threshold is None:
-        return strokes._replace(ink=ink, threshold=None,
+        return strokes._replace(ink=ink, threshold=None, blots=count,
                                 notes=notes + ["no ink found besides the blot(s)"]), None, []
-    return strokes._replace(ink=ink, threshold=threshold, notes=notes), *_components(ink, threshold)
+    return (strokes._replace(ink=ink, threshold=threshold, notes=notes, blots=count),
+            *_components(ink, threshold))
 
 
 def _cleared(ink: np.ndarray, printed: np.ndarray) -> tuple[np.ndarray, float | None]:
