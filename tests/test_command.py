@@ -386,3 +386,19 @@ def test_sample_refuses_a_temperature_beyond_its_bound(tmp_path, capsys):
     assert main(["--models", str(tmp_path), "sample", "--digit", "3", "--temperature", "1e300",
                  "--out", str(tmp_path / "hot.png")]) == 2
     assert "--temperature" in capsys.readouterr().err and not (tmp_path / "hot.png").exists()
+
+
+def test_anomaly_maps_are_coloured_from_the_pixel_threshold():
+    """The map PNG `tiles --maps` saves and the studio shows (one function): 0 and padding dark,
+    twice the pixel threshold and above the colour map's brightest."""
+    from matplotlib import colormaps
+
+    from vaelab.defects.inference import map_colours
+
+    values = np.array([[0.0, 0.5, 1.0, 5.0, np.nan]], np.float32)
+    rgb = map_colours(values, pixel_threshold=0.5)
+    assert rgb.shape == (1, 5, 3) and rgb.dtype == np.uint8
+    brightest = (np.array(colormaps["magma"](1.0)[:3]) * 255).astype(np.uint8)
+    assert (rgb[0, 2] == brightest).all() and (rgb[0, 3] == brightest).all()
+    assert (rgb[0, 0] == rgb[0, 4]).all() and rgb[0, 0].sum() < 20
+    assert rgb[0, 0].sum() < rgb[0, 1].sum() < rgb[0, 2].sum()

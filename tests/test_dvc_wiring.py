@@ -5,12 +5,13 @@ import json
 import os
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import yaml
 from conftest import REPO
 
-from vaelab.core.params import load_params
+from vaelab.core.params import Params, load_params
 from vaelab.core.registry import MODEL_KINDS
 
 
@@ -28,6 +29,7 @@ def test_judging_stages_depend_on_the_models_params_name():
     assert model_deps("anomaly_roc") == {"classifier", *params.family(), params.anomaly.novelty_model,
                                          "novelty_classifier", "rotation_estimator"}
     assert model_deps("defect_eval") == {"detailvae"}
+    assert model_deps("digit_variations") == {"classifier", "judge", s.model}
 
 
 PARTS_WITH_SCHEMA = ("defects", "generation", "insight", "quality", "shift")
@@ -94,6 +96,23 @@ def model_sources(body: dict) -> set[str]:
             if n in kinds}  # models/defect_detector is not a network
 
 
+def schema_parts_read(body: dict) -> set[str]:
+    """The parts whose schema (``<part>/params.py``) types a params section the stage lists: it
+    reads that section's typed object (its defaults, checks and derived values), imported or
+    not."""
+    hints = typing.get_type_hints(Params)
+    parts = set()
+    for key in body.get("params", []):
+        section = key.split(".")[0]
+        if section not in hints:   # (a templated key: the foreach stage's beta and latent size)
+            continue
+        kind = hints[section]
+        kind = typing.get_args(kind)[-1] if typing.get_origin(kind) is dict else kind
+        if kind.__module__.startswith("vaelab."):   # (seed, device, threads: plain values)
+            parts.add(kind.__module__.split(".")[1])
+    return parts
+
+
 def test_every_library_module_a_stage_uses_is_one_of_its_deps():
     """So that editing a module re-runs exactly the stages that use it. Exempt: the package
     __init__ files (docstrings only, checked here) and the schema of parts a stage does not read
@@ -111,6 +130,7 @@ def test_every_library_module_a_stage_uses_is_one_of_its_deps():
         needed = sources[scripts[name]] | model_sources(body)
         needed = {f for f in needed if not f.endswith("__init__.py")}
         parts_used = {f.split("/")[2] for f in needed if not f.endswith("/params.py")}
+        parts_used |= schema_parts_read(body)
         schema_unread = {f"src/vaelab/{part}/params.py" for part in PARTS_WITH_SCHEMA
                          if part not in parts_used and name != "report"}
         missing = needed - deps - schema_unread

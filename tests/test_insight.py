@@ -2351,6 +2351,17 @@ def test_noise_specks_only_read_nothing():
     assert reading.text == "" and any("no digit-sized ink" in n for n in reading.notes)
 
 
+def test_a_dash_beside_a_speck_reads_without_a_crash():
+    """A 1-px dash the only mark judged for lines (the tallest piece, a 3-px speck, is too small
+    to be judged): no band was a line, and reading raised ValueError (min of no lines)."""
+    canvas = np.zeros((40, 40), np.float32)
+    canvas[10:13, 10:13] = 1.0
+    canvas[20, 5:15] = 1.0
+    reading = read_number(canvas, constant_classify, KNOBS)
+    assert isinstance(reading.text, str)
+    assert text_lines(canvas, KNOBS) == []
+
+
 def noise_picture(kind: str) -> np.ndarray:
     rng = np.random.default_rng(0)
     if kind == "uniform":

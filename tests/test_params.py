@@ -154,3 +154,15 @@ def test_mappings_of_entries_are_described_and_their_names_checked(default_param
     params = copy.deepcopy(default_params)
     params["autoencoders"]["Conv VAE"] = {"kind": "conv_vae"}
     assert "autoencoders.Conv VAE = 'Conv VAE': names must be lower-case letters" in error_of(params)
+
+
+def test_cuda_asked_for_without_one_is_a_params_error(monkeypatch):
+    """Said in one line by every stage (cli.USER_ERRORS), not a traceback."""
+    import torch
+
+    from vaelab.core.runtime import select_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ParamsError, match="device = 'cuda' but torch sees no CUDA device"):
+        select_device("cuda")
+    assert select_device("auto") == torch.device("cpu")

@@ -151,12 +151,14 @@ def test_the_command_writes_a_models_folder_that_vaelab_tiles_reads(models, tmp_
     # the studio's tile tab with that folder (`--tiles`), every other model missing
     from vaelab.studio import handlers as h
     studio = h.Studio(tmp_path / "no-models", tmp_path / "none", tmp_path / "none",
-                      family=("conv_vae",), variation_model="cond_resvae", tile_models=camera)
+                      family=("conv_vae",), variation_model="cond_resvae", variation_spread=1.0,
+                      tile_models=camera)
     assert not any("defect" in m or "detailvae" in m for m in studio.missing())
     *_, verdict = h.check_tile_file(studio, new[-1])
     assert verdict.startswith("**DEFECTIVE**") and f"{record['image_threshold']:.3f}" in verdict
     lacking = h.Studio(models, tmp_path / "none", tmp_path / "none", family=(),
-                       variation_model="cond_resvae", tile_models=tmp_path / "new")
+                       variation_model="cond_resvae", variation_spread=1.0,
+                       tile_models=tmp_path / "new")
     with pytest.raises(h.StudioMessage, match="missing: give a folder `vaelab fit-tiles --out`"):
         h.check_tile_file(lacking, new[-1])
 

@@ -138,3 +138,42 @@ def test_the_rotation_estimator_answers_in_degrees():
         raw = torch.nn.Sequential(model.body, model.head)(
             strokes().images.float().unsqueeze(1) / 255).squeeze(1)
     assert torch.allclose(angles.float(), raw * 45.0, atol=1e-5)
+
+
+def test_the_fused_novelty_score_is_checked_before_any_model_is_scored():
+    """A misspelt score in anomaly.novelty_fusion failed with a bare KeyError after every model
+    was scored; the names checked are the ones the scorers give (an untrained VAE and classifier
+    of params.yaml's novelty models, scored here)."""
+    from vaelab.core.registry import build_model
+    from vaelab.core.schema import ParamsError
+    from vaelab.mnist.autoencoder_training import autoencoder_config
+    from vaelab.mnist.classify import build_classifier
+    from vaelab.shift.model_scores import (
+        AUTOENCODER_SCORES,
+        CLASSIFIER_SCORES,
+        ClassifierScores,
+        ScoreSettings,
+        autoencoder_scores,
+    )
+    from vaelab.shift.novelty import check_fusion
+
+    params = load_params()
+    sources = {params.anomaly.novelty_model: (0, 1), "novelty_classifier": (0, 1)}
+    check_fusion(params.anomaly.novelty_fusion, sources)
+    vae = params.anomaly.novelty_model
+    with pytest.raises(ParamsError, match=f"novelty_fusion: '{vae}/recon_windw'.*recon_window"):
+        check_fusion((f"{vae}/recon_windw",), sources)
+    with pytest.raises(LeakError, match="'classifier/max_softmax' is not a score of"):
+        check_fusion(("classifier/max_softmax",), sources)
+
+    torch.manual_seed(0)
+    split = MnistSplit(torch.randint(0, 256, (8, 28, 28), dtype=torch.uint8),
+                       torch.tensor([0, 1] * 4))
+    spec = params.autoencoder(vae)
+    model = build_model(spec.kind, autoencoder_config(spec)).eval()
+    given = {"test": split.labels} if spec.kind == "cond_resvae" else {}
+    scored = autoencoder_scores(model, split, {"test": split}, given,
+                                ScoreSettings.of(params.anomaly), 0, vae, "cpu")["test"]
+    assert tuple(scored) == AUTOENCODER_SCORES
+    classifier = build_classifier(params.novelty_classifier).eval()
+    assert tuple(ClassifierScores(classifier, split, 8, "cpu")(split)[0]) == CLASSIFIER_SCORES

@@ -42,7 +42,7 @@ def studio(tmp_path_factory) -> h.Studio:
     images = torch.from_numpy((rng.random((50, 28, 28)) > 0.8).astype(np.uint8) * 255)
     save_split(data / "test.safetensors", MnistSplit(images, torch.from_numpy(rng.integers(0, 10, 50))))
     return h.Studio(models, data, root / "defects", family=("conv_vae", "cond_resvae"),
-                    variation_model="cond_resvae")
+                    variation_model="cond_resvae", variation_spread=1.0)
 
 
 def two_bars(rgba: bool = True) -> np.ndarray:
@@ -67,14 +67,15 @@ def test_warming_up_reads_once_and_never_fails(studio, tmp_path):
     h.warm_up(studio)
     assert "reader" in studio._cache and ("ae", "cond_resvae") in studio._cache
     empty = h.Studio(tmp_path / "none", tmp_path / "none", tmp_path / "none",
-                     family=("conv_vae",), variation_model="cond_resvae")
+                     family=("conv_vae",), variation_model="cond_resvae",
+                     variation_spread=1.0)
     h.warm_up(empty)                                   # nothing trained: nothing happens
     assert empty._cache == {}
     broken = tmp_path / "broken"
     shutil.copytree(studio.models, broken)
     (broken / "digit_reader.safetensors").write_bytes(b"\x00" * 16)
     h.warm_up(h.Studio(broken, studio.data, tmp_path / "none", family=("conv_vae",),
-                       variation_model="cond_resvae"))   # broken: the tab will say so
+                       variation_model="cond_resvae", variation_spread=1.0))   # broken: the tab will say so
 
 
 @pytest.mark.parametrize("value, says", [
@@ -224,3 +225,23 @@ def test_the_page_starts_without_models_and_names_the_stages(tmp_path):
         assert "Draw a number" in page.inner_text("#sketch-summary")
         launched.close()
         assert outside == []
+
+
+def test_the_studio_takes_its_models_and_spread_from_params(tmp_path):
+    """The page's variations are drawn as the digit_variations stage draws them."""
+    import copy
+
+    import yaml
+    from conftest import REPO
+
+    from vaelab.core.params import parse_params
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    changed = copy.deepcopy(raw)
+    changed["insight"]["variations"]["spread"] = 0.37
+    for values, spread in ((raw, raw["insight"]["variations"]["spread"]), (changed, 0.37)):
+        params = parse_params(values)
+        studio = h.Studio.from_params(params, tmp_path / "models", tmp_path / "prepared")
+        assert studio.variation_spread == spread
+        assert studio.variation_model == params.sampling.model
+        assert studio.family == tuple(params.family())

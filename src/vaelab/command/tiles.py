@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from matplotlib import colormaps
 from PIL import Image
 
 from vaelab.command.output import (
@@ -18,19 +17,16 @@ from vaelab.command.output import (
 )
 from vaelab.core.io import atomic_path
 from vaelab.defects.detector import DefectDetector
-from vaelab.defects.inference import IMAGE_SUFFIXES, classify_files
+from vaelab.defects.inference import IMAGE_SUFFIXES, classify_files, map_colours
 from vaelab.defects.training import load_detailvae
 
 COLUMNS = ["file", "score", "label", "threshold", "method", "error"]
 
 
 def save_map(values: np.ndarray, threshold: float, path: Path) -> None:
-    """An anomaly map as a colour PNG: 0 (validation median) black, twice the pixel threshold
-    and above bright; padding (NaN) black."""
-    scaled = np.nan_to_num(np.clip(values / (2 * max(threshold, 1e-6)), 0, 1), nan=0.0)
-    rgb = (colormaps["magma"](scaled)[..., :3] * 255).astype(np.uint8)
+    """An anomaly map as a colour PNG (:func:`~vaelab.defects.inference.map_colours`)."""
     with atomic_path(path) as tmp:
-        Image.fromarray(rgb).save(tmp, format="PNG")
+        Image.fromarray(map_colours(values, threshold)).save(tmp, format="PNG")
 
 
 def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive: bool,

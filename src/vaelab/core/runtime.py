@@ -15,6 +15,7 @@ import torch
 
 from vaelab.core import distributed
 from vaelab.core.params import Params
+from vaelab.core.schema import ParamsError
 
 
 def select_device(requested: str) -> torch.device:
@@ -22,8 +23,9 @@ def select_device(requested: str) -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("params.yaml: device = 'cuda' but torch sees no CUDA device; "
-                           "use 'auto' or 'cpu'")
+        # a params value this machine cannot honour: said in one line (cli.USER_ERRORS)
+        raise ParamsError("params.yaml: device = 'cuda' but torch sees no CUDA device; "
+                          "use 'auto' or 'cpu'")
     return torch.device(requested)
 
 

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vaelab.defects.features import Lite0Features
+
 SSIM_SIGMA = 1.5
 SSIM_WINDOW = 11
 C1, C2 = 0.01 ** 2, 0.03 ** 2
@@ -57,8 +59,6 @@ class PerceptualLoss(nn.Module):
         super().__init__()
         self.backbone = backbone
         if backbone == "efficientnet_lite0":
-            from vaelab.defects.features import Lite0Features
-
             self.features = Lite0Features((4, 8))
             return
         if backbone != "vgg16":

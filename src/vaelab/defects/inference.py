@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib import colormaps
 
 from vaelab.defects.data import DefectDataError, read_image
 from vaelab.defects.detector import DefectDetector
@@ -40,6 +41,14 @@ class TileCheck:
     pixel_threshold: float
     label: str               # good | defective
     method: str
+
+
+def map_colours(values: np.ndarray, pixel_threshold: float) -> np.ndarray:
+    """An anomaly map as uint8 RGB (H, W, 3), what `vaelab tiles --maps` saves and the studio
+    shows: 0 (the validation median) black, twice the pixel threshold and above bright (magma);
+    padding (NaN) black."""
+    scaled = np.nan_to_num(np.clip(values / (2 * max(pixel_threshold, 1e-6)), 0, 1), nan=0.0)
+    return (colormaps["magma"](scaled)[..., :3] * 255).astype(np.uint8)
 
 
 def check_tile(detector: DefectDetector, path: Path) -> TileCheck:

@@ -44,7 +44,8 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
         device: torch.device) -> dict:
     v = params.insight.variations
     models = Path(models)
-    vae = load_checkpoint(models / params.sampling.model, "cpu", stage=f"train_{params.sampling.model}")
+    vae = load_checkpoint(models / params.sampling.model, "cpu",
+                          stage=f"train_autoencoder@{params.sampling.model}")
     evaluator = load_evaluator(models)
     judge = load_checkpoint(models / "judge", "cpu", stage="train_judge").eval()
     test = load_split(data, "test")

@@ -14,6 +14,13 @@ from vaelab.mnist.data import MnistSplit, to_float
 from vaelab.mnist.latent import decode_codes, encode_images
 from vaelab.shift import scores as A
 
+# The names of the scores below, for params that name one (anomaly.novelty_fusion) to be checked
+# before any model is scored. An autoencoder's last two only for a VAE, latent_mahalanobis only
+# with a fit set.
+AUTOENCODER_SCORES = ("recon_bce", "recon_window", "hole_ink", "latent_mahalanobis", "kl",
+                      "neg_elbo")
+CLASSIFIER_SCORES = ("max_softmax", "class_mahalanobis")
+
 
 @dataclass(frozen=True)
 class ScoreSettings:

@@ -17,9 +17,12 @@ import torch
 
 from vaelab.core.checkpoint import load_checkpoint
 from vaelab.core.io import read_json
+from vaelab.core.schema import ParamsError
 from vaelab.mnist.data import MnistSplit, known_digits_only, select_digits
 from vaelab.shift import scores as A
 from vaelab.shift.model_scores import (
+    AUTOENCODER_SCORES,
+    CLASSIFIER_SCORES,
     ClassifierScores,
     ScoreSettings,
     autoencoder_scores,
@@ -28,7 +31,7 @@ from vaelab.shift.model_scores import (
 CLASSIFIER = "novelty_classifier"
 
 
-class LeakError(ValueError):
+class LeakError(ParamsError):
     """A model that has seen the novel digits was about to feed a novelty score."""
 
 
@@ -41,6 +44,21 @@ def check_known_only(train_digits: dict[str, tuple[int, ...] | None], known: tup
             raise LeakError(f"{name}: trained on digits {list(digits) if digits else 'all'}; a "
                             f"novelty score may only use models trained on the known digits "
                             f"{list(known)}")
+
+
+def check_fusion(members: tuple[str, ...], sources: dict) -> None:
+    """Each ``anomaly.novelty_fusion`` member names one of the novelty models (``sources``;
+    :class:`LeakError` otherwise) and a score that model gives (:class:`ParamsError`), before
+    any model is scored."""
+    for member in members:
+        model, score = member.split("/")
+        if model not in sources:
+            raise LeakError(f"anomaly.novelty_fusion: {member!r} is not a score of "
+                            f"{' or '.join(sources)} (the models trained on the known digits)")
+        known = CLASSIFIER_SCORES if model == CLASSIFIER else AUTOENCODER_SCORES
+        if score not in known:
+            raise ParamsError(f"anomaly.novelty_fusion: {member!r}: {model} gives no score "
+                              f"{score!r}; its scores are {', '.join(known)}")
 
 
 def novelty_train_digits(params, models: Path) -> dict[str, tuple[int, ...] | None]:
@@ -59,10 +77,7 @@ def novelty_scores(params, models: Path, sets: dict[str, MnistSplit], device) ->
     known_digits = params.autoencoder(name).train_digits
     sources = novelty_train_digits(params, models)
     check_known_only(sources, known_digits)
-    for member in a.novelty_fusion:
-        if member.split("/")[0] not in sources:
-            raise LeakError(f"anomaly.novelty_fusion: {member!r} is not a score of "
-                            f"{' or '.join(sources)} (the models trained on the known digits)")
+    check_fusion(a.novelty_fusion, sources)
 
     fit = known_digits_only(sets["train"], known_digits)
     fit = fit.subset(torch.arange(min(a.fit_images, len(fit))))

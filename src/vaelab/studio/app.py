@@ -96,7 +96,8 @@ def build_app(studio: h.Studio) -> gr.Blocks:
                                height=150, object_fit="contain", elem_id="crops")
             cams = gr.Gallery(label="Grad-CAM of each digit", columns=10, height=150,
                               object_fit="contain", elem_id="cams")
-            variations = gr.Gallery(label="VAE variations of each digit (cond_resvae), one row per digit",
+            variations = gr.Gallery(label=f"VAE variations of each digit ({studio.variation_model}), "
+                                          "one row per digit",
                                     columns=6, height=300, object_fit="contain", elem_id="variations")
             read.click(on_read, pad, [summary, crops, cams, variations])
 

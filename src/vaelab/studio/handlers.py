@@ -27,7 +27,7 @@ from vaelab.core.checkpoint import load_checkpoint
 from vaelab.core.params import Params
 from vaelab.defects.data import CATEGORIES, DefectDataError, load_set
 from vaelab.defects.detector import DefectDetector
-from vaelab.defects.inference import check_tile
+from vaelab.defects.inference import check_tile, map_colours
 from vaelab.defects.training import load_detailvae
 from vaelab.insight.digits.common import UnreadableImage
 from vaelab.insight.figures import overlay
@@ -54,6 +54,7 @@ class Studio:
     defects: Path               # prepared magnetic tiles
     family: tuple[str, ...]     # the autoencoders to inspect (params: trained on every digit)
     variation_model: str        # the conditional VAE of the variations (params: sampling.model)
+    variation_spread: float     # × the posterior's std (params: insight.variations.spread)
     tile_models: Path | None = None   # the tile detector's own folder (`vaelab fit-tiles --out`);
                                       # None: ``models``
     _cache: dict = field(default_factory=dict)
@@ -62,7 +63,7 @@ class Studio:
     def from_params(cls, params: Params, models: Path, prepared: Path,
                     tile_models: Path | None = None) -> "Studio":
         return cls(models, prepared / "mnist", prepared / "defects", tuple(params.family()),
-                   params.sampling.model, tile_models)
+                   params.sampling.model, params.insight.variations.spread, tile_models)
 
     def _need(self, stem: str, stage: str, tiles: bool = False) -> Path:
         """``stem`` in the models folder (``tiles``: the tile detector's), or a message naming
@@ -176,8 +177,9 @@ def image_number(index, count: int, what: str) -> int:
     return int(number)
 
 
-def read_sketch(studio: Studio, value, per_digit: int = 6, spread: float = 1.0,
-                seed: int = 0) -> SketchResult:
+def read_sketch(studio: Studio, value, per_digit: int = 6, seed: int = 0) -> SketchResult:
+    """The number drawn in ``value`` read (the stages' reader), each digit's Grad-CAM and
+    ``per_digit`` variations of it, spread as digit_variations spreads them."""
     picture = sketch_picture(value)
     if picture is None or picture.size == 0:
         raise StudioMessage("Draw a number on the canvas first.")
@@ -190,7 +192,7 @@ def read_sketch(studio: Studio, value, per_digit: int = 6, spread: float = 1.0,
     cams = studio.reader().explain(reading)
     crops = np.stack([d.crop for d in reading.digits])
     made = variations(studio.autoencoder(studio.variation_model), crops, [d.digit for d in reading.digits],
-                      per_digit, spread, torch.Generator().manual_seed(seed))
+                      per_digit, studio.variation_spread, torch.Generator().manual_seed(seed))
     summary = (f"**Read: {reading.text}** — least confident digit {reading.confidence:.3f}\n\n"
                + " · ".join(f"{d.digit}: {d.confidence:.3f}" for d in reading.digits)
                + ("\n\n" + "; ".join(reading.notes) if reading.notes else ""))
@@ -316,8 +318,7 @@ def check_tile_file(studio: Studio, path: str | Path | None) -> tuple[np.ndarray
         found = check_tile(studio.detector(), path)
     except DefectDataError as err:
         raise StudioMessage(_named(err, path)) from None
-    scaled = np.nan_to_num(np.clip(found.map / (2 * max(found.pixel_threshold, 1e-6)), 0, 1))
-    heat = (colormaps["magma"](scaled)[..., :3] * 255).astype(np.uint8)
+    heat = map_colours(found.map, found.pixel_threshold)
     tile = np.repeat(found.image[..., None], 3, axis=2).copy()
     tile[found.mask] = (0.5 * tile[found.mask] + [127, 0, 0]).astype(np.uint8)   # defect: red
     verdict = (f"**{found.label.upper()}** — score {found.score:.3f} against the image threshold "
@@ -345,8 +346,7 @@ def test_tile_choices(studio: Studio, per_category: int = 4) -> list[tuple[str, 
 
 
 def test_tile_file(studio: Studio, index: int, folder: str | Path) -> Path:
-    """A prepared test tile written as a PNG (then checked like an upload), with its true mask
-    as a second PNG beside it."""
+    """A prepared test tile written as a PNG in ``folder``, to be checked like an upload."""
     tiles = studio.defect_test_set()
     if tiles is None:
         raise StudioMessage("No test tiles yet: run `dvc repro prepare_defects` first")

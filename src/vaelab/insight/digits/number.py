@@ -502,6 +502,8 @@ def _line_cuts(regions: list, p: SegmentationParams) -> list[int]:
         else:
             bands.append([top, bottom])
     lines = [band for band in bands if band[1] - band[0] >= MIN_HALF_HEIGHT * tallest]
+    if len(lines) < 2:   # (none: the tallest piece is a speck, and only flat marks are judged)
+        return []
     heights = [bottom - top for top, bottom in lines]   # the digits' own, before bars join
     for top, bottom in (band for band in bands if band not in lines):
         nearest = min(lines, key=lambda line: max(line[0] - bottom, top - line[1]))
