@@ -17,7 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 import numpy as np
 
-from vaelab.insight.digits.crop import cut_to_ink, mnist_crop
+from vaelab.insight.digits.crop import cut_to_ink, reader_crop
 from vaelab.insight.digits.ink import ink_image
 from vaelab.insight.digits.pieces import segment
 from vaelab.insight.params import SegmentationParams
@@ -26,11 +26,6 @@ CUT_CHUNK = 32          # composed pictures per task sent to a cutting process
 CUT_AHEAD = 8           # chunks composed ahead per cutting process while the digits are drawn
 
 Crop = Callable[[], "np.ndarray | None"]   # a submitted picture's crop, when it is wanted
-
-
-def crop(ink: np.ndarray, knobs: SegmentationParams) -> np.ndarray:
-    """A piece's ink as the number reader crops it (:func:`mnist_crop` with ``knobs``)."""
-    return mnist_crop(ink, knobs.normalise_stroke, knobs.contrast_quantile)
 
 
 def whole_ink(image: np.ndarray) -> np.ndarray:
@@ -50,9 +45,9 @@ def cut(picture: np.ndarray, whole: bool, knobs: SegmentationParams) -> np.ndarr
     None when there is not one), or, ``whole``, all its ink as one piece (two digits left as
     one)."""
     if whole:
-        return crop(whole_ink(picture), knobs)
+        return reader_crop(whole_ink(picture), knobs)
     ink = one_piece(picture, knobs)
-    return None if ink is None else crop(ink, knobs)
+    return None if ink is None else reader_crop(ink, knobs)
 
 
 def _cut_chunk(chunk: list[tuple[np.ndarray, bool]], knobs: SegmentationParams) -> list:
@@ -109,4 +104,4 @@ class Cutting:
             self._executor.shutdown(cancel_futures=True)
 
 
-__all__ = ["CUT_AHEAD", "CUT_CHUNK", "Crop", "Cutting", "crop", "cut", "one_piece", "whole_ink"]
+__all__ = ["CUT_AHEAD", "CUT_CHUNK", "Crop", "Cutting", "cut", "one_piece", "whole_ink"]

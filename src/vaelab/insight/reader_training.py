@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from vaelab.insight.compose import compose_number
-from vaelab.insight.cutting import CUT_AHEAD, CUT_CHUNK, Crop, Cutting, crop, one_piece
-from vaelab.insight.digits.crop import pen_redrawn, stroke_width
+from vaelab.insight.cutting import CUT_AHEAD, CUT_CHUNK, Crop, Cutting, one_piece
+from vaelab.insight.digits.crop import pen_redrawn, reader_crop, stroke_width
 from vaelab.insight.params import ComposerParams, ReaderParams, SegmentationParams
 from vaelab.insight.signs import drawn_signs
 from vaelab.mnist.classify import (
@@ -119,7 +119,7 @@ def examples(images: np.ndarray, labels: np.ndarray, singles: int, junk: int,
                 pair = compose_number(images, labels, 2, subset, composer, rng)
                 later.append((cutting.submit(pair.image, whole=True), JUNK))
             else:
-                fragment = crop(part, knobs)
+                fragment = reader_crop(part, knobs)
                 later.append((lambda cropped=fragment: cropped, JUNK))
         drawn = 0
         while drawn < pens:

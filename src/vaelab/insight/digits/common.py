@@ -17,7 +17,10 @@ from skimage.morphology import disk
 MNIST_BOX = 20               # MNIST: the digit's longer side fills 20 px of 28 × 28
 MIN_INK_CONTRAST = 0.15      # less than this between ink and paper: an empty canvas
 MIN_DIGIT_PX = 4             # a piece must be at least this tall or wide (at the working size)
-MIN_HALF_HEIGHT = 0.5       # both sides of a cut stand at least this × the piece's height
+MIN_HALF_HEIGHT = 0.5        # both sides of a cut stand at least this × the piece's height
+DIGIT_TALL = 0.5             # × the tallest piece's height: a piece (a band of pieces) this tall
+                             # is a digit's (a line's); lower, a bit of one (a 5's bar, a 2's foot)
+SHORT_JOIN = 0.5             # × that height: such a bit joins a neighbour this near at most
 BORDER_DEPTH = 3             # rows / columns of the border whose median is the paper's colour
 LINE_FAINT = 0.5             # × the threshold: the faint ink a slanted thin line keeps
 

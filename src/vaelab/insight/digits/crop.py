@@ -12,12 +12,25 @@ from skimage.morphology import skeletonize
 from skimage.transform import downscale_local_mean, resize
 
 from vaelab.insight.digits.common import MNIST_BOX, Box, _disk
+from vaelab.insight.params import SegmentationParams
 
 MNIST_SIDE = 28              # MNIST's field: 28 × 28 px,
 MNIST_CENTRE = (14.0, 14.0)  # with the centre of mass here (training images: 13.99, 14.01)
 CROP_PRESHRINK = 16          # a piece over this many × the box is block-averaged before resizing
 MNIST_STROKE = 2.9           # median stroke width of training digits (ink area / skeleton length)
 STROKE_TOLERANCE = 0.75     # strokes this much off MNIST's width are thickened or thinned
+
+
+def crop_knobs(p: SegmentationParams) -> tuple[bool, float]:
+    """The segmentation knobs a reader's crop depends on, as :func:`mnist_crop` takes them after
+    the ink: the one list of them, so that the reader's training crops, a reading's crops and
+    the reading's cache of crops read (pieces.remembering_parts) cannot come to differ."""
+    return p.normalise_stroke, p.contrast_quantile
+
+
+def reader_crop(ink: np.ndarray, p: SegmentationParams) -> np.ndarray:
+    """A piece's ink as the number reader crops it (:func:`mnist_crop` with ``p``'s knobs)."""
+    return mnist_crop(ink, *crop_knobs(p))
 
 
 def ink_box(ink: np.ndarray, threshold: float = 0.0) -> Box | None:

@@ -41,12 +41,14 @@ PAPER_MAX = 0.85             # a paper level above this is taken as ink, not as 
 PAPER_LEFT = 0.05            # evened ink below this is paper
 POLARITY_CLEAR = 0.25        # the border this far (share of the range) from the middle is paper
 SKEW_CLEAR = 0.1             # else the strokes' tail decides, when its skewness is beyond ±this
-SHEET_AREA = 0.3             # a sheet of paper inside a darker surround covers this much at least
-SMALL_SHEET_AREA = 0.01     # ... or this, a white sheet standing apart from a darker desk (Otsu)
-                            # or a darker sheet on light paper that is SHEET_HOLDS × as thick
-SHEET_HOLDS = 1.25          # as its tallest writing (a number's grey rims: a stroke thick)
-SHEET_ON_BLACK = 0.5         # ... and this much inside paper at exactly zero (else: a canvas)
-SHEET_THICKER = 2.0          # ... and is this many times thicker than the strokes in its holes,
+SHEET_AREA = 0.3             # a sheet of paper inside a darker surround covers this much at least,
+SMALL_SHEET_AREA = 0.01      # or this: a white sheet standing apart from a darker desk (Otsu), or
+                             # a darker sheet on light paper (then SHEET_HOLDS)
+SHEET_HOLDS = 1.25           # a darker sheet on light paper: this × as thick as its tallest
+                             # writing (a number's grey rims are a "sheet" a stroke thick)
+SHEET_ON_BLACK = 0.5         # a border of paper at exactly zero: a sheet only where ink covers
+                             # this much of the picture (a scan in a black frame; else a canvas)
+SHEET_THICKER = 2.0          # a sheet is this many times thicker than the strokes in its holes,
 SHEET_LINES = 4.0            # which are lines this many times as long as wide (not a 0's hole);
 SHEET_EDGE = 0.1             # the ink steps by this much across the sheet's edge (not a vignette)
 SHEET_MARGIN = 0.005         # × the shorter side (≥ 2 px): the sheet's blurred rim, left out

@@ -15,8 +15,8 @@ import numpy as np
 from skimage.transform import ProjectiveTransform, resize
 
 from vaelab.insight.digits.common import (
+    DIGIT_TALL,
     MIN_DIGIT_PX,
-    MIN_HALF_HEIGHT,
     SIGN_COLUMN,
     Box,
     Classify,
@@ -54,10 +54,14 @@ GROUP_NEAR = 0.75            # or this × that height and GROUP_WIDER × the med
 GROUP_WIDER = 2.0            # other gaps (GROUP_OTHERS of them at least), with no mark in it (a
 GROUP_OTHERS = 3             # phone number's groups a digit's width apart: 192 5914; dev-chosen)
 GROUP_MARK = 0.07            # ink of (this × the height)² px in a gap is a mark (a comma, a dash)
-SMALL_DIGIT = 16             # px (working size): digits whose largest is smaller are small (its
-CLOSER_DIGIT = 28            # box's longer side, as MNIST sizes a digit), and are read again
-CLOSER_MARGIN = 1.5          # enlarged so that it measures this, with this × its size of paper
-CLOSER_GAIN = 1.25           # round them where only they are enlarged, and by this factor at least
+# Small digits read again enlarged (_read_closer): where the largest digit's box measures under
+# SMALL_DIGIT px on its longer side (the working size; as MNIST sizes a digit), the picture is
+# enlarged so that it measures CLOSER_DIGIT, with CLOSER_MARGIN × its size of paper round the
+# digits where only they are enlarged, and by CLOSER_GAIN at least (else it is not worth it).
+SMALL_DIGIT = 16
+CLOSER_DIGIT = 28
+CLOSER_MARGIN = 1.5
+CLOSER_GAIN = 1.25
 
 
 def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) -> NumberReading:
@@ -218,9 +222,11 @@ def _prepared(ink: np.ndarray, sheet: np.ndarray | None, shape: tuple[int, int],
             return NumberReading("", [], levelled + [
                 "a blank sheet: no ink found on the paper taken for a sheet on a darker desk"])
         return NumberReading("", [], levelled + strokes.notes, blots_removed=strokes.blots)
-    return _Prepared(ink, outside, shape, maps, scale, levelled, strokes.ink, strokes.threshold,
-                     strokes.notes, strokes.cells, strokes.underlined, strokes.blots, labels,
-                     regions)
+    return _Prepared(ink=ink, outside=outside, shape=shape, maps=maps, scale=scale,
+                     levelled=levelled, strokes=strokes.ink, threshold=strokes.threshold,
+                     stroke_notes=strokes.notes, cells=strokes.cells,
+                     underlined=strokes.underlined, blots=strokes.blots, labels=labels,
+                     regions=regions)
 
 
 def _lean(prepared: _Prepared | NumberReading) -> float | None:
@@ -501,7 +507,7 @@ def _line_cuts(regions: list, p: SegmentationParams) -> list[int]:
             bands[-1][1] = max(bands[-1][1], bottom)
         else:
             bands.append([top, bottom])
-    lines = [band for band in bands if band[1] - band[0] >= MIN_HALF_HEIGHT * tallest]
+    lines = [band for band in bands if band[1] - band[0] >= DIGIT_TALL * tallest]
     if len(lines) < 2:   # (none: the tallest piece is a speck, and only flat marks are judged)
         return []
     heights = [bottom - top for top, bottom in lines]   # the digits' own, before bars join

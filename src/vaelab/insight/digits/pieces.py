@@ -24,11 +24,13 @@ from vaelab.insight.digits.blots import _blots, _without_blots
 from vaelab.insight.digits.boxes import _boxes
 from vaelab.insight.digits.combs import _combs
 from vaelab.insight.digits.common import (
+    DIGIT_TALL,
     LINE_FAINT,
     MIN_DIGIT_PX,
     MIN_HALF_HEIGHT,
     MIN_INK_CONTRAST,
     MNIST_BOX,
+    SHORT_JOIN,
     Box,
     Cell,
     Classify,
@@ -37,7 +39,7 @@ from vaelab.insight.digits.common import (
     _dilate,
     _regions,
 )
-from vaelab.insight.digits.crop import mnist_crop
+from vaelab.insight.digits.crop import crop_knobs, reader_crop
 from vaelab.insight.digits.dots import _joined_dots
 from vaelab.insight.digits.frames import _frames
 from vaelab.insight.digits.ruled_lines import _darker, _ruled_lines, _without_lines
@@ -341,12 +343,12 @@ def _faint_digits(ink: np.ndarray, labels: np.ndarray, regions: list, low: float
     areas = label(ink > low, connectivity=2)
     for area in _regions(areas):
         top, left, bottom, right = area.bbox
-        if bottom - top < MIN_HALF_HEIGHT * tallest or right - left > max_aspect * (bottom - top):
+        if bottom - top < DIGIT_TALL * tallest or right - left > max_aspect * (bottom - top):
             continue
         within_rows, within_columns = np.nonzero(areas[top:bottom, left:right] == area.label)
         pixels = (within_rows + top, within_columns + left)   # its pixels, in row order
         inside = [int(i) for i in np.unique(labels[pixels]) if i > 0]
-        digit_tall = sum(height[i] >= MIN_HALF_HEIGHT * tallest for i in inside)
+        digit_tall = sum(height[i] >= DIGIT_TALL * tallest for i in inside)
         digit_sized = any(max(height[i], width[i]) >= min_side for i in inside)
         if inside and digit_tall <= 1 and (len(inside) >= 2 or not digit_sized):
             changed = changed if changed is not labels else labels.copy()
@@ -413,7 +415,7 @@ def _without_drawn_lines(groups: list[list[int]], boxes: dict, tallest: int
     digits, touching them")."""
     spans = [_group_box(g, boxes) for g in groups]
     digits: list[list[int]] = []      # [top, left, bottom, right] of each digit, left to right
-    tall = sorted((span for span in spans if span[2] - span[0] >= MIN_HALF_HEIGHT * tallest),
+    tall = sorted((span for span in spans if span[2] - span[0] >= DIGIT_TALL * tallest),
                   key=lambda span: span[1])
     for top, left, bottom, right in tall:
         if digits and left < digits[-1][3]:
@@ -477,7 +479,7 @@ def _without_marks(groups: list[list[int]], boxes: dict, tallest: int, specks: l
 def _line(spans: list[tuple[int, int, int, int]], tallest: int) -> tuple[float, float] | None:
     """(top, bottom) of the digits' line: the median top and foot of the ``spans`` (top, left,
     bottom, right) at least half as tall as the tallest piece; None when there are none."""
-    tall = [span for span in spans if span[2] - span[0] >= MIN_HALF_HEIGHT * tallest]
+    tall = [span for span in spans if span[2] - span[0] >= DIGIT_TALL * tallest]
     if not tall:
         return None
     return (float(np.median([span[0] for span in tall])),
@@ -495,12 +497,12 @@ def _join_short(groups: list[list[int]], boxes: dict, tallest: int,
         changed = False
         group_boxes = [_group_box(g, boxes) for g in groups]   # once per pass, not per pair
         for a, (top, left, bottom, right) in enumerate(group_boxes):
-            if bottom - top >= MIN_HALF_HEIGHT * tallest:
+            if bottom - top >= DIGIT_TALL * tallest:
                 continue
             gaps = [(max(other[1] - right, left - other[3], 0), b)
                     for b, other in enumerate(group_boxes) if b != a]
             gap, nearest = min(gaps)
-            if gap <= MIN_HALF_HEIGHT * tallest:
+            if gap <= SHORT_JOIN * tallest:
                 pair = (tuple(groups[a]), tuple(groups[nearest]))
                 if pair in kept_apart:
                     continue
@@ -641,14 +643,14 @@ def _crops_read(inks: list[np.ndarray], classify: Classify, p: SegmentationParam
     """The MNIST crops of the parts' ``inks`` and their probabilities, read as one batch."""
     seen = _parts_read.get()
     if seen is not None:
-        digest = hashlib.blake2b(repr((p.normalise_stroke, p.contrast_quantile)).encode())
+        digest = hashlib.blake2b(repr(crop_knobs(p)).encode())
         for ink in inks:
             digest.update(repr((ink.shape, ink.dtype.str)).encode())
             digest.update(np.ascontiguousarray(ink).data)
         key = digest.digest()
         if key in seen:
             return seen[key]
-    crops = np.stack([mnist_crop(ink, p.normalise_stroke, p.contrast_quantile) for ink in inks])
+    crops = np.stack([reader_crop(ink, p) for ink in inks])
     read = (crops, classify(crops))
     if seen is not None:
         seen[key] = read

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.transform import AffineTransform
 
-from vaelab.insight.digits.common import MIN_HALF_HEIGHT, Region
+from vaelab.insight.digits.common import DIGIT_TALL, Region
 from vaelab.insight.digits.crop import _COLUMNS, _ROWS, _centre_of_mass
 
 ONE_DIGIT = 1.5          # a piece wider than this × its height holds more than one digit
@@ -39,7 +39,7 @@ def writing_slant(ink: np.ndarray, labels: np.ndarray, regions: list[Region]) ->
     moments = np.zeros(2)    # Σ ink · (x − x̄)(y − ȳ), Σ ink · (y − ȳ)²
     for region in regions:
         top, left, bottom, right = region.bbox
-        if bottom - top < max(2, MIN_HALF_HEIGHT * tallest) or (
+        if bottom - top < max(2, DIGIT_TALL * tallest) or (
                 right - left > ONE_DIGIT * (bottom - top)):
             continue
         weight = np.where(labels[top:bottom, left:right] == region.label,
