@@ -1,7 +1,7 @@
 """Stage prepare_defects: the magnetic tile defect images, resized, split and checked.
 
 Reads the dataset from $VAELAB_DEFECTS_DIR, or downloads the archive named in params
-`defects.source` (see src/vaelab/data/defects.py). Resizes images and masks to
+`defects.source` (see src/vaelab/defects/data.py). Resizes images and masks to
 `defects.image_size` squared, binarises masks (> 127), splits the defect-free images into
 train / val / test (`defects.split`) and puts every defective image in test under its category.
 
@@ -41,20 +41,10 @@ def main() -> None:
     for name, data in splits.items():
         D.save_set(out / f"{name}.safetensors", data)
 
-    manifest = {"image_size": p.image_size, "resize": p.resize, "source": str(p.source.url),
-                "categories": list(D.CATEGORIES), "splits": {}}
-    for name, data in splits.items():
-        counts = {c: int((data.category == i).sum()) for i, c in enumerate(D.CATEGORIES)
-                  if (data.category == i).any()}
-        manifest["splits"][name] = {"images": len(data), "per_category": counts}
-    test = splits["test"]
-    manifest["defect_pixel_share"] = {
-        c: round(float(test.masks[test.category == i].float().mean()), 5)
-        for i, c in enumerate(D.CATEGORIES) if (test.category == i).any()}
-    manifest["empty_masks_in_defect_categories"] = int(
-        (test.defective & (test.masks.flatten(1).sum(1) == 0)).sum())
+    manifest = D.describe_sets(splits, p)
     write_json(out / "manifest.json", manifest)
 
+    test = splits["test"]
     shown = []
     for i, c in enumerate(D.CATEGORIES):
         index = np.flatnonzero((test.category == i).numpy())[:EXAMPLES_PER_CATEGORY]

@@ -27,7 +27,7 @@ from vaelab.core.params import load_params
 from vaelab.core.plots import confusion_matrix_figure
 from vaelab.core.runtime import setup, training_timings
 from vaelab.mnist import classify
-from vaelab.mnist.data import SHIFT_NAMES, known_digits_only, load_split
+from vaelab.mnist.data import known_digits_only, load_split
 
 TITLES = {"classifier": "CNN evaluator", "judge": "Independent judge (LeNet)",
           "novelty_classifier": "Novelty classifier (known digits only)"}
@@ -64,29 +64,11 @@ def main() -> None:
                     info={"best_epoch": result.best_epoch, "val_accuracy": result.best_value,
                           **({"train_digits": list(known)} if known is not None else {})})
 
-    test = load_split(args.data, "test")
-    if known is not None:
-        test = known_digits_only(test, known)
-    test_probs = classify.predict_proba(model, test.images, p.eval_batch_size, device)
-    shifted = {}
-    for name in SHIFT_NAMES if known is None else ():
-        split = load_split(args.data, name)
-        shifted[name] = classify.accuracy_report(
-            classify.predict_proba(model, split.images, p.eval_batch_size, device), split.labels)
-    metrics = {
-        "test": {**classify.accuracy_report(test_probs, test.labels),
-                 **classify.per_class_accuracy(test_probs, test.labels)},
-        **({"shifted": shifted} if known is None else {"train_digits": list(known)}),
-        "val_accuracy": round(result.best_value, 6),
-        "best_epoch": result.best_epoch,
-        "epochs": p.epochs,
-        "parameters": classify.count_parameters(model),
-    }
+    metrics, confusion = classify.test_metrics(model, p, args.data, known, result, device)
     write_json(Path("metrics") / f"{section}.json", metrics)
     write_json(Path("metrics/timings") / f"{section}.json",
                training_timings(result.seconds, device, p.epochs * len(train)))
-    confusion_matrix_figure(classify.confusion_counts(test_probs, test.labels, test_probs.shape[1]),
-                            plots / "confusion_matrix.png",
+    confusion_matrix_figure(confusion, plots / "confusion_matrix.png",
                             f"{TITLES[section]} on the MNIST test set "
                             f"(accuracy {metrics['test']['accuracy']:.2%})")
     print(f"{section}: test accuracy {metrics['test']['accuracy']:.4f}, "

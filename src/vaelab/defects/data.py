@@ -23,7 +23,7 @@ from PIL import Image
 
 from vaelab.core.images import UnreadableImageFile, grey8, open_image
 from vaelab.core.io import load_tensors, save_tensors
-from vaelab.defects.params import DefectSource, DefectSplit
+from vaelab.defects.params import DefectParams, DefectSource, DefectSplit
 
 DEFECTS_ENV = "VAELAB_DEFECTS_DIR"
 GOOD = "Free"
@@ -249,6 +249,24 @@ def split_good(good: DefectSet, split: DefectSplit) -> dict[str, DefectSet]:
 # --------------------------------------------------------------------------------------------
 # Prepared files
 # --------------------------------------------------------------------------------------------
+
+def describe_sets(splits: dict[str, DefectSet], p: DefectParams) -> dict:
+    """The prepared sets' manifest.json: their counts per category, each defect category's share
+    of defect pixels in test, and how many defective test images have an empty mask."""
+    manifest = {"image_size": p.image_size, "resize": p.resize, "source": str(p.source.url),
+                "categories": list(CATEGORIES), "splits": {}}
+    for name, data in splits.items():
+        counts = {c: int((data.category == i).sum()) for i, c in enumerate(CATEGORIES)
+                  if (data.category == i).any()}
+        manifest["splits"][name] = {"images": len(data), "per_category": counts}
+    test = splits["test"]
+    manifest["defect_pixel_share"] = {
+        c: round(float(test.masks[test.category == i].float().mean()), 5)
+        for i, c in enumerate(CATEGORIES) if (test.category == i).any()}
+    manifest["empty_masks_in_defect_categories"] = int(
+        (test.defective & (test.masks.flatten(1).sum(1) == 0)).sum())
+    return manifest
+
 
 def save_set(path: str | Path, data: DefectSet) -> None:
     save_tensors(path, {"images": data.images, "masks": data.masks,

@@ -18,9 +18,10 @@ from torch import nn
 
 from vaelab.core.checkpoint import load_checkpoint
 from vaelab.core.losses import gaussian_kl
+from vaelab.core.plots import panel_rows
 from vaelab.core.runtime import torch_generator
 from vaelab.core.train import FitResult, fit
-from vaelab.defects.data import DefectSet, to_float
+from vaelab.defects.data import CATEGORIES, DefectSet, to_float
 from vaelab.defects.detailvae import DetailVAE
 from vaelab.defects.image_losses import PerceptualLoss, ssim
 from vaelab.defects.params import Augment, DetailVAEParams
@@ -136,6 +137,43 @@ def reconstruct(model: DetailVAE, images: torch.Tensor, batch_size: int = 32,
         x = to_float(vae_input(images[start:start + batch_size], model.input_size)).to(device)
         out.append(torch.sigmoid(model(x, sample=False).logits)[:, 0].cpu())
     return torch.cat(out) if out else torch.empty(0, model.input_size, model.input_size)
+
+
+def training_metrics(model: DetailVAE, p: DetailVAEParams, result: FitResult) -> dict:
+    """metrics/defects_training.json: the best epoch's validation losses and the model's size."""
+    best = result.history[result.best_epoch - 1]
+    return {"best_epoch": result.best_epoch, "epochs": p.epochs,
+            "val": {k.removeprefix("val/"): round(v, 6) for k, v in best.items()
+                    if k.startswith("val/")},
+            "parameters": sum(t.numel() for t in model.parameters()),
+            "skip_connections": p.skip_connections}
+
+
+def save_reconstructions(model: DetailVAE, p: DetailVAEParams, sets: dict[str, DefectSet],
+                         folder: Path, device: torch.device) -> None:
+    """``reconstructions_<set>.png`` in ``folder``: ``p.plot_images`` images of each set at most
+    (taken round-robin over its categories), their reconstructions and the difference."""
+    for name, data in sets.items():
+        index = spread_index(data, p.plot_images)
+        recon = reconstruct(model, data.images[index], device=device)
+        small = vae_input(data.images[index], p.input_size).float() / 255
+        rows = [[small[k].numpy(), recon[k].numpy(), (recon[k] - small[k]).abs().numpy()]
+                for k in range(len(index))]
+        panel_rows(rows, ["image", "reconstruction", "|difference|"],
+                   [CATEGORIES[int(data.category[i])] for i in index.tolist()],
+                   Path(folder) / f"reconstructions_{name}.png",
+                   f"DetailVAE reconstructions, {name} images", cmaps=["gray", "gray", "magma"])
+
+
+def spread_index(data: DefectSet, count: int) -> torch.Tensor:
+    """Up to ``count`` images, taken round-robin over the categories present."""
+    per_category = [torch.nonzero(data.category == c).squeeze(1) for c in torch.unique(data.category)]
+    chosen = []
+    for k in range(count):
+        for group in per_category:
+            if len(chosen) < count and k < len(group):
+                chosen.append(int(group[k]))
+    return torch.tensor(sorted(chosen))
 
 
 def load_detailvae(stem: str | Path, device: torch.device | str = "cpu") -> DetailVAE:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,7 +15,13 @@ from vaelab.core.intervals import mean_interval, share_interval, wilson_interval
 from vaelab.core.registry import build_model
 from vaelab.core.runtime import torch_generator
 from vaelab.core.train import FitResult, fit
-from vaelab.mnist.data import MnistSplit, to_float
+from vaelab.mnist.data import (
+    SHIFT_NAMES,
+    MnistSplit,
+    known_digits_only,
+    load_split,
+    to_float,
+)
 from vaelab.mnist.params import ClassifierParams, JudgeParams
 
 KIND = "cnn_classifier"
@@ -104,6 +111,34 @@ def train_classifier(p: ClassifierParams, seed: int, train: MnistSplit, val: Mni
                  device=device, monitor="val/accuracy", mode="max", live=live)
     model.load_state_dict(result.best_state)
     return model.eval(), result
+
+
+def test_metrics(model: nn.Module, p: ClassifierParams, data: str | Path,
+                 known: tuple[int, ...] | None, result: FitResult, device: torch.device
+                 ) -> tuple[dict, np.ndarray]:
+    """A trained classifier's metrics and its test confusion counts: accuracy on the clean test
+    set, per class, and on every shifted set — or, for a classifier of ``known`` digits only
+    (the novelty classifier), on the test images of those digits alone (the others are what it
+    must not know) —, with its best epoch and size."""
+    test = load_split(data, "test")
+    if known is not None:
+        test = known_digits_only(test, known)
+    test_probs = predict_proba(model, test.images, p.eval_batch_size, device)
+    shifted = {}
+    for name in SHIFT_NAMES if known is None else ():
+        split = load_split(data, name)
+        shifted[name] = accuracy_report(
+            predict_proba(model, split.images, p.eval_batch_size, device), split.labels)
+    metrics = {
+        "test": {**accuracy_report(test_probs, test.labels),
+                 **per_class_accuracy(test_probs, test.labels)},
+        **({"shifted": shifted} if known is None else {"train_digits": list(known)}),
+        "val_accuracy": round(result.best_value, 6),
+        "best_epoch": result.best_epoch,
+        "epochs": p.epochs,
+        "parameters": count_parameters(model),
+    }
+    return metrics, confusion_counts(test_probs, test.labels, test_probs.shape[1])
 
 
 def accuracy_report(probs: torch.Tensor, labels: torch.Tensor) -> dict:

@@ -282,7 +282,7 @@ def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: Segment
     if isinstance(prepared, NumberReading):   # no ink: a fresh copy for each knob set
         return replace(prepared, digits=[], notes=list(prepared.notes), signs=[])
     q = prepared
-    notes = q.levelled + q.stroke_notes   # a fresh list: this reading's notes are added to it
+    notes = q.levelled + q.stroke_notes
     whole = _line_reading(*_segment_strokes(q.strokes, q.threshold, q.labels, q.regions, notes,
                                             p, classify, q.cells), q.strokes > q.threshold,
                           q.underlined, 0, q.to_picture, classify, p)

@@ -116,7 +116,9 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
                      notes: list[str], p: SegmentationParams, classify: Classify | None,
                      cells: list[Cell] = ()) -> tuple[list[Piece], list[str]]:
     """:func:`segment` after :func:`_strokes` (``ink`` without ruled lines and boxes, its
-    threshold, the boxes' ``cells``) and :func:`_components` (``labels``, ``regions``)."""
+    threshold, the boxes' ``cells``) and :func:`_components` (``labels``, ``regions``); the
+    notes returned are ``notes`` and this step's (``notes`` itself is left as it was)."""
+    notes = list(notes)
     binary = ink > threshold
     tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
     if tallest < MIN_DIGIT_PX:   # slivers only (a ruled line's cut-off end): no digit is so flat

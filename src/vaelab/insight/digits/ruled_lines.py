@@ -571,6 +571,8 @@ def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_
     slopes = []
     for centre in np.flatnonzero(held >= share * extent):
         near = np.abs(distance - centre) <= LINE_FIT
+        if np.ptp(along[near]) == 0:   # a dot or a stroke across: no line to fit (polyfit warned)
+            continue
         slopes.append(np.polyfit(along[near], off[near], 1, w=weights[near])[0])
     slope = float(np.median(slopes)) if slopes else 0.0
     # level within half a pixel over the whole picture: nothing to straighten
