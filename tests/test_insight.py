@@ -3,6 +3,7 @@ MNIST crops, the composer, Grad-CAM and the faithfulness scores, variations."""
 
 import dataclasses
 import gzip
+import warnings
 
 import numpy as np
 import pytest
@@ -2399,6 +2400,15 @@ def test_random_marks_give_a_reading_or_a_clear_error():
         except UnreadableImage:
             continue
         assert len(reading.text.replace(" ", "")) == len(reading.digits), seed
+
+
+def test_a_ruled_line_fit_skips_a_mark_across_it():
+    """A candidate line whose pixels all lie in one column (a dot, a stroke across) has no slope
+    to fit: numpy's polyfit warned RankWarning on the page (random marks, seed 16378) and gave a
+    slope of nothing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.RankWarning)
+        read_number(random_marks(16378), constant_classify, KNOBS)
 
 
 def noise_picture(kind: str) -> np.ndarray:
