@@ -35,7 +35,7 @@ from vaelab.insight.digits.pieces import (
     remembering_parts,
     segmented,
 )
-from vaelab.insight.digits.ruled_lines import _level, _slant
+from vaelab.insight.digits.ruled_lines import _level, _lines_tilt
 from vaelab.insight.digits.slant import (
     MAX_LEAN,
     MNIST_SLANT,
@@ -210,20 +210,20 @@ def _prepared(ink: np.ndarray, sheet: np.ndarray | None, shape: tuple[int, int],
     digits where no ink is left."""
     ink, straightened, outside = _level(ink, None if sheet is None else ~sheet)
     maps = [m for m in (straightened, squared) if m is not None]
-    levelled = [] if squared is None else [
+    corrections = [] if squared is None else [
         "the sheet, photographed in perspective, made square (boxes given in the picture as it "
         "was)"]
-    levelled += [] if straightened is None else [
+    corrections += [] if straightened is None else [
         "{} slanted by {:.1f}° made straight (boxes given in the picture as it was)".format(
-            *_slant(straightened))]
+            *_lines_tilt(straightened))]
     strokes, labels, regions = _found(ink, outside)   # components found once for every use
     if strokes.threshold is None:
         if sheet is not None and strokes.blank:   # (a white disk on black)
-            return NumberReading("", [], levelled + [
+            return NumberReading("", [], corrections + [
                 "a blank sheet: no ink found on the paper taken for a sheet on a darker desk"])
-        return NumberReading("", [], levelled + strokes.notes, blots_removed=strokes.blots)
+        return NumberReading("", [], corrections + strokes.notes, blots_removed=strokes.blots)
     return _Prepared(ink=ink, outside=outside, shape=shape, maps=maps, scale=scale,
-                     levelled=levelled, strokes=strokes.ink, threshold=strokes.threshold,
+                     corrections=corrections, strokes=strokes.ink, threshold=strokes.threshold,
                      stroke_notes=strokes.notes, cells=strokes.cells,
                      underlined=strokes.underlined, blots=strokes.blots, labels=labels,
                      regions=regions)
@@ -244,11 +244,11 @@ def _made_upright(prepared: _Prepared, lean: float) -> _Prepared:
     (:func:`upright`). Its ink from here on is the strokes: printed lines are already gone."""
     strokes, outside, back = upright(prepared.strokes, prepared.outside, lean - MNIST_SLANT)
     labels, regions = _components(strokes, prepared.threshold)
-    levelled = prepared.levelled + [
+    corrections = prepared.corrections + [
         f"writing slanted by {np.degrees(np.arctan(lean)):.0f}° read upright (boxes given in the "
         "picture as it was)"]
     return replace(prepared, ink=strokes, outside=outside, maps=[back, *prepared.maps],
-                   levelled=levelled, strokes=strokes, labels=labels, regions=regions)
+                   corrections=corrections, strokes=strokes, labels=labels, regions=regions)
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,8 @@ class _Prepared:
     shape: tuple[int, int]            # the working image's, before levelling
     maps: list[Callable[[np.ndarray], np.ndarray]]   # each (x, y) a step back to the working image
     scale: float                      # the picture's pixels to one of the working image
-    levelled: list[str]               # the note on levelling, if any
+    corrections: list[str]            # notes on how it was put straight: levelled, its
+                                      # sheet made square, its writing made upright
     strokes: np.ndarray               # ink without ruled lines and boxes
     threshold: float
     stroke_notes: list[str]
@@ -282,7 +283,7 @@ def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: Segment
     if isinstance(prepared, NumberReading):   # no ink: a fresh copy for each knob set
         return replace(prepared, digits=[], notes=list(prepared.notes), signs=[])
     q = prepared
-    notes = q.levelled + q.stroke_notes
+    notes = q.corrections + q.stroke_notes
     whole = _line_reading(*_segment_strokes(q.strokes, q.threshold, q.labels, q.regions, notes,
                                             p, classify, q.cells), q.strokes > q.threshold,
                           q.underlined, 0, q.to_picture, classify, p)
@@ -298,7 +299,7 @@ def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: Segment
     lines = [line for line in lines if line.digits]   # a band of specks holds no line
     if len(lines) < 2 or _typical_confidence(lines) <= _typical_confidence([whole]):
         return whole
-    notes = [f"{len(lines)} lines of digits, read top to bottom", *q.levelled]
+    notes = [f"{len(lines)} lines of digits, read top to bottom", *q.corrections]
     notes += [f"line {i}: {note}" for i, line in enumerate(lines, start=1) for note in line.notes]
     return NumberReading(" ".join(line.text for line in lines),
                          [d for line in lines for d in line.digits], notes,

@@ -30,7 +30,7 @@ STRAIGHT_TURN = 20.0         # degrees: an outline turning less than this at a v
 SQUARE_FIT = 0.02            # the four corners' quadrilateral holds the sheet's area to this share
 MIN_CONVERGENCE = 1.0        # degrees: opposite sides closer to parallel than this are parallel
 MIN_CORNER, MAX_CORNER = 45.0, 135.0   # degrees: a corner of a photographed sheet
-MIN_SIDE = 0.25              # × the mean side: a shorter side is no sheet's (a cut corner)
+MIN_SIDE_SHARE = 0.25        # × the mean side: a shorter side is no sheet's (a cut corner)
 EDGE_BAND = 2                # × the sheet's rim: the squared sheet's edge band, cleared
 
 
@@ -91,7 +91,7 @@ def sheet_corners(sheet: np.ndarray, rim: float = 0.0) -> np.ndarray | None:
     if not all(MIN_CORNER <= 180.0 - a <= MAX_CORNER for a in angles):
         return None
     sides = np.hypot(*(np.roll(corners, -1, axis=0) - corners).T)
-    if sides.min() < MIN_SIDE * sides.mean():   # a triangle's corner cut by the outline
+    if sides.min() < MIN_SIDE_SHARE * sides.mean():   # a triangle's corner cut by the outline
         return None
     return _fitted_corners(outline, corners, rim)
 

@@ -568,7 +568,7 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None,
         if classify is None or p.junk_split >= 1.0:
             return [piece]
         _read_pieces([piece], classify, p, known)
-        if not _doubtful(piece.probabilities, p.junk_split):
+        if not _not_one_digit(piece.probabilities, p.junk_split):
             return [piece]
     # Digits of one number stand about equally tall: a cut that leaves a low stub (the bar of a
     # 5, the foot of a 2) on one side is not between two digits.
@@ -659,7 +659,7 @@ def _crops_read(inks: list[np.ndarray], classify: Classify, p: SegmentationParam
     return read
 
 
-def _doubtful(probabilities: np.ndarray, junk_split: float) -> bool:
+def _not_one_digit(probabilities: np.ndarray, junk_split: float) -> bool:
     """Whether the reader calls a piece "not one digit" (two touching digits narrow enough to
     pass for one, e.g. with a 1): the share its probabilities leave to no digit (and no sign,
     for a reader that knows signs: the last of 11) is at least ``junk_split`` — zero for a

@@ -489,7 +489,7 @@ def _even_lines(ink: np.ndarray, lines: np.ndarray, threshold: float) -> np.ndar
     return out
 
 
-def _slant(levelled: AffineTransform) -> tuple[str, float]:
+def _lines_tilt(levelled: AffineTransform) -> tuple[str, float]:
     """Which lines were slanted and by how many degrees, from the map back :func:`_level` made:
     ("ruled lines", the angle at which a level row there runs in the picture), or, where rows
     were left level (lines down alone: :func:`_alone_down`), ("lines down", the angle of a
