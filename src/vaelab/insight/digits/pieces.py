@@ -226,14 +226,12 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
         # A comb before the ruled lines: its line may run across the whole picture, and its
         # teeth, left alone, would read as 1s. On the faint ink too: a thin line photographed
         # turned is dashes above the threshold.
-        combs, count, comb_cells = _combs(ink > threshold)
-        if not count:
-            combs, count, comb_cells = _combs(ink > LINE_FAINT * threshold)
+        combs, count, comb_cells = _on_ink_or_faint(_combs, ink, threshold)
         if count:
             notes.append(f"{count} comb(s) removed (boxes open at the top)")
             ink, threshold = _cleared(ink, combs)
             if threshold is None:
-                return Strokes(ink, None, notes + ["no ink found besides the comb"], comb_cells)
+                return _nothing_left(ink, notes, "the comb", comb_cells)
             across, down = _ruled_lines(ink > threshold, outside)
     if across.any() or down.any():   # lined paper: the line would join every digit into one
         if not across.any():         # piece; a margin, read as a 1 and towering over the digits
@@ -249,10 +247,9 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
         typical = float(np.median(ink[across | down]))
         ink = _without_lines(ink, _dilate(across, 1) & ~_darker(ink, across, typical),
                              _dilate(down, 1) & ~_darker(ink, down, typical, down=True))
-        if float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
-            return Strokes(ink, None, notes + ["no ink found besides the ruled lines"],
-                           comb_cells)
-        threshold = threshold_otsu(ink)
+        ink, threshold = _thresholded(ink)
+        if threshold is None:
+            return _nothing_left(ink, notes, "the ruled lines", comb_cells)
     boxes, count, cells, filled = _boxes(ink > threshold)
     cells = comb_cells + cells
     # and on the faint ink, away from those: a thin side photographed turned is dashes above
@@ -266,7 +263,7 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
         notes.append(f"{count} box(es) round the digits removed")
         ink, threshold = _cleared(ink, boxes)
         if threshold is None:
-            return Strokes(ink, None, notes + ["no ink found besides the boxes"], cells)
+            return _nothing_left(ink, notes, "the boxes", cells)
     # A line drawn under the digits and touching them (a total underlined by hand) joins them
     # into one piece, cut across later, its slices read as bits of digits; found before frames
     # (a line closing a 2's curve is one to them), not in a form (a comb's line touches its
@@ -279,19 +276,31 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
             notes.append(f"{count} line(s) drawn under the digits, touching them, removed")
             ink, threshold = _cleared(ink, lines)
             if threshold is None:
-                return Strokes(ink, None, notes + ["no ink found besides the line"], cells, True)
+                return _nothing_left(ink, notes, "the line", cells, underlined)
     # A frame round the whole number (a ring, a field's box) would be read as a digit round
     # them all; a thin pen's ring may close only on the faint ink.
-    frames, count = _frames(ink > threshold)
-    if not count:
-        frames, count = _frames(ink > LINE_FAINT * threshold)
+    frames, count = _on_ink_or_faint(_frames, ink, threshold)
     if count:
         notes.append(f"{count} frame(s) drawn round the digits removed")
         ink, threshold = _cleared(ink, frames)
         if threshold is None:
-            return Strokes(ink, None, notes + ["no ink found besides the frame"], cells,
-                           underlined)
+            return _nothing_left(ink, notes, "the frame", cells, underlined)
     return Strokes(ink, threshold, notes, cells, underlined)
+
+
+def _on_ink_or_faint(find: Callable[[np.ndarray], tuple], ink: np.ndarray, threshold: float
+                     ) -> tuple:
+    """What ``find`` (a comb, a frame: the pixels and the count first) finds in the ink above
+    ``threshold`` — or, where it finds none, in the faint ink (:data:`LINE_FAINT` × it): a thin
+    pen's line, photographed turned, is dashes above the threshold."""
+    found = find(ink > threshold)
+    return found if found[1] else find(ink > LINE_FAINT * threshold)
+
+
+def _nothing_left(ink: np.ndarray, notes: list[str], removed: str, cells: list[Cell],
+                  underlined: bool = False) -> Strokes:
+    """The strokes where no ink is left once ``removed`` (what :func:`_strokes` took out) is."""
+    return Strokes(ink, None, notes + [f"no ink found besides {removed}"], cells, underlined)
 
 
 def _found(ink: np.ndarray, outside: np.ndarray | None = None
