@@ -29,19 +29,19 @@ from vaelab.insight.compose import (
 )
 from vaelab.insight.digits import number as number_module
 from vaelab.insight.digits import slant as slant_module
-from vaelab.insight.digits.blots import _blots
-from vaelab.insight.digits.boxes import _boxes, _cells
+from vaelab.insight.digits.blots import find_blots
+from vaelab.insight.digits.boxes import _cells, find_boxes
 from vaelab.insight.digits.common import (
     Box,
     DigitReading,
     NumberReading,
     UnreadableImage,
-    _regions,
+    regions_of,
 )
 from vaelab.insight.digits.crop import (
     MNIST_CENTRE,
-    _centre_of_mass,
     _shifted,
+    centre_of_mass,
     change_stroke,
     cut_to_ink,
     ink_box,
@@ -60,9 +60,9 @@ from vaelab.insight.digits.perspective import sheet_corners, squared_sheet
 from vaelab.insight.digits.pieces import _strokes, segment
 from vaelab.insight.digits.ruled_lines import (
     _line_level,
-    _ruled_lines,
-    _slope,
     _turned_page_corners,
+    find_ruled_lines,
+    lines_slope,
 )
 from vaelab.insight.digits.slant import deskewed, upright, writing_slant
 from vaelab.insight.digits.underlines import touching_underlines
@@ -1292,18 +1292,18 @@ def test_the_lean_of_writing_is_measured_and_made_upright(degrees):
     number = slanted(close_three_digits(), degrees)
     ink = number.image / 255.0
     labels = label_areas(ink > 0.5, connectivity=2)
-    regions = _regions(labels)
+    regions = regions_of(labels)
     lean = writing_slant(ink, labels, regions)
     assert lean == pytest.approx(np.tan(np.radians(degrees)), abs=0.03)
     # a bar set 10 px lower than the others does not move it
     lower = slanted(close_three_digits(bar_top=40), degrees).image / 255.0
     lowered = label_areas(lower > 0.5, connectivity=2)
-    assert writing_slant(lower, lowered, _regions(lowered)) == pytest.approx(lean, abs=0.01)
+    assert writing_slant(lower, lowered, regions_of(lowered)) == pytest.approx(lean, abs=0.01)
     made, outside, back = upright(ink, np.zeros(ink.shape, bool), lean)
     assert made.shape[0] == ink.shape[0] and np.isclose(made.sum(), ink.sum())   # moved, not
     assert outside.sum() == made.size - ink.size                                 # resampled
     upright_again = label_areas(made > 0.5, connectivity=2)
-    assert abs(writing_slant(made, upright_again, _regions(upright_again))) < 0.03
+    assert abs(writing_slant(made, upright_again, regions_of(upright_again))) < 0.03
     rows, columns = np.nonzero(made > 0.9)         # each ink pixel maps back onto ink (to the
     there = back(np.column_stack([columns, rows]).astype(float))   # half pixel a row moved)
     near_ink = ndimage.binary_dilation(ink > 0.9, structure=np.ones((1, 3)))
@@ -1335,9 +1335,9 @@ def test_a_piece_of_several_digits_says_nothing_of_the_lean(monkeypatch):
         ring(canvas, 5 + 4 * k, 4 + 26 * k)
     labels = label_areas(canvas > 0.5, connectivity=2)
     assert labels.max() == 1
-    assert writing_slant(canvas, labels, _regions(labels)) is None
+    assert writing_slant(canvas, labels, regions_of(labels)) is None
     monkeypatch.setattr(slant_module, "ONE_DIGIT", 9.0)
-    assert writing_slant(canvas, labels, _regions(labels)) < -0.2   # (measured, it would lean)
+    assert writing_slant(canvas, labels, regions_of(labels)) < -0.2   # (measured, it would lean)
 
 
 @pytest.mark.parametrize("degrees, gap", [(35.0, 2), (35.0, 3), (-35.0, 3)])
@@ -1414,13 +1414,13 @@ def test_upright_writing_and_forms_are_read_as_written(monkeypatch):
     for width in range(3):
         stroke[rows, 70 - np.round(1.4 * (rows - 10)).astype(int) - width] = 1.0
     assert writing_slant(stroke, label_areas(stroke > 0.5, connectivity=2),
-                         _regions(label_areas(stroke > 0.5, connectivity=2))) > 1.3
+                         regions_of(label_areas(stroke > 0.5, connectivity=2))) > 1.3
     read_number(1.0 - stroke, upright_ring_or_bar_reader, KNOBS)
     assert made_upright == [1]
 
 
 def test_a_line_made_even_is_removed_whole_and_a_stroke_across_it_kept():
-    """A thin line resampled and made even (:func:`_firm_lines`) is a dark middle row (0.52)
+    """A thin line resampled and made even (:func:`firm_lines`) is a dark middle row (0.52)
     between two fainter rims (0.24): all three rows are the line. Its median ink is the rims',
     and against that the middle row passed for a stroke darker than the line and stayed — a
     line across the whole picture, every digit on it joined into one piece (a sheet in
@@ -1591,7 +1591,7 @@ def test_a_level_lined_page_is_left_as_it_is():
     canvas[:, 100:300] = three_digits()
     canvas[20:22] = canvas[69:72] = 0.9
     ink = 1.0 - np.round((1.0 - 0.85 * canvas) * 255) / 255
-    assert _slope(ink > threshold_otsu(ink), 1, ink) == 0.0
+    assert lines_slope(ink > threshold_otsu(ink), 1, ink) == 0.0
     reading = read_number(np.round((1.0 - 0.85 * canvas) * 255).astype(np.uint8),
                           constant_classify, KNOBS)
     assert not any("slanted" in note for note in reading.notes), reading.notes
@@ -1793,7 +1793,7 @@ def test_squared_paper_on_a_sheet_in_a_wide_photo_turned(width, spacing, angle):
     pieces from one line across to the next where they stood straight — the rest read as 1s
     (of 64 such photos, 13–24 px squares turned ±1–4°, 29 read the right count of digits).
     On squared paper with three or more lines across, a line down need only reach from the
-    first of them to the last; and of the two shears :func:`_level` tries, the one whose lines
+    first of them to the last; and of the two shears :func:`level_lines` tries, the one whose lines
     down span more rows is kept (by their pixels, the slanted lines' wide bands won: 56 of 64;
     by the count of lines, the slanted lines' pieces between lines across: see the bold digits
     on a sheet above). All 64 read right now."""
@@ -2564,9 +2564,9 @@ def test_a_band_across_the_picture_is_a_line_only_where_strokes_are_measured():
     binary[100:102] = True                      # a ruled line
     binary[350:] = True                         # a desk's band, 50 px
     binary[150:190, 100:104] = True             # a 1
-    across, _ = _ruled_lines(binary)
+    across, _ = find_ruled_lines(binary)
     assert across[100:102, 2:-2].all() and not across[350:].any()
-    across, _ = _ruled_lines(binary, bands=True)
+    across, _ = find_ruled_lines(binary, bands=True)
     assert across[100:102, 2:-2].all() and across[350:, 2:-2].all()
 
 
@@ -2747,7 +2747,7 @@ def test_a_nine_with_a_filled_loop_is_no_spill(tail):
     bar(canvas, 45, 70 - tail, 60, tail)        # the tail, down the loop's right side
     labels = label_areas(canvas > 0.5, connectivity=2)
     assert labels.max() == 1
-    assert _blots(labels, _regions(labels))[1] == 0
+    assert find_blots(labels, regions_of(labels))[1] == 0
 
 
 def test_mnist_digits_bold_or_shrunk_are_no_blots(mnist_dir):
@@ -2760,7 +2760,7 @@ def test_mnist_digits_bold_or_shrunk_are_no_blots(mnist_dir):
             ink = np.pad(ink, 4)
             binary = ink > threshold_otsu(ink)
             labels = label_areas(binary, connectivity=2)
-            assert _blots(labels, _regions(labels))[1] == 0
+            assert find_blots(labels, regions_of(labels))[1] == 0
 
 
 def test_rgba_canvas_with_dark_strokes_on_transparent_paper():
@@ -2910,14 +2910,14 @@ def test_mnist_crop_centres_as_scipy_does_bit_for_bit():
         top, left = rng.integers(0, 29 - h), rng.integers(0, 29 - w)
         field[top:top + h, left:left + w] = rng.random((h, w)) * (rng.random((h, w)) < 0.5)
         if field.sum() > 0:
-            assert _centre_of_mass(field) == tuple(ndimage.center_of_mass(field))
+            assert centre_of_mass(field) == tuple(ndimage.center_of_mass(field))
         down, right = (int(v) for v in rng.integers(-30, 31, 2))
         assert np.array_equal(_shifted(field, down, right),
                               ndimage.shift(field, (down, right), order=0, mode="constant"))
 
 
 def test_the_shortcuts_for_pieces_without_holes_find_the_same_boxes(monkeypatch):
-    """``_boxes`` skips pieces whose box holds too few of the whole picture's holes (and
+    """``find_boxes`` skips pieces whose box holds too few of the whole picture's holes (and
     pictures without any): with that bound made useless (every pixel of the "filled" picture
     weighing as much as the whole picture), every piece is examined in full — the same boxes,
     cells and heights on forms, level and turned, a bold 0 filling its box (holes 0.29 of it:
@@ -2932,11 +2932,11 @@ def test_the_shortcuts_for_pieces_without_holes_find_the_same_boxes(monkeypatch)
     zero[15:45, 15:45] = 0.0
     pictures.append(zero)
     binaries = [np.asarray(p) > 0.5 for p in pictures]
-    found = [_boxes(b) for b in binaries]
+    found = [find_boxes(b) for b in binaries]
     monkeypatch.setattr("vaelab.insight.digits.boxes._closed",
                         lambda binary: np.full(binary.shape, binary.size))
     for binary, (pixels, count, cells, heights) in zip(binaries, found, strict=True):
-        in_full = _boxes(binary)
+        in_full = find_boxes(binary)
         assert np.array_equal(pixels, in_full[0]) and (count, cells, heights) == in_full[1:]
     assert sum(count for _, count, _, _ in found) >= 8   # boxes were there to be found
 
@@ -2951,9 +2951,9 @@ def test_regions_are_regionprops_labels_and_boxes():
         labels = label_areas(binary, connectivity=2)
         labels[labels == 3] = 0                            # a label left with no pixel
         expected = [(r.label, r.bbox) for r in regionprops(labels)]
-        assert [(r.label, r.bbox) for r in _regions(labels)] == expected
+        assert [(r.label, r.bbox) for r in regions_of(labels)] == expected
         whole = [r.bbox for r in regionprops(label_areas(binary, connectivity=2))]
-        assert [r.bbox for r in _regions(label_areas(binary, connectivity=2))] == whole
+        assert [r.bbox for r in regions_of(label_areas(binary, connectivity=2))] == whole
 
 
 # --------------------------------------------------------------------------------------------
@@ -3537,7 +3537,7 @@ def test_a_leaning_crop_is_deskewed_about_its_centre_of_mass():
         (orientation,) = [r.orientation for r in regionprops(label_areas(straight > 0.3))]
         assert abs(orientation) < 0.05, (degrees, orientation)
         assert abs(regionprops(label_areas(crop > 0.3))[0].orientation) > 0.2
-        assert np.allclose(_centre_of_mass(straight), _centre_of_mass(crop), atol=0.3)
+        assert np.allclose(centre_of_mass(straight), centre_of_mass(crop), atol=0.3)
     blank = np.zeros((28, 28), np.float32)
     assert np.array_equal(deskewed(blank), blank)
     dash = np.zeros((28, 28), np.float32)

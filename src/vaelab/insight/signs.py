@@ -24,7 +24,7 @@ from skimage.transform import AffineTransform, warp
 
 from vaelab.insight.digits.crop import (
     MNIST_CENTRE,
-    _centre_of_mass,
+    centre_of_mass,
     cut_to_ink,
     mnist_crop,
     pen_redrawn,
@@ -97,7 +97,7 @@ def _with_bar_through(field: np.ndarray) -> np.ndarray:
     """``field`` with a stroke down its middle column (through its centre of mass), from its
     ink's top to its bottom, as wide as its strokes at their narrowest (2 px at least)."""
     rows = np.flatnonzero(field.max(axis=1) > 0.3)
-    column = int(round(_centre_of_mass(field)[1]))
+    column = int(round(centre_of_mass(field)[1]))
     across = field[rows[0]:rows[-1] + 1] > 0.5
     runs = [len(run) for row in across for run in np.split(row, np.flatnonzero(np.diff(row)) + 1)
             if run.size and run[0]]

@@ -27,6 +27,8 @@ Digits written on several lines (:func:`text_lines`) are read line by line when 
 One picture read with several knob sets (choosing them on a development set):
 :func:`read_number_ways`, which does the steps no knob changes once.
 The results and the sizes several steps share are in :mod:`.common`. (Import from the modules:
-package ``__init__`` files stay empty, so that each stage's DVC deps name the code it runs.)
+package ``__init__`` files stay empty, so that each stage's DVC deps name the code it runs.) A
+helper one module uses from another has a public name (``find_ruled_lines``, ``regions_of``);
+a leading underscore means the module's own, reached from elsewhere only by tests.
 """
 

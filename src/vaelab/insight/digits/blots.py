@@ -1,6 +1,6 @@
-"""A solid blot — an ink spill, a filled disk or square, a broad bar (:func:`_blots`): ink as
+"""A solid blot — an ink spill, a filled disk or square, a broad bar (:func:`find_blots`): ink as
 thick as it is tall, which no digit's strokes are, removed, with a spill's spikes, the drops
-splashed round it and the fading of a soft edge (:func:`_without_blots`). Left in, the reader
+splashed round it and the fading of a soft edge (:func:`without_blots`). Left in, the reader
 reads it as some digit and, having never seen one, often surely (a filled disk as a 0 at 1.0, a
 square as 11, a bar as 1111111).
 """
@@ -51,7 +51,7 @@ BLOT_CORE = 0.8
 BLOT_SPIKE = 0.08
 # A spill's core is at most this × as long as wide (a broad bar with spikes is left).
 BLOT_CORE_LONG = 2.0
-# Ink this far above what a blot's fading explains (_without_blots) is a stroke's, where the
+# Ink this far above what a blot's fading explains (without_blots) is a stroke's, where the
 # area it rises in is digit-sized: a faint digit in a blot's rim keeps its ink.
 RIM_RISE = 0.05
 # Dots (drops: no hole but pinholes, filling DROP_FILL of their box, at most twice as wide as
@@ -64,9 +64,9 @@ DROP_FILL = 0.6
 BLOT_PINHOLES = 0.01
 
 
-def _blots(labels: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, int]:
+def find_blots(labels: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, int]:
     """(the pixels, the count) of the solid blots among the pieces ``regions`` of ``labels``
-    (8-connected ink, :func:`~vaelab.insight.digits.pieces._components`): pieces at least
+    (8-connected ink, :func:`~vaelab.insight.digits.pieces.ink_components`): pieces at least
     :data:`BLOT_MIN_PX` and :data:`BLOT_TALL` × the tallest high, at least :data:`BLOT_ASPECT`
     × as wide as high, without holes, whose thickest point spans :data:`BLOT_THICKNESS` × their
     height or width, the smaller (and that fill :data:`BLOT_FILL` of their box, where narrower
@@ -104,7 +104,7 @@ def _blots(labels: np.ndarray, regions: list[Region]) -> tuple[np.ndarray, int]:
     return np.isin(labels, blots + _splashes(labels, regions, blots)), len(blots)
 
 
-def _without_blots(ink: np.ndarray, blotted: np.ndarray) -> np.ndarray:
+def without_blots(ink: np.ndarray, blotted: np.ndarray) -> np.ndarray:
     """``ink`` less the ``blotted`` pixels and their fading. What the blots' own level explains
     — the grey-level reconstruction of the blots under the ink: each pixel's highest level
     reached from a blot without climbing — is taken off every pixel, but strokes keep their
@@ -149,7 +149,7 @@ def _drop(piece: np.ndarray) -> bool:
 
 
 def _solid(piece: np.ndarray) -> bool:
-    """Whether one piece (its mask in its box) is a blot (:func:`_blots`), others apart: solid
+    """Whether one piece (its mask in its box) is a blot (:func:`find_blots`), others apart: solid
     (:func:`_solid_shape`), or a spill whose core is (:data:`BLOT_CORE`, :data:`BLOT_SPIKE`)."""
     if _solid_shape(piece):
         return True
@@ -184,7 +184,7 @@ def _core(piece: np.ndarray, depth: np.ndarray) -> np.ndarray:
 
 
 def _solid_shape(piece: np.ndarray) -> bool:
-    """Whether ``piece`` (a mask in its box) is as thick as it is tall (:func:`_blots`)."""
+    """Whether ``piece`` (a mask in its box) is as thick as it is tall (:func:`find_blots`)."""
     height, width = piece.shape
     if width < BLOT_ASPECT * height:
         return False
@@ -218,4 +218,4 @@ def _stacked(box: tuple[int, int, int, int], others: np.ndarray) -> bool:
     return bool(np.any(~itself & (overlap >= BLOT_APART * narrower) & (gap <= bottom - top)))
 
 
-__all__: list[str] = []
+__all__ = ["find_blots", "without_blots"]

@@ -1,5 +1,5 @@
 """A form's boxes round the digits, alone or sharing their sides, level or photographed
-turned (:func:`_boxes`): found as straight runs that meet in the corners of a hollow piece of
+turned (:func:`find_boxes`): found as straight runs that meet in the corners of a hollow piece of
 ink, told from a digit's own straight strokes, and removed with each box's cell kept (one digit
 per cell).
 """
@@ -13,8 +13,8 @@ from scipy import ndimage
 from skimage.measure import label, regionprops
 from skimage.transform import AffineTransform, warp
 
-from vaelab.insight.digits.common import MIN_DIGIT_PX, Cell, _dilate, _regions
-from vaelab.insight.digits.ruled_lines import _runs, _slope, _tallest
+from vaelab.insight.digits.common import MIN_DIGIT_PX, Cell, dilated, regions_of
+from vaelab.insight.digits.ruled_lines import lines_slope, straight_runs, tallest_piece
 
 BOX_SIDE = 0.8               # a box round a digit (a form): straight runs this share of its sides
 BOX_HOLLOW = 0.3             # ... round holes this share of its bounding box at least (a fat
@@ -29,14 +29,14 @@ BOX_EDGE = 2                 # px: a run this close to a box's edge is its side
 BOX_CELL = 0.5               # a side two boxes share leaves cells this × as wide as it is long
 FILL_NEIGHBOURS = np.ones((3, 3), bool)   # holes filled as regionprops' area_filled fills them
 
-# a piece made straight (:func:`_levelled`): (it and other masks so, a mask of it back onto the
+# a piece made straight (:func:`levelled_piece`): (it and other masks so, a mask of it back onto the
 # piece, a point (row, column) of it back)
 Straightened = tuple[list[np.ndarray], Callable[[np.ndarray], np.ndarray],
                      Callable[[float, float], tuple[float, float]]]
 
 
-def _boxes(binary: np.ndarray, filled: list[int] = ()
-           ) -> tuple[np.ndarray, int, list[Cell], list[int]]:
+def find_boxes(binary: np.ndarray, filled: list[int] = ()
+               ) -> tuple[np.ndarray, int, list[Cell], list[int]]:
     """(the pixels, the count, the cells: what each one's sides enclose, the heights of those
     holding a digit) of boxes drawn round digits, as forms have them, alone or side by side: a
     piece of ink whose holes cover :data:`BOX_HOLLOW` of its bounding box at least (a
@@ -62,7 +62,7 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
     if not (closed > binary).any():   # (filled, not ink)
         return np.zeros_like(binary), 0, [], list(filled)
     labels = label(binary, connectivity=2)
-    for region in _regions(labels):
+    for region in regions_of(labels):
         top, left, bottom, right = region.bbox
         h, w = bottom - top, right - left
         if min(h, w) < 2 * MIN_DIGIT_PX:   # (first: a noisy picture has 10⁵ specks)
@@ -103,7 +103,8 @@ def _boxes(binary: np.ndarray, filled: list[int] = ()
 
 
 def _closed(binary: np.ndarray) -> np.ndarray:
-    """The whole picture with its holes filled as each piece's are (the bound in :func:`_boxes`)."""
+    """The whole picture with its holes filled as each piece's are (the bound in
+    :func:`find_boxes`)."""
     return ndimage.binary_fill_holes(binary, FILL_NEIGHBOURS)
 
 
@@ -128,11 +129,11 @@ def _cells(sides: np.ndarray) -> list[Cell]:
 def _box_sides(piece: np.ndarray, window: np.ndarray, square: bool = False
                ) -> tuple[np.ndarray, bool] | None:
     """(the sides of the box ``piece`` — a piece of ink, as its bounding box's mask — is,
-    whether it holds a digit), or None when it is no box (:func:`_boxes`); ``window``: all the
+    whether it holds a digit), or None when it is no box (:func:`find_boxes`); ``window``: all the
     ink in that bounding box; ``square``: the sides must meet in the very corners."""
     h, w = piece.shape
-    across = _runs(piece, 1, BOX_SIDE)
-    down = _runs(piece, 0, BOX_SIDE)
+    across = straight_runs(piece, 1, BOX_SIDE)
+    down = straight_runs(piece, 0, BOX_SIDE)
     _inner_strokes_dropped(across, down)
     meet = ndimage.binary_dilation(across, np.ones((3, 3), bool)) & down   # (or touch)
     qh, qw = max(1, h // 4), max(1, w // 4)
@@ -151,11 +152,11 @@ def _box_sides(piece: np.ndarray, window: np.ndarray, square: bool = False
     inner = (slice(rows[rows <= qh].max(initial=-1) + 1, rows[rows >= h - qh - 1].min(initial=h)),
              slice(columns[columns <= qw].max(initial=-1) + 1,
                    columns[columns >= w - qw - 1].min(initial=w)))
-    content = (window & ~_dilate(sides, 1))[inner]
-    if _tallest(content) >= BOX_CONTENT * h:
+    content = (window & ~dilated(sides, 1))[inner]
+    if tallest_piece(content) >= BOX_CONTENT * h:
         return sides, True
     # (with the pixels beside the runs: a side turned, or blurred, is runs only part of its width)
-    empty = (_dilate(sides, 1) & piece).sum() >= BOX_EMPTY * piece.sum()
+    empty = (dilated(sides, 1) & piece).sum() >= BOX_EMPTY * piece.sum()
     return (sides, False) if empty else None
 
 
@@ -218,7 +219,7 @@ def _turned_box_sides(piece: np.ndarray, window: np.ndarray, square: bool = Fals
     """:func:`_box_sides` of a box turned by up to :data:`MAX_TILT` degrees (a form photographed
     at a slant: a side drifts by more than its thickness along its length): the piece turned
     until its longest straight lines across lie level, its box sought there and mapped back."""
-    levelled = _levelled(piece, window)
+    levelled = levelled_piece(piece, window)
     if levelled is None:
         return None
     (level_piece, level_window), back, _ = levelled
@@ -226,14 +227,14 @@ def _turned_box_sides(piece: np.ndarray, window: np.ndarray, square: bool = Fals
     return None if found is None else (back(found[0]), found[1])
 
 
-def _levelled(piece: np.ndarray, *others: np.ndarray) -> Straightened | None:
+def levelled_piece(piece: np.ndarray, *others: np.ndarray) -> Straightened | None:
     """A piece of ink whose long straight lines across (over :data:`BOX_SIDE` of its width)
-    run at a slope (:func:`_slope`, up to :data:`MAX_TILT` degrees) turned until they lie
+    run at a slope (:func:`lines_slope`, up to :data:`MAX_TILT` degrees) turned until they lie
     level: (the piece and the masks ``others`` of its shape turned so, cropped to the piece; a
     function taking a mask of that crop back onto the piece — its pixels within a pixel of the
     piece's ink —, and one taking a point (row, column) of the crop back); None when the lines
     lie level already, or there are none."""
-    slope = _slope(piece, 1, piece.astype(np.float32), BOX_SIDE)
+    slope = lines_slope(piece, 1, piece.astype(np.float32), BOX_SIDE)
     if not slope:
         return None
     h, w = piece.shape
@@ -247,11 +248,11 @@ def _levelled(piece: np.ndarray, *others: np.ndarray) -> Straightened | None:
     return _transformed(piece, others, to_piece, (out_h, out_w))
 
 
-def _upright(piece: np.ndarray, *others: np.ndarray) -> Straightened | None:
-    """As :func:`_levelled`, for a piece whose lines across lie level and whose long lines down
+def upright_piece(piece: np.ndarray, *others: np.ndarray) -> Straightened | None:
+    """As :func:`levelled_piece`, for a piece whose lines across lie level and whose long lines down
     (over :data:`BOX_SIDE` of its height) slant: sheared until they stand upright (a picture
     already levelled by a shear keeps its lines down at the slant it was photographed at)."""
-    slope = _slope(piece, 0, piece.astype(np.float32), BOX_SIDE)   # dx / dy
+    slope = lines_slope(piece, 0, piece.astype(np.float32), BOX_SIDE)   # dx / dy
     if not slope:
         return None
     h, w = piece.shape
@@ -264,7 +265,7 @@ def _upright(piece: np.ndarray, *others: np.ndarray) -> Straightened | None:
 
 def _transformed(piece: np.ndarray, others: tuple[np.ndarray, ...], to_piece: AffineTransform,
                  shape: tuple[int, int]) -> Straightened | None:
-    """(:func:`_levelled`'s three) for the map ``to_piece`` from a picture of ``shape``."""
+    """(:func:`levelled_piece`'s three) for the map ``to_piece`` from a picture of ``shape``."""
     out_h, out_w = shape
     h, w = piece.shape
 
@@ -284,7 +285,7 @@ def _transformed(piece: np.ndarray, others: tuple[np.ndarray, ...], to_piece: Af
         whole[crop] = level_mask
         turned = warp(whole, to_piece.inverse, output_shape=(h, w), order=0) > 0.5
         # (nearest pixels, there and back, leave gaps a pixel wide along a side)
-        return _dilate(turned, 1) & piece
+        return dilated(turned, 1) & piece
 
     def point_back(row: float, column: float) -> tuple[float, float]:
         x, y = to_piece([[column + crop[1].start, row + crop[0].start]])[0]

@@ -1,5 +1,5 @@
 """A form's comb — a row of boxes open at the top (a postcode's, a date's): a line across with
-thin teeth standing on it, or hanging from it (:func:`_combs`), removed with the cells between
+thin teeth standing on it, or hanging from it (:func:`find_combs`), removed with the cells between
 its teeth kept (one digit per cell), as a form's closed boxes are (:mod:`.boxes`).
 """
 
@@ -11,9 +11,14 @@ import numpy as np
 from scipy import ndimage
 from skimage.measure import label
 
-from vaelab.insight.digits.boxes import BOX_CONTENT, BOX_SIDE, _levelled, _upright
-from vaelab.insight.digits.common import MIN_DIGIT_PX, Cell, _dilate, _regions
-from vaelab.insight.digits.ruled_lines import _runs, _tallest
+from vaelab.insight.digits.boxes import (
+    BOX_CONTENT,
+    BOX_SIDE,
+    levelled_piece,
+    upright_piece,
+)
+from vaelab.insight.digits.common import MIN_DIGIT_PX, Cell, dilated, regions_of
+from vaelab.insight.digits.ruled_lines import straight_runs, tallest_piece
 
 COMB_TEETH = 3               # a comb has at least this many teeth, ...
 COMB_EVEN = 0.15             # ... evenly spaced (each gap within this share of the first), ...
@@ -28,7 +33,7 @@ COMB_FEW_TEETH_CELL = 30     # px: a comb of COMB_TEETH teeth has cells this wid
                              # overlapping digits stand evenly on a bar: 4 of 8640 numbers)
 
 
-def _combs(binary: np.ndarray) -> tuple[np.ndarray, int, list[Cell]]:
+def find_combs(binary: np.ndarray) -> tuple[np.ndarray, int, list[Cell]]:
     """(the pixels, the count, the cells: the columns between two teeth, as tall as two
     spacings above the line — or below it) of combs in ``binary``: a piece of ink with a
     straight run across over :data:`BOX_SIDE` of its width, :data:`COMB_WIDE` × as wide as
@@ -43,7 +48,7 @@ def _combs(binary: np.ndarray) -> tuple[np.ndarray, int, list[Cell]]:
     reach the next line across."""
     found, count, cells = np.zeros_like(binary), 0, []
     labels = label(binary, connectivity=2)
-    for region in _regions(labels):
+    for region in regions_of(labels):
         top, left, bottom, right = region.bbox
         # (first: a noisy picture has 10⁵ specks; and a digit is narrower — the slope searches
         # below, on every digit of a photo, tripled its reading time)
@@ -64,8 +69,9 @@ def _combs(binary: np.ndarray) -> tuple[np.ndarray, int, list[Cell]]:
             whole[top:bottom, left:right] = sides
             own = [(max(0, top + t), max(0, left + l), min(binary.shape[0], top + b),
                     min(binary.shape[1], left + r)) for t, l, b, r in own]
-            rest = binary & ~_dilate(whole, 1)
-            holding = sum(_tallest(rest[t:b, l:r]) >= BOX_CONTENT * spacing for t, l, b, r in own)
+            rest = binary & ~dilated(whole, 1)
+            holding = sum(tallest_piece(rest[t:b, l:r]) >= BOX_CONTENT * spacing
+                          for t, l, b, r in own)
             if 2 * holding >= len(own):
                 found |= whole
                 count += 1
@@ -76,13 +82,13 @@ def _combs(binary: np.ndarray) -> tuple[np.ndarray, int, list[Cell]]:
 
 def _piece_combs(piece: np.ndarray, edges: tuple[bool, bool]
                  ) -> Iterator[tuple[np.ndarray, list[Cell], float]]:
-    """The combs ``piece`` may be (:func:`_combs`), each as (its pixels, its cells (in the
+    """The combs ``piece`` may be (:func:`find_combs`), each as (its pixels, its cells (in the
     piece's rows and columns, reaching beyond it), its spacing): turned until its line lies
     level (a comb photographed turned), else sheared until its teeth stand upright (a picture
     levelled by a shear keeps them slanted), else as it lies (a level one; a slanted comb
     found there would leave its teeth's ends). ``edges``: whether the piece reaches
     the picture's left and right edge."""
-    for made_straight in (_levelled, _upright):
+    for made_straight in (levelled_piece, upright_piece):
         straight = made_straight(piece)
         if straight is None:
             continue
@@ -106,7 +112,7 @@ def _level_combs(piece: np.ndarray, edges: tuple[bool, bool]
     """:func:`_piece_combs` of a level piece: on each of its straight runs across, teeth
     up or down (:func:`_teeth`), where the run ends at the outer teeth (within
     :data:`COMB_END` × the spacing) or at the picture's edge."""
-    across = _runs(piece, 1, BOX_SIDE)
+    across = straight_runs(piece, 1, BOX_SIDE)
     if not across.any():
         return
     lines = label(across)
@@ -165,7 +171,7 @@ def _teeth(piece: np.ndarray, line: np.ndarray, other_lines: np.ndarray, rows: s
     if not COMB_TEETH <= len(candidates) <= COMB_MAX_TEETH:
         return None
     # A tooth's height is its columns' median run. But a thin tooth sheared upright
-    # (:func:`_upright`) may run its full height in one column and part of it in the next, as
+    # (:func:`upright_piece`) may run its full height in one column and part of it in the next, as
     # the resampling falls where it stands: some teeth measured half a tooth, and no chain of
     # five was found (a comb turned 2°; the teeth's upper halves read as 1s). So the chain is
     # also sought with each tooth's whole height (while any of its columns holds ink), and

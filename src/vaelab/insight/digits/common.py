@@ -94,18 +94,18 @@ class NumberReading:
         return min((d.confidence for d in self.digits), default=0.0)
 
 
-def _border(picture: np.ndarray, depth: int = 1) -> np.ndarray:
+def border_pixels(picture: np.ndarray, depth: int = 1) -> np.ndarray:
     """The pixels of the picture's ``depth`` outermost rows and columns (corners twice)."""
     return np.concatenate([picture[:depth].ravel(), picture[-depth:].ravel(),
                            picture[:, :depth].ravel(), picture[:, -depth:].ravel()])
 
 
-def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    return ndimage.binary_dilation(mask, structure=_disk(radius)) if radius > 0 else mask
+def dilated(mask: np.ndarray, radius: int) -> np.ndarray:
+    return ndimage.binary_dilation(mask, structure=disk_footprint(radius)) if radius > 0 else mask
 
 
 @lru_cache(maxsize=16)
-def _disk(radius: int) -> np.ndarray:
+def disk_footprint(radius: int) -> np.ndarray:
     """skimage's ``disk(radius)``, made once (read-only): building it costs as much as a small
     dilation, and reading one number dilates a few hundred times."""
     footprint = disk(radius)
@@ -120,7 +120,7 @@ class Region(NamedTuple):
     bbox: tuple[int, int, int, int]
 
 
-def _regions(labels: np.ndarray) -> list[Region]:
+def regions_of(labels: np.ndarray) -> list[Region]:
     """The pieces of ``labels`` in label order, as regionprops lists them, without building a
     regionprops object each (a noisy picture has 10⁵ pieces: building them took half of its
     reading)."""

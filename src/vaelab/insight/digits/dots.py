@@ -1,4 +1,4 @@
-"""Digits made of dots — a dot-matrix printer's, an LED board's (:func:`_joined_dots`): each
+"""Digits made of dots — a dot-matrix printer's, an LED board's (:func:`joined_dots`): each
 dot alone is a speck or a 0, so the dots are blurred over their spacing into strokes first.
 """
 
@@ -28,7 +28,7 @@ DOT_BLUR = 0.5               # σ of the blur, × the spacing: a row of dots blu
                              # 0's hole, three dots wide, stays paper
 
 
-def _joined_dots(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, float, float] | None:
+def joined_dots(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, float, float] | None:
     """(``ink`` blurred into strokes, its Otsu threshold, the dots' spacing in px) where the ink
     above ``threshold`` is digits made of dots, else None: at least :data:`DOT_COUNT` pieces
     alike in size (:data:`DOT_SIZE`) and round or square (:data:`DOT_ROUND`, :data:`DOT_FILL`) hold

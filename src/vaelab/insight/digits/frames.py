@@ -1,5 +1,5 @@
 """A frame drawn round a whole number — a ring round an answer, a field's box, a hand-drawn
-rectangle (:func:`_frames`): a stroke round the digits, closed or nearly, removed. (A form's
+rectangle (:func:`find_frames`): a stroke round the digits, closed or nearly, removed. (A form's
 boxes, one digit in each, are :mod:`~vaelab.insight.digits.boxes`; a frame's sides that are
 straight and run across the picture go with the ruled lines.)
 """
@@ -12,7 +12,7 @@ from skimage.measure import label
 from skimage.morphology import convex_hull_image
 
 from vaelab.insight.digits.boxes import FILL_NEIGHBOURS
-from vaelab.insight.digits.common import MIN_DIGIT_PX, _regions
+from vaelab.insight.digits.common import MIN_DIGIT_PX, regions_of
 
 FRAME_HOLDS = 0.5            # a piece whose holes hold ink this × as tall as the tallest ink
                              # outside it (a digit) ...
@@ -22,7 +22,7 @@ FRAME_SECTORS = 36           # ... counted in sectors of 10°
 FRAME_ROUNDS = 3             # frames within frames: found outermost first, this many deep
 
 
-def _frames(binary: np.ndarray) -> tuple[np.ndarray, int]:
+def find_frames(binary: np.ndarray) -> tuple[np.ndarray, int]:
     """(the pixels, the count) of frames drawn round the digits: pieces of ink whose holes hold
     other ink as tall as a digit — :data:`FRAME_HOLDS` × the tallest ink outside the piece and
     :data:`FRAME_ROOM` × the piece's own height at least. A digit's loop (a 0, the bowls of an
@@ -42,10 +42,10 @@ def _frames(binary: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _outermost_frames(binary: np.ndarray) -> tuple[np.ndarray, int]:
-    """:func:`_frames`, those that no other frame holds."""
+    """:func:`find_frames`, those that no other frame holds."""
     frames, count = np.zeros_like(binary), 0
     labels = label(binary, connectivity=2)
-    regions = _regions(labels)
+    regions = regions_of(labels)
     if len(regions) < 2:
         return frames, count
     boxes = np.array([r.bbox for r in regions])

@@ -22,11 +22,11 @@ from vaelab.insight.digits.common import (
     BORDER_DEPTH,
     MIN_INK_CONTRAST,
     UnreadableImage,
-    _border,
-    _dilate,
+    border_pixels,
+    dilated,
 )
 from vaelab.insight.digits.noise import noise_alone, smoothed
-from vaelab.insight.digits.ruled_lines import _ruled_lines
+from vaelab.insight.digits.ruled_lines import find_ruled_lines
 
 MIN_SIDE = 8                 # smaller pictures cannot hold a digit
 MAX_SIDE = 2048              # larger pictures are downscaled first (memory, time)
@@ -164,7 +164,7 @@ def _paper_is_light(grey: np.ndarray) -> bool:
     white paper is darker than 0.5). When the border lies near the middle of that range (a shadow
     over most of it), the strokes decide: thin ink is a one-sided tail of the picture's detail
     (the picture less its blur), dark strokes a dark tail; light and shadow add both sides."""
-    border = _border(grey)
+    border = border_pixels(grey)
     uniform = float(border.min()) == float(border.max())
     if uniform and border[0] in (0.0, 1.0):   # a canvas: the fast path (grey is in [0, 1], so
         return bool(border[0] == 1.0)         # such a border is the picture's extreme)
@@ -177,7 +177,7 @@ def _paper_is_light(grey: np.ndarray) -> bool:
         low, high = darkest, lightest
     # Three rows and columns deep: a ruled or grid line lying along the picture's edge (a crop on
     # the line) is then a third of a side, not all of it, and does not pass for the paper.
-    band = _border(grey, BORDER_DEPTH)
+    band = border_pixels(grey, BORDER_DEPTH)
     if high - low < MIN_INK_CONTRAST:
         return bool(np.median(band) > 0.5)
     lean = (float(np.median(band)) - (low + high) / 2) / (high - low)
@@ -211,7 +211,7 @@ def _in_white_fill(ink: np.ndarray) -> np.ndarray | None:
     if middle >= 0.5 or low < PAPER_LEFT:
         return None
     pieces = label(zero, connectivity=1)
-    touching = np.unique(_border(pieces))
+    touching = np.unique(border_pixels(pieces))
     surround = np.isin(pieces, touching[touching > 0])
     if not surround.any() or np.count_nonzero(surround) > (1.0 - FILL_SHEET) * ink.size:
         return None
@@ -262,7 +262,7 @@ def _inside_sheet(ink: np.ndarray, paper_is_light: bool, scale: float = 1.0
     fill = _in_white_fill(ink) if paper_is_light else None
     if fill is not None:
         return ink, fill
-    border, high = _border(ink), float(ink.max())
+    border, high = border_pixels(ink), float(ink.max())
     faint_paper = cache(lambda level: _faint_paper(ink, level, high))   # (asked twice at zero)
     if border.max() <= 0.0 and np.count_nonzero(ink > high / 2) < SHEET_ON_BLACK * ink.size and (
             not paper_is_light or (np.count_nonzero(ink > PAPER_LEFT) < SHEET_AREA * ink.size
@@ -357,7 +357,7 @@ def _sheet_mask(ink: np.ndarray, region: np.ndarray, speck: int = BOLD_AREA,
     bridged = ndimage.minimum_filter(ndimage.maximum_filter(region, size=across), size=across)
     pieces = label(region | bridged, connectivity=1)
     areas = np.bincount(pieces.ravel())
-    edge = _border(pieces)
+    edge = border_pixels(pieces)
     # The desk may show on three sides only (the sheet runs off the picture), but it lies along
     # most of the border: a piece on half the border or more is the paper of a plain photo.
     areas[np.bincount(edge, minlength=len(areas)) >= 0.5 * edge.size] = 0
@@ -425,8 +425,8 @@ def _even_paper(ink: np.ndarray) -> np.ndarray:
     rough = _divide_paper(ink, resize(levels, (h, w), order=1, mode="edge", preserve_range=True))
     flat = float(rough.max()) <= float(rough.min())
     strokes = rough > (0.5 if flat else threshold_otsu(rough))
-    across, down = _ruled_lines(strokes, bands=True)
-    strokes &= ~_dilate(across | down, 1)
+    across, down = find_ruled_lines(strokes, bands=True)
+    strokes &= ~dilated(across | down, 1)
     bold = _bold_width(strokes)
     if bold <= 2 * HAIRLINE:   # hairlines may join bold strokes: a slanted grid (not found above)
         bold = max(bold, _bold_width(ndimage.binary_opening(strokes, disk(HAIRLINE))))

@@ -14,7 +14,7 @@ import pywt
 from scipy.stats import norm
 from skimage.restoration import denoise_tv_chambolle
 
-from vaelab.insight.digits.common import BORDER_DEPTH, _border
+from vaelab.insight.digits.common import BORDER_DEPTH, border_pixels
 
 ALIKE_CHANCE = 0.02          # neighbouring pixels correlated less than this (+ SAMPLING_SPREAD
 SAMPLING_SPREAD = 3.0        # / √pixels, the estimate's own spread): noise alone
@@ -78,7 +78,8 @@ def smoothed(grey: np.ndarray) -> tuple[np.ndarray, str | None]:
     :data:`SMOOTHING` × that sd, which flattens grain and keeps the strokes' edges; (``grey``,
     None) otherwise. A picture whose paper is one exact value over most of it (a canvas, a
     sketch, a clean scan) has no grain and is left as it is without an estimate."""
-    if np.count_nonzero(grey == np.median(_border(grey, BORDER_DEPTH))) > EXACT_PAPER * grey.size:
+    paper = np.median(border_pixels(grey, BORDER_DEPTH))
+    if np.count_nonzero(grey == paper) > EXACT_PAPER * grey.size:
         return grey, None
     sd = grain(grey)
     if sd < NOISY:

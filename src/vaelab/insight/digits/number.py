@@ -28,14 +28,14 @@ from vaelab.insight.digits.ink import MAX_SIDE, MIN_SIDE, grey_values, ink_on_sh
 from vaelab.insight.digits.noise import smoothed
 from vaelab.insight.digits.perspective import squared_sheet
 from vaelab.insight.digits.pieces import (
-    _components,
-    _found,
-    _read_pieces,
-    _segment_strokes,
+    ink_components,
+    read_pieces,
     remembering_parts,
+    segment_strokes,
     segmented,
+    strokes_and_components,
 )
-from vaelab.insight.digits.ruled_lines import _level, _lines_tilt
+from vaelab.insight.digits.ruled_lines import level_lines, lines_tilt
 from vaelab.insight.digits.slant import (
     MAX_LEAN,
     MNIST_SLANT,
@@ -208,15 +208,16 @@ def _prepared(ink: np.ndarray, sheet: np.ndarray | None, shape: tuple[int, int],
     it; ``squared``: the map from ``ink``, a sheet made square, back to the working image of
     ``shape``): levelled, ruled lines, boxes and blots removed, components found; a reading of no
     digits where no ink is left."""
-    ink, straightened, outside = _level(ink, None if sheet is None else ~sheet)
+    ink, straightened, outside = level_lines(ink, None if sheet is None else ~sheet)
     maps = [m for m in (straightened, squared) if m is not None]
     corrections = [] if squared is None else [
         "the sheet, photographed in perspective, made square (boxes given in the picture as it "
         "was)"]
     corrections += [] if straightened is None else [
         "{} slanted by {:.1f}° made straight (boxes given in the picture as it was)".format(
-            *_lines_tilt(straightened))]
-    strokes, labels, regions = _found(ink, outside)   # components found once for every use
+            *lines_tilt(straightened))]
+    # (the components found once for every use)
+    strokes, labels, regions = strokes_and_components(ink, outside)
     if strokes.threshold is None:
         if sheet is not None and strokes.blank:   # (a white disk on black)
             return NumberReading("", [], corrections + [
@@ -243,7 +244,7 @@ def _made_upright(prepared: _Prepared, lean: float) -> _Prepared:
     """``prepared`` with its writing, leaning by ``lean``, made to lean as MNIST's does
     (:func:`upright`). Its ink from here on is the strokes: printed lines are already gone."""
     strokes, outside, back = upright(prepared.strokes, prepared.outside, lean - MNIST_SLANT)
-    labels, regions = _components(strokes, prepared.threshold)
+    labels, regions = ink_components(strokes, prepared.threshold)
     corrections = prepared.corrections + [
         f"writing slanted by {np.degrees(np.arctan(lean)):.0f}° read upright (boxes given in the "
         "picture as it was)"]
@@ -284,8 +285,8 @@ def _reading(prepared: _Prepared | NumberReading, classify: Classify, p: Segment
         return replace(prepared, digits=[], notes=list(prepared.notes), signs=[])
     q = prepared
     notes = q.corrections + q.stroke_notes
-    whole = _line_reading(*_segment_strokes(q.strokes, q.threshold, q.labels, q.regions, notes,
-                                            p, classify, q.cells), q.strokes > q.threshold,
+    whole = _line_reading(*segment_strokes(q.strokes, q.threshold, q.labels, q.regions, notes,
+                                           p, classify, q.cells), q.strokes > q.threshold,
                           q.underlined, 0, q.to_picture, classify, p)
     whole.blots_removed = q.blots
     cuts = _line_cuts(q.regions, p)
@@ -349,7 +350,7 @@ def _line_reading(pieces: list[Piece], notes: list[str], inked: np.ndarray | Non
     apart (:func:`_group_breaks`; ``underlined``: a line drawn under them was removed)."""
     if not pieces:
         return NumberReading("", [], notes)
-    _read_pieces(pieces, classify, p)
+    read_pieces(pieces, classify, p)
     # A sign stands before or after a number ($12, 12 %): the pieces at either end of the line
     # that a reader trained with signs reads as one (SIGN_COLUMN) are left out. Inside a number
     # a piece read as a sign is two digits written over each other, read (wrongly, but seen) as
@@ -493,12 +494,12 @@ def text_lines(ink: np.ndarray, p: SegmentationParams) -> list[int]:
     digits of one line overlap in rows, a tilted line's digits chain together, and the pieces of
     one broken digit lie closer. (Whether the lines read better apart is
     :func:`read_number`'s choice.)"""
-    strokes, _, regions = _found(ink)
+    strokes, _, regions = strokes_and_components(ink)
     return [] if strokes.threshold is None else _line_cuts(regions, p)
 
 
 def _line_cuts(regions: list, p: SegmentationParams) -> list[int]:
-    """:func:`text_lines` from the pieces of ink (regions) :func:`_components` found."""
+    """:func:`text_lines` from the pieces of ink (regions) :func:`ink_components` found."""
     tallest = max(r.bbox[2] - r.bbox[0] for r in regions)
     min_side = max(MIN_DIGIT_PX, p.min_part * tallest)
     bands: list[list[int]] = []

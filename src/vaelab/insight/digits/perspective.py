@@ -22,7 +22,7 @@ from skimage.measure import approximate_polygon, find_contours
 from skimage.transform import ProjectiveTransform, warp
 
 from vaelab.insight.digits.ink import sheet_rim
-from vaelab.insight.digits.ruled_lines import _firm_lines
+from vaelab.insight.digits.ruled_lines import firm_lines
 
 CORNER_FIT = 0.02            # × the sheet's mean side: how far its outline may stray off a side
 CORNER_SKIP = 0.1            # the share of a side at either end left out of the line fitted to it
@@ -61,7 +61,7 @@ def squared_sheet(ink: np.ndarray, sheet: np.ndarray | None
         squared[:band] = squared[-band:] = squared[:, :band] = squared[:, -band:] = 0.0
     # A thin line photographed slanted and resampled straight waxes and wanes along its length
     # (dashes above the threshold): each line is made even, as the levelling's shear does.
-    return _firm_lines(squared, np.zeros(squared.shape, bool)), to_ink
+    return firm_lines(squared, np.zeros(squared.shape, bool)), to_ink
 
 
 def sheet_corners(sheet: np.ndarray, rim: float = 0.0) -> np.ndarray | None:

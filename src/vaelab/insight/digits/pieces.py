@@ -20,9 +20,9 @@ from skimage.filters import threshold_otsu
 from skimage.measure import label
 from skimage.morphology import disk
 
-from vaelab.insight.digits.blots import _blots, _without_blots
-from vaelab.insight.digits.boxes import _boxes
-from vaelab.insight.digits.combs import _combs
+from vaelab.insight.digits.blots import find_blots, without_blots
+from vaelab.insight.digits.boxes import find_boxes
+from vaelab.insight.digits.combs import find_combs
 from vaelab.insight.digits.common import (
     DIGIT_TALL,
     LINE_FAINT,
@@ -36,18 +36,26 @@ from vaelab.insight.digits.common import (
     Classify,
     Piece,
     Region,
-    _dilate,
-    _regions,
+    dilated,
+    regions_of,
 )
 from vaelab.insight.digits.crop import crop_knobs, reader_crop
-from vaelab.insight.digits.dots import _joined_dots
-from vaelab.insight.digits.frames import _frames
-from vaelab.insight.digits.ruled_lines import _darker, _ruled_lines, _without_lines
+from vaelab.insight.digits.dots import joined_dots
+from vaelab.insight.digits.frames import find_frames
+from vaelab.insight.digits.ruled_lines import (
+    darker_than_lines,
+    find_ruled_lines,
+    without_lines,
+)
 from vaelab.insight.digits.underlines import touching_underlines
 from vaelab.insight.params import SegmentationParams
 
 FORCED_SPLIT = 2.2           # a piece this many typical digit widths wide is always cut
-SOLID_FILL = 0.85            # a piece filling this much of its box is a blob, not a stroke
+# A piece filling this much of its box is a blob, not a stroke: read, but said in a note.
+# blots.py removed the solid pieces before (as thick as tall, no hole, among the tallest, no
+# digit over or under them); what it kept — a hole, a stacked part, a shorter piece — is
+# read, and flagged here when it fills its box.
+SOLID_FILL = 0.85
 LINE_FLAT = 0.25             # a piece at most this × the tallest high, LINE_LONG × as long,
 LINE_LONG = 1.5              # ... under or over the columns of LINE_SPAN digits (pieces
 LINE_SPAN = 2                # ... overlapping in columns count as one), is a line drawn by them
@@ -68,7 +76,7 @@ def segment(ink: np.ndarray, p: SegmentationParams, classify: Classify | None = 
 
     ``classify`` (crops → probabilities) chooses where to cut a piece wider than
     ``p.split_aspect`` × its height; without it, wide pieces are cut at even intervals.
-    ``outside``: see :func:`_ruled_lines` (for a levelled picture)."""
+    ``outside``: see :func:`find_ruled_lines` (for a levelled picture)."""
     pieces, notes, *_ = segmented(ink, p, classify, outside)
     return pieces, notes
 
@@ -81,7 +89,7 @@ class Strokes(NamedTuple):
     cells: list[Cell]          # the combs' and boxes' cells, each round one digit
     underlined: bool = False   # a line drawn under the digits, touching them, was removed
     blank: bool = False        # the picture held no ink at all (before anything was removed)
-    blots: int = 0             # solid blots removed (:func:`_found`)
+    blots: int = 0             # solid blots removed (:func:`strokes_and_components`)
 
 
 class Segmented(NamedTuple):
@@ -97,26 +105,26 @@ def segmented(ink: np.ndarray, p: SegmentationParams, classify: Classify | None 
     """:func:`segment`'s digits and notes, the inked pixels it segmented (ruled lines, boxes
     and frames removed; None where it found no ink): what lies between the digits, and whether
     a line drawn under them was removed."""
-    strokes, labels, regions = _found(ink, outside)
+    strokes, labels, regions = strokes_and_components(ink, outside)
     ink, threshold = strokes.ink, strokes.threshold
     if threshold is None:
         return Segmented([], strokes.notes, None, False)
-    pieces, notes = _segment_strokes(ink, threshold, labels, regions, strokes.notes,
-                                     p, classify, strokes.cells)
+    pieces, notes = segment_strokes(ink, threshold, labels, regions, strokes.notes,
+                                    p, classify, strokes.cells)
     return Segmented(pieces, notes, ink > threshold, strokes.underlined)
 
 
-def _components(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, list[Region]]:
+def ink_components(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, list[Region]]:
     """(labels, regions) of the ink above ``threshold``, 8-connected."""
     labels = label(ink > threshold, connectivity=2)
-    return labels, _regions(labels)
+    return labels, regions_of(labels)
 
 
-def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regions: list,
-                     notes: list[str], p: SegmentationParams, classify: Classify | None,
-                     cells: list[Cell] = ()) -> tuple[list[Piece], list[str]]:
+def segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regions: list,
+                    notes: list[str], p: SegmentationParams, classify: Classify | None,
+                    cells: list[Cell] = ()) -> tuple[list[Piece], list[str]]:
     """:func:`segment` after :func:`_strokes` (``ink`` without ruled lines and boxes, its
-    threshold, the boxes' ``cells``) and :func:`_components` (``labels``, ``regions``); the
+    threshold, the boxes' ``cells``) and :func:`ink_components` (``labels``, ``regions``); the
     notes returned are ``notes`` and this step's (``notes`` itself is left as it was)."""
     notes = list(notes)
     binary = ink > threshold
@@ -128,7 +136,7 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     if p.closing_radius and unit > 0:    # rejoin strokes broken by a light pen
         radius = max(1, int(round(p.closing_radius * unit)))
         labels = label(ndimage.binary_closing(binary, structure=disk(radius)), connectivity=2)
-        regions = _regions(labels)
+        regions = regions_of(labels)
 
     min_side = max(MIN_DIGIT_PX, p.min_part * tallest)
     if p.ink_low < 1.0:
@@ -196,7 +204,7 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
     for number, where in enumerate(ndimage.find_objects(grouped), start=1):
         mask = grouped[where] == number      # the group's ink box: where its pixels lie
         box = Box(where[0].start, where[1].start, where[0].stop, where[1].stop)
-        piece = Piece(box, np.where(_dilate(mask, 1), ink[where], 0.0))
+        piece = Piece(box, np.where(dilated(mask, 1), ink[where], 0.0))
         pieces.extend([piece] if whole[number - 1] else _split_wide(piece, p, classify, {}))
     for piece in pieces:
         h, w = piece.ink.shape
@@ -209,30 +217,30 @@ def _segment_strokes(ink: np.ndarray, threshold: float, labels: np.ndarray, regi
 def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
     """The ink without a form's combs, ruled lines, boxes, a line drawn under the digits,
     frames — digits made of dots blurred into strokes first
-    (:func:`~vaelab.insight.digits.dots._joined_dots`) —, and what was removed (:class:`Strokes`).
-    ``outside``: see :func:`_ruled_lines`."""
+    (:func:`~vaelab.insight.digits.dots.joined_dots`) —, and what was removed (:class:`Strokes`).
+    ``outside``: see :func:`find_ruled_lines`."""
     if ink.size == 0 or float(ink.max()) - float(ink.min()) < MIN_INK_CONTRAST:
         return Strokes(ink, None, ["no ink found: the picture is empty"], [], blank=True)
     notes: list[str] = []
     threshold = threshold_otsu(ink)
     # Digits made of dots (a dot-matrix print) would be read dot by dot: blurred into strokes.
-    dotted = _joined_dots(ink, threshold)
+    dotted = joined_dots(ink, threshold)
     if dotted is not None:
         ink, threshold, spacing = dotted
         notes.append(f"digits made of dots ({spacing:.0f} px apart) joined into strokes")
-    across, down = _ruled_lines(ink > threshold, outside)
+    across, down = find_ruled_lines(ink > threshold, outside)
     comb_cells: list[Cell] = []
     if not down.any():   # (on squared paper, digits' strokes on its lines may stand as teeth)
         # A comb before the ruled lines: its line may run across the whole picture, and its
         # teeth, left alone, would read as 1s. On the faint ink too: a thin line photographed
         # turned is dashes above the threshold.
-        combs, count, comb_cells = _on_ink_or_faint(_combs, ink, threshold)
+        combs, count, comb_cells = _on_ink_or_faint(find_combs, ink, threshold)
         if count:
             notes.append(f"{count} comb(s) removed (boxes open at the top)")
             ink, threshold = _cleared(ink, combs)
             if threshold is None:
                 return _nothing_left(ink, notes, "the comb", comb_cells)
-            across, down = _ruled_lines(ink > threshold, outside)
+            across, down = find_ruled_lines(ink > threshold, outside)
     if across.any() or down.any():   # lined paper: the line would join every digit into one
         if not across.any():         # piece; a margin, read as a 1 and towering over the digits
             notes.append(f"{label(down).max()} line(s) down removed (a margin, a table's sides)")
@@ -245,19 +253,19 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
         # darker than the lines' median and than the line it crosses (a levelled photo's
         # lines differ).
         typical = float(np.median(ink[across | down]))
-        ink = _without_lines(ink, _dilate(across, 1) & ~_darker(ink, across, typical),
-                             _dilate(down, 1) & ~_darker(ink, down, typical, down=True))
+        ink = without_lines(ink, dilated(across, 1) & ~darker_than_lines(ink, across, typical),
+                            dilated(down, 1) & ~darker_than_lines(ink, down, typical, down=True))
         ink, threshold = _thresholded(ink)
         if threshold is None:
             return _nothing_left(ink, notes, "the ruled lines", comb_cells)
-    boxes, count, cells, filled = _boxes(ink > threshold)
+    boxes, count, cells, filled = find_boxes(ink > threshold)
     cells = comb_cells + cells
     # and on the faint ink, away from those: a thin side photographed turned is dashes above
     # the threshold
     faint_ink = ink > LINE_FAINT * threshold
     if count:
-        faint_ink &= ~_dilate(boxes, 2)
-    faint, more, more_cells, _ = _boxes(faint_ink, filled)
+        faint_ink &= ~dilated(boxes, 2)
+    faint, more, more_cells, _ = find_boxes(faint_ink, filled)
     boxes, count, cells = boxes | faint, count + more, cells + more_cells
     if count:   # a form's boxes: each would be read as a digit round its digit
         notes.append(f"{count} box(es) round the digits removed")
@@ -279,7 +287,7 @@ def _strokes(ink: np.ndarray, outside: np.ndarray | None = None) -> Strokes:
                 return _nothing_left(ink, notes, "the line", cells, underlined)
     # A frame round the whole number (a ring, a field's box) would be read as a digit round
     # them all; a thin pen's ring may close only on the faint ink.
-    frames, count = _on_ink_or_faint(_frames, ink, threshold)
+    frames, count = _on_ink_or_faint(find_frames, ink, threshold)
     if count:
         notes.append(f"{count} frame(s) drawn round the digits removed")
         ink, threshold = _cleared(ink, frames)
@@ -303,32 +311,32 @@ def _nothing_left(ink: np.ndarray, notes: list[str], removed: str, cells: list[C
     return Strokes(ink, None, notes + [f"no ink found besides {removed}"], cells, underlined)
 
 
-def _found(ink: np.ndarray, outside: np.ndarray | None = None
-           ) -> tuple[Strokes, np.ndarray | None, list[Region]]:
-    """(:func:`_strokes`, then the labels and regions of what it leaves, :func:`_components`),
-    solid blots removed (:func:`~vaelab.insight.digits.blots._blots`: a spill, a filled disk,
+def strokes_and_components(ink: np.ndarray, outside: np.ndarray | None = None
+                           ) -> tuple[Strokes, np.ndarray | None, list[Region]]:
+    """(:func:`_strokes`, then the labels and regions of what it leaves, :func:`ink_components`),
+    solid blots removed (:func:`~vaelab.insight.digits.blots.find_blots`: a spill, a filled disk,
     a broad bar would be read as some digit, surely); labels None where no ink is left."""
     strokes = _strokes(ink, outside)
     if strokes.threshold is None:
         return strokes, None, []
-    labels, regions = _components(strokes.ink, strokes.threshold)
-    blots, count = _blots(labels, regions)
+    labels, regions = ink_components(strokes.ink, strokes.threshold)
+    blots, count = find_blots(labels, regions)
     if not count:
         return strokes, labels, regions
     notes = strokes.notes + [f"{count} solid blot(s) removed (ink as thick as it is tall — a "
                              "spill, a filled shape, a blank sheet on a darker desk: no digit)"]
-    ink, threshold = _thresholded(_without_blots(strokes.ink, blots))
+    ink, threshold = _thresholded(without_blots(strokes.ink, blots))
     if threshold is None:
         return strokes._replace(ink=ink, threshold=None, blots=count,
                                 notes=notes + ["no ink found besides the blot(s)"]), None, []
     return (strokes._replace(ink=ink, threshold=threshold, notes=notes, blots=count),
-            *_components(ink, threshold))
+            *ink_components(ink, threshold))
 
 
 def _cleared(ink: np.ndarray, printed: np.ndarray) -> tuple[np.ndarray, float | None]:
     """(``ink`` with the ``printed`` pixels — a form's boxes or comb — and those beside them made
     paper, its Otsu threshold: None when no ink is left)."""
-    return _thresholded(np.where(_dilate(printed, 1), 0.0, ink).astype(ink.dtype))
+    return _thresholded(np.where(dilated(printed, 1), 0.0, ink).astype(ink.dtype))
 
 
 def _thresholded(ink: np.ndarray) -> tuple[np.ndarray, float | None]:
@@ -352,7 +360,7 @@ def _faint_digits(ink: np.ndarray, labels: np.ndarray, regions: list, low: float
     width = {r.label: r.bbox[3] - r.bbox[1] for r in regions}
     changed, next_label = labels, labels.max() + 1
     areas = label(ink > low, connectivity=2)
-    for area in _regions(areas):
+    for area in regions_of(areas):
         top, left, bottom, right = area.bbox
         if bottom - top < DIGIT_TALL * tallest or right - left > max_aspect * (bottom - top):
             continue
@@ -365,7 +373,7 @@ def _faint_digits(ink: np.ndarray, labels: np.ndarray, regions: list, low: float
             changed = changed if changed is not labels else labels.copy()
             changed[pixels] = next_label
             next_label += 1
-    return (labels, regions) if changed is labels else (changed, _regions(changed))
+    return (labels, regions) if changed is labels else (changed, regions_of(changed))
 
 
 def _group_box(group: list[int], boxes: dict) -> tuple[int, int, int, int]:
@@ -532,7 +540,7 @@ def _group_piece(group: list[int], boxes: dict, labels: np.ndarray, ink: np.ndar
     top, left, bottom, right = _group_box(group, boxes)
     mask = np.isin(labels[top:bottom, left:right], group)
     return Piece(Box(top, left, bottom, right),
-                 np.where(_dilate(mask, 1), ink[top:bottom, left:right], 0.0))
+                 np.where(dilated(mask, 1), ink[top:bottom, left:right], 0.0))
 
 
 def _small_digit(short: list[int], other: list[int], boxes: dict, tallest: int, feet: float,
@@ -557,7 +565,7 @@ def _small_digit(short: list[int], other: list[int], boxes: dict, tallest: int, 
     if max(other_left - right, left - other_right) < SMALL_DIGIT_GAP * tallest / MNIST_BOX:
         return False
     pieces = [_group_piece(g, boxes, labels, ink) for g in (short, other, short + other)]
-    _read_pieces(pieces, classify, p)
+    read_pieces(pieces, classify, p)
     # (a reader that knows signs: how sure it is of a sign counts as of a digit — a % joined
     # from its rings and stroke reads surely as one sign, not as three digits)
     alone, neighbour, joined = (float(q.probabilities.max()) for q in pieces)
@@ -576,7 +584,7 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None,
     if w <= p.split_aspect * h:
         if classify is None or p.junk_split >= 1.0:
             return [piece]
-        _read_pieces([piece], classify, p, known)
+        read_pieces([piece], classify, p, known)
         if not _not_one_digit(piece.probabilities, p.junk_split):
             return [piece]
     # Digits of one number stand about equally tall: a cut that leaves a low stub (the bar of a
@@ -591,7 +599,7 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None,
         left, right = _halves(piece, best)
     else:
         halves = [_halves(piece, c) for c in cuts]
-        _read_pieces([piece, *(part for pair in halves for part in pair)], classify, p, known)
+        read_pieces([piece, *(part for pair in halves for part in pair)], classify, p, known)
         whole = piece.probabilities.max()
         pairs = np.array([[part.probabilities.max() for part in pair] for pair in halves])
         both = np.sqrt(pairs[:, 0] * pairs[:, 1])
@@ -604,8 +612,8 @@ def _split_wide(piece: Piece, p: SegmentationParams, classify: Classify | None,
     return _split_wide(left, p, classify, known) + _split_wide(right, p, classify, known)
 
 
-def _read_pieces(pieces: list[Piece], classify: Classify, p: SegmentationParams,
-                 known: dict[tuple[int, ...], Piece] | None = None) -> None:
+def read_pieces(pieces: list[Piece], classify: Classify, p: SegmentationParams,
+                known: dict[tuple[int, ...], Piece] | None = None) -> None:
     """Give each piece its MNIST crop and probabilities, reading (in one batch) only what was
     not read yet. ``known``: parts of one group already read, by box — the cutting meets a part
     again when it cuts a half further. Within one group a box holds one ink (every part is the

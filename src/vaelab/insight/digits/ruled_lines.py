@@ -1,6 +1,6 @@
 """What the paper has printed on it, in lines: ruled lines and squared paper's grid
-(:func:`_ruled_lines`, removed by :func:`_without_lines`, a pen's stroke across them kept), and a
-page photographed turned made level (:func:`_level`: its lines found at a slope and sheared
+(:func:`find_ruled_lines`, removed by :func:`without_lines`, a pen's stroke across them kept), and a
+page photographed turned made level (:func:`level_lines`: its lines found at a slope and sheared
 straight).
 """
 
@@ -17,8 +17,8 @@ from vaelab.insight.digits.common import (
     LINE_FAINT,
     MIN_DIGIT_PX,
     MIN_INK_CONTRAST,
-    _dilate,
-    _regions,
+    dilated,
+    regions_of,
 )
 from vaelab.insight.digits.crop import stroke_width
 
@@ -41,8 +41,8 @@ TURNED_PAGE_END = 3.0        # ... within this many px of the page's edges
 MIN_TURN = 0.5               # degrees: a turn less than this leaves corners of no account
 
 
-def _darker(ink: np.ndarray, lines: np.ndarray, typical: float, down: bool = False
-            ) -> np.ndarray:
+def darker_than_lines(ink: np.ndarray, lines: np.ndarray, typical: float, down: bool = False
+                      ) -> np.ndarray:
     """Where ``ink`` on and beside each line of ``lines`` (lines across; ``down``: lines down)
     is :data:`LINE_DARKER` above both ``typical`` (the lines' median ink) and that line's own
     level: a stroke crossing it."""
@@ -60,7 +60,7 @@ def _darker(ink: np.ndarray, lines: np.ndarray, typical: float, down: bool = Fal
 def _line_level(ink: np.ndarray, line: np.ndarray, down: bool = False) -> float:
     """A line's own ink (``line``: its pixels in the box ``ink``): the darkest of the medians
     along it, row by row (across) or column by column (``down``). A line made even after
-    resampling (:func:`_firm_lines`) is a dark middle row between fainter rims: its median over
+    resampling (:func:`firm_lines`) is a dark middle row between fainter rims: its median over
     all its pixels is the rims', and its middle row then passed for a stroke along it."""
     along = 0 if down else 1
     inked = line.sum(axis=along)
@@ -69,8 +69,8 @@ def _line_level(ink: np.ndarray, line: np.ndarray, down: bool = False) -> float:
     return float(medians.max())
 
 
-def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None, bands: bool = False
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def find_ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None, bands: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """The pixels of ruled lines across the picture and of lines down it: straight runs of ink
     across at least :data:`RULED_LINE` of its width (a horizontal opening), at least
     :data:`RULED_LINE_HEIGHTS` times as long as the tallest piece of ink beside them — lined
@@ -82,14 +82,14 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None, bands: b
     form), runs that join one line across to the next (:func:`_joining`).
 
     ``outside``: the pixels off the sheet of paper — a desk or an editor's white fill round it,
-    the corners a levelling (:func:`_level`) moved in by its shear: a line runs on beyond the
+    the corners a levelling (:func:`level_lines`) moved in by its shear: a line runs on beyond the
     sheet's edge, so there they count as ink for the runs (a line down near a side of a turned
     photo leaves it part-way). ``bands``: runs across of any thickness are taken, not only
     lines (:func:`_slender`) — where the strokes are measured without them (a desk's band
     across the picture is no stroke either)."""
     none = np.zeros_like(binary)
     long_across = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 1)))
-    across = _runs(binary, 1, outside=outside)
+    across = straight_runs(binary, 1, outside=outside)
     if not bands:
         across = _slender(across, long_across)
     if not across.any():
@@ -102,9 +102,9 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None, bands: b
     # sheet turned in a larger photo they end short of its height at the white corners.
     reach = spans[-1][1] - spans[0][0] if len(spans) >= 3 else height
     share = RULED_LINE * min(1.0, reach / max(height, 1))
-    grid, count = _thin(_runs(binary, 0, share, outside=outside), spans)
+    grid, count = _thin(straight_runs(binary, 0, share, outside=outside), spans)
     if count >= 2:
-        tallest = _tallest(binary & ~_dilate(across | grid, 1))
+        tallest = tallest_piece(binary & ~dilated(across | grid, 1))
         # Nothing beside them: a blank grid's lines cross lines across, thin 1s on a ruled
         # line stand on it.
         mesh = tallest > 0 or _crossed(grid, spans) >= 2
@@ -112,12 +112,12 @@ def _ruled_lines(binary: np.ndarray, outside: np.ndarray | None = None, bands: b
             return across, grid
     # (not on squared paper: there its squares are smaller than a digit, and a 1 may join two)
     joining = _joining(binary, spans)
-    tallest = _tallest(binary & ~_dilate(across | joining, 1))
+    tallest = tallest_piece(binary & ~dilated(across | joining, 1))
     return (across, joining) if long_across >= RULED_LINE_HEIGHTS * tallest else (none, none)
 
 
 def _slender(across: np.ndarray, length: int) -> np.ndarray:
-    """``across`` (runs across, :func:`_runs`) less each run thicker than
+    """``across`` (runs across, :func:`straight_runs`) less each run thicker than
     :data:`RULED_LINE_THICK` × ``length`` (the shortest a line may be): a disk or a box filling
     the picture runs across it in a band, which removed left its caps read as digits."""
     return _without_runs(across, 0, lambda rows: rows > RULED_LINE_THICK * length)
@@ -133,11 +133,11 @@ def _alone_down(binary: np.ndarray, outside: np.ndarray | None = None) -> np.nda
     pen's strokes beside it (their area over their skeleton's length,
     :func:`~vaelab.insight.digits.crop.stroke_width`): a 1 is written with the pen of the other
     digits."""
-    down = _runs(binary, 0, outside=outside)
+    down = straight_runs(binary, 0, outside=outside)
     if not down.any():
         return down
-    beside = binary & ~_dilate(down, 1)
-    tallest = _tallest(beside)
+    beside = binary & ~dilated(down, 1)
+    tallest = tallest_piece(beside)
     long_down = int(np.ceil(RULED_LINE * _extent(binary.shape, outside, 0)))
     if tallest < MIN_DIGIT_PX:
         return np.zeros_like(down)
@@ -186,8 +186,8 @@ def _joining(binary: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
     return _thin(found, spans)[0]
 
 
-def _runs(binary: np.ndarray, axis: int, share: float = RULED_LINE,
-          outside: np.ndarray | None = None) -> np.ndarray:
+def straight_runs(binary: np.ndarray, axis: int, share: float = RULED_LINE,
+                  outside: np.ndarray | None = None) -> np.ndarray:
     """Pixels on straight runs of ink along ``axis`` (1: across, 0: down) as long as ``share``
     of the picture's extent that way (a binary opening by a line). Where some pixels lie
     ``outside`` the photo (a levelled picture), of the photo's own extent; those pixels count
@@ -225,13 +225,13 @@ def _extent(shape: tuple[int, int], outside: np.ndarray | None, axis: int) -> in
     return shape[axis] if outside is None else int((~outside).sum(axis=axis).max(initial=0))
 
 
-def _tallest(binary: np.ndarray) -> int:
+def tallest_piece(binary: np.ndarray) -> int:
     """The height of the tallest 8-connected piece of ``binary`` (0 when none)."""
-    return max((r.bbox[2] - r.bbox[0] for r in _regions(label(binary, connectivity=2))),
+    return max((r.bbox[2] - r.bbox[0] for r in regions_of(label(binary, connectivity=2))),
                default=0)
 
 
-def _without_lines(ink: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.ndarray:
+def without_lines(ink: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.ndarray:
     """``ink`` with the ruled lines' pixels (bands ``across`` and ``down``) cleared, and a stroke
     that crosses a line joined again over it: a closing along the stroke, 2 px longer than the
     thickest band is wide, bridges the gap where there is ink on both sides of the line. What
@@ -250,15 +250,15 @@ def _without_lines(ink: np.ndarray, across: np.ndarray, down: np.ndarray) -> np.
     return result.astype(ink.dtype)
 
 
-def _level(ink: np.ndarray, outside: np.ndarray | None = None
-           ) -> tuple[np.ndarray, AffineTransform | None, np.ndarray | None]:
+def level_lines(ink: np.ndarray, outside: np.ndarray | None = None
+                ) -> tuple[np.ndarray, AffineTransform | None, np.ndarray | None]:
     """(ink with its ruled lines made straight, the map from its (x, y) back to ``ink``'s, the
     mask of its pixels outside the sheet); ``ink``, None, ``outside`` where no slanted lines are
     found. ``outside``: the pixels of ``ink`` off the sheet of paper (a desk round it, an
     editor's white fill round a page it turned), where a ruled line cannot run — the lines span
     the sheet, not the picture (a page turned by 7° in an editor spans 0.89 of the grown
     picture's width). A phone never holds a page level: lines
-    turned by a degree are no straight run across any more (:func:`_ruled_lines`), and they join
+    turned by a degree are no straight run across any more (:func:`find_ruled_lines`), and they join
     every digit. The picture is sheared, not turned: each column moved up or down so that the
     lines across run straight (every column stays, so a line keeps the whole width), then — on
     squared paper — each row sideways so that the lines down do too (else the digits keep the
@@ -290,10 +290,11 @@ def _level(ink: np.ndarray, outside: np.ndarray | None = None
 def _found_level(ink: np.ndarray, faint: np.ndarray, binary: np.ndarray,
                  outside: np.ndarray | None
                  ) -> tuple[np.ndarray, AffineTransform, np.ndarray] | None:
-    """:func:`_level`'s result where slanted lines are found in ``faint`` (the faint ink, its
+    """:func:`level_lines`'s result where slanted lines are found in ``faint`` (the faint ink, its
     border left out) or ``binary`` (the ink above its threshold) on the sheet (``outside`` it
     not), else None."""
-    across = _slope(faint, 1, ink, outside=outside) or _slope(binary, 1, ink, outside=outside)
+    across = (lines_slope(faint, 1, ink, outside=outside)
+              or lines_slope(binary, 1, ink, outside=outside))
     # The lines down (dx/dy in the picture), when any span the height; else, as well as none,
     # those of a page turned as a whole (a grid whose thin lines down break up in the photo):
     # the lines across turned by 90°. With no line across, lines down alone (a margin, a
@@ -303,17 +304,17 @@ def _found_level(ink: np.ndarray, faint: np.ndarray, binary: np.ndarray,
     down = 0.0
     if across or faint.mean() <= ALONE_INKED:
         alone = not across
-        down = (_slope(faint, 0, ink, outside=outside, alone=alone)
-                or _slope(binary, 0, ink, outside=outside, alone=alone))
+        down = (lines_slope(faint, 0, ink, outside=outside, alone=alone)
+                or lines_slope(binary, 0, ink, outside=outside, alone=alone))
     return _sheared(ink, binary, across, down, outside) if across or down else None
 
 
 def _sheared(ink: np.ndarray, binary: np.ndarray, across: float, down: float,
              outside: np.ndarray | None
              ) -> tuple[np.ndarray, AffineTransform, np.ndarray] | None:
-    """:func:`_level`'s result for lines across at slope ``across`` (dy/dx) and down at ``down``
-    (dx/dy; 0 with lines across: both shears are tried), ``binary`` the ink above its threshold;
-    None when the shear finds no more ruled lines than the picture as it is."""
+    """:func:`level_lines`'s result for lines across at slope ``across`` (dy/dx) and down at
+    ``down`` (dx/dy; 0 with lines across: both shears are tried), ``binary`` the ink above its
+    threshold; None when the shear finds no more ruled lines than the picture as it is."""
     h, w = ink.shape
     # columns moved by −across · x, the whole kept below row 0
     shift_y = max(0.0, across * (w - 1))
@@ -328,7 +329,7 @@ def _sheared(ink: np.ndarray, binary: np.ndarray, across: float, down: float,
         out_w = int(np.ceil(w + abs(slope) * (out_h - 1)))
         back = AffineTransform(matrix=np.linalg.inv(second @ first))
         off = warp(sheet, back, output_shape=(out_h, out_w), order=0, cval=0.0) < 0.5
-        level = _firm_lines(warp(ink, back, output_shape=(out_h, out_w), order=1, cval=0.0,
+        level = firm_lines(warp(ink, back, output_shape=(out_h, out_w), order=1, cval=0.0,
                                 preserve_range=True).astype(np.float32), off)
         lines, down_rows = _found_lines(level > threshold_otsu(level), off)
         # Of the two shears, the one whose lines down run straight for longer: lines down
@@ -353,13 +354,13 @@ def _turned_page_corners(faint: np.ndarray, ink: np.ndarray) -> np.ndarray | Non
     degrees, whose ends lie on the page's edges (within :data:`TURNED_PAGE_END` px) where a
     turn by its angle leaves the page in a picture of this size, with no ink off that page. On
     squared paper, whose lines are one piece, a line at the slope its lines are found at over
-    half the picture (``ink`` weighs them: :func:`_slope`). None when no line is."""
+    half the picture (``ink`` weighs them: :func:`lines_slope`). None when no line is."""
     if faint.size == 0 or faint[[0, 0, -1, -1], [0, -1, 0, -1]].any():
         return None   # a turn leaves every corner pixel of the picture off the page, blank
     labels = label(faint, connectivity=2)
     widest = TURNED_PAGE_THIN + np.tan(np.deg2rad(MAX_TILT + 0.5))   # × its length, bbox
     grid = False
-    for piece in _regions(labels):
+    for piece in regions_of(labels):
         top, left, bottom, right = piece.bbox
         grid |= (bottom - top >= TURNED_PAGE_SPAN * faint.shape[0]
                  and right - left >= TURNED_PAGE_SPAN * faint.shape[1])
@@ -381,7 +382,7 @@ def _turned_page_corners(faint: np.ndarray, ink: np.ndarray) -> np.ndarray | Non
     # run over half the picture (as ruled lines are sought), and of them the one holding most.
     rows, columns = np.nonzero(faint)
     for axis in (1, 0):
-        slope = _slope(faint, axis, ink, share=TURNED_PAGE_SPAN)
+        slope = lines_slope(faint, axis, ink, share=TURNED_PAGE_SPAN)
         if not slope:
             continue
         along, off = (rows, columns) if axis == 0 else (columns, rows)
@@ -399,7 +400,7 @@ def _page_of_line(faint: np.ndarray, axis: int, slope: float, along: np.ndarray,
                   off: np.ndarray) -> np.ndarray | None:
     """:func:`_turned_page_corners` for one line of ``faint``: down (``axis`` 0; ``along`` its
     pixels' rows, ``off`` their columns, ``slope`` dx/dy) or across (1; columns, rows, dy/dx),
-    turned by :data:`MIN_TURN` to :data:`MAX_TILT` degrees (and the 0.5° :func:`_slope`'s fine
+    turned by :data:`MIN_TURN` to :data:`MAX_TILT` degrees (and the 0.5° :func:`lines_slope`'s fine
     search reaches beyond it), its ends on the edges of the page a turn by its angle leaves, no
     ink off that page. Lines across are lines down of the picture transposed."""
     if not MIN_TURN <= np.rad2deg(np.arctan(abs(slope))) <= MAX_TILT + 0.5:
@@ -413,7 +414,7 @@ def _page_of_line(faint: np.ndarray, axis: int, slope: float, along: np.ndarray,
     if not (at_edges <= TURNED_PAGE_END).all():
         return None   # (checked first: the mask is a picture-sized grid to build)
     inside = mask() if axis == 0 else mask().T
-    return None if (faint & ~_dilate(inside, 2)).any() else ~inside
+    return None if (faint & ~dilated(inside, 2)).any() else ~inside
 
 
 def _turned_page(shape: tuple[int, int], slope: float):
@@ -444,9 +445,9 @@ def _turned_page(shape: tuple[int, int], slope: float):
     return down, page_height, mask
 
 
-def _firm_lines(ink: np.ndarray, outside: np.ndarray) -> np.ndarray:
+def firm_lines(ink: np.ndarray, outside: np.ndarray) -> np.ndarray:
     """``ink`` with each ruled line made even along its length, as on a level page. A line
-    resampled (made straight by :func:`_level`, after the camera's own sampling) spreads over
+    resampled (made straight by :func:`level_lines`, after the camera's own sampling) spreads over
     three or four rows whose ink waxes and wanes along it, and its peaks pass for strokes darker
     than the line (:func:`_strokes` keeps those): rows of specks, which chain into tall strokes
     when they lie in the same columns (a blank lined page read as `1111…`). So the line's band —
@@ -458,16 +459,16 @@ def _firm_lines(ink: np.ndarray, outside: np.ndarray) -> np.ndarray:
     over two rows and its rims averages below the threshold and was lost, while its ink still
     joined the digits where it fell on one row. A pen's stroke across the line is dark in every
     row of the band and stays as dark. Lines down, on squared paper, the same way.
-    ``outside``: the pixels outside the photo (:func:`_ruled_lines`)."""
+    ``outside``: the pixels outside the photo (:func:`find_ruled_lines`)."""
     threshold = threshold_otsu(ink)
     faint = ink > LINE_FAINT * threshold
-    across, down = _ruled_lines(faint, outside)
+    across, down = find_ruled_lines(faint, outside)
     out = _even_lines(ink, across, threshold)
     return _even_lines(out.T, down.T, threshold).T if down.any() else out
 
 
 def _even_lines(ink: np.ndarray, lines: np.ndarray, threshold: float) -> np.ndarray:
-    """:func:`_firm_lines` for the lines across in ``lines`` (a mask of ``ink``'s shape), with
+    """:func:`firm_lines` for the lines across in ``lines`` (a mask of ``ink``'s shape), with
     ``threshold`` the ink's Otsu threshold."""
     labels = label(lines)
     out = ink.copy()
@@ -489,8 +490,8 @@ def _even_lines(ink: np.ndarray, lines: np.ndarray, threshold: float) -> np.ndar
     return out
 
 
-def _lines_tilt(levelled: AffineTransform) -> tuple[str, float]:
-    """Which lines were slanted and by how many degrees, from the map back :func:`_level` made:
+def lines_tilt(levelled: AffineTransform) -> tuple[str, float]:
+    """Which lines were slanted and by how many degrees, from the map back :func:`level_lines` made:
     ("ruled lines", the angle at which a level row there runs in the picture), or, where rows
     were left level (lines down alone: :func:`_alone_down`), ("lines down", the angle of a
     column, the same sign as the rows' would have for a photo turned the same way)."""
@@ -502,17 +503,17 @@ def _lines_tilt(levelled: AffineTransform) -> tuple[str, float]:
 
 
 def _found_lines(binary: np.ndarray, outside: np.ndarray | None = None) -> tuple[int, int]:
-    """(how many ruled lines, across and down, :func:`_ruled_lines` finds in ``binary``, how
+    """(how many ruled lines, across and down, :func:`find_ruled_lines` finds in ``binary``, how
     many rows its lines down span together — a line left slanted is as wide as its drift, or
     found only in pieces)."""
-    across, down = _ruled_lines(binary, outside)
+    across, down = find_ruled_lines(binary, outside)
     down_labels = label(down)
     return (int(label(across).max()) + int(down_labels.max()),
             sum(rows.stop - rows.start for rows, _ in ndimage.find_objects(down_labels)))
 
 
-def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_LINE,
-           outside: np.ndarray | None = None, alone: bool = False) -> float:
+def lines_slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_LINE,
+                outside: np.ndarray | None = None, alone: bool = False) -> float:
     """The slope of the picture's long straight lines across (``axis`` 1: dy/dx) or down (0:
     dx/dy), within ±:data:`MAX_TILT` degrees: the angle at which the profile of the ``ink`` of
     ``binary``'s pixels along it is sharpest (the sum of squares of its Hough transform's
@@ -528,7 +529,7 @@ def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_
     if inked.size == 0 or inked[-1] - inked[0] + 1 < share * extent:
         return 0.0
     pieces = label(binary, connectivity=2)
-    spanning = [r.label for r in _regions(pieces)
+    spanning = [r.label for r in regions_of(pieces)
                 if r.bbox[axis + 2] - r.bbox[axis] >= share * extent]
     if not spanning:
         return 0.0
@@ -560,7 +561,7 @@ def _slope(binary: np.ndarray, axis: int, ink: np.ndarray, share: float = RULED_
         # line across: a margin; beside lines across it moved a form's comb with digits
         # touching it), and only the pixels of the pieces spanning the height, where the margin
         # is (a digit's stem spanning a picture cut close round it is sought too, and left by
-        # :func:`_level`: no line down is found there).
+        # :func:`level_lines`: no line down is found there).
         counted = np.isin(pieces[rows, columns], spanning) if axis == 0 else slice(None)
         best = best_angle(lambda lines: int(np.bincount(lines[counted]).max()))
         held = np.bincount(bins(best))

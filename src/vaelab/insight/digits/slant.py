@@ -17,7 +17,7 @@ from scipy import ndimage
 from skimage.transform import AffineTransform
 
 from vaelab.insight.digits.common import DIGIT_TALL, Region
-from vaelab.insight.digits.crop import _COLUMNS, _ROWS, _centre_of_mass
+from vaelab.insight.digits.crop import COLUMN_GRID, ROW_GRID, centre_of_mass
 
 ONE_DIGIT = 1.5          # a piece wider than this × its height holds more than one digit
 MNIST_SLANT = 0.11       # dx per dy, tops to the right: MNIST training digits' mean slant
@@ -95,11 +95,11 @@ def deskewed(crop: np.ndarray) -> np.ndarray:
     total = float(crop.sum())
     if total <= 0:
         return crop
-    row, column = _centre_of_mass(crop)
-    spread = float(((_ROWS - row) ** 2 * crop).sum()) / total
+    row, column = centre_of_mass(crop)
+    spread = float(((ROW_GRID - row) ** 2 * crop).sum()) / total
     if spread < CROP_SPREAD:
         return crop
-    slant = float(((_ROWS - row) * (_COLUMNS - column) * crop).sum()) / total / spread
+    slant = float(((ROW_GRID - row) * (COLUMN_GRID - column) * crop).sum()) / total / spread
     if abs(slant) > CROP_SLANT:
         return crop
     # the output pixel (r, c) takes the input's (r, c + slant × (r − row))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.measure import LineModelND, label, ransac
 
-from vaelab.insight.digits.common import MIN_DIGIT_PX, _regions
+from vaelab.insight.digits.common import MIN_DIGIT_PX, regions_of
 
 UNDERLINE_LONG = 1.5         # the line runs this × the height of the ink above it at least,
 UNDERLINE_FLAT = 0.25        # ... is this × that height thick at most (as pieces.LINE_*),
@@ -43,7 +43,7 @@ def touching_underlines(binary: np.ndarray) -> tuple[np.ndarray, int]:
     """(the pixels of every line drawn under digits that touch it, how many lines) in the
     inked pixels ``binary``."""
     labels = label(binary, connectivity=2)
-    regions = _regions(labels)
+    regions = regions_of(labels)
     lines = np.zeros(binary.shape, bool)
     count = 0
     heights = sorted((r.bbox[2] - r.bbox[0] for r in regions), reverse=True) + [0]
