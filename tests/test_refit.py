@@ -3,6 +3,7 @@
 import copy
 import hashlib
 import json
+import shutil
 import stat
 
 import numpy as np
@@ -203,6 +204,35 @@ def test_the_command_never_writes_over_the_models_or_the_tiles(models, tmp_path,
     assert err.count("is the models folder the detector comes from") == 2
     assert "holds the input" in err
     assert checksums(models) == before and all(f.is_file() for f in files)
+
+
+def test_an_out_folder_holding_other_files_is_refused_before_anything_is_read(models, tmp_path,
+                                                                               capsys):
+    """The folder is replaced whole: a project folder named by mistake — the models folder
+    inside it, notes beside — would have gone with it (found in review)."""
+    saved(other_camera(80, 5), tmp_path / "good")
+    project = tmp_path / "project"
+    shutil.copytree(models, project / "models")
+    (project / "notes.txt").write_text("mine")
+    (tmp_path / "a-file").write_text("mine")
+    def everything():
+        return {f.relative_to(tmp_path): f.read_bytes() for f in sorted(project.rglob("*"))
+                if f.is_file()}
+    before = everything()
+    for out in (project, tmp_path / "a-file"):
+        assert main(["--models", str(project / "models"), "fit-tiles", str(tmp_path / "good"),
+                     "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--out " + str(project) + ": holds models, notes.txt, which fit-tiles did not write" in err
+    assert "a-file: is a file; give a folder" in err
+    assert everything() == before and len(before) == 5
+    assert (tmp_path / "a-file").read_text() == "mine"
+    # a folder an earlier fit-tiles wrote is replaced, and an empty one filled
+    for out in (tmp_path / "camera", tmp_path / "camera", tmp_path / "empty"):
+        out.mkdir(exist_ok=True)
+        assert main(["--models", str(models), "fit-tiles", str(tmp_path / "good"), "--out",
+                     str(out), "--quiet"]) == 0
+        assert (out / "fit_tiles.json").is_file()
 
 
 def test_the_fitting_knobs_come_from_the_clone_not_the_current_folder(tmp_path, monkeypatch):

@@ -25,6 +25,11 @@ from vaelab.defects.refit import MIN_TRAIN, Refit, refit
 from vaelab.defects.training import load_detailvae
 
 DETECTOR, VAE = "defect_detector", "detailvae"
+RECORD = "fit_tiles.json"
+# What a fit-tiles folder holds: an existing --out holding anything else is refused, since the
+# folder is replaced whole (a project folder named by mistake would be deleted with it).
+WRITTEN = {f"{name}{suffix}" for name in (DETECTOR, VAE) for suffix in (".safetensors", ".json")
+           } | {RECORD}
 
 
 def fitting_params():
@@ -53,6 +58,7 @@ def run(inputs: list[Path], models: Path, out: Path, recursive: bool, quiet: boo
     inside = next((f for f in files if target in f.resolve().parents), None)
     if inside is not None:   # the folder is replaced whole: the tiles in it would go with it
         raise ValueError(f"--out {out}: holds the input {inside}; give a folder of its own")
+    _check_replaceable(out)
     shipped = DefectDetector.load(models / DETECTOR, load_detailvae(models / VAE))
     p = fitting_params()
     if len(shipped.padim.channels) != p.evaluation.padim.dims:
@@ -70,6 +76,23 @@ def run(inputs: list[Path], models: Path, out: Path, recursive: bool, quiet: boo
     return result
 
 
+def _check_replaceable(out: Path) -> None:
+    """Refuse an ``out`` that is there but is no folder an earlier fit-tiles wrote: a file, a
+    link, or a folder holding anything but :data:`WRITTEN` (the models folder read, its
+    parent, a project)."""
+    if not (out.exists() or out.is_symlink()):
+        return
+    if out.is_symlink() or not out.is_dir():
+        raise ValueError(f"--out {out}: is not a folder; give a new folder or one an earlier "
+                         "fit-tiles wrote")
+    others = sorted(entry.name for entry in out.iterdir() if entry.name not in WRITTEN)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise ValueError(f"--out {out}: holds {shown}, which fit-tiles did not write, and the "
+                         "folder is replaced whole; give a new folder or one an earlier "
+                         "fit-tiles wrote")
+
+
 def _write_folder(out: Path, result: Refit, models: Path, record: dict) -> None:
     """Every file into a new folder beside ``out``, then that folder in ``out``'s place: an
     interrupted run leaves ``out`` as it was (a half-updated folder would mix new statistics
@@ -81,11 +104,10 @@ def _write_folder(out: Path, result: Refit, models: Path, record: dict) -> None:
         result.detector.save(building / DETECTOR)
         for suffix in (".safetensors", ".json"):
             shutil.copyfile(models / f"{VAE}{suffix}", building / f"{VAE}{suffix}")
-        (building / "fit_tiles.json").write_text(json.dumps(record, indent=2) + "\n")
+        (building / RECORD).write_text(json.dumps(record, indent=2) + "\n")
         os.chmod(building, usual_mode(folder=True))   # mkdtemp makes 0700
         if out.exists() or out.is_symlink():
-            if not out.is_dir() or out.is_symlink():
-                raise ValueError(f"--out {out}: is not a folder")
+            _check_replaceable(out)    # again: it may have changed while the tiles were read
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.rename(out, old / out.name)
         os.rename(building, out)
