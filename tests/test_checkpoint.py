@@ -50,3 +50,35 @@ def test_unknown_kind_and_missing_checkpoint_are_clear(tmp_path):
         build_model("resnet", {})
     with pytest.raises(FileNotFoundError, match="nothing.json"):
         load_checkpoint(tmp_path / "nothing")
+
+
+def test_a_description_that_builds_no_model_names_its_file(tmp_path, default_params):
+    """An unknown kind or a misspelt config key raised ValueError / TypeError, which stages
+    and commands print as a traceback (found in review)."""
+    p, model = trained_looking_classifier(default_params)
+    save_checkpoint(tmp_path / "clf", model, "cnn_classifier", classifier_config(p))
+    description = tmp_path / "clf.json"
+    meta = json.loads(description.read_text())
+    for kind, config in (("cnn_classifer", meta["config"]),
+                         ("cnn_classifier", {**meta["config"], "chanels": [8, 16, 32]})):
+        description.write_text(json.dumps({**meta, "kind": kind, "config": config}))
+        with pytest.raises(FileNotFoundError, match=r"clf\.json: does not describe a model .*"
+                                                    r"re-create it with `dvc repro train_x`"):
+            load_checkpoint(tmp_path / "clf", stage="train_x")
+
+
+def test_a_damaged_prepared_set_names_its_file(tmp_path):
+    from safetensors.torch import save_file
+
+    from vaelab.mnist.data import load_split
+    (tmp_path / "test.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")
+    (tmp_path / "val.safetensors").write_bytes(b"")
+    save_file({"labels": torch.zeros(3, dtype=torch.uint8)}, str(tmp_path / "train.safetensors"))
+    with pytest.raises(FileNotFoundError, match="test.safetensors: not a readable safetensors"):
+        load_split(tmp_path, "test")
+    with pytest.raises(FileNotFoundError, match="val.safetensors: not a readable safetensors"):
+        load_split(tmp_path, "val")
+    with pytest.raises(FileNotFoundError, match=r"train.safetensors: holds no images \(tensors: "
+                                                r"labels\); re-create it with `dvc repro "
+                                                r"prepare_mnist`"):
+        load_split(tmp_path, "train")

@@ -192,6 +192,29 @@ def test_a_download_with_the_wrong_checksum_is_refused_and_moved_aside(tmp_path,
         D.locate_dataset(unreachable, tmp_path / "raw2")
 
 
+def test_an_archive_cut_short_is_set_aside_and_the_next_run_downloads_it_whole(tmp_path, monkeypatch,
+                                                                              http_server):
+    """A download cut off left a truncated master.zip that every later run reused, ending in
+    zipfile's traceback (found in review); so did an earlier extraction cut short."""
+    from vaelab.defects.params import DefectSource
+    monkeypatch.delenv(D.DEFECTS_ENV, raising=False)
+    archive = make_archive(tmp_path)
+    source = DefectSource(url=f"{http_server}/master.zip", sha256=None,
+                          archive_root="Magnetic-tile-defect-datasets.-master")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "master.zip").write_bytes(archive.read_bytes()[:300])      # an old download, cut off
+    (raw / "master.zip.part").write_bytes(b"cut")                      # and a newer one
+    (raw / source.archive_root / "MT_Free").mkdir(parents=True)        # an extraction cut short
+    with pytest.raises(D.DefectDataError, match="not a readable archive .* moved aside to "
+                                                "master.zip.bad, so the next run downloads"):
+        D.locate_dataset(source, raw)
+    folder = D.locate_dataset(source, raw)
+    assert (folder / "MT_Free" / "Imgs" / "exp1_num_1.jpg").is_file()
+    assert sorted(p.name for p in raw.iterdir()) == [source.archive_root, "master.zip",
+                                                     "master.zip.bad"]
+
+
 def test_the_perceptual_loss_fails_with_a_clear_message_when_vgg_weights_are_unavailable(monkeypatch):
     import urllib.error
 

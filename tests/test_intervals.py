@@ -101,6 +101,18 @@ def test_the_normal_interval_of_a_mean_agrees_with_the_bootstrap_on_many_observa
         mean_interval([1.0])
 
 
+def test_the_interval_of_a_mean_holds_its_value_and_stays_within_the_observations():
+    """Confidences near 1 (found in review: 0.999999 beside [1.0, 1.0], and [0.9981, 1.0003])."""
+    confident = np.r_[np.full(999, 0.999999), 0.9995]
+    lo, hi = mean_interval(confident)
+    assert lo <= round(float(confident.mean()), 6) <= hi <= 1.0 and lo < hi
+    spread = np.r_[1.0, 1.0, 0.9]                   # mean + z·s/√n = 1.032
+    assert mean_interval(spread)[1] == 1.0
+    values = np.random.default_rng(3).uniform(0, 1, 50)
+    lo, hi = mean_interval(values)
+    assert lo <= values.mean() <= hi and 0 <= lo and hi <= 1
+
+
 def test_a_count_out_of_n_is_n_times_wilson_and_a_poisson_count_is_garwoods():
     lo, hi = wilson_by_hand(284, 392)
     assert count_interval(284, 392) == pytest.approx([lo * 392, hi * 392], abs=0.01)

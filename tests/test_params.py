@@ -76,6 +76,19 @@ def test_repository_params_are_valid():
     ("defects.evaluation.orientations", ["mirrored"], "must start with as_given"),
     ("defects.evaluation.orientations", ["as_given", "mirrored", "mirrored"],
      "name each orientation once"),
+    # each of these passed validation and stopped a stage later with a traceback (review)
+    ("seed", 2 ** 64, "seed = 18446744073709551616: must be <= 4294967295"),
+    ("judge.seed", 2 ** 32, "judge.seed = 4294967296: must be <= 4294967295"),
+    ("sampling.temperature", float("inf"), "sampling.temperature = inf: must be <= 100"),
+    ("sampling.temperatures", [1.0, 1e40], "at most 100"),
+    ("quality.traversal_model", "novelty_vae", "must name an entry of autoencoders trained on "
+     "all digits (assess_quality draws those: cae, fc_vae"),
+    ("defects.evaluation.padim.dims", 200, "defects.evaluation.padim.dims = 200: must be at most "
+     "the embedding's 152 channels (strides [8, 16])"),
+    ("defects.evaluation.smoothing_sigma", 90.0, "defects.evaluation.smoothing_sigma = 90.0: must "
+     "be under image_size / 3"),
+    ("defects.detailvae.augment.shift", 128, "defects.detailvae.augment.shift = 128: must be under "
+     "detailvae.input_size (128)"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(default_params, path, value, expected):
     assert expected in error_of(broken(default_params, path, value))
@@ -104,6 +117,14 @@ def test_unknown_keys_are_rejected_at_any_depth(default_params):
     nested["data"]["shifts"]["noisy"]["sgima"] = 0.1
     message = error_of(nested)
     assert "unknown key data.shifts.noisy.sgima" in message and "allowed keys here: sigma" in message
+
+
+def test_unknown_keys_of_mixed_types_are_named(default_params):
+    """YAML reads `on:` as True: beside a string key, sorting them raised a TypeError."""
+    params = copy.deepcopy(default_params)
+    params["data"][True] = 1
+    params["data"]["extra"] = 2
+    assert "unknown key data." in error_of(params)
 
 
 def test_missing_key_is_named(default_params):

@@ -177,3 +177,66 @@ def test_the_fused_novelty_score_is_checked_before_any_model_is_scored():
     assert tuple(scored) == AUTOENCODER_SCORES
     classifier = build_classifier(params.novelty_classifier).eval()
     assert tuple(ClassifierScores(classifier, split, 8, "cpu")(split)[0]) == CLASSIFIER_SCORES
+
+
+def test_anomaly_roc_refuses_a_misspelt_fusion_before_reading_or_writing(tmp_path):
+    """check_fusion ran inside the novelty scoring, after every family model was scored and
+    models/shift_screen.json written (found in review)."""
+    import copy
+
+    import yaml
+    from conftest import REPO
+
+    from vaelab.core.params import parse_params
+    from vaelab.core.schema import ParamsError
+    from vaelab.shift.evaluate import run
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    params = copy.deepcopy(raw)
+    vae = params["anomaly"]["novelty_model"]
+    params["anomaly"]["novelty_fusion"] = [f"{vae}/recon_windw"]
+    models = tmp_path / "models"
+    save_checkpoint(models / "novelty_classifier", torch.nn.Linear(1, 1), "cnn_classifier", {},
+                    info={"train_digits": params["novelty_classifier"]["train_digits"]})
+    before = sorted(p.name for p in models.iterdir())
+    with pytest.raises(ParamsError, match="recon_windw"):
+        run(parse_params(params), tmp_path / "no-data", models, tmp_path / "plots", "cpu")
+    assert sorted(p.name for p in models.iterdir()) == before and not (tmp_path / "plots").exists()
+
+
+def test_a_conditional_novelty_models_codes_are_fitted_under_their_digits(tmp_path, monkeypatch):
+    """The fit set is relabelled 0 … k−1 for the novelty classifier; a conditional VAE trained
+    on digits 5–9 was given those positions as its labels (found in review)."""
+    import copy
+
+    import yaml
+    from conftest import REPO
+
+    from vaelab.core.params import parse_params
+    from vaelab.shift import novelty
+    from vaelab.shift.model_scores import AUTOENCODER_SCORES, CLASSIFIER_SCORES
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    params = copy.deepcopy(raw)
+    known = [5, 6, 7, 8, 9]
+    params["autoencoders"][params["anomaly"]["novelty_model"]]["train_digits"] = known
+    params["novelty_classifier"]["train_digits"] = known
+    params = parse_params(params)
+    save_checkpoint(tmp_path / "novelty_classifier", torch.nn.Linear(1, 1), "cnn_classifier", {},
+                    info={"train_digits": known})
+    split = MnistSplit(torch.zeros(40, 28, 28, dtype=torch.uint8), torch.arange(40) % 10)
+    seen = {}
+
+    def fake_classifier(model, fit, batch, device):
+        return lambda s: ({k: torch.rand(len(s)) for k in CLASSIFIER_SCORES},
+                          torch.rand(len(s), len(known)))
+
+    def fake_autoencoder_scores(model, fit_set, splits, labels, *rest):
+        seen["fit"] = fit_set.labels.clone()
+        return {n: {k: torch.rand(len(s)) for k in AUTOENCODER_SCORES} for n, s in splits.items()}
+
+    monkeypatch.setattr(novelty, "load_checkpoint", lambda *a, **k: None)
+    monkeypatch.setattr(novelty, "ClassifierScores", fake_classifier)
+    monkeypatch.setattr(novelty, "autoencoder_scores", fake_autoencoder_scores)
+    novelty.novelty_scores(params, tmp_path, {"train": split, "val": split, "test": split}, "cpu")
+    assert sorted(set(seen["fit"].tolist())) == known

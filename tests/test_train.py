@@ -56,6 +56,35 @@ def test_non_finite_loss_stops_with_model_epoch_and_step_named():
         run_fit(nn.Linear(4, 2), x, y, exploding_step)
 
 
+def test_a_loss_gone_nan_stops_a_stage_in_one_line(capsys, monkeypatch):
+    """A learning rate far too high: one line naming the model and what to do, exit 2 — it was
+    a traceback (found in review: autoencoders.cae.lr 1e30)."""
+    from vaelab.core.cli import run_stage
+    monkeypatch.delenv("DVC_STAGE", raising=False)
+    x, y = toy_problem()
+    with pytest.raises(SystemExit) as stop:
+        run_stage(lambda: run_fit(nn.Linear(4, 2), x, y,
+                                  lambda m, b: (ce_step(m, b)[0] * float("nan"), {})))
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and len(err.splitlines()) == 1
+    assert "error: toy: loss became nan at epoch 1, step 0 (lower the learning rate" in err
+
+
+def test_a_last_batch_of_one_image_is_left_out_so_batch_norm_can_train():
+    """33 images in batches of 32 left one: BatchNorm1d raised "Expected more than 1 value per
+    channel when training" (found in review: 54 913 training images in batches of 128)."""
+    x, y = toy_problem(33)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    seen = []
+
+    def counting_step(model, batch):
+        seen.append(len(batch[0]))
+        return ce_step(model, batch)
+    run_fit(model, x, y, counting_step, epochs=2)
+    assert seen == [32, 32]
+
+
 def tiny_mnist_like(n, seed):
     """Two visually distinct classes drawn as random strokes (fast, no data files needed)."""
     gen = torch.Generator().manual_seed(seed)

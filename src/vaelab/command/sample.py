@@ -9,11 +9,10 @@ import torch
 
 from vaelab.core.checkpoint import load_checkpoint
 from vaelab.core.plots import image_grid
+from vaelab.generation.params import MAX_TEMPERATURE
 from vaelab.generation.sampling import guided_draw, sample_prior
 
 MAX_COUNT = 1024   # one grid figure: ~0.3 MB and ~10 ms a digit to draw (6 000 took 3 GB)
-MAX_TEMPERATURE = 100.0   # the prior's spread × this: far past noise already (1e300 overflowed
-                          # float32 and drew a blank figure)
 
 
 def run(digit: int, count: int, guided: bool, temperature: float, seed: int, models: Path,

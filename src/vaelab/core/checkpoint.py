@@ -63,7 +63,11 @@ def load_checkpoint(stem: str | Path, device: Any = "cpu", kind: str | None = No
         raise UnreadableFile(f"{description}: not a checkpoint description ({err})") from None
     if kind is not None and found != kind:
         raise UnreadableFile(f"{description}: kind {found!r}, expected {kind!r}")
-    model = build_model(found, config)
+    try:
+        model = build_model(found, config)
+    except (TypeError, ValueError, KeyError) as err:   # an unknown kind, a config key misspelt
+        raise UnreadableFile(f"{description}: does not describe a model ({err}); re-create it "
+                             f"with `dvc repro{' ' + stage if stage else ''}`") from None
     try:
         model.load_state_dict(load_tensors_checked(weights), strict=True)
     except RuntimeError as err:

@@ -127,7 +127,14 @@ def mean_interval(values, confidence: float = CONFIDENCE) -> list[float]:
     if len(values) < 2:
         raise ValueError("an interval of a mean needs at least two observations")
     half = stats.norm.ppf(0.5 + confidence / 2) * values.std(ddof=1) / math.sqrt(len(values))
-    return _r((values.mean() - half, values.mean() + half))
+    mean = values.mean()
+    # Within the observations' range (a mean of confidences cannot pass 1), and rounded outward:
+    # rounded to DIGITS as the other ends are, a narrow interval near 1 (confidences of
+    # 0.999999) came out as [1.0, 1.0], beside a value of 0.999999 it no longer held.
+    lo, hi = max(mean - half, values.min()), min(mean + half, values.max())
+    scale = 10 ** DIGITS
+    return [round(math.floor(lo * scale) / scale, DIGITS),
+            round(math.ceil(hi * scale) / scale, DIGITS)]
 
 
 def quantile_interval(values, quantile: float, confidence: float = CONFIDENCE) -> list[float]:

@@ -26,7 +26,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from vaelab.core.schema import ParamsError, bound_violated, knob
+from vaelab.core.schema import MAX_SEED, ParamsError, bound_violated, knob
 from vaelab.defects.params import DefectParams
 from vaelab.generation.params import SamplingParams
 from vaelab.insight.params import InsightParams
@@ -57,7 +57,7 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 @dataclass(frozen=True)
 class Params:
-    seed: int = knob(ge=0)
+    seed: int = knob(ge=0, le=MAX_SEED)
     device: Literal["auto", "cpu", "cuda"] = knob()
     threads: int = knob(ge=1)
     beta: float = knob(ge=0)
@@ -86,8 +86,10 @@ class Params:
             if entry is None or entry.kind not in ("fc_vae", "conv_vae"):
                 yield "sampling.unconditional_models", (f"{name!r} must name an fc_vae or conv_vae "
                                                         "entry of autoencoders")
-        if self.quality.traversal_model not in self.autoencoders:
-            yield "quality.traversal_model", "must name an entry of autoencoders"
+        if self.quality.traversal_model not in self.family():
+            yield "quality.traversal_model", ("must name an entry of autoencoders trained on all "
+                                              f"digits (assess_quality draws those: "
+                                              f"{', '.join(self.family())})")
         screen = self.autoencoders.get(self.anomaly.screen.model)
         if screen is None or screen.train_digits is not None or screen.kind not in VARIATIONAL_KINDS:
             yield "anomaly.screen.model", ("must name a variational autoencoder trained on all "
@@ -242,7 +244,7 @@ def _parse_dataclass(cls: type, value: Any, path: str, source: str) -> Any:
     if not isinstance(value, Mapping):
         _fail(source, path, value, f"must be {_describe(cls)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(value) - set(fields))
+    unknown = sorted(set(value) - set(fields), key=str)
     if unknown:
         raise ParamsError(f"{source}: unknown key {prefix}{unknown[0]}; allowed keys here: "
                           + ", ".join(fields))

@@ -32,6 +32,11 @@ def bound_violated(metadata: Any, value: float) -> str | None:
     return None
 
 
+# The largest seed: numpy's and torch's generators take it, and the commands' --seed allows it
+# (a larger one passed validation and stopped the stage in torch.manual_seed with a traceback).
+MAX_SEED = 2 ** 32 - 1
+
+
 def knob(*, ge: float | None = None, gt: float | None = None, le: float | None = None,
          lt: float | None = None, default: Any = _REQUIRED) -> Any:
     """A dataclass field with optional numeric bounds (checked on load).

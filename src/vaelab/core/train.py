@@ -31,13 +31,16 @@ from tqdm import tqdm
 
 from vaelab.core import distributed
 from vaelab.core.batches import batch_indices
+from vaelab.core.schema import ParamsError
 
 StepFn = Callable[[nn.Module, Sequence[torch.Tensor]], tuple[torch.Tensor, dict[str, float]]]
 ValidateFn = Callable[[nn.Module], dict[str, float]]
 
 
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; training stops and nothing is saved."""
+class NonFiniteLossError(ParamsError):
+    """The loss became NaN or infinite; training stops and nothing is saved. A ParamsError (a
+    learning rate too high, mostly; or bad inputs): a stage prints it in one line, as it does a
+    bad params value — it was a traceback."""
 
 
 @dataclass
@@ -80,7 +83,10 @@ def fit(model: nn.Module, *, name: str, train_tensors: Sequence[torch.Tensor], s
         bar = tqdm(batches, total=math.ceil(n / batch_size), disable=not progress, leave=False,
                    desc=f"{name} epoch {epoch}/{epochs}")
         for step_index, index in enumerate(bar):
-            if len(index) < ranks:   # a last batch too small to give every rank an image
+            # A last batch too small to give every rank two images is left out: batch norm
+            # cannot train on one image (a training set of 54 913 in batches of 128 ended in
+            # a traceback), and every rank must take the same steps.
+            if len(index) < 2 * ranks:
                 continue
             index = distributed.shard(index)
             batch = [t[index].to(device, non_blocking=True) for t in train_tensors]

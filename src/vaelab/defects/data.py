@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tarfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import torch
 from PIL import Image
 
 from vaelab.core.images import UnreadableImageFile, grey8, open_image
-from vaelab.core.io import load_tensors, save_tensors
+from vaelab.core.io import UnreadableFile, load_tensors_checked, save_tensors
 from vaelab.defects.params import DefectParams, DefectSource, DefectSplit
 
 DEFECTS_ENV = "VAELAB_DEFECTS_DIR"
@@ -109,9 +111,14 @@ def _download(source: DefectSource, raw_dir: Path) -> Path:
 
     raw_dir.mkdir(parents=True, exist_ok=True)
     archive = raw_dir / Path(source.url).name
+    # Downloaded under another name and renamed once whole: a download cut off must not pass
+    # for the archive on the next run (torchvision writes straight to the name it is given).
+    partial = archive.with_name(archive.name + ".part")
     try:
         if not archive.is_file():
-            download_url(source.url, str(raw_dir), archive.name)
+            partial.unlink(missing_ok=True)
+            download_url(source.url, str(raw_dir), partial.name)
+            os.replace(partial, archive)
     except (OSError, RuntimeError) as err:
         raise DefectDataError(
             f"the magnetic tile dataset is not available: downloading {source.url} failed ({err}) "
@@ -129,11 +136,20 @@ def _download(source: DefectSource, raw_dir: Path) -> Path:
                               f"{source.sha256}; moved aside to {bad.name}")
     staging = raw_dir / ".extracting"
     shutil.rmtree(staging, ignore_errors=True)
-    extract_archive(str(archive), str(staging))
+    try:
+        extract_archive(str(archive), str(staging))
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        bad = archive.with_suffix(archive.suffix + ".bad")
+        shutil.move(archive, bad)
+        raise DefectDataError(f"{archive}: not a readable archive ({err}); moved aside to "
+                              f"{bad.name}, so the next run downloads it again") from None
     if not _looks_like_dataset(staging / source.archive_root):
         raise DefectDataError(f"{archive}: holds no {source.archive_root}/MT_<Category>/Imgs "
                               "folders (check defects.source.archive_root)")
-    os.replace(staging / source.archive_root, raw_dir / source.archive_root)
+    target = raw_dir / source.archive_root
+    shutil.rmtree(target, ignore_errors=True)   # an earlier extraction cut short (not the dataset)
+    os.replace(staging / source.archive_root, target)
     shutil.rmtree(staging, ignore_errors=True)
     return raw_dir / source.archive_root
 
@@ -260,8 +276,10 @@ def describe_sets(splits: dict[str, DefectSet], p: DefectParams) -> dict:
                   if (data.category == i).any()}
         manifest["splits"][name] = {"images": len(data), "per_category": counts}
     test = splits["test"]
+    # (over the tile's own pixels: with `resize: pad` the mirrored padding is no tile)
     manifest["defect_pixel_share"] = {
-        c: round(float(test.masks[test.category == i].float().mean()), 5)
+        c: round(float(test.masks[test.category == i][test.valid[test.category == i]]
+                       .float().mean()), 5)
         for i, c in enumerate(CATEGORIES) if (test.category == i).any()}
     manifest["empty_masks_in_defect_categories"] = int(
         (test.defective & (test.masks.flatten(1).sum(1) == 0)).sum())
@@ -281,7 +299,12 @@ def load_set(prepared_dir: str | Path, name: str) -> DefectSet:
     path = Path(prepared_dir) / f"{name}.safetensors"
     if not path.is_file():
         raise DefectDataError(f"{path}: not found (run `dvc repro prepare_defects` first)")
-    tensors = load_tensors(path)
+    tensors = load_tensors_checked(path)
+    missing = [key for key in ("images", "masks", "category") if key not in tensors]
+    if missing:
+        raise UnreadableFile(f"{path}: holds no {', '.join(missing)} (tensors: "
+                             f"{', '.join(sorted(tensors)) or 'none'}); re-create it with "
+                             "`dvc repro prepare_defects`")
     with safe_open(str(path), framework="pt") as f:
         files = (f.metadata() or {}).get("files", "")
     valid = tensors["valid"].bool() if "valid" in tensors else None

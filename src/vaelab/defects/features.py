@@ -14,10 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vaelab.defects.params import TAP_CHANNELS
+
 # Blocks of EfficientNet-Lite0 after which the feature map has the given stride (stem: stride 2;
 # blocks 1-2: 24 ch at stride 4; 3-4: 40 ch at 8; 5-10: 80 → 112 ch at 16).
 TAP_BLOCKS = {4: 2, 8: 4, 16: 10}
-TAP_CHANNELS = {4: 24, 8: 40, 16: 112}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

@@ -3,11 +3,15 @@ See :mod:`vaelab.core.schema` for why it is apart from :mod:`vaelab.params`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from vaelab.core.schema import knob
+from vaelab.core.schema import MAX_SEED, knob
+
+# The width of EfficientNet-Lite0's feature map at each tap (stride): what PaDiM's dims may keep.
+TAP_CHANNELS = {4: 24, 8: 40, 16: 112}
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,7 @@ class DefectSource:
 
 @dataclass(frozen=True)
 class DefectSplit:
-    seed: int = knob(ge=0)
+    seed: int = knob(ge=0, le=MAX_SEED)
     val_fraction: float = knob(gt=0, lt=1)   # of the defect-free images
     test_fraction: float = knob(gt=0, lt=1)  # of the defect-free images
 
@@ -115,7 +119,7 @@ def orientations_problem(orientations: Sequence[str]) -> str | None:
 class PadimParams:
     dims: int = knob(ge=1)          # random subset of the embedding's channels (PaDiM)
     ridge: float = knob(gt=0)       # added to each covariance's diagonal
-    seed: int = knob(ge=0)
+    seed: int = knob(ge=0, le=MAX_SEED)
 
 
 @dataclass(frozen=True)
@@ -123,13 +127,13 @@ class PatchcoreParams:
     subsample: int = knob(ge=1)     # training patches drawn at random before the coreset
     coreset: int = knob(ge=1)       # patches kept by greedy k-centre selection (the memory bank)
     projection: int = knob(ge=1)    # random projection used by the coreset selection only
-    seed: int = knob(ge=0)
+    seed: int = knob(ge=0, le=MAX_SEED)
 
 
 @dataclass(frozen=True)
 class SyntheticParams:
     per_image: int = knob(ge=1)     # defective copies of each validation image
-    seed: int = knob(ge=0)
+    seed: int = knob(ge=0, le=MAX_SEED)
 
 
 @dataclass(frozen=True)
@@ -176,3 +180,16 @@ class DefectParams:
     def cross_checks(self) -> Iterator[tuple[str, str]]:
         if self.image_size % 16:
             yield "image_size", "must be divisible by 16 (the coarsest feature stride)"
+        # (each would pass here and stop the stage later, with a traceback: checked first)
+        width = sum(TAP_CHANNELS.get(s, 0) for s in set(self.features.strides))
+        if self.evaluation.padim.dims > width:
+            yield "evaluation.padim.dims", (f"must be at most the embedding's {width} channels "
+                                            f"(strides {list(self.features.strides)})")
+        if math.ceil(3 * self.evaluation.smoothing_sigma) >= self.image_size:
+            yield "evaluation.smoothing_sigma", (f"must be under image_size / 3 "
+                                                 f"({self.image_size / 3:g}): the maps are "
+                                                 "padded by 3 sigma, reflected")
+        if self.detailvae.augment.shift >= self.detailvae.input_size:
+            yield "detailvae.augment.shift", (f"must be under detailvae.input_size "
+                                              f"({self.detailvae.input_size}): the shift pads "
+                                              "by reflection")

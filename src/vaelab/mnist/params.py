@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from vaelab.core.schema import knob
+from vaelab.core.schema import MAX_SEED, knob
 
 MNIST_TRAIN_IMAGES = 60_000
 MNIST_TEST_IMAGES = 10_000
@@ -109,7 +109,7 @@ class ClassifierParams:
 class JudgeParams(ClassifierParams):
     """``judge``: the independent judge of generated digits, a LeNet-style CNN (two 5×5 conv
     layers, no batch norm) trained like the evaluator but with its own seed."""
-    seed: int = knob(ge=0)
+    seed: int = knob(ge=0, le=MAX_SEED)
 
     def cross_checks(self) -> Iterator[tuple[str, str]]:
         if len(self.channels) != 2 or any(c < 1 for c in self.channels):

@@ -58,7 +58,7 @@ from vaelab.shift.model_scores import (
     ScoreSettings,
     autoencoder_scores,
 )
-from vaelab.shift.novelty import novelty_scores
+from vaelab.shift.novelty import check_novelty, novelty_scores
 from vaelab.shift.protocol import audit, controlled_rotation
 from vaelab.shift.rotation import KIND as ROTATION
 from vaelab.shift.rotation import estimate_angles
@@ -92,6 +92,7 @@ def run(params: Params, data: str | Path, models: str | Path, plots: str | Path,
     under ``plots``; return the metrics (what metrics/anomaly.json holds)."""
     a = params.anomaly
     models, plots = Path(models), Path(plots)
+    check_novelty(params, models)
     sets = {name: load_split(data, name) for name in ("train", "val", "test", *SHIFT_NAMES)}
     sets.update(validation_shifts(sets["val"], params.data.shifts, params.seed))
     sets.update(controlled_sets(sets, a.controlled.jitter, params.seed))

@@ -70,17 +70,29 @@ def novelty_train_digits(params, models: Path) -> dict[str, tuple[int, ...] | No
             CLASSIFIER: tuple(stored) if stored is not None else None}
 
 
+def check_novelty(params, models: Path) -> dict[str, tuple[int, ...] | None]:
+    """The digits each novelty model was trained on (:func:`novelty_train_digits`), once a
+    model that has seen the novel digits, or a fusion naming a score no model gives, is refused
+    — called first by anomaly_roc, before any model is scored."""
+    sources = novelty_train_digits(params, models)
+    check_known_only(sources, params.autoencoder(params.anomaly.novelty_model).train_digits)
+    check_fusion(params.anomaly.novelty_fusion, sources)
+    return sources
+
+
 def novelty_scores(params, models: Path, sets: dict[str, MnistSplit], device) -> dict:
     """Scores of the test images (known digits = clean, the others = novel) from the novelty
     VAE, the novelty classifier and their fusion; with the AUC of each."""
     a, name = params.anomaly, params.anomaly.novelty_model
     known_digits = params.autoencoder(name).train_digits
-    sources = novelty_train_digits(params, models)
-    check_known_only(sources, known_digits)
-    check_fusion(a.novelty_fusion, sources)
+    sources = check_novelty(params, models)
 
     fit = known_digits_only(sets["train"], known_digits)
     fit = fit.subset(torch.arange(min(a.fit_images, len(fit))))
+    # The classifier's outputs are the known digits' positions (0 … k−1); a conditional VAE
+    # was trained on the digits themselves, and its codes are fitted under those.
+    digit_of = torch.tensor(known_digits)
+    fit_digits = MnistSplit(fit.images, digit_of[fit.labels], dict(fit.extras))
     standardise = select_digits(sets["val"], known_digits)  # known digits only: no novel image
     evaluated = {"val_known": standardise, "test": sets["test"]}
 
@@ -88,12 +100,12 @@ def novelty_scores(params, models: Path, sets: dict[str, MnistSplit], device) ->
                                   a.eval_batch_size, device)
     by_model: dict[str, dict[str, dict[str, torch.Tensor]]] = {CLASSIFIER: {}}
     guessed = {}
-    digit_of = torch.tensor(known_digits)
     for split_name, split in evaluated.items():
         by_model[CLASSIFIER][split_name], probs = classifier(split)
         guessed[split_name] = digit_of[probs.argmax(1)]  # for a conditional novelty model
-    by_model[name] = autoencoder_scores(load_checkpoint(models / name, device), fit, evaluated,
-                                        guessed, ScoreSettings.of(a), params.seed, name, device)
+    by_model[name] = autoencoder_scores(load_checkpoint(models / name, device), fit_digits,
+                                        evaluated, guessed, ScoreSettings.of(a), params.seed,
+                                        name, device)
 
     test = {f"{m}/{s}": v for m, per_split in by_model.items() for s, v in per_split["test"].items()}
     fused = 0
