@@ -3073,6 +3073,37 @@ def test_deletion_and_road_favour_the_cam_over_random_on_the_corner_model():
     assert np.array_equal(again["morf_50"], road_cam["morf_50"])   # seeded imputation
 
 
+def test_road_removes_the_stated_share_of_a_map_with_ties(monkeypatch):
+    """A Grad-CAM map is 0 on a fifth or more of the image: ROAD's percentile then fell on the
+    ties, and "80 % removed" removed every pixel (found in review)."""
+    from pytorch_grad_cam.metrics import road
+
+    model, x, y = corner_model()
+    maps = cam.cam_maps(model, x[:8], y[:8], "gradcam", "last_block").astype(np.float32)
+    maps[:, :, :10] = 0.0                                    # a third of every map tied at 0
+    kept = []
+
+    def measuring(self, images, masks, targets, model):     # what the library keeps, per map
+        percentile = self.perturbation.percentile
+        if isinstance(self, road.ROADLeastRelevantFirst):
+            masks = 1 - masks
+        kept.extend(float((m < np.percentile(m, percentile)).mean()) for m in masks)
+        return np.zeros(len(images))
+
+    monkeypatch.setattr(road.ROADMostRelevantFirst, "__call__", measuring)
+    monkeypatch.setattr(road.ROADLeastRelevantFirst, "__call__", measuring)
+    cam.road_scores(model, x[:8], y[:8], maps, [80], seed=0)
+    # (both keep 20 %: the least relevant 20 % with MoRF, the most relevant with LeRF)
+    assert len(kept) == 16 and np.allclose(kept, 0.2, atol=2 / 784)
+    raw = [float((m < np.percentile(m, 20)).mean()) for m in maps]
+    assert max(raw) == 0.0                                   # what the map as it is gave
+    untied = cam._untied(maps, 0)
+    flat, ranks = maps.reshape(8, -1), untied.reshape(8, -1)
+    assert all(len(np.unique(r)) == r.size for r in ranks)
+    steps, rank_steps = np.diff(flat, axis=1), np.diff(ranks, axis=1)
+    assert np.array_equal(np.sign(steps)[steps != 0], np.sign(rank_steps)[steps != 0])
+
+
 def test_unknown_layer_or_method_is_refused():
     model, x, y = corner_model()
     with pytest.raises(ValueError, match="allowed"):
@@ -3603,3 +3634,19 @@ def test_the_deskewed_view_spells_the_text_anew_keeping_its_spaces():
     assert np.array_equal(seen[0], np.stack([deskewed(c) for c in crops]))
     empty = NumberReading("", [], ["no ink found"])
     assert number_module._deskewed_view(empty, second) is empty and len(seen) == 1
+
+
+def test_each_crop_in_a_numbers_figure_is_titled_with_its_own_digit(monkeypatch, tmp_path):
+    """A text read as two groups ('7857 05') labelled the crops from the text: after the space
+    every crop got its neighbour's digit (found in review)."""
+    from vaelab.insight import figures
+    drawn = {}
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path, dpi: drawn.setdefault("fig", fig))
+    crops = [np.zeros((28, 28), np.float32)] * 6
+    figures.numbers_figure([{"image": np.zeros((28, 100)), "truth": "785705", "read": "7857 05",
+                             "subset": "apart", "boxes": [], "crops": crops,
+                             "digits": [7, 8, 5, 7, 0, 5],
+                             "confidences": [1.0, 0.98, 1.0, 1.0, 1.0, 0.9]}],
+                           tmp_path / "f.png", "t")
+    titles = [ax.get_title() for ax in drawn["fig"].axes[1:]]
+    assert titles == ["7 1.00", "8 0.98", "5 1.00", "7 1.00", "0 1.00", "5 0.90"]

@@ -51,7 +51,8 @@ def cam_rows_figure(rows: Sequence[Sequence[tuple[np.ndarray, str]]], path: str 
 
 def numbers_figure(examples: Sequence[dict], path: str | Path, title: str) -> None:
     """One row per example: the number image with the boxes found (green: string read right,
-    red: wrong), then the crops the evaluator saw with digit and confidence."""
+    red: wrong), then the crops the evaluator saw with digit and confidence (``digits``,
+    ``confidences``: one per crop)."""
     crops_max = max((len(e["crops"]) for e in examples), default=1)
     fig, axes = plt.subplots(len(examples), 1 + crops_max,
                              figsize=(3.2 + 0.75 * crops_max, 1.0 * len(examples)),
@@ -66,7 +67,8 @@ def numbers_figure(examples: Sequence[dict], path: str | Path, title: str) -> No
                                        fill=False, edgecolor=colour, linewidth=0.8))
         row[0].set_title(f"{example['subset']}: true {example['truth']}  read {example['read'] or '∅'}",
                          fontsize=7)
-        for ax, crop, digit, confidence in zip(row[1:], example["crops"], example["read"],
+        # (each crop's own digit: the text read sets groups apart with a space)
+        for ax, crop, digit, confidence in zip(row[1:], example["crops"], example["digits"],
                                                example["confidences"]):
             ax.imshow(crop, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             ax.set_title(f"{digit} {confidence:.2f}", fontsize=6)

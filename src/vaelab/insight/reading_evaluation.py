@@ -251,6 +251,7 @@ def figures(numbers: list[ComposedNumber], readings: list[NumberReading], count:
     def example(n: ComposedNumber, g: NumberReading) -> dict:
         return {"image": n.image, "truth": n.text, "read": g.text, "subset": n.subset,
                 "boxes": [d.box.as_list() for d in g.digits], "crops": [d.crop for d in g.digits],
+                "digits": [d.digit for d in g.digits],
                 "confidences": [d.confidence for d in g.digits]}
 
     for subset in SUBSETS:
