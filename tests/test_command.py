@@ -388,6 +388,13 @@ def test_sample_refuses_a_temperature_beyond_its_bound(tmp_path, capsys):
     assert "--temperature" in capsys.readouterr().err and not (tmp_path / "hot.png").exists()
 
 
+def test_sample_names_the_stage_that_trains_a_missing_model(tmp_path, capsys):
+    """Every other command named its `dvc repro` target; sample said only `dvc repro` (review)."""
+    assert main(["--models", str(tmp_path), "sample", "--digit", "3",
+                 "--out", str(tmp_path / "a.png")]) == 2
+    assert "`dvc repro train_autoencoder@cond_resvae`" in capsys.readouterr().err
+
+
 def test_anomaly_maps_are_coloured_from_the_pixel_threshold():
     """The map PNG `tiles --maps` saves and the studio shows (one function): 0 and padding dark,
     twice the pixel threshold and above the colour map's brightest."""

@@ -17,7 +17,7 @@ def read(repo, path):
     return json.loads((repo.root / path).read_text())
 
 
-def test_insight_stages_run_and_measure(insight_repo):
+def test_insight_stages_run_and_measure(insight_repo, tmp_path):
     repo, out = insight_repo
     for stage in ("explain", "train_digit_reader", "read_numbers", "digit_variations"):
         assert f"Running stage '{stage}'" in out
@@ -84,7 +84,8 @@ def test_insight_stages_run_and_measure(insight_repo):
                               stroke_change=0.0)
     number = compose_number(test.images.numpy(), test.labels.numpy(), 3, "apart", composer,
                             np.random.default_rng(0))
-    folder = repo.root / "scans"
+    # (beside the repository: the session's repo is shared, and tests later copy it)
+    folder = tmp_path / "scans"
     folder.mkdir()
     Image.fromarray(255 - number.image).save(folder / "number.png")   # dark ink on white paper
     exif = Image.Exif()
@@ -94,7 +95,7 @@ def test_insight_stages_run_and_measure(insight_repo):
     Image.fromarray(255 - number.image[:, :number.image.shape[1] // 2]).save(folder / "number.jpg")
     (folder / "broken.png").write_bytes(b"not an image")
     done = subprocess.run([sys.executable, "-m", "vaelab.command.main", "read", str(folder),
-                           "--format", "json", "--explain", str(repo.root / "cams")],
+                           "--format", "json", "--explain", str(tmp_path / "cams")],
                           cwd=repo.root, capture_output=True, text=True)
     assert done.returncode == 1, done.stderr          # one unreadable file
     rows = {Path(r["file"]).name: r for r in map(json.loads, done.stdout.splitlines())}
@@ -104,10 +105,10 @@ def test_insight_stages_run_and_measure(insight_repo):
     assert rows["phone.jpg"]["number"] == rows["number.png"]["number"]
     figures = {rows[name]["explain"] for name in ("number.png", "number.jpg")}   # a shared stem
     assert len(figures) == 2 and all(Path(f).is_file() for f in figures)
-    assert str(repo.root / "cams/number_explain.png") in figures
+    assert str(tmp_path / "cams/number_explain.png") in figures
     assert "4 files, 1 unreadable" in done.stderr
     # in two worker processes (started by `python -m`): the same rows, byte for byte
     pooled = subprocess.run([sys.executable, "-m", "vaelab.command.main", "read", str(folder),
-                             "--format", "json", "--explain", str(repo.root / "cams"),
+                             "--format", "json", "--explain", str(tmp_path / "cams"),
                              "--jobs", "2"], cwd=repo.root, capture_output=True, text=True)
     assert pooled.returncode == 1 and pooled.stdout == done.stdout, pooled.stderr

@@ -122,6 +122,8 @@ def test_a_push_killed_midway_leaves_only_whole_objects(pushed, tmp_path):
         deadline = time.time() + 60
         while time.time() < deadline and proc.poll() is None and not any(store.rglob("*")):
             time.sleep(0.01)
+        # killed mid-push, or the check below would read a completed push (review)
+        assert proc.poll() is None, "the push ended before it could be killed"
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -154,6 +156,13 @@ def test_unknown_or_unusable_remotes_are_named(pushed, tmp_path):
         a.dvc("remote", "modify", "--local", "storage", "url", str(tmp_path / "nowhere" / "store"))
         proc = remote(a, "push", check=False)
         assert proc.returncode == 2 and f"{tmp_path / 'nowhere'} does not exist" in proc.stderr
+        # a pull from a folder nobody pushed to: one line, and no empty folder made (review:
+        # the folder was created, then DVC printed a page of missing files)
+        a.dvc("remote", "modify", "--local", "storage", "url", str(tmp_path / "empty-store"))
+        proc = remote(a, "pull", check=False)
+        assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
+        assert f"({tmp_path / 'empty-store'}) does not exist: nothing to pull" in proc.stderr
+        assert not (tmp_path / "empty-store").exists()
         with pytest.raises(RemoteError, match="is a file, not a folder"):
             a.dvc("remote", "modify", "--local", "storage", "url", str(blocker))
             check_remote(root=a.root)

@@ -30,14 +30,14 @@ def run(digit: int, count: int, guided: bool, temperature: float, seed: int, mod
         raise ValueError(f"--seed {seed}: must be 0 .. 2^63 - 1")
     if out.suffix.lower() != ".png":
         raise ValueError(f"--out {out}: the grid is written as PNG; give a name ending in .png")
-    vae = load_checkpoint(models / model)
+    vae = load_checkpoint(models / model, stage=f"train_autoencoder@{model}")
     if not getattr(vae, "conditional", False):
         raise ValueError(f"--model {model}: not a conditional VAE (one that draws a chosen digit, "
                          "such as cond_resvae)")
     generator = torch.Generator().manual_seed(seed)
     if guided:
-        draw = guided_draw(vae, load_checkpoint(models / "classifier"), digit, 8 * count, count, 1,
-                           temperature, generator)
+        evaluator = load_checkpoint(models / "classifier", stage="train_classifier")
+        draw = guided_draw(vae, evaluator, digit, 8 * count, count, 1, temperature, generator)
         images = draw.candidates[draw.kept]
         titles = [f"{float(c):.2f}" for c in draw.confidence[draw.kept]]
     else:

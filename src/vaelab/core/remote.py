@@ -8,7 +8,7 @@
 is missing there is named, and then runs), then ``dvc repro``, so that only the stages whose code,
 params or deps changed — and those whose outputs nobody pushed — run; it ends by listing the
 stages that ran. The remote is checked first: an unknown name, or a local folder that cannot be
-created or written, stops with one line naming it. Cloud remotes (s3://, gs://, ssh://...) are
+created or written (push, update) or is not there (pull), stops with one line naming it. Cloud remotes (s3://, gs://, ssh://...) are
 left to DVC, which names them in its own errors.
 """
 
@@ -37,9 +37,12 @@ def remotes(root: str | Path = ".") -> tuple[str | None, dict[str, str]]:
         return config["core"].get("remote"), {n: c["url"] for n, c in config["remote"].items()}
 
 
-def check_remote(name: str | None = None, root: str | Path = ".") -> tuple[str, str]:
+def check_remote(name: str | None = None, root: str | Path = ".", create: bool = True
+                 ) -> tuple[str, str]:
     """The remote ``name`` (None: the default) as (name, url), its local folder created if
-    needed; RemoteError naming it when it cannot be used."""
+    needed and ``create`` (push, update); RemoteError naming it when it cannot be used — or, without
+    ``create``, when its folder is not there (a pull would find nothing, and DVC said so in a
+    page of missing files)."""
     default, urls = remotes(root)
     name = name or default
     if name is None:
@@ -64,6 +67,10 @@ def check_remote(name: str | None = None, root: str | Path = ".") -> tuple[str, 
         raise RemoteError(f"DVC remote {name!r} ({folder}): {folder.parent} {problem} — mount "
                           f"it, or point the remote elsewhere with `dvc remote modify --local "
                           f"{name} url DIR`")
+    if not create:
+        raise RemoteError(f"DVC remote {name!r} ({folder}) does not exist: nothing to pull — a "
+                          f"teammate's `make push` creates it, or point the remote elsewhere with "
+                          f"`dvc remote modify --local {name} url DIR`")
     try:
         folder.mkdir()
     except OSError as err:
@@ -128,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--remote", help="remote name (default: the DVC default remote)")
     args = parser.parse_args(argv)
     try:
-        name, url = check_remote(args.remote)
+        # (update pulls what is there and runs the rest: an empty remote is no error for it)
+        name, url = check_remote(args.remote, create=args.action != "pull")
     except RemoteError as err:
         print(f"vaelab remote: error: {err}", file=sys.stderr)
         return 2
