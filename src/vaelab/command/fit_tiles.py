@@ -19,6 +19,7 @@ from vaelab.command.output import list_files, progress
 from vaelab.core.clone import clone_first
 from vaelab.core.io import usual_mode
 from vaelab.core.params import load_params
+from vaelab.core.schema import MAX_SEED
 from vaelab.defects.detector import DefectDetector
 from vaelab.defects.inference import IMAGE_SUFFIXES
 from vaelab.defects.refit import MIN_TRAIN, Refit, refit
@@ -45,7 +46,7 @@ def run(inputs: list[Path], models: Path, out: Path, recursive: bool, quiet: boo
         raise ValueError(f"--val-share {val_share}: must be between 0 and 1")
     if max_train < MIN_TRAIN:
         raise ValueError(f"--max-train {max_train}: at least {MIN_TRAIN} tiles are needed to fit")
-    if not 0 <= seed < 2 ** 32:
+    if not 0 <= seed <= MAX_SEED:
         raise ValueError(f"--seed {seed}: must be in 0 .. 2^32 - 1")
     if out.resolve() == models.resolve():
         raise ValueError(f"--out {out}: is the models folder the detector comes from; give "

@@ -8,9 +8,9 @@ Each file is written atomically, but the two are not one write: a run killed bet
 leaves new weights beside the old description. In the pipeline that cannot last: DVC removes
 a stage's outputs before running it (a run killed between the writes leaves weights without a
 description, which load refuses, naming the stage), and outputs that no longer match dvc.lock
-make `dvc repro` run the stage again;
-`vaelab fit-tiles` builds its whole folder beside the target and renames it at the end. A
-description whose architecture the weights do not fit is refused on load, naming both files.
+make `dvc repro` run the stage again; `vaelab fit-tiles` builds its whole folder beside the
+target and renames it at the end. A description whose architecture the weights do not fit is
+refused on load, naming both files.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +89,20 @@ class UnreadableFile(FileNotFoundError):
     (A FileNotFoundError, so that stages report it as bad input in one line.)"""
 
 
-def load_tensors_checked(path: str | Path) -> dict[str, torch.Tensor]:
-    """:func:`load_tensors`, with a corrupt file reported by name."""
+def load_tensors_checked(path: str | Path, required: Sequence[str] = (), stage: str = ""
+                         ) -> dict[str, torch.Tensor]:
+    """:func:`load_tensors`, with a corrupt file, or one without the tensors ``required``,
+    reported by name (and the DVC ``stage`` that writes it, where given)."""
+    remake = f"`dvc repro{' ' + stage if stage else ''}`"
     try:
-        return load_tensors(path)
+        tensors = load_tensors(path)
     except FileNotFoundError:
         raise
     except Exception as err:  # safetensors raises its own error types for a corrupt header
         raise UnreadableFile(f"{path}: not a readable safetensors file ({err}); re-create it "
-                             "with the stage that writes it (`dvc repro`)") from None
+                             f"with the stage that writes it ({remake})") from None
+    missing = [key for key in required if key not in tensors]
+    if missing:
+        raise UnreadableFile(f"{path}: holds no {', '.join(missing)} (tensors: "
+                             f"{', '.join(sorted(tensors)) or 'none'}); re-create it with {remake}")
+    return tensors

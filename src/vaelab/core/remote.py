@@ -8,8 +8,8 @@
 is missing there is named, and then runs), then ``dvc repro``, so that only the stages whose code,
 params or deps changed — and those whose outputs nobody pushed — run; it ends by listing the
 stages that ran. The remote is checked first: an unknown name, or a local folder that cannot be
-created or written (push, update) or is not there (pull), stops with one line naming it. Cloud remotes (s3://, gs://, ssh://...) are
-left to DVC, which names them in its own errors.
+created or written (push, update) or is not there (pull), stops with one line naming it. Cloud
+remotes (s3://, gs://, ssh://...) are left to DVC, which names them in its own errors.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ def remotes(root: str | Path = ".") -> tuple[str | None, dict[str, str]]:
 def check_remote(name: str | None = None, root: str | Path = ".", create: bool = True
                  ) -> tuple[str, str]:
     """The remote ``name`` (None: the default) as (name, url), its local folder created if
-    needed and ``create`` (push, update); RemoteError naming it when it cannot be used — or, without
-    ``create``, when its folder is not there (a pull would find nothing, and DVC said so in a
-    page of missing files)."""
+    needed and ``create`` (push, update); RemoteError naming it when it cannot be used — or,
+    without ``create``, when its folder is not there (a pull would find nothing, and DVC said
+    so in a page of missing files)."""
     default, urls = remotes(root)
     name = name or default
     if name is None:

@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 
 from vaelab.core.images import UnreadableImageFile, grey8, open_image
-from vaelab.core.io import UnreadableFile, load_tensors_checked, save_tensors
+from vaelab.core.io import load_tensors_checked, save_tensors
 from vaelab.defects.params import DefectParams, DefectSource, DefectSplit
 
 DEFECTS_ENV = "VAELAB_DEFECTS_DIR"
@@ -151,7 +151,7 @@ def _download(source: DefectSource, raw_dir: Path) -> Path:
     shutil.rmtree(target, ignore_errors=True)   # an earlier extraction cut short (not the dataset)
     os.replace(staging / source.archive_root, target)
     shutil.rmtree(staging, ignore_errors=True)
-    return raw_dir / source.archive_root
+    return target
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,10 +277,12 @@ def describe_sets(splits: dict[str, DefectSet], p: DefectParams) -> dict:
         manifest["splits"][name] = {"images": len(data), "per_category": counts}
     test = splits["test"]
     # (over the tile's own pixels: with `resize: pad` the mirrored padding is no tile)
-    manifest["defect_pixel_share"] = {
-        c: round(float(test.masks[test.category == i][test.valid[test.category == i]]
-                       .float().mean()), 5)
-        for i, c in enumerate(CATEGORIES) if (test.category == i).any()}
+    manifest["defect_pixel_share"] = {}
+    for i, c in enumerate(CATEGORIES):
+        rows = test.category == i
+        if rows.any():
+            share = test.masks[rows][test.valid[rows]].float().mean()
+            manifest["defect_pixel_share"][c] = round(float(share), 5)
     manifest["empty_masks_in_defect_categories"] = int(
         (test.defective & (test.masks.flatten(1).sum(1) == 0)).sum())
     return manifest
@@ -299,12 +301,8 @@ def load_set(prepared_dir: str | Path, name: str) -> DefectSet:
     path = Path(prepared_dir) / f"{name}.safetensors"
     if not path.is_file():
         raise DefectDataError(f"{path}: not found (run `dvc repro prepare_defects` first)")
-    tensors = load_tensors_checked(path)
-    missing = [key for key in ("images", "masks", "category") if key not in tensors]
-    if missing:
-        raise UnreadableFile(f"{path}: holds no {', '.join(missing)} (tensors: "
-                             f"{', '.join(sorted(tensors)) or 'none'}); re-create it with "
-                             "`dvc repro prepare_defects`")
+    tensors = load_tensors_checked(path, required=("images", "masks", "category"),
+                                   stage="prepare_defects")
     with safe_open(str(path), framework="pt") as f:
         files = (f.metadata() or {}).get("files", "")
     valid = tensors["valid"].bool() if "valid" in tensors else None

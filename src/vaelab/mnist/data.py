@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from vaelab.core.io import UnreadableFile, load_tensors_checked, save_tensors
+from vaelab.core.io import load_tensors_checked, save_tensors
 from vaelab.core.schema import DataUnavailable
 from vaelab.mnist.params import DataParams
 
@@ -201,12 +201,7 @@ def load_split(prepared_dir: str | Path, name: str) -> MnistSplit:
     if name not in SPLIT_NAMES:
         raise ValueError(f"unknown MNIST set {name!r}; allowed: {', '.join(SPLIT_NAMES)}")
     path = Path(prepared_dir) / f"{name}.safetensors"
-    tensors = load_tensors_checked(path)
-    missing = [key for key in ("images", "labels") if key not in tensors]
-    if missing:
-        raise UnreadableFile(f"{path}: holds no {' or '.join(missing)} (tensors: "
-                             f"{', '.join(sorted(tensors)) or 'none'}); re-create it with "
-                             "`dvc repro prepare_mnist`")
+    tensors = load_tensors_checked(path, required=("images", "labels"), stage="prepare_mnist")
     images, labels = tensors.pop("images"), tensors.pop("labels").long()
     return MnistSplit(images, labels, tensors)
 
