@@ -652,7 +652,7 @@ def main() -> None:
                           args.count, params.seed))
     elif args.what == "vae":
         torch.set_num_threads(1)
-        vae = load_checkpoint(Path(MODELS) / "cond_resvae", "cpu", stage="train_cond_resvae")
+        vae = load_checkpoint(Path(MODELS) / "cond_resvae", "cpu", stage="train_autoencoder@cond_resvae")
         print(vae_opinion(load_digit_reader(MODELS), vae.eval(), val, r.composer,
                           knobs.contrast_quantile, args.count, params.seed))
     elif args.what == "views":

@@ -14,11 +14,14 @@ from conftest import copy_of
 
 from vaelab.command.main import main
 from vaelab.core.checkpoint import load_checkpoint
+from vaelab.core.params import load_params
 
 pytestmark = pytest.mark.e2e
 
-FAMILY = ("cae", "fc_vae", "conv_vae", "conv_vae_b4", "cond_resvae")
-MODELS = (*FAMILY, "novelty_vae")
+# from params.yaml, so that a model added there is checked here too
+PARAMS = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+FAMILY = tuple(PARAMS.family())
+MODELS = tuple(PARAMS.autoencoders)
 JUDGING = {"guided_sampling", "assess_quality", "anomaly_roc", "report"}
 
 
@@ -72,8 +75,8 @@ def test_autoencoders_train_and_params_retrain_exactly_their_dependents(insight_
     # β: only conv_vae inherits the top-level key
     assert stages_changed_by(repo, "beta", 4.0) == {"train_autoencoder@conv_vae"}
     # latent size: every model that does not set its own (cond_resvae does)
-    assert stages_changed_by(repo, "latent_dim", 32) == {f"train_autoencoder@{n}" for n in MODELS
-                                                          if n != "cond_resvae"}
+    assert stages_changed_by(repo, "latent_dim", 32) == {
+        f"train_autoencoder@{n}" for n in MODELS if "latent_dim" in PARAMS.autoencoder(n).inherited}
     # a model's own entry retrains only that model; shared training settings retrain all five
     assert stages_changed_by(repo, "autoencoders.fc_vae.beta", 2.0) == {"train_autoencoder@fc_vae"}
     assert stages_changed_by(repo, "autoencoder_training.lr", 0.01) == {

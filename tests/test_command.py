@@ -263,13 +263,50 @@ def test_outputs_never_land_on_inputs(models, tiles, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--out" in err and "input" in err and jpg.read_bytes() == before[jpg.name]
     out = tmp_path / "labels.csv"
-    assert main(["--models", str(models), "tiles", str(tiles), "--out", str(out),
+    named = sorted(str(p) for p in tiles.iterdir())     # named one by one: maps beside them allowed
+    assert main(["--models", str(models), "tiles", *named, "--out", str(out),
                  "--maps", str(tiles), "--quiet"]) == 0
     assert {p.name: p.read_bytes() for p in tiles.iterdir() if p.name in before} == before
     rows = {Path(r["file"]).name: r for r in read_rows(out)}
     assert Path(rows[jpg.name]["map"]).name == f"{jpg.stem}-2_map.png"
     maps = [r["map"] for r in rows.values()]
     assert len(set(maps)) == len(maps) and all(Path(m).is_file() for m in maps)
+
+
+def test_figures_never_go_into_a_folder_read(models, tiles, tmp_path, capsys):
+    """Maps written into the folder of tiles were read as tiles by the next run (a review's three
+    runs over 8 tiles: 8, 16 and 32 rows); so were --explain figures among the scans. Refused
+    before reading, and inside a folder read recursively too."""
+    before = sorted(p.name for p in tiles.iterdir())
+    for args in (["tiles", str(tiles), "--maps", str(tiles)],
+                 ["tiles", str(tmp_path), "--recursive", "--maps", str(tiles / "maps")],
+                 ["read", str(tiles), "--explain", str(tiles / ".." / tiles.name)]):
+        assert main(["--models", str(models), *args, "--out", str(tmp_path / "rows.csv"),
+                     "--quiet"]) == 2, args
+        err = capsys.readouterr().err
+        assert args[-2] in err and "read for images" in err, err
+    assert sorted(p.name for p in tiles.iterdir()) == before and not (tmp_path / "rows.csv").exists()
+    # beside the folder read, or in a subfolder of one read without --recursive: written
+    assert main(["--models", str(models), "tiles", str(tiles), "--maps", str(tiles / "maps"),
+                 "--out", str(tmp_path / "rows.csv"), "--quiet"]) == 0
+    assert len(list((tiles / "maps").iterdir())) == 7
+
+
+def test_broken_entries_in_a_folder_are_rows_of_their_own(models, tiles, tmp_path):
+    """A dangling link, a link loop and a pipe named *.png in a folder were dropped without a row
+    (the summary counted one file fewer each); named directly they were rows already."""
+    import os
+    (tiles / "gone.png").symlink_to(tmp_path / "nothing.png")
+    (tiles / "loop1.png").symlink_to(tiles / "loop2.png")
+    (tiles / "loop2.png").symlink_to(tiles / "loop1.png")
+    os.mkfifo(tiles / "pipe.png")
+    out = tmp_path / "labels.csv"
+    assert main(["--models", str(models), "tiles", str(tiles), "--out", str(out), "--quiet"]) == 1
+    rows = {Path(r["file"]).name: r for r in read_rows(out)}
+    assert "a link to nothing" in rows["gone.png"]["error"]
+    assert all("leads round in a loop" in rows[n]["error"] for n in ("loop1.png", "loop2.png"))
+    assert "not a regular file" in rows["pipe.png"]["error"]
+    assert sum(r["label"] != "error" for r in rows.values()) == 7
 
 
 def test_a_special_output_file_is_written_in_place(models, tiles, tmp_path):
@@ -353,6 +390,13 @@ def test_a_damaged_png_and_a_name_not_in_utf8_are_rows_of_their_own(models, tile
     assert "a_broken.png" in rows["a_broken.png"]["error"] and "broken PNG" in rows["a_broken.png"]["error"]
     assert rows[os.fsdecode(b"caf\xe9.jpg")]["label"] in ("good", "defective")   # its bytes kept
     assert sum(r["label"] != "error" for r in rows.values()) == 8
+    # JSON is UTF-8 text: the byte is written as \xe9 (a lone surrogate, which strict parsers
+    # refuse, before)
+    lines = tmp_path / "labels.json"
+    main(["--models", str(models), "tiles", os.fsdecode(odd), "--out", str(lines), "--format",
+          "json", "--quiet"])
+    text = lines.read_bytes().decode("utf-8")                  # strict: no surrogates
+    assert json.loads(text)["file"].endswith("caf\\xe9.jpg")
 
 
 def test_outputs_never_land_on_each_other_or_on_a_map(models, tiles, tmp_path, capsys):

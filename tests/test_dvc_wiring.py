@@ -1,6 +1,7 @@
 """dvc.yaml names, as deps of the judging stages, exactly the models params.yaml says they use."""
 
 import ast
+import dataclasses
 import json
 import os
 import subprocess
@@ -21,15 +22,43 @@ def model_deps(stage: str) -> set[str]:
             for d in stages[stage]["deps"] if d.startswith("models/") and d.endswith(".safetensors")}
 
 
+def assert_model_deps(stage: str, wanted: set[str]) -> None:
+    """The checkpoints ``stage`` lists in dvc.yaml are ``wanted``, each as its pair of files (the
+    weights and the description a checkpoint is loaded by); the message names the lines to add
+    or remove."""
+    deps = set(yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"][stage]["deps"])
+    pairs = {f"models/{m}.{ext}" for m in wanted for ext in ("safetensors", "json")}
+    listed = {d for d in deps if isinstance(d, str) and d.startswith("models/")
+              and d.endswith((".safetensors", ".json")) and not d.startswith("models/defect_detector")}
+    assert listed == pairs, (f"stage {stage} in dvc.yaml: add {sorted(pairs - listed)}, "
+                             f"remove {sorted(listed - pairs)}")
+
+
 def test_judging_stages_depend_on_the_models_params_name():
     params = load_params(REPO / "params.yaml")
     s = params.sampling
-    assert model_deps("guided_sampling") == {"classifier", "judge", s.model, *s.unconditional_models}
-    assert model_deps("assess_quality") == set(params.family())
-    assert model_deps("anomaly_roc") == {"classifier", *params.family(), params.anomaly.novelty_model,
-                                         "novelty_classifier", "rotation_estimator"}
-    assert model_deps("defect_eval") == {"detailvae"}
-    assert model_deps("digit_variations") == {"classifier", "judge", s.model}
+    assert_model_deps("guided_sampling", {"classifier", "judge", s.model, *s.unconditional_models})
+    assert_model_deps("assess_quality", set(params.family()))
+    assert_model_deps("anomaly_roc", {"classifier", *params.family(), params.anomaly.novelty_model,
+                                      "novelty_classifier", "rotation_estimator"})
+    assert_model_deps("defect_eval", {"detailvae"})
+    assert_model_deps("digit_variations", {"classifier", "judge", s.model})
+
+
+def test_dvc_plots_show_every_autoencoder_of_the_family():
+    """A model added to params.yaml and the foreach table trained, was judged, and its curves and
+    figures silently left out of `dvc plots show / diff` (the plots section names each file)."""
+    params = load_params(REPO / "params.yaml")
+    text = (REPO / "dvc.yaml").read_text()
+    plots = yaml.safe_load(text)["plots"]
+    named = {p if isinstance(p, str) else f for p in plots
+             for f in ([p] if isinstance(p, str) else next(iter(p.values()))["y"])}
+    for name in params.family():
+        wanted = {f"plots/autoencoders/{name}/{png}" for png in ("reconstructions.png", "samples.png")}
+        wanted.add(f"plots/autoencoders/{name}/live/plots/metrics/val/loss.tsv")
+        if params.autoencoder(name).variational:
+            wanted.add(f"plots/autoencoders/{name}/live/plots/metrics/val/neg_elbo.tsv")
+        assert wanted <= named, f"dvc.yaml plots: add {sorted(wanted - named)}"
 
 
 PARTS_WITH_SCHEMA = ("defects", "generation", "insight", "quality", "shift")
@@ -178,3 +207,75 @@ def test_every_output_git_ignores_is_in_dvc_cache_so_a_clone_can_pull_it():
     assert "models/classifier.safetensors" in ignored   # the check sees .gitignore at all
     lost = [(stage, path) for stage, path, cached in outputs if path in ignored and not cached]
     assert not lost, f"kept by neither git nor DVC's cache (cache: false under a git-ignored path): {lost}"
+
+
+# What a stage that lists only part of a params section does not read of the rest, by that
+# section: so that a key added to the section (`defects.grayscale`) fails the test below until it
+# is listed in the stage's params in dvc.yaml or here — unlisted, DVC would not re-run the stage
+# when the key changes.
+NOT_READ = {
+    ("assess_quality", "autoencoder_training"):
+        "epochs batch_size lr kl_warmup_epochs iw_samples iw_test_images plot_images",
+    ("anomaly_roc", "novelty_classifier"):
+        "channels hidden dropout epochs batch_size lr weight_decay augment_shift eval_batch_size",
+    ("anomaly_roc", "data"): "val_size max_train_images max_test_images",
+    ("prepare_defects", "defects"): "features detailvae evaluation",
+    ("train_detailvae", "defects"):
+        "image_size resize max_images_per_category source split features evaluation",
+    ("defect_eval", "defects"): "max_images_per_category source split detailvae",
+    ("explain", "insight"): "read_numbers variations reader",
+    ("explain", "data"): "val_size max_train_images max_test_images",
+    ("explain", "data.shifts"): "rotated noisy label_shift",
+    ("train_digit_reader", "insight"): "explain variations",
+    ("train_digit_reader", "insight.read_numbers"):
+        "test_per_length dev_per_length tune split_aspect_grid merge_overlap_grid "
+        "contrast_quantile_grid junk_split_grid ink_low_grid figure_examples",
+    ("read_numbers", "insight"): "explain variations reader",
+    ("digit_variations", "insight"): "explain read_numbers reader",
+    ("digit_variations", "sampling"):
+        "candidates keep rounds temperature confidence unconditional_models "
+        "unconditional_samples knn_k grid_rows unguided_samples grid_samples temperatures "
+        "sweep_samples probe_train_images traversal_dims traversal_range traversal_steps",
+}
+
+
+def section_fields(path: list[str]) -> list[str] | None:
+    """The keys of the params section at ``path`` (a typed object), None for a mapping of
+    entries (``autoencoders``)."""
+    cls = Params
+    for part in path:
+        kind = typing.get_type_hints(cls)[part]
+        if typing.get_origin(kind) is dict:
+            return None
+        cls = kind
+    return [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else None
+
+
+def test_every_key_of_a_partly_listed_section_is_listed_or_said_unread():
+    """A review added `defects.grayscale` to the schema and read it in prepare_defects: every
+    test passed, and DVC would never have re-run the stage for it. The wiring test above follows
+    modules, not keys; this follows keys, for the sections a stage lists only part of."""
+    seen = set()
+    for name, body in stage_bodies().items():
+        listed = {k for k in body.get("params", []) if "$" not in k}
+        for key in listed:
+            parts = key.split(".")
+            for depth in range(1, len(parts)):
+                section = ".".join(parts[:depth])
+                if section in listed:
+                    break
+                fields = section_fields(parts[:depth])
+                if fields is None:
+                    break
+                seen.add((name, section))
+                unread = set(NOT_READ.get((name, section), "").split())
+                assert unread <= set(fields), (name, section, sorted(unread - set(fields)))
+                for field in fields:
+                    full = f"{section}.{field}"
+                    is_listed = any(k == full or k.startswith(full + ".") for k in listed)
+                    assert is_listed != (field in unread), (
+                        f"stage {name} lists part of `{section}`: `{full}` is "
+                        + ("listed in dvc.yaml and also in NOT_READ: say it once" if is_listed else
+                           "neither in its params in dvc.yaml nor in NOT_READ here — list it "
+                           "where the stage reads it"))
+    assert set(NOT_READ) <= seen, f"NOT_READ names sections no stage lists part of: {set(NOT_READ) - seen}"

@@ -214,3 +214,65 @@ def test_what_pil_logs_about_a_file_is_in_its_error_not_on_stderr(tmp_path, capf
     with pytest.raises(UnreadableImageFile, match="spp.tif.*More samples per pixel"):
         open_image(tmp_path / "spp.tif")
     assert "samples" not in capfd.readouterr().err
+
+
+def test_a_tiff_that_declares_its_largest_value_is_scaled_over_it(tmp_path):
+    """A 12-bit camera's TIFF saying MaxSampleValue 4 095: a dark tile of it (brightest 900) is
+    read as dark as it is, not over the 10 bits its values need (4 × as bright)."""
+    dark = np.tile(np.linspace(0, 900, 64), (64, 1)).astype(np.uint16)
+    Image.fromarray(dark).save(tmp_path / "declared.tif", tiffinfo={281: 4095})
+    Image.fromarray(dark).save(tmp_path / "plain.tif")
+    assert np.asarray(grey8(open_image(tmp_path / "declared.tif"), "d")).max() == 900 * 255 // 4095
+    assert np.asarray(grey8(open_image(tmp_path / "plain.tif"), "p")).max() == 900 * 255 // 1023
+
+
+def test_wide_pixels_are_scaled_a_few_rows_at_a_time(tmp_path, monkeypatch):
+    """The same grey as scaling the whole picture at once (which held it as 8-byte integers:
+    4.3 GB for one 13 000² 16-bit PNG of 1.6 MB), row blocks meeting anywhere."""
+    import vaelab.core.images as images
+    picture = np.random.default_rng(0).integers(0, 4096, (50, 33)).astype(np.uint16)
+    Image.fromarray(picture).save(tmp_path / "p.png")
+    whole = np.asarray(grey8(open_image(tmp_path / "p.png"), "p.png"))
+    monkeypatch.setattr(images, "WIDE_ROWS", 7)
+    assert np.array_equal(np.asarray(grey8(open_image(tmp_path / "p.png"), "p.png")), whole)
+    assert np.array_equal(whole, (picture.astype(np.int64) * 255 // 4095).astype(np.uint8))
+
+
+def test_a_file_of_several_pictures_is_refused_naming_them(tmp_path):
+    """Only the first page of a TIFF (or frame of a GIF) was read, with no word of the others: a
+    good tile then a defective one scored good."""
+    pages = [Image.fromarray(np.full((32, 32), v, np.uint8)) for v in (10, 200)]
+    pages[0].save(tmp_path / "two.tif", save_all=True, append_images=pages[1:])
+    pages[0].save(tmp_path / "two.gif", save_all=True, append_images=pages[1:])
+    for name in ("two.tif", "two.gif"):
+        with pytest.raises(UnreadableImageFile, match=rf"{name}: holds 2 pictures"):
+            open_image(tmp_path / name)
+    pages[0].save(tmp_path / "one.tif")
+    assert open_image(tmp_path / "one.tif").size == (32, 32)
+    # a phone's JPEG with its preview (MPO) is one picture: the first
+    pages[0].save(tmp_path / "phone.jpg", format="MPO", save_all=True, append_images=pages[1:])
+    assert np.asarray(open_image(tmp_path / "phone.jpg")).max() < 50
+
+
+def test_only_the_formats_of_pictures_are_decoded(tmp_path):
+    """PIL hands a file to any plugin that claims it, whatever its name: an EPS named .png went to
+    Ghostscript where installed. Other formats are refused, naming the ones read."""
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "x.eps", format="EPS")
+    (tmp_path / "x.eps").rename(tmp_path / "eps.png")
+    with pytest.raises(UnreadableImageFile, match=r"eps\.png: not a readable image \(.*as any of "
+                       r"PNG, JPEG"):
+        open_image(tmp_path / "eps.png")
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "x.pgm")
+    assert open_image(tmp_path / "x.pgm").size == (8, 8)
+
+
+def test_links_to_nothing_say_so(tmp_path):
+    (tmp_path / "gone.png").symlink_to(tmp_path / "missing.png")
+    (tmp_path / "a.png").symlink_to(tmp_path / "b.png")
+    (tmp_path / "b.png").symlink_to(tmp_path / "a.png")
+    with pytest.raises(UnreadableImageFile, match=r"gone\.png: a link to nothing"):
+        open_image(tmp_path / "gone.png")
+    with pytest.raises(UnreadableImageFile, match=r"a\.png: a link that leads round in a loop"):
+        open_image(tmp_path / "a.png")
+    with pytest.raises(UnreadableImageFile, match=r"none\.png: no such file"):
+        open_image(tmp_path / "none.png")

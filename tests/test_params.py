@@ -79,7 +79,13 @@ def test_repository_params_are_valid():
     # each of these passed validation and stopped a stage later with a traceback (review)
     ("seed", 2 ** 64, "seed = 18446744073709551616: must be <= 4294967295"),
     ("judge.seed", 2 ** 32, "judge.seed = 4294967296: must be <= 4294967295"),
-    ("sampling.temperature", float("inf"), "sampling.temperature = inf: must be <= 100"),
+    ("sampling.temperature", 1e40, "sampling.temperature = 1e+40: must be <= 100"),
+    # YAML's .nan and .inf: NaN passed every bound (each comparison false), inf stopped training
+    ("quality.psnr_min", float("nan"), "quality.psnr_min = nan: must be a finite number"),
+    ("autoencoders.conv_vae_b4.beta", float("inf"), "autoencoders.conv_vae_b4.beta = inf: must be "
+     "a finite number"),
+    ("autoencoder_training.lr", float("-inf"), "autoencoder_training.lr = -inf: must be a finite"),
+    ("sampling.temperature", float("inf"), "sampling.temperature = inf: must be a finite number"),
     ("sampling.temperatures", [1.0, 1e40], "at most 100"),
     ("quality.traversal_model", "novelty_vae", "must name an entry of autoencoders trained on "
      "all digits (assess_quality draws those: cae, fc_vae"),

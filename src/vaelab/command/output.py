@@ -23,15 +23,16 @@ def list_files(inputs: Iterable[Path], suffixes: set[str], recursive: bool) -> l
     """Files named directly (whatever their suffix) and the files with one of ``suffixes`` in
     the folders named (their subfolders too with ``recursive``), sorted, each name once, under the
     first spelling met: ``a/x.png``, ``a/../a/x.png`` and ``./a/x.png`` are one name (its folder's
-    path resolved), while two names of one file (a link to it) stay two rows. A path named
-    directly that is not a folder is kept even when it is missing, a dangling link or not a
-    regular file (a pipe, a device): its reader reports it in its own row, and the rest of the
-    batch is read."""
+    path resolved), while two names of one file (a link to it) stay two rows. A path that is not
+    a folder is kept even when it is missing, a dangling link, a link loop or not a regular file
+    (a pipe, a device) — named directly or found in a folder with one of ``suffixes`` (a folder
+    dropped them without a row): its reader reports it in its own row, and the rest of the batch
+    is read."""
     files: list[Path] = []
     for item in inputs:
         if item.is_dir():
             found = item.rglob("*") if recursive else item.iterdir()
-            files += sorted(p for p in found if p.is_file() and p.suffix.lower() in suffixes)
+            files += sorted(p for p in found if p.suffix.lower() in suffixes and not p.is_dir())
         else:
             files.append(item)
     named: dict[tuple[str, str], Path] = {}
@@ -59,6 +60,25 @@ def check_destinations(files: dict[str, Path | None], folders: dict[str, Path | 
         above = next((p for p in (path.parents if path is not None else ()) if p.exists()), None)
         if above is not None and not above.is_dir():
             raise ValueError(f"{option} {path}: {above} is a file, not a folder")
+
+
+def check_figures_outside(inputs: Iterable[Path], folder: Path | None, option: str,
+                          recursive: bool) -> None:
+    """Refuse a figure folder (``--maps``, ``--explain``) that is a folder read for images, or
+    inside one with ``recursive``: the next run over it would read this run's figures as images
+    (a review's three runs over 8 tiles gave 8, 16 and 32 rows, the maps scored as tiles)."""
+    if folder is None:
+        return
+    target = Path(os.path.realpath(folder))
+    for item in inputs:
+        if not item.is_dir():
+            continue
+        read = Path(os.path.realpath(item))
+        if target == read or (recursive and target.is_relative_to(read)):
+            where = "the folder" if target == read else "inside the folder"
+            raise ValueError(f"{option} {folder}: is {where} {item} read for images; a second run "
+                             "over it would read these figures as images — give a folder outside "
+                             "it")
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -215,5 +235,17 @@ def _write(rows, columns, f, fmt) -> Iterator[dict[str, Any]]:
         if writer is not None:
             writer.writerow(row)
         else:
-            f.write(json.dumps({k: row.get(k) for k in columns}) + "\n")
+            f.write(json.dumps({k: _json_safe(row.get(k)) for k in columns}) + "\n")
         yield row
+
+
+def _json_safe(value: Any) -> Any:
+    """A file name's bytes that are not UTF-8 (kept by Python as lone surrogates, which strict
+    JSON parsers refuse) written as ``\\xff``; the CSV holds the bytes themselves."""
+    if not isinstance(value, str):
+        return value
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:     # a surrogate no undecodable byte stands for
+        raw = value.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")

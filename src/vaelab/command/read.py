@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vaelab.command.output import (
+    check_figures_outside,
     check_outputs_apart,
     figure_paths,
     list_files,
@@ -38,6 +39,7 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
     if not files:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images")
     check_outputs_apart(files, {"--out": out})
+    check_figures_outside(inputs, explain, "--explain", recursive)
     processes = processes_for(jobs, len(files))
     reader = NumberReader.load(models)
     done = failed = 0

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from vaelab.command.output import (
+    check_figures_outside,
     check_outputs_apart,
     figure_paths,
     list_files,
@@ -37,6 +38,7 @@ def run(inputs: list[Path], models: Path, out: Path | None, fmt: str, recursive:
     if not files:
         raise FileNotFoundError(f"{', '.join(map(str, inputs))}: no images "
                                 f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+    check_figures_outside(inputs, maps, "--maps", recursive)
     map_paths = figure_paths(files, maps, "_map.png") if maps is not None else {}
     check_outputs_apart(files, {"--out": out}, map_paths, "map")
     detector = DefectDetector.load(models / "defect_detector", load_detailvae(models / "detailvae"))

@@ -14,7 +14,9 @@ instead of onto stderr, where a batch of thousands of files would show it withou
 from __future__ import annotations
 
 import ctypes
+import errno
 import logging
+import os
 import sys
 import threading
 import warnings
@@ -22,9 +24,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 WIDE_INTEGER_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+# The decoders tried, whatever a file's suffix: the formats of photos, scans and tiles. PIL would
+# otherwise hand a file to any plugin it has (an EPS to Ghostscript, where installed).
+READ_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "GIF", "WEBP", "PPM")   # JPEG: MPO too
 
 
 class UnreadableImageFile(ValueError):
@@ -32,11 +37,11 @@ class UnreadableImageFile(ValueError):
 
 
 def open_image(path: str | Path) -> Image.Image:
-    """The decoded first frame of the image in ``path``, upright."""
+    """The decoded picture in ``path``, upright. A file holding several (a multi-page TIFF, an
+    animation) is refused: which one to read is the user's to say."""
     path = Path(path)
     if not path.is_file():   # a pipe or a device would be read forever
-        raise UnreadableImageFile(f"{path}: no such file" if not path.exists() else
-                                  f"{path}: not a regular file (a folder, pipe or device)")
+        raise UnreadableImageFile(f"{path}: {_not_a_file(path)}")
     said: list[str] = []
     logged: list[str] = []
     try:
@@ -47,18 +52,49 @@ def open_image(path: str | Path) -> Image.Image:
         with (warnings.catch_warnings(record=True) as warned, _kept(_libtiff_said, said),
               _kept(_pil_said, logged)):
             warnings.simplefilter("always")
-            with Image.open(path) as image:
+            with Image.open(path, formats=READ_FORMATS) as image:
                 image.load()   # decode now: the file is closed on leaving, the pixels stay
                 if said:   # PIL went on past libtiff's error: the rows after it hold stale
                     # memory, another file's pixels in a batch — not this picture
                     raise OSError("decoding failed part-way")
-                return upright(image)
+                frames = _frames(image)
+                if frames == 1:
+                    return upright(image)
     # (PIL raises SyntaxError on a damaged PNG chunk, EOFError on a cut-off frame)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as err:
         told = ([str(w.message).strip() for w in warned] + logged
                 + [f"libtiff: {m}" for m in said])
-        detail = "; ".join([str(err).strip(), *dict.fromkeys(told)])   # each message once
+        said_first = str(err).strip()
+        if isinstance(err, UnidentifiedImageError):
+            said_first += f" as any of {', '.join(READ_FORMATS)}"
+        detail = "; ".join([said_first, *dict.fromkeys(told)])   # each message once
         raise UnreadableImageFile(f"{path}: not a readable image ({detail})") from None
+    # only the first was read, with no word of the others (a good tile, then a defective one)
+    raise UnreadableImageFile(f"{path}: holds {frames} pictures (pages or frames of an "
+                              "animation); save the one to read as a file of its own")
+
+
+def _frames(image: Image.Image) -> int:
+    """How many pictures ``image`` holds: a multi-page TIFF's pages, an animation's frames; 1 for
+    a phone's MPO JPEG, whose others are previews of the first."""
+    return 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path``, not a regular file, cannot be read: missing, a link to nothing or round in a
+    loop, or a folder, pipe or device."""
+    if path.exists():
+        return "not a regular file (a folder, pipe or device)"
+    if not path.is_symlink():
+        return "no such file"
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:            # (Python 3.11 and 3.12; OSError from 3.13)
+        return "a link that leads round in a loop"
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a link that leads round in a loop"
+    return f"a link to nothing ({os.readlink(path)} is missing)"
 
 
 # libtiff has one process-wide error handler, printing to stderr by default (PIL silences its
@@ -157,21 +193,46 @@ def upright(image: Image.Image) -> Image.Image:
 def significant_bits(largest: int) -> int:
     """The bits a wide integer picture's values need — 8, 10, 12, 14 or 16 — from its ``largest``
     value: a 12-bit camera's pictures and 8-bit values saved in 16 bits are scaled over their own
-    range (over 16 bits they were all but black). Ambiguous only for a 16-bit picture darker than
-    its bits allow, which no camera's exposure leaves."""
+    range (over 16 bits they were all but black: a 12-bit camera's good tile scored defective).
+    A guess, which steps at each power of two: a 16-bit picture whose brightest pixel is under a
+    quarter of white (16 384) reads as 14-bit, 4 × as bright — a tile under-exposed that much
+    scores as exposed (a review: brightest 16 383, 0.27, good; 16 400, 2.93, defective, as its
+    8-bit self). Cameras leave 12 bits in 16 far more often than a quarter of white, so the
+    guess stays; a TIFF that declares its largest value is read by it (:func:`declared_largest`)."""
     return next((b for b in (8, 10, 12, 14) if largest < 2 ** b), 16)
 
 
+def declared_largest(image: Image.Image) -> int | None:
+    """The largest value a wide integer TIFF says its samples may take (SMaxSampleValue or
+    MaxSampleValue, as a 12-bit camera may write 4 095), where it says one below 16 bits; None
+    otherwise (a PNG's sBIT is no such word: its samples span their bit depth)."""
+    tags = getattr(image, "tag_v2", None)
+    for tag in (341, 281):        # SMaxSampleValue, MaxSampleValue
+        value = tags.get(tag) if tags is not None else None
+        value = value[0] if isinstance(value, tuple) and value else value
+        if isinstance(value, (int, float)) and 0 < value < 65535:
+            return int(value)
+    return None
+
+
+WIDE_ROWS = 512   # rows of a wide integer picture scaled at once: its pixels never all widened
+
+
 def grey8(image: Image.Image, path: str | Path) -> Image.Image:
-    """``image`` as 8-bit grey: 16- and 32-bit integer pixels scaled over the bits their values
-    need (:func:`significant_bits`; 16 bits: divided by 257), colour by PIL's luma;
-    floating-point pixels are refused (no agreed range to scale)."""
+    """``image`` as 8-bit grey: 16- and 32-bit integer pixels (values 0..65 535) scaled, not
+    clipped, over the largest value a TIFF declares or else the bits the values need
+    (:func:`significant_bits`; 16 bits: divided by 257), colour by PIL's luma; floating-point
+    pixels are refused (no agreed range to scale)."""
     if image.mode in WIDE_INTEGER_MODES:
-        pixels = np.asarray(image, dtype=np.int64)
+        pixels = np.asarray(image)
         if pixels.size and (pixels.min() < 0 or pixels.max() > 65535):
             raise UnreadableImageFile(f"{path}: 32-bit pixels outside 0..65535 are not supported")
-        full = 2 ** significant_bits(int(pixels.max(initial=0))) - 1
-        return Image.fromarray((pixels * 255 // full).astype(np.uint8), "L")
+        full = declared_largest(image) or 2 ** significant_bits(int(pixels.max(initial=0))) - 1
+        grey = np.empty(pixels.shape, np.uint8)
+        for top in range(0, pixels.shape[0], WIDE_ROWS):   # 4 bytes a pixel for a few rows only
+            rows = pixels[top:top + WIDE_ROWS].astype(np.uint32)
+            grey[top:top + WIDE_ROWS] = np.minimum(rows * 255 // full, 255)
+        return Image.fromarray(grey, "L")
     if image.mode == "F":
         raise UnreadableImageFile(f"{path}: floating-point pixels are not supported "
                                   "(save the image as 8- or 16-bit)")
@@ -186,5 +247,5 @@ def has_transparency(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "La") or "transparency" in image.info
 
 
-__all__ = ["UnreadableImageFile", "grey8", "has_transparency", "open_image", "significant_bits",
-           "upright"]
+__all__ = ["READ_FORMATS", "UnreadableImageFile", "declared_largest", "grey8", "has_transparency",
+           "open_image", "significant_bits", "upright"]

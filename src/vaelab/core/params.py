@@ -1,7 +1,8 @@
 """Load params.yaml once and validate it into frozen dataclasses.
 
-Every key of params.yaml is declared here as a typed field; there are no defaults in code, so the
-file stays the single source of every knob. Errors name the key path and what is allowed:
+Every key of params.yaml is declared as a typed field (here, or in its part's schema: below);
+there are no defaults in code, so the file stays the single source of every knob. Errors name the
+key path and what is allowed:
 
     params.yaml: data.shifts.noisy.sigma = -0.1: must be >= 0
 
@@ -16,6 +17,7 @@ class's ``cross_checks`` method, which yields ``(key, message)`` pairs.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -31,6 +33,7 @@ from vaelab.defects.params import DefectParams
 from vaelab.generation.params import SamplingParams
 from vaelab.insight.params import InsightParams
 from vaelab.mnist.params import (
+    CONDITIONAL_KINDS,
     VARIATIONAL_KINDS,
     AutoencoderEntry,
     AutoencoderSpec,
@@ -83,9 +86,10 @@ class Params:
             yield "sampling.model", "must name a conditional (kind cond_resvae) entry of autoencoders"
         for name in self.sampling.unconditional_models:
             entry = self.autoencoders.get(name)
-            if entry is None or entry.kind not in ("fc_vae", "conv_vae"):
-                yield "sampling.unconditional_models", (f"{name!r} must name an fc_vae or conv_vae "
-                                                        "entry of autoencoders")
+            if entry is None or entry.kind not in VARIATIONAL_KINDS - CONDITIONAL_KINDS:
+                yield "sampling.unconditional_models", (
+                    f"{name!r} must name an unconditional variational entry of autoencoders (kind "
+                    f"{' or '.join(sorted(VARIATIONAL_KINDS - CONDITIONAL_KINDS))})")
         if self.quality.traversal_model not in self.family():
             yield "quality.traversal_model", ("must name an entry of autoencoders trained on all "
                                               f"digits (assess_quality draws those: "
@@ -223,6 +227,8 @@ def _parse(tp: Any, value: Any, path: str, source: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             _fail(source, path, value, "must be a number")
+        if not math.isfinite(value):   # YAML's .nan / .inf: every comparison with NaN is false
+            _fail(source, path, value, "must be a finite number")
         return float(value)
     if tp is str:
         if not isinstance(value, str):

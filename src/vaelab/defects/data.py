@@ -31,7 +31,6 @@ DEFECTS_ENV = "VAELAB_DEFECTS_DIR"
 GOOD = "Free"
 DEFECT_CATEGORIES = ("Blowhole", "Break", "Crack", "Fray", "Uneven")
 CATEGORIES = (GOOD, *DEFECT_CATEGORIES)
-SPLITS = ("train", "val", "test")
 
 
 class DefectDataError(FileNotFoundError):

@@ -62,7 +62,6 @@ class Lite0Features(nn.Module):
         last = TAP_BLOCKS[self.strides[-1]]
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
         self.blocks = nn.ModuleList(net._blocks[:last + 1])  # later blocks are never needed
-        self.drop_connect = net._global_params.drop_connect_rate
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         # channels_last: 1.5× faster on this CPU (measured in benchmarks/defect_stages.py)

@@ -1,5 +1,5 @@
 """Schema of the ``defects`` section (stages prepare_defects, train_detailvae, defect_eval).
-See :mod:`vaelab.core.schema` for why it is apart from :mod:`vaelab.params`."""
+See :mod:`vaelab.core.schema` for why it is apart from :mod:`vaelab.core.params`."""
 
 from __future__ import annotations
 

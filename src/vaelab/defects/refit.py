@@ -120,7 +120,8 @@ def _distinct(files: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]
     stems = {(f.parent, f.stem) for f in files if f.suffix.lower() in (".jpg", ".jpeg")}
     for path in files:
         if path.suffix.lower() == ".png" and (path.parent, path.stem) in stems:
-            skipped.append((path, f"{path}: the mask of {path.stem}.jpg beside it, no tile"))
+            skipped.append((path, f"{path}: skipped by its name, as the dataset names the mask "
+                                  f"of {path.stem}.jpg beside it (rename it to fit on it)"))
             continue
         try:
             status = path.stat()

@@ -1,4 +1,4 @@
-"""Schema of ``sampling`` (stage guided_sampling)."""
+"""Schema of ``sampling`` (stage guided_sampling; digit_variations reads ``sampling.model``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Schema of ``insight`` (stages explain, read_numbers, digit_variations)."""
+"""Schema of ``insight`` (stages explain, train_digit_reader, read_numbers, digit_variations)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class SegmentationParams:
     Defaults are chosen on the development set (validation digits), see README."""
     ink_low: float = knob(gt=0, le=1)               # a digit-sized area of ink above this × Otsu's
                                                     # threshold holding fragments is one faint
-                                                    # digit (digits.segment); 1 = off
+                                                    # digit (digits.pieces.segment); 1 = off
     closing_radius: int = knob(ge=0, le=5)          # morphological closing of the ink (px at 28 px)
     min_part: float = knob(ge=0, le=1)              # pieces smaller than this × tallest are specks
     merge_overlap: float = knob(ge=0, le=1)         # horizontal overlap that merges two pieces

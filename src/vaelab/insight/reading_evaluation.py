@@ -271,5 +271,6 @@ def _r(x) -> float:
     return round(float(x), 6)
 
 
-__all__ = ["READER_FILE", "choose_segmentation", "load_reader_settings", "plain_digits_right",
+__all__ = ["READER_FILE", "choose_segmentation", "load_digit_reader", "load_reader_settings",
+           "plain_digits_right",
            "read_all", "run", "score", "summarise", "wrong_by_cause"]

@@ -175,5 +175,6 @@ def _r(x: torch.Tensor | float) -> float:
     return round(float(x), 6)
 
 
-__all__ = ["KIND", "JUDGE_KIND", "kind_for", "build_classifier", "classifier_config", "predict_proba", "train_classifier",
+__all__ = ["KIND", "JUDGE_KIND", "kind_for", "build_classifier", "classifier_config", "classify_images",
+           "predict_proba", "train_classifier",
            "accuracy_report", "per_class_accuracy", "confusion_counts", "count_parameters"]

@@ -1,5 +1,7 @@
-"""Schema of the MNIST sections: ``data`` (prepare_mnist), ``classifier``, ``judge``,
-``autoencoder_training`` and ``autoencoders`` (the training stages)."""
+"""Schema of the MNIST sections: ``data`` (prepare_mnist; ``data.shifts`` also anomaly_roc and
+explain), ``classifier``, ``judge``, ``autoencoder_training`` and ``autoencoders`` (the training
+stages; assess_quality reads ``autoencoder_training.eval_batch_size``, anomaly_roc the novelty
+model's ``train_digits``)."""
 
 from __future__ import annotations
 
@@ -116,8 +118,11 @@ class JudgeParams(ClassifierParams):
             yield "channels", "must be two positive conv widths, e.g. [20, 50]"
 
 
+# The schema names the kinds without importing the models (validation stays torch-free); a test
+# checks these lists against each registered class's ``variational`` and ``conditional``.
 AutoencoderKind = Literal["cae", "fc_vae", "conv_vae", "cond_resvae"]
 VARIATIONAL_KINDS = frozenset({"fc_vae", "conv_vae", "cond_resvae"})
+CONDITIONAL_KINDS = frozenset({"cond_resvae"})
 
 
 @dataclass(frozen=True)

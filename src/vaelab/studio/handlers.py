@@ -11,6 +11,7 @@ as `assess_quality`), :func:`vaelab.defects.inference.check_tile` (tiles, as `va
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from matplotlib import colormaps
 from PIL import Image
 
 from vaelab.core.checkpoint import load_checkpoint
+from vaelab.core.images import READ_FORMATS
 from vaelab.core.params import Params
 from vaelab.defects.data import CATEGORIES, DefectDataError, load_set
 from vaelab.defects.detector import DefectDetector
@@ -305,8 +307,10 @@ def check_tile_file(studio: Studio, path: str | Path | None) -> tuple[np.ndarray
     if not path.is_file():   # a folder, a pipe (which would block the read) or nothing at all
         raise StudioMessage(f"{path.name}: no such file (upload an image file)")
     try:
-        with Image.open(path) as probe:
-            width, height = probe.size
+        with warnings.catch_warnings():   # (PIL's bomb warning: the size is checked next)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path, formats=READ_FORMATS) as probe:
+                width, height = probe.size
         if width * height > MAX_UPLOAD_PIXELS:
             raise StudioMessage(f"{path.name}: {width}×{height} pixels is larger than the "
                                 f"{MAX_UPLOAD_PIXELS:,} pixels the page accepts")

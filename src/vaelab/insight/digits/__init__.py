@@ -29,6 +29,7 @@ One picture read with several knob sets (choosing them on a development set):
 The results and the sizes several steps share are in :mod:`.common`. (Import from the modules:
 package ``__init__`` files stay empty, so that each stage's DVC deps name the code it runs.) A
 helper one module uses from another has a public name (``find_ruled_lines``, ``regions_of``);
-a leading underscore means the module's own, reached from elsewhere only by tests.
+a leading underscore means the module's own, reached from elsewhere only by tests and by the
+measuring scripts in benchmarks/ (`reading_dev.py lean` compares a reading's lean measure with others).
 """
 

@@ -216,7 +216,7 @@ def _cramped_dropped(runs_of: np.ndarray, axis: int, inner: list) -> None:
 
 def _turned_box_sides(piece: np.ndarray, window: np.ndarray, square: bool = False
                       ) -> tuple[np.ndarray, bool] | None:
-    """:func:`_box_sides` of a box turned by up to :data:`MAX_TILT` degrees (a form photographed
+    """:func:`_box_sides` of a box turned by up to :data:`~.ruled_lines.MAX_TILT` degrees (a form photographed
     at a slant: a side drifts by more than its thickness along its length): the piece turned
     until its longest straight lines across lie level, its box sought there and mapped back."""
     levelled = levelled_piece(piece, window)
@@ -229,7 +229,7 @@ def _turned_box_sides(piece: np.ndarray, window: np.ndarray, square: bool = Fals
 
 def levelled_piece(piece: np.ndarray, *others: np.ndarray) -> Straightened | None:
     """A piece of ink whose long straight lines across (over :data:`BOX_SIDE` of its width)
-    run at a slope (:func:`lines_slope`, up to :data:`MAX_TILT` degrees) turned until they lie
+    run at a slope (:func:`lines_slope`, up to :data:`~.ruled_lines.MAX_TILT` degrees) turned until they lie
     level: (the piece and the masks ``others`` of its shape turned so, cropped to the piece; a
     function taking a mask of that crop back onto the piece — its pixels within a pixel of the
     piece's ink —, and one taking a point (row, column) of the crop back); None when the lines

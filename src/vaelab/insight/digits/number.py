@@ -77,7 +77,7 @@ def read_number(picture: np.ndarray, classify: Classify, p: SegmentationParams) 
     as written). Small digits (under :data:`SMALL_DIGIT` px) are read again enlarged
     (:func:`_read_closer`).
 
-    Raises :class:`UnreadableImage` for a picture that is not an image of a usable size; an empty
+    Raises :class:`~.common.UnreadableImage` for a picture that is not an image of a usable size; an empty
     or speck-only picture gives an empty reading whose ``notes`` say why, and the notes name the
     doubtful digits (:func:`_doubts_said`)."""
     return read_number_ways(picture, classify, [p])[0]
@@ -493,7 +493,8 @@ def text_lines(ink: np.ndarray, p: SegmentationParams) -> list[int]:
     between them, only where that paper is at least :data:`LINE_GAP` × the shorter line's height:
     digits of one line overlap in rows, a tilted line's digits chain together, and the pieces of
     one broken digit lie closer. (Whether the lines read better apart is
-    :func:`read_number`'s choice.)"""
+    :func:`read_number`'s choice; it applies this rule to the pieces it has found already,
+    :func:`_line_cuts`, and this is the same rule from an ink image.)"""
     strokes, _, regions = strokes_and_components(ink)
     return [] if strokes.threshold is None else _line_cuts(regions, p)
 

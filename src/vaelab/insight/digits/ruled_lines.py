@@ -449,7 +449,7 @@ def firm_lines(ink: np.ndarray, outside: np.ndarray) -> np.ndarray:
     """``ink`` with each ruled line made even along its length, as on a level page. A line
     resampled (made straight by :func:`level_lines`, after the camera's own sampling) spreads over
     three or four rows whose ink waxes and wanes along it, and its peaks pass for strokes darker
-    than the line (:func:`_strokes` keeps those): rows of specks, which chain into tall strokes
+    than the line (``pieces._strokes`` keeps those): rows of specks, which chain into tall strokes
     when they lie in the same columns (a blank lined page read as `1111…`). So the line's band —
     its rows of faint ink (above :data:`LINE_FAINT` × the threshold: a thin line resampled is
     dashes above the threshold itself) and up to :data:`RIM_ROWS` beside them whose median ink
