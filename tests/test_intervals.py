@@ -140,3 +140,25 @@ def test_quantile_intervals_cover_the_true_quantile_at_about_the_nominal_rate():
     assert 0.92 <= np.mean(covered) <= 0.99
     # two observations are too few for a 95 % interval of the p95: the range is what is left
     assert quantile_interval([1.0, 2.0], 0.95) == [1.0, 2.0]
+
+
+def test_a_share_of_clustered_trials_is_as_wide_as_a_bootstrap_over_the_clusters():
+    """Digits of one number fail together (a wrong cut spoils two): over digits as independent
+    trials, Wilson's interval was 15–20 % too narrow against a bootstrap over numbers."""
+    from vaelab.core.intervals import clustered_share_interval
+    rng = np.random.default_rng(0)
+    trials = np.full(300, 6)
+    successes = 6 - np.where(rng.random(300) < 0.1, rng.integers(1, 6, 300), 0)
+    lo, hi = clustered_share_interval(successes, trials)
+    plain = wilson_interval(int(successes.sum()), int(trials.sum()))
+    assert lo < plain[0] and hi > plain[1] and lo < successes.sum() / trials.sum() < hi
+    picks = rng.integers(0, 300, (4000, 300))
+    boot = np.quantile(successes[picks].sum(1) / trials[picks].sum(1), [0.025, 0.975])
+    assert (hi - lo) == pytest.approx(boot[1] - boot[0], rel=0.15)
+    # independent failures, a perfect reading, one cluster: Wilson's over all trials as before
+    independent = rng.binomial(6, 0.9, 300)
+    assert clustered_share_interval(np.full(300, 6), trials) == wilson_interval(1800, 1800)
+    assert clustered_share_interval([5], [6]) == wilson_interval(5, 6)
+    wide = clustered_share_interval(independent, trials)
+    assert wide[1] - wide[0] == pytest.approx(
+        np.subtract(*wilson_interval(int(independent.sum()), 1800)[::-1]), rel=0.1)

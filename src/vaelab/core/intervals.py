@@ -1,7 +1,9 @@
 """95 % intervals for the headline numbers, from what the data size allows.
 
 * a share (accuracy, detection rate): the Wilson score interval (scipy's ``binomtest``); a
-  count of k out of n (a confusion-matrix cell) the same interval times n;
+  count of k out of n (a confusion-matrix cell) the same interval times n; a share pooled over
+  clusters whose members fail together (the digits of the numbers read) Wilson's at the
+  effective sample size, n over the design effect (:func:`clustered_share_interval`);
 * a count of events with no fixed number of chances (segmentation errors, several per number
   possible): the exact Poisson (Garwood) interval;
 * an AUROC: DeLong's variance (DeLong et al. 1988, the fast midrank form of Sun & Xu 2014) and a
@@ -43,6 +45,31 @@ def _wilson(successes: int, n: int, confidence: float) -> tuple[float, float]:
         raise ValueError("an interval needs at least one observation")
     ci = stats.binomtest(int(successes), int(n)).proportion_ci(confidence, method="wilson")
     return ci.low, ci.high
+
+
+def clustered_share_interval(successes, trials, confidence: float = CONFIDENCE) -> list[float]:
+    """Wilson interval of the pooled share ``sum(successes) / sum(trials)`` of clusters (a
+    number's digits: one cut gone wrong spoils several), at Kish's effective sample size: the
+    trials over the design effect, the ratio estimator's variance over the binomial's (at least
+    1, so never narrower than Wilson's over all trials). Treated as independent, the digits'
+    intervals were 15–20 % too narrow against a bootstrap over numbers (a review)."""
+    successes, trials = np.asarray(successes, float), np.asarray(trials, float)
+    total, clusters = float(trials.sum()), len(trials)
+    share = float(successes.sum()) / total if total > 0 else 0.0
+    plain = wilson_interval(int(successes.sum()), int(total), confidence)
+    if clusters < 2 or share in (0.0, 1.0):
+        return plain
+    ratio_variance = (clusters / (clusters - 1) * float(((successes - share * trials) ** 2).sum())
+                      / total ** 2)
+    design_effect = ratio_variance / (share * (1 - share) / total)
+    if design_effect <= 1.0:
+        return plain
+    n = total / design_effect
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [math.floor((centre - half) * 10 ** DIGITS) / 10 ** DIGITS,
+            math.ceil((centre + half) * 10 ** DIGITS) / 10 ** DIGITS]
 
 
 def count_interval(successes: int, n: int, confidence: float = CONFIDENCE) -> list[float]:

@@ -23,10 +23,10 @@ from torch import nn
 
 from vaelab.core.checkpoint import load_checkpoint
 from vaelab.core.intervals import (
+    clustered_share_interval,
     mean_interval,
     poisson_interval,
     share_interval,
-    wilson_interval,
 )
 from vaelab.core.io import read_json, write_json
 from vaelab.core.params import Params
@@ -149,15 +149,17 @@ def _cell_keys(number: ComposedNumber) -> tuple[tuple[str, str], tuple[str, str]
 
 def _shares(rows: list[dict]) -> dict:
     """String, digit and count accuracy with their intervals. Digit accuracy is the digits
-    matched over the digits written, pooled — the share its Wilson interval is about (a mean
-    of per-string shares would weigh a 1-digit string as much as a 6-digit one, and over all
-    lengths could fall outside that interval)."""
+    matched over the digits written, pooled — the share its interval is about (a mean of
+    per-string shares would weigh a 1-digit string as much as a 6-digit one, and over all
+    lengths could fall outside that interval); the interval counts a number's digits as one
+    cluster (:func:`~vaelab.core.intervals.clustered_share_interval`)."""
     matched, digits = sum(row["matched"] for row in rows), sum(row["digits"] for row in rows)
     return {"string_accuracy": _r(np.mean([row["string_accuracy"] for row in rows])),
             "digit_accuracy": _r(matched / digits),
             "count_accuracy": _r(np.mean([row["count_accuracy"] for row in rows])),
             "string_accuracy_ci": share_interval([row["string_accuracy"] == 1.0 for row in rows]),
-            "digit_accuracy_ci": wilson_interval(matched, digits),
+            "digit_accuracy_ci": clustered_share_interval([row["matched"] for row in rows],
+                                                          [row["digits"] for row in rows]),
             "count_accuracy_ci": share_interval([row["count_accuracy"] == 1.0 for row in rows])}
 
 

@@ -47,10 +47,16 @@ def roc_points(clean, shifted, max_points: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def thinned_curve(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """At most ``max_points`` points of the curve (x, y), evenly spaced in index, both ends kept:
-    a plot's CSV stays small however many thresholds the curve has."""
+    """About ``max_points`` points of the curve (x, y), evenly spaced along its length, both ends
+    kept: a plot's CSV stays small however many thresholds the curve has, and its area stays the
+    curve's. (Spaced by index, where a ROC curve's thresholds crowd, the chords of the steep part
+    cut under it: the rotated evaluator's plotted area was 0.6914 against its AUROC's 0.6985;
+    along its length 0.6986.)"""
     if len(x) > max_points:
-        keep = np.unique(np.linspace(0, len(x) - 1, max_points).round().astype(int))
+        along = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
+        wanted = np.searchsorted(along, np.linspace(0.0, along[-1], max_points)).clip(0, len(x) - 1)
+        wanted[0], wanted[-1] = 0, len(x) - 1
+        keep = np.unique(wanted)
         x, y = x[keep], y[keep]
     return x, y
 
