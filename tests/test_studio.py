@@ -84,6 +84,8 @@ def test_warming_up_reads_once_and_never_fails(studio, tmp_path):
     (np.zeros((1, 1), np.uint8), "at least"),
     (np.zeros((5, 5, 7), np.uint8), "expected"),
     ({"composite": [[1, 2], [3]]}, "not an image"),               # ragged rows
+    # sent through the API past the 720 × 240 canvas (169 million pixels took 2 GB)
+    (np.broadcast_to(np.uint8(0), (8000, 6000)), "larger than the 40,000,000 pixels"),
 ])
 def test_bad_sketches_become_messages(studio, value, says):
     with pytest.raises(h.StudioMessage, match=says):
@@ -143,6 +145,31 @@ def test_tile_checks_refuse_bad_files_and_name_the_missing_stage(studio, tmp_pat
     assert any("defect_eval" in m for m in studio.missing())
 
 
+def test_tile_messages_show_names_as_written_and_bombs_in_the_page_s_words(studio, tmp_path):
+    """A file named in Markdown was shown bold with a live link; a picture over PIL's own limit
+    got PIL's words ("decompression bomb DOS attack")."""
+    odd = tmp_path / "**bold** [link](x).png"
+    odd.write_text("not an image")
+    with pytest.raises(h.StudioMessage) as refused:
+        h.check_tile_file(studio, odd)
+    assert str(refused.value).startswith(r"\*\*bold\*\* \[link\]\(x\).png: not a readable image")
+    bomb = tmp_path / "bomb.png"
+    Image.new("L", (200, 200)).save(bomb)
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = 1000          # over twice this PIL refuses before decoding
+    try:
+        with pytest.raises(h.StudioMessage, match=r"bomb\.png: is larger than the 40,000,000"):
+            h.check_tile_file(studio, bomb)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def test_the_index_slider_ends_at_the_set_s_last_image(studio):
+    assert h.set_size(studio, "test") == 50
+    with pytest.raises(h.StudioMessage, match="unknown set"):
+        h.set_size(studio, "train")
+
+
 def test_a_tile_folder_that_is_not_there_stops_the_studio_with_its_name(tmp_path, monkeypatch):
     pytest.importorskip("gradio")
     from vaelab.studio import app
@@ -197,6 +224,8 @@ class RunningStudio:
         self.proc.terminate()
         self.proc.wait(timeout=30)
         self.log.close()
+        if exc[0] is None:   # (each run left its log in /tmp)
+            Path(self.log.name).unlink(missing_ok=True)
 
 
 def open_page(playwright, browser: str, url: str):

@@ -5,8 +5,11 @@ machine (fonts are the system's)."""
 from __future__ import annotations
 
 import argparse
+import atexit
 import itertools
 import os
+import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +23,9 @@ from vaelab.core.params import load_params
 from vaelab.core.schema import ParamsError
 from vaelab.studio import handlers as h
 
+# an upload larger is refused by Gradio before it is stored (a 300 MB file was kept in /tmp);
+# a tile of the 40 million pixels the page reads, as a 16-bit TIFF, is 80 MB
+MAX_FILE_SIZE = "100mb"
 LOCAL_THEME = dict(font=["ui-sans-serif", "system-ui", "sans-serif"],
                    font_mono=["ui-monospace", "monospace"])
 # Gradio lays a gallery out in min(columns, pictures) columns: two digits filled the width with
@@ -40,6 +46,7 @@ def _shown(err: Exception) -> str:
 
 def build_app(studio: h.Studio) -> gr.Blocks:
     upload_dir = Path(tempfile.mkdtemp(prefix="vaelab-studio-"))
+    atexit.register(shutil.rmtree, upload_dir, True)   # (each start left a folder in /tmp)
 
     def on_read(value):
         try:
@@ -62,6 +69,13 @@ def build_app(studio: h.Studio) -> gr.Blocks:
         except Exception as err:
             return 0, None, _shown(err)
 
+    def on_set(set_name, index):
+        try:   # the slider ends at the set's last image (label_shift holds 5 139)
+            last = h.set_size(studio, set_name) - 1
+            return gr.Slider(maximum=last, value=min(index or 0, last))
+        except Exception:   # (an unknown set: Show says so)
+            return gr.Slider()
+
     def on_batch(model, set_name):
         try:
             return h.batch_view(studio, model, set_name)
@@ -78,7 +92,9 @@ def build_app(studio: h.Studio) -> gr.Blocks:
 
     random_picks = itertools.count(1)   # each Random click a new seeded pick
 
-    with gr.Blocks(title="vaelab studio", analytics_enabled=False) as app:
+    # uploads Gradio keeps in its cache are deleted after an hour (they were kept for good)
+    with gr.Blocks(title="vaelab studio", analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as app:
         gr.Markdown("# vaelab studio\nThe trained models of this repository, on your input.")
         missing = studio.missing()
         if missing:
@@ -120,9 +136,10 @@ def build_app(studio: h.Studio) -> gr.Blocks:
             batch_text = gr.Markdown(elem_id="batch-text")
             show.click(on_show, [model, set_name, index], [panel, panel_text])
             random_pick.click(lambda m, s: on_pick(m, s, "random"), [model, set_name],
-                              [index, panel, panel_text])
+                              [index, panel, panel_text], api_name="random")
             worst.click(lambda m, s: on_pick(m, s, "worst"), [model, set_name],
-                        [index, panel, panel_text])
+                        [index, panel, panel_text], api_name="worst")
+            set_name.change(on_set, [set_name, index], index)
             batch.click(on_batch, [model, set_name], [batch_image, batch_text])
 
         with gr.Tab("Check a tile"):
@@ -140,7 +157,10 @@ def build_app(studio: h.Studio) -> gr.Blocks:
             verdict = gr.Markdown(elem_id="tile-verdict")
             with gr.Row():
                 heat = gr.Image(label="Anomaly map", elem_id="tile-map")
-                outlined = gr.Image(label="Predicted defect (red)", elem_id="tile-mask")
+                # red: pixels over the pixel threshold, shown whatever the verdict (a good tile
+                # may have a few; the verdict is the image score's)
+                outlined = gr.Image(label="Pixels above the pixel threshold (red)",
+                                    elem_id="tile-mask")
             check.click(on_tile, [upload, picked], [heat, outlined, verdict])
             # the latest choice wins: picking a test tile drops the upload and the other way round
             picked.input(lambda _: None, picked, upload)
@@ -183,10 +203,12 @@ def main(argv: list[str] | None = None) -> None:
     # advice this page never takes; its address is said here instead, once it is serving
     app.launch(server_name="127.0.0.1", server_port=args.port, share=False, quiet=True,
                prevent_thread_lock=True, theme=gr.themes.Default(**LOCAL_THEME),
-               css=GALLERY_CSS, show_error=False)
+               css=GALLERY_CSS, show_error=False, max_file_size=MAX_FILE_SIZE)
     print(f"vaelab studio: serving on {app.local_url} (this machine only; Ctrl-C stops it), "
           f"models from {args.models.resolve()}"
           + (f", tile detector from {args.tiles.resolve()}" if args.tiles else ""), flush=True)
+    # SIGTERM (a service manager's stop) exits as Ctrl-C does, so the upload folder is removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app.block_thread()
 
 

@@ -11,6 +11,7 @@ as `assess_quality`), :func:`vaelab.defects.inference.check_tile` (tiles, as `va
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,10 +161,15 @@ def sketch_picture(value) -> np.ndarray | None:
         if value is None:
             return None
     try:
-        return np.asarray(value)
+        picture = np.asarray(value)
     except (TypeError, ValueError):   # ragged lists, objects that are not pixels
         raise StudioMessage("Cannot read this picture: it is not an image (rows of pixels of "
                             "one length)") from None
+    if picture.ndim >= 2 and picture.shape[0] * picture.shape[1] > MAX_UPLOAD_PIXELS:
+        # (the canvas is 720 × 240; a picture sent through the API held 169 million pixels)
+        raise StudioMessage(f"{picture.shape[1]}×{picture.shape[0]} pixels is larger than the "
+                            f"{MAX_UPLOAD_PIXELS:,} pixels the page accepts")
+    return picture
 
 
 def image_number(index, count: int, what: str) -> int:
@@ -252,6 +258,11 @@ def pick_index(studio: Studio, model: str, set_name: str, how: str, seed: int = 
     return int(np.random.default_rng(seed).integers(len(r.originals)))
 
 
+def set_size(studio: Studio, set_name: str) -> int:
+    """How many images the MNIST set ``set_name`` holds (the page's index slider ends there)."""
+    return len(studio.mnist_set(set_name).labels)
+
+
 def inspect_reconstruction(studio: Studio, model: str, set_name: str, index: int
                            ) -> tuple[np.ndarray, str]:
     """(original | reconstruction | difference heatmap as one RGB image, its metrics)."""
@@ -304,24 +315,28 @@ def check_tile_file(studio: Studio, path: str | Path | None) -> tuple[np.ndarray
     if path is None:
         raise StudioMessage("Upload a tile image or pick a test tile first.")
     path = Path(path)
+    name = markdown_text(path.name)
     if not path.is_file():   # a folder, a pipe (which would block the read) or nothing at all
-        raise StudioMessage(f"{path.name}: no such file (upload an image file)")
+        raise StudioMessage(f"{name}: no such file (upload an image file)")
+    too_large = f"is larger than the {MAX_UPLOAD_PIXELS:,} pixels the page accepts"
     try:
         with warnings.catch_warnings():   # (PIL's bomb warning: the size is checked next)
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path, formats=READ_FORMATS) as probe:
                 width, height = probe.size
         if width * height > MAX_UPLOAD_PIXELS:
-            raise StudioMessage(f"{path.name}: {width}×{height} pixels is larger than the "
-                                f"{MAX_UPLOAD_PIXELS:,} pixels the page accepts")
+            raise StudioMessage(f"{name}: {width}×{height} pixels {too_large}")
     except StudioMessage:
         raise
-    except Exception as err:   # PIL: not an image, truncated, a decompression bomb
-        raise StudioMessage(f"{path.name}: not a readable image ({_named(err, path)})") from None
+    except Image.DecompressionBombError:   # over PIL's own limit: the page's words, not PIL's
+        raise StudioMessage(f"{name}: {too_large}") from None
+    except Exception as err:   # PIL: not an image, truncated
+        raise StudioMessage(f"{name}: not a readable image "
+                            f"({markdown_text(_named(err, path))})") from None
     try:
         found = check_tile(studio.detector(), path)
     except DefectDataError as err:
-        raise StudioMessage(_named(err, path)) from None
+        raise StudioMessage(markdown_text(_named(err, path))) from None
     heat = map_colours(found.map, found.pixel_threshold)
     tile = np.repeat(found.image[..., None], 3, axis=2).copy()
     tile[found.mask] = (0.5 * tile[found.mask] + [127, 0, 0]).astype(np.uint8)   # defect: red
@@ -331,14 +346,21 @@ def check_tile_file(studio: Studio, path: str | Path | None) -> tuple[np.ndarray
     return heat, tile, verdict
 
 
+def markdown_text(text: str) -> str:
+    """``text`` (a file name the user chose, a message quoting one) shown as written in the
+    page's Markdown: ``**bold** [link](x).png`` was shown bold, with a live link."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~-])", r"\\\1", text)
+
+
 def _named(err: Exception, path: Path) -> str:
     """``err``'s message with the upload's temporary path (Gradio's cache folder) said as the
     file's name, as the user knows it."""
     return str(err).replace(str(path), path.name)
 
 
-def test_tile_choices(studio: Studio, per_category: int = 4) -> list[tuple[str, int]]:
-    """(label, index) of a few prepared test tiles per category, for picking without an upload."""
+def test_tile_choices(studio: Studio, per_category: int = 4) -> list[tuple[str, str]]:
+    """(label, index as text) of a few prepared test tiles per category, for picking without an
+    upload (text: the page's API shows and takes the choices as strings)."""
     tiles = studio.defect_test_set()
     if tiles is None:
         return []
@@ -346,10 +368,10 @@ def test_tile_choices(studio: Studio, per_category: int = 4) -> list[tuple[str, 
     for i, c in enumerate(tiles.category.tolist()):
         if len(picked.setdefault(c, [])) < per_category:
             picked[c].append(i)
-    return [(f"{CATEGORIES[c]} #{i}", i) for c in sorted(picked) for i in picked[c]]
+    return [(f"{CATEGORIES[c]} #{i}", str(i)) for c in sorted(picked) for i in picked[c]]
 
 
-def test_tile_file(studio: Studio, index: int, folder: str | Path) -> Path:
+def test_tile_file(studio: Studio, index: int | str, folder: str | Path) -> Path:
     """A prepared test tile written as a PNG in ``folder``, to be checked like an upload."""
     tiles = studio.defect_test_set()
     if tiles is None:
@@ -367,5 +389,5 @@ def test_tile_file(studio: Studio, index: int, folder: str | Path) -> Path:
 
 
 __all__ = ["RECONSTRUCTION_SETS", "SketchResult", "Studio", "StudioMessage", "batch_view",
-           "check_tile_file", "image_number", "inspect_reconstruction", "pick_index", "read_sketch",
-           "sketch_picture", "test_tile_choices", "test_tile_file"]
+           "check_tile_file", "image_number", "inspect_reconstruction", "markdown_text", "pick_index",
+           "read_sketch", "set_size", "sketch_picture", "test_tile_choices", "test_tile_file"]
