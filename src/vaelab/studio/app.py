@@ -30,10 +30,12 @@ LOCAL_THEME = dict(font=["ui-sans-serif", "system-ui", "sans-serif"],
                    font_mono=["ui-monospace", "monospace"])
 # Gradio lays a gallery out in min(columns, pictures) columns: two digits filled the width with
 # two squares far taller than the gallery, each showing a slice of its crop. Thumbnails of one
-# size instead, as many to a row as fit (the variations: one digit's six to a row).
+# size instead, as many to a row as fit (the variations: one digit's six to a row), below the
+# gallery's label (which covered their top rows).
 GALLERY_CSS = """
 #crops .grid-container, #cams .grid-container {grid-template-columns: repeat(auto-fill, 96px) !important;}
 #variations .grid-container {grid-template-columns: repeat(6, 96px) !important;}
+#crops .grid-wrap, #cams .grid-wrap, #variations .grid-wrap {padding-top: 30px;}
 """
 
 

@@ -207,7 +207,8 @@ def read_sketch(studio: Studio, value, per_digit: int = 6, seed: int = 0) -> Ske
     return SketchResult(
         reading.text, summary,
         [(d.crop, f"{d.digit} ({d.confidence:.2f})") for d in reading.digits],
-        [(overlay(d.crop, m), f"Grad-CAM of {d.digit}") for d, m in zip(reading.digits, cams)],
+        [(overlay(d.crop, m), str(d.digit)) for d, m in zip(reading.digits, cams)],   # ("Grad-CAM
+        # of 7" was cut to "Grad-C…" under a 96-px thumbnail; the gallery's label says it)
         [(v.numpy(), None) for row in made for v in row])
 
 
