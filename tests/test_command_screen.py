@@ -209,3 +209,18 @@ def test_a_blank_digit_is_noted_from_an_array_as_from_a_picture(models, tmp_path
         notes = {r["file"].split("/")[-1]: r["notes"] for r in csv.DictReader(f)}
     assert notes == {"padded.npy[0]": "", "padded.npy[1]": "blank: every pixel 0 (no digit)",
                      "padded.npy[2]": "", "empty.png": "blank: every pixel 0 (no digit)"}
+
+
+def test_an_array_file_that_is_no_file_is_said_as_a_picture_is(tmp_path):
+    """The .npy reader says why a path is no file as every picture reader does (a link to
+    nothing, a loop: it said "no such file")."""
+    from vaelab.command.screen import open_npy
+    (tmp_path / "gone.npy").symlink_to(tmp_path / "missing.npy")
+    (tmp_path / "a.npy").symlink_to(tmp_path / "b.npy")
+    (tmp_path / "b.npy").symlink_to(tmp_path / "a.npy")
+    with pytest.raises(ValueError, match=r"gone\.npy: a link to nothing"):
+        open_npy(tmp_path / "gone.npy")
+    with pytest.raises(ValueError, match=r"a\.npy: a link that leads round in a loop"):
+        open_npy(tmp_path / "a.npy")
+    with pytest.raises(ValueError, match=r"none\.npy: no such file"):
+        open_npy(tmp_path / "none.npy")

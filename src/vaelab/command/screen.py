@@ -26,7 +26,7 @@ from vaelab.command.output import (
     write_rows,
     write_whole,
 )
-from vaelab.core.images import grey8, has_transparency, open_image
+from vaelab.core.images import grey8, has_transparency, open_image, why_not_a_file
 from vaelab.shift.screen import Screener
 
 COLUMNS = ["file", "score", "label", "threshold", "predicted_digit", "confidence", "notes", "error"]
@@ -73,8 +73,7 @@ def open_npy(path: Path) -> np.ndarray:
     for anything else: no file, not a .npy file, a .npz archive, Python objects (never loaded:
     loading them runs code), a file shorter than its header says."""
     if not path.is_file():   # a pipe would be read forever
-        raise ValueError(f"{path}: no such file" if not path.exists() else
-                         f"{path}: not a regular file (a folder, pipe or device)")
+        raise ValueError(f"{path}: {why_not_a_file(path)}")
     try:
         with open(path, "rb") as f:
             magic = f.read(6)

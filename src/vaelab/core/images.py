@@ -41,7 +41,7 @@ def open_image(path: str | Path) -> Image.Image:
     animation) is refused: which one to read is the user's to say."""
     path = Path(path)
     if not path.is_file():   # a pipe or a device would be read forever
-        raise UnreadableImageFile(f"{path}: {_not_a_file(path)}")
+        raise UnreadableImageFile(f"{path}: {why_not_a_file(path)}")
     said: list[str] = []
     logged: list[str] = []
     try:
@@ -80,9 +80,9 @@ def _frames(image: Image.Image) -> int:
     return 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
 
 
-def _not_a_file(path: Path) -> str:
+def why_not_a_file(path: Path) -> str:
     """Why ``path``, not a regular file, cannot be read: missing, a link to nothing or round in a
-    loop, or a folder, pipe or device."""
+    loop, or a folder, pipe or device (every reader of a batch's files says it this way)."""
     if path.exists():
         return "not a regular file (a folder, pipe or device)"
     if not path.is_symlink():
@@ -248,4 +248,4 @@ def has_transparency(image: Image.Image) -> bool:
 
 
 __all__ = ["READ_FORMATS", "UnreadableImageFile", "declared_largest", "grey8", "has_transparency",
-           "open_image", "significant_bits", "upright"]
+           "open_image", "significant_bits", "upright", "why_not_a_file"]

@@ -42,7 +42,8 @@ from vaelab.mnist.likelihood import active_units
 from vaelab.quality.metrics import per_image_quality
 
 RECONSTRUCTION_SETS = ("test", *[s for s in SHIFT_NAMES])
-MAX_UPLOAD_PIXELS = 40_000_000     # a bigger tile upload is refused before decoding
+MAX_UPLOAD_PIXELS = 40_000_000     # a bigger tile upload (or sketch) is refused before decoding
+TOO_LARGE = f"is larger than the {MAX_UPLOAD_PIXELS:,} pixels the page accepts"
 
 
 class StudioMessage(Exception):
@@ -167,8 +168,7 @@ def sketch_picture(value) -> np.ndarray | None:
                             "one length)") from None
     if picture.ndim >= 2 and picture.shape[0] * picture.shape[1] > MAX_UPLOAD_PIXELS:
         # (the canvas is 720 × 240; a picture sent through the API held 169 million pixels)
-        raise StudioMessage(f"{picture.shape[1]}×{picture.shape[0]} pixels is larger than the "
-                            f"{MAX_UPLOAD_PIXELS:,} pixels the page accepts")
+        raise StudioMessage(f"{picture.shape[1]}×{picture.shape[0]} pixels {TOO_LARGE}")
     return picture
 
 
@@ -319,18 +319,17 @@ def check_tile_file(studio: Studio, path: str | Path | None) -> tuple[np.ndarray
     name = markdown_text(path.name)
     if not path.is_file():   # a folder, a pipe (which would block the read) or nothing at all
         raise StudioMessage(f"{name}: no such file (upload an image file)")
-    too_large = f"is larger than the {MAX_UPLOAD_PIXELS:,} pixels the page accepts"
     try:
         with warnings.catch_warnings():   # (PIL's bomb warning: the size is checked next)
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path, formats=READ_FORMATS) as probe:
                 width, height = probe.size
         if width * height > MAX_UPLOAD_PIXELS:
-            raise StudioMessage(f"{name}: {width}×{height} pixels {too_large}")
+            raise StudioMessage(f"{name}: {width}×{height} pixels {TOO_LARGE}")
     except StudioMessage:
         raise
     except Image.DecompressionBombError:   # over PIL's own limit: the page's words, not PIL's
-        raise StudioMessage(f"{name}: {too_large}") from None
+        raise StudioMessage(f"{name}: {TOO_LARGE}") from None
     except Exception as err:   # PIL: not an image, truncated
         raise StudioMessage(f"{name}: not a readable image "
                             f"({markdown_text(_named(err, path))})") from None
